@@ -1,0 +1,178 @@
+//! Column names, Arrow types and metadata keys of the dataset, defined once.
+
+use std::sync::{Arc, LazyLock};
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+/// Version of the data contract written into every file (`meta::SCHEMA_VERSION`).
+pub const SCHEMA_VERSION: &str = "1";
+
+/// Number of argument registers in the `args` column.
+pub const ARG_COUNT: i32 = 6;
+
+/// Column names of the `syscalls` table.
+pub mod col {
+    /// One capture or one ingested log.
+    pub const RUN_ID: &str = "run_id";
+    /// `ebpf`, `strace`, or an imported dataset's name.
+    pub const SOURCE: &str = "source";
+    /// Experiment category.
+    pub const SCENARIO: &str = "scenario";
+    /// `ms` or `mr`.
+    pub const MODE: &str = "mode";
+    /// Order of the call within the run (the interleaved, system-wide order).
+    pub const SEQ: &str = "seq";
+    /// Wall-clock time of the call.
+    pub const TS_NS: &str = "ts_ns";
+    /// Entry-to-exit time.
+    pub const DURATION_NS: &str = "duration_ns";
+    /// Process id (tgid).
+    pub const PID: &str = "pid";
+    /// Thread id.
+    pub const TID: &str = "tid";
+    /// Process name.
+    pub const COMM: &str = "comm";
+    /// Syscall name.
+    pub const SYSCALL: &str = "syscall";
+    /// Syscall number.
+    pub const NR: &str = "nr";
+    /// Raw argument registers.
+    pub const ARGS: &str = "args";
+    /// Return value.
+    pub const RET: &str = "ret";
+    /// First path argument.
+    pub const PATH: &str = "path";
+    /// Parent process id (processes table).
+    pub const PPID: &str = "ppid";
+    /// Process start (processes table).
+    pub const START_NS: &str = "start_ns";
+    /// Process end (processes table).
+    pub const EXIT_NS: &str = "exit_ns";
+    /// Exit status (processes table).
+    pub const EXIT_CODE: &str = "exit_code";
+    /// Terminating signal (processes table).
+    pub const SIGNAL: &str = "signal";
+    /// Executable (processes table).
+    pub const EXE: &str = "exe";
+    /// Argument vector (processes table).
+    pub const ARGV: &str = "argv";
+}
+
+/// Keys of the Parquet key-value metadata, all prefixed `syscall_tracer.`.
+pub mod meta {
+    /// Data contract version (`SCHEMA_VERSION`).
+    pub const SCHEMA_VERSION: &str = "syscall_tracer.schema_version";
+    /// Version of the program that wrote the file.
+    pub const TRACER_VERSION: &str = "syscall_tracer.tracer_version";
+    /// `ebpf`, `strace`, or a dataset name.
+    pub const SOURCE: &str = "syscall_tracer.source";
+    /// The run's id.
+    pub const RUN_ID: &str = "syscall_tracer.run_id";
+    /// Which table the file holds: `syscalls` or `processes`.
+    pub const TABLE: &str = "syscall_tracer.table";
+    /// `uname -r` of the capturing machine.
+    pub const KERNEL_RELEASE: &str = "syscall_tracer.kernel_release";
+    /// Architecture whose syscall table names the calls (`x86_64`, `x86`, ...).
+    pub const ARCH: &str = "syscall_tracer.arch";
+    /// The traced command line (JSON array) or the ingested file.
+    pub const COMMAND_LINE: &str = "syscall_tracer.command_line";
+    /// Nanoseconds added to kernel `CLOCK_MONOTONIC` stamps to get `ts_ns` (UTC).
+    pub const CLOCK_OFFSET_NS: &str = "syscall_tracer.clock_offset_ns";
+    /// Which moment `ts_ns` marks: `entry` or `exit`.
+    pub const TS_POINT: &str = "syscall_tracer.ts_point";
+    /// Ring buffer size in bytes.
+    pub const RING_BYTES: &str = "syscall_tracer.ring_bytes";
+    /// Rows written to the syscalls table.
+    pub const EVENTS_WRITTEN: &str = "syscall_tracer.events_written";
+    /// Records the kernel could not deliver (ring buffer full); 0 means complete.
+    pub const EVENTS_LOST: &str = "syscall_tracer.events_lost";
+    /// Lost records per CPU and kind (JSON object).
+    pub const EVENTS_LOST_DETAIL: &str = "syscall_tracer.events_lost_detail";
+    /// Capture start, ns since the Unix epoch.
+    pub const START_NS: &str = "syscall_tracer.start_ns";
+    /// Capture end, ns since the Unix epoch.
+    pub const END_NS: &str = "syscall_tracer.end_ns";
+    /// `true` when the capture ended early (signal) rather than with the traced processes.
+    pub const INTERRUPTED: &str = "syscall_tracer.interrupted";
+    /// Malformed input lines skipped by `--lenient` ingest.
+    pub const LINES_SKIPPED: &str = "syscall_tracer.lines_skipped";
+    /// Experiment scenario of the run.
+    pub const SCENARIO: &str = "syscall_tracer.scenario";
+    /// Experiment mode of the run.
+    pub const MODE: &str = "syscall_tracer.mode";
+}
+
+fn dict_utf8() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// The element field of the `args` fixed-size list.
+pub fn args_item_field() -> Arc<Field> {
+    Arc::new(Field::new("item", DataType::UInt64, false))
+}
+
+/// Type of the `args` column.
+pub fn args_type() -> DataType {
+    DataType::FixedSizeList(args_item_field(), ARG_COUNT)
+}
+
+static SYSCALLS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        Field::new(col::RUN_ID, dict_utf8(), false),
+        Field::new(col::SOURCE, dict_utf8(), false),
+        Field::new(col::SCENARIO, dict_utf8(), true),
+        Field::new(col::MODE, dict_utf8(), true),
+        Field::new(col::SEQ, DataType::UInt64, false),
+        Field::new(
+            col::TS_NS,
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new(col::DURATION_NS, DataType::Int64, true),
+        Field::new(col::PID, DataType::Int32, false),
+        Field::new(col::TID, DataType::Int32, false),
+        Field::new(col::COMM, dict_utf8(), true),
+        Field::new(col::SYSCALL, dict_utf8(), false),
+        Field::new(col::NR, DataType::Int32, false),
+        Field::new(col::ARGS, args_type(), true),
+        Field::new(col::RET, DataType::Int64, true),
+        Field::new(col::PATH, DataType::Utf8, true),
+    ]))
+});
+
+static PROCESSES: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        Field::new(col::RUN_ID, dict_utf8(), false),
+        Field::new(col::PID, DataType::Int32, false),
+        Field::new(col::PPID, DataType::Int32, true),
+        Field::new(
+            col::START_NS,
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new(
+            col::EXIT_NS,
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new(col::EXIT_CODE, DataType::Int32, true),
+        Field::new(col::SIGNAL, DataType::Int32, true),
+        Field::new(col::COMM, DataType::Utf8, true),
+        Field::new(col::EXE, DataType::Utf8, true),
+        Field::new(
+            col::ARGV,
+            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+            true,
+        ),
+    ]))
+});
+
+/// Schema of the `syscalls` table: one row per syscall.
+pub fn syscalls_schema() -> SchemaRef {
+    SYSCALLS.clone()
+}
+
+/// Schema of the `processes` table: one row per process lifetime.
+pub fn processes_schema() -> SchemaRef {
+    PROCESSES.clone()
+}

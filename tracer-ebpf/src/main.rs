@@ -1,0 +1,449 @@
+//! syscall-tracer's eBPF programs.
+//!
+//! Default mode attaches one program, on `raw_syscalls:sys_exit`: at exit the registers still
+//! hold the syscall number (`orig_ax`) and arguments, and the return value is the tracepoint's
+//! second argument, so one hook records a complete call. Calls that never return (`exit`,
+//! `exit_group`) are taken from `sched_process_exit`, where the dying task's saved registers
+//! still name the call. Duration mode (`--durations`) adds `sys_enter`, which stores the entry
+//! time per thread.
+//!
+//! Following: `TRACED` holds the thread group ids under capture. `sched_process_fork` runs in the
+//! parent before the child is first woken (kernel/fork.c: `trace_sched_process_fork` precedes
+//! `wake_up_new_task`), so a child is known before it can make its first syscall.
+#![no_std]
+#![no_main]
+
+use aya_ebpf::{
+    bindings::BPF_RB_NO_WAKEUP,
+    helpers::{
+        bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_task_btf,
+        bpf_ktime_get_ns, bpf_probe_read_kernel, bpf_probe_read_kernel_str_bytes,
+        bpf_probe_read_user_buf, bpf_probe_read_user_str_bytes, generated::bpf_task_pt_regs,
+    },
+    macros::{btf_tracepoint, map, raw_tracepoint},
+    maps::{Array, HashMap, PerCpuArray, RingBuf},
+    programs::{BtfTracePointContext, RawTracePointContext},
+};
+use tracer_common::{
+    ARGV_BYTES, COMM_BYTES, ExecEvent, ExitEvent, FLAG_GROUP_DEAD, FLAG_HAS_DURATION,
+    FLAG_IN_SYSCALL, FLAG_PATH_FAULT, ForkEvent, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_SYSCALL,
+    KIND_SYSCALL_PATH, KernelOffsets, LOST_KINDS, LOST_LIFECYCLE, LOST_SYSCALL, MAX_SYSCALL_NR,
+    SC_PATH_MASK, SC_PATH_SHIFT, SC_TRACE, SyscallEvent, SyscallPathEvent,
+};
+
+/// x86_64 `struct pt_regs` (arch/x86/include/asm/ptrace.h): the user registers saved at kernel
+/// entry. `orig_ax` holds the syscall number, `ax` the return value (or `-ENOSYS` before the
+/// call ran), and di, si, dx, r10, r8, r9 the six arguments (arch/x86/entry/calling.h).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct PtRegs {
+    r15: u64,
+    r14: u64,
+    r13: u64,
+    r12: u64,
+    bp: u64,
+    bx: u64,
+    r11: u64,
+    r10: u64,
+    r9: u64,
+    r8: u64,
+    ax: u64,
+    cx: u64,
+    dx: u64,
+    si: u64,
+    di: u64,
+    orig_ax: u64,
+    ip: u64,
+    cs: u64,
+    flags: u64,
+    sp: u64,
+    ss: u64,
+}
+
+impl PtRegs {
+    #[inline(always)]
+    fn args(&self) -> [u64; 6] {
+        [self.di, self.si, self.dx, self.r10, self.r8, self.r9]
+    }
+}
+
+/// `-ENOSYS`: what the entry code stores in `ax` before dispatching a syscall; still there if the
+/// call never returned.
+const NEG_ENOSYS: u64 = (-38i64) as u64;
+
+/// Structure offsets of the running kernel, written by the loader from BTF.
+#[unsafe(no_mangle)]
+static KERNEL_OFFSETS: KernelOffsets = KernelOffsets {
+    task_pid: 0,
+    task_tgid: 0,
+    task_exit_code: 0,
+    task_signal: 0,
+    task_mm: 0,
+    signal_live: 0,
+    mm_arg_start: 0,
+    bprm_filename: 0,
+};
+
+/// Nonzero when `sys_enter` is attached and `ENTRY_TS` holds entry times.
+#[unsafe(no_mangle)]
+static WANT_DURATIONS: u32 = 0;
+
+/// Events to user space; sized by the loader (`--ring-bytes`).
+#[map]
+static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 24, 0);
+
+/// Thread group ids under capture (value unused).
+#[map]
+static TRACED: HashMap<u32, u32> = HashMap::with_max_entries(1 << 16, 0);
+
+/// Per syscall number: `SC_TRACE` and the path-argument index (`SC_PATH_*`).
+#[map]
+static SYSCALL_FLAGS: Array<u8> = Array::with_max_entries(MAX_SYSCALL_NR, 0);
+
+/// Records that did not fit in the ring buffer, per CPU, per `LOST_*` kind.
+#[map]
+static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(LOST_KINDS, 0);
+
+/// Duration mode: entry time of each thread's current syscall.
+#[map]
+static ENTRY_TS: HashMap<u32, u64> = HashMap::with_max_entries(1 << 16, 0);
+
+#[inline(always)]
+fn offsets() -> KernelOffsets {
+    // SAFETY: a plain read of a `.rodata` global; volatile so the compiler does not fold the
+    // zero initialiser the loader overwrites.
+    unsafe { core::ptr::read_volatile(&KERNEL_OFFSETS) }
+}
+
+#[inline(always)]
+fn count_lost(kind: u32) {
+    if let Some(counter) = LOST.get_ptr_mut(kind) {
+        // SAFETY: per-CPU slot, no concurrent writer on this CPU while the program runs.
+        unsafe { *counter += 1 };
+    }
+}
+
+#[inline(always)]
+fn is_traced(tgid: u32) -> bool {
+    // SAFETY: the value is only tested for presence.
+    unsafe { TRACED.get(&tgid) }.is_some()
+}
+
+/// Reads a `T` at `base + offset` in kernel memory.
+#[inline(always)]
+unsafe fn read_field<T>(base: *const u8, offset: u32) -> Result<T, i32> {
+    // SAFETY: bpf_probe_read_kernel faults safely on a bad address.
+    unsafe { bpf_probe_read_kernel(base.add(offset as usize) as *const T) }
+}
+
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
+    match try_sys_enter(&ctx) {
+        Ok(ret) | Err(ret) => ret,
+    }
+}
+
+fn try_sys_enter(_ctx: &RawTracePointContext) -> Result<i32, i32> {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if !is_traced((pid_tgid >> 32) as u32) {
+        return Ok(0);
+    }
+    // SAFETY: helper without preconditions.
+    let now = unsafe { bpf_ktime_get_ns() };
+    let tid = pid_tgid as u32;
+    ENTRY_TS.insert(&tid, &now, 0).map_err(|_| 0)?;
+    Ok(0)
+}
+
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
+    match try_sys_exit(&ctx) {
+        Ok(ret) | Err(ret) => ret,
+    }
+}
+
+fn try_sys_exit(ctx: &RawTracePointContext) -> Result<i32, i32> {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    if !is_traced(tgid) {
+        return Ok(0);
+    }
+    let tid = pid_tgid as u32;
+    // include/trace/events/syscalls.h: TP_PROTO(struct pt_regs *regs, long ret).
+    let regs_ptr: *const PtRegs = ctx.arg(0);
+    let ret: i64 = ctx.arg(1);
+    // SAFETY: the pointer is the tracepoint's own pt_regs; the read faults safely.
+    let regs = unsafe { bpf_probe_read_kernel(regs_ptr) }.map_err(|_| 0)?;
+    let nr = regs.orig_ax;
+    if nr >= MAX_SYSCALL_NR as u64 {
+        return Ok(0);
+    }
+    let sc = SYSCALL_FLAGS.get(nr as u32).copied().unwrap_or(0);
+    if sc & SC_TRACE == 0 {
+        return Ok(0);
+    }
+    // SAFETY: helper without preconditions.
+    let now = unsafe { bpf_ktime_get_ns() };
+    let mut flags = 0;
+    let mut ts_ns = now;
+    let mut duration_ns = 0;
+    // SAFETY: plain read of a `.rodata` global.
+    if unsafe { core::ptr::read_volatile(&WANT_DURATIONS) } != 0 {
+        // SAFETY: the value is copied out immediately.
+        if let Some(entry) = unsafe { ENTRY_TS.get(&tid) } {
+            let entry = *entry;
+            if entry <= now {
+                ts_ns = entry;
+                duration_ns = now - entry;
+                flags |= FLAG_HAS_DURATION;
+            }
+        }
+    }
+    let path_arg = (sc & SC_PATH_MASK) >> SC_PATH_SHIFT;
+    let head = SyscallEvent {
+        kind: KIND_SYSCALL,
+        flags,
+        tgid,
+        tid,
+        nr: nr as i32,
+        path_len: 0,
+        ts_ns,
+        duration_ns,
+        ret,
+        args: regs.args(),
+    };
+    if path_arg == 0 {
+        match EVENTS.reserve::<SyscallEvent>(BPF_RB_NO_WAKEUP as u64) {
+            Some(mut entry) => {
+                entry.write(head);
+                entry.submit(BPF_RB_NO_WAKEUP as u64);
+            }
+            None => count_lost(LOST_SYSCALL),
+        }
+        return Ok(0);
+    }
+    let Some(mut entry) = EVENTS.reserve::<SyscallPathEvent>(BPF_RB_NO_WAKEUP as u64) else {
+        count_lost(LOST_SYSCALL);
+        return Ok(0);
+    };
+    let event = entry.as_mut_ptr();
+    let args = head.args;
+    let user_ptr = match path_arg {
+        1 => args[0],
+        2 => args[1],
+        3 => args[2],
+        4 => args[3],
+        5 => args[4],
+        _ => args[5],
+    };
+    // SAFETY: `event` points at reserved ring-buffer memory of the right size; fields are
+    // written before submit.
+    unsafe {
+        (*event).event = head;
+        (*event).event.kind = KIND_SYSCALL_PATH;
+        match bpf_probe_read_user_str_bytes(user_ptr as *const u8, &mut (*event).path) {
+            Ok(bytes) => (*event).event.path_len = bytes.len() as u32,
+            Err(_) => {
+                (*event).path[0] = 0;
+                (*event).event.flags |= FLAG_PATH_FAULT;
+            }
+        }
+    }
+    entry.submit(BPF_RB_NO_WAKEUP as u64);
+    Ok(0)
+}
+
+#[btf_tracepoint(function = "sched_process_fork")]
+pub fn sched_process_fork(ctx: BtfTracePointContext) -> i32 {
+    match try_sched_process_fork(&ctx) {
+        Ok(ret) | Err(ret) => ret,
+    }
+}
+
+fn try_sched_process_fork(ctx: &BtfTracePointContext) -> Result<i32, i32> {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let parent_tgid = (pid_tgid >> 32) as u32;
+    if !is_traced(parent_tgid) {
+        return Ok(0);
+    }
+    let off = offsets();
+    // include/trace/events/sched.h: TP_PROTO(struct task_struct *parent, struct task_struct *child).
+    let child: *const u8 = ctx.arg(1);
+    // SAFETY: BTF pointer to the new task; reads fault safely.
+    let child_tid: u32 = unsafe { read_field(child, off.task_pid) }.map_err(|_| 0)?;
+    // SAFETY: as above.
+    let child_tgid: u32 = unsafe { read_field(child, off.task_tgid) }.map_err(|_| 0)?;
+    if child_tid == child_tgid {
+        // A new process: follow it before it is woken.
+        TRACED.insert(&child_tgid, &1, 0).map_err(|_| 0)?;
+    }
+    let comm = bpf_get_current_comm().unwrap_or([0; COMM_BYTES]);
+    let event = ForkEvent {
+        kind: KIND_FORK,
+        flags: 0,
+        // SAFETY: helper without preconditions.
+        ts_ns: unsafe { bpf_ktime_get_ns() },
+        parent_tgid,
+        parent_tid: pid_tgid as u32,
+        child_tgid,
+        child_tid,
+        comm,
+    };
+    if EVENTS.output::<ForkEvent>(&event, 0).is_err() {
+        count_lost(LOST_LIFECYCLE);
+    }
+    Ok(0)
+}
+
+#[btf_tracepoint(function = "sched_process_exec")]
+pub fn sched_process_exec(ctx: BtfTracePointContext) -> i32 {
+    match try_sched_process_exec(&ctx) {
+        Ok(ret) | Err(ret) => ret,
+    }
+}
+
+fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<i32, i32> {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    if !is_traced(tgid) {
+        return Ok(0);
+    }
+    let off = offsets();
+    // include/trace/events/sched.h: TP_PROTO(struct task_struct *p, pid_t old_pid,
+    // struct linux_binprm *bprm).
+    let task: *const u8 = ctx.arg(0);
+    let old_pid: u64 = ctx.arg(1);
+    let bprm: *const u8 = ctx.arg(2);
+    let Some(mut entry) = EVENTS.reserve::<ExecEvent>(0) else {
+        count_lost(LOST_LIFECYCLE);
+        return Ok(0);
+    };
+    let event = entry.as_mut_ptr();
+    // SAFETY: `event` is reserved ring-buffer memory of the right size; kernel and user reads
+    // fault safely.
+    unsafe {
+        (*event).kind = KIND_EXEC;
+        (*event).flags = 0;
+        (*event).ts_ns = bpf_ktime_get_ns();
+        (*event).tgid = tgid;
+        (*event).tid = pid_tgid as u32;
+        (*event).old_tid = old_pid as u32;
+        (*event).pad = 0;
+        (*event).comm = bpf_get_current_comm().unwrap_or([0; COMM_BYTES]);
+        (*event).filename_len = 0;
+        (*event).filename[0] = 0;
+        if let Ok(name) = read_field::<*const u8>(bprm, off.bprm_filename)
+            && let Ok(bytes) = bpf_probe_read_kernel_str_bytes(name, &mut (*event).filename)
+        {
+            (*event).filename_len = bytes.len() as u32;
+        }
+        (*event).argv_len = 0;
+        if let Ok(mm) = read_field::<*const u8>(task, off.task_mm)
+            && let Ok(start) = read_field::<u64>(mm, off.mm_arg_start)
+            && let Ok(end) = read_field::<u64>(mm, off.mm_arg_start + 8)
+            && end > start
+        {
+            let mut len = (end - start) as usize;
+            if len > ARGV_BYTES {
+                len = ARGV_BYTES;
+            }
+            // Bounded for the verifier: ARGV_BYTES is a power of two, and len <= ARGV_BYTES.
+            let buf = &mut (*event).argv;
+            if len == ARGV_BYTES {
+                if bpf_probe_read_user_buf(start as *const u8, buf).is_ok() {
+                    (*event).argv_len = ARGV_BYTES as u32;
+                }
+            } else {
+                let len = len & (ARGV_BYTES - 1);
+                if bpf_probe_read_user_buf(start as *const u8, &mut buf[..len]).is_ok() {
+                    (*event).argv_len = len as u32;
+                }
+            }
+        }
+    }
+    entry.submit(0);
+    Ok(0)
+}
+
+#[btf_tracepoint(function = "sched_process_exit")]
+pub fn sched_process_exit(ctx: BtfTracePointContext) -> i32 {
+    match try_sched_process_exit(&ctx) {
+        Ok(ret) | Err(ret) => ret,
+    }
+}
+
+fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    if !is_traced(tgid) {
+        return Ok(0);
+    }
+    let tid = pid_tgid as u32;
+    let off = offsets();
+    // kernel/exit.c do_exit(): `group_dead = atomic_dec_and_test(&tsk->signal->live)` and
+    // `tsk->exit_code = code` both precede trace_sched_process_exit(), so `live == 0` here means
+    // every thread of the group is exiting: the process ended.
+    // SAFETY: helper returning the current task as a BTF pointer.
+    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    // SAFETY: reads of the current task's fields fault safely.
+    let exit_code: u32 = unsafe { read_field(task, off.task_exit_code) }.unwrap_or(0);
+    let mut flags = 0;
+    // SAFETY: as above.
+    if let Ok(signal) = unsafe { read_field::<*const u8>(task, off.task_signal) }
+        // SAFETY: as above.
+        && let Ok(live) = unsafe { read_field::<i32>(signal, off.signal_live) }
+        && live == 0
+    {
+        flags |= FLAG_GROUP_DEAD;
+    }
+    let mut nr: i32 = -1;
+    let mut args = [0u64; 6];
+    // SAFETY: bpf_task_pt_regs takes the BTF task pointer from bpf_get_current_task_btf.
+    let regs_ptr = unsafe { bpf_task_pt_regs(task as *mut _) } as *const PtRegs;
+    // SAFETY: the read faults safely.
+    if let Ok(regs) = unsafe { bpf_probe_read_kernel(regs_ptr) } {
+        // `ax` still -ENOSYS: the task entered a syscall that never returned (exit,
+        // exit_group). A call interrupted by a fatal signal returns through sys_exit first.
+        if regs.ax == NEG_ENOSYS && regs.orig_ax < MAX_SYSCALL_NR as u64 {
+            nr = regs.orig_ax as i32;
+            args = regs.args();
+            let sc = SYSCALL_FLAGS.get(nr as u32).copied().unwrap_or(0);
+            if sc & SC_TRACE != 0 {
+                flags |= FLAG_IN_SYSCALL;
+            }
+        }
+    }
+    if flags & FLAG_GROUP_DEAD != 0 {
+        let _ = TRACED.remove(&tgid);
+    }
+    // SAFETY: helper without preconditions.
+    if unsafe { core::ptr::read_volatile(&WANT_DURATIONS) } != 0 {
+        let _ = ENTRY_TS.remove(&tid);
+    }
+    let event = ExitEvent {
+        kind: KIND_EXIT,
+        flags,
+        // SAFETY: helper without preconditions.
+        ts_ns: unsafe { bpf_ktime_get_ns() },
+        tgid,
+        tid,
+        exit_code,
+        nr,
+        args,
+        pad: [0; 2],
+    };
+    if EVENTS.output::<ExitEvent>(&event, 0).is_err() {
+        count_lost(LOST_LIFECYCLE);
+    }
+    Ok(0)
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+#[unsafe(link_section = "license")]
+#[unsafe(no_mangle)]
+static LICENSE: [u8; 4] = *b"GPL\0";

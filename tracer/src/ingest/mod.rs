@@ -1,0 +1,1 @@
+//! `tracer ingest`: strace logs and public syscall datasets into the dataset schema.

@@ -1,0 +1,1 @@
+//! `tracer parity`: compare two captures of the same workload.
