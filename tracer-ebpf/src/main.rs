@@ -213,7 +213,7 @@ fn try_sys_exit(ctx: &RawTracePointContext) -> Result<i32, i32> {
         args: regs.args(),
     };
     if path_arg == 0 {
-        match EVENTS.reserve::<SyscallEvent>(BPF_RB_NO_WAKEUP as u64) {
+        match EVENTS.reserve::<SyscallEvent>(0) {
             Some(mut entry) => {
                 entry.write(head);
                 entry.submit(BPF_RB_NO_WAKEUP as u64);
@@ -222,7 +222,7 @@ fn try_sys_exit(ctx: &RawTracePointContext) -> Result<i32, i32> {
         }
         return Ok(0);
     }
-    let Some(mut entry) = EVENTS.reserve::<SyscallPathEvent>(BPF_RB_NO_WAKEUP as u64) else {
+    let Some(mut entry) = EVENTS.reserve::<SyscallPathEvent>(0) else {
         count_lost(LOST_SYSCALL);
         return Ok(0);
     };

@@ -1,5 +1,14 @@
 //! The `tracer` library: eBPF capture (`record`), strace and dataset ingest (`ingest`), capture
 //! comparison (`parity`), and experiments.
 
+pub mod btf;
+pub mod cli;
+pub mod collector;
 pub mod ingest;
+pub mod launch;
 pub mod parity;
+pub mod preflight;
+pub mod probe;
+pub mod record;
+pub mod syscall_table;
+pub mod user;

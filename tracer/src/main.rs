@@ -1,1 +1,51 @@
-fn main() {}
+//! The `tracer` binary: parse arguments, run, map errors to exit codes.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use tracer::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(err) => {
+            eprintln!("tracer: {err:#}");
+            let code = err
+                .downcast_ref::<tracer::record::RecordError>()
+                .and_then(|e| match e {
+                    tracer::record::RecordError::Launch(l) => Some(l.exit_code()),
+                    _ => None,
+                })
+                .unwrap_or(1);
+            ExitCode::from(code as u8)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Record(args) => {
+            let config = args.to_config()?;
+            let outcome = tracer::record::run(&config).with_context(|| {
+                format!("recording into {}", config.output.display())
+            })?;
+            if args.summary {
+                eprint!("{}", outcome.summary_table());
+            }
+            if !args.quiet {
+                eprintln!("{}", outcome.summary_line(&config.output));
+                if outcome.lost > 0 {
+                    eprintln!(
+                        "tracer: warning: {} events were lost (ring buffer full); the file records \
+                         the count. Try a larger --ring-bytes.",
+                        outcome.lost
+                    );
+                }
+            }
+            Ok(outcome.exit_code)
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Command-line arguments of `tracer`, and their validation into typed configurations.
+
+use std::{ffi::OsString, path::PathBuf};
+
+use analysis::dataset::RunInfo;
+use clap::{Args, Parser, Subcommand};
+
+use crate::{
+    record::{self, Job, RecordConfig, Schedule, Target},
+    syscall_table::{self, Arch, FilterError},
+    user::{self, UserError},
+};
+
+/// Record any command's syscalls with eBPF into Parquet, at a small fraction of strace's cost.
+#[derive(Debug, Parser)]
+#[command(name = "tracer", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a command (or attach to processes) and record every syscall of it and its
+    /// descendants into a Parquet file. Needs root: `sudo -E tracer record -- make -j4`.
+    Record(RecordArgs),
+}
+
+/// `tracer record`.
+#[derive(Debug, Args)]
+#[command(after_help = "EXAMPLES:
+    sudo -E tracer record -o build.parquet -- make -j4
+    sudo -E tracer record -T -c -e trace=%file -- ls /etc
+    sudo -E tracer record -p 1234 -p 5678 -o daemon.parquet     (Ctrl-C to stop)
+
+OUTPUT:
+    FILE (default trace.parquet) holds one row per syscall; FILE's stem + .processes.parquet
+    one row per process (lineage, exit status, argv). Read them with DuckDB:
+        duckdb -c \"SELECT syscall, count(*) FROM 'trace.parquet' GROUP BY ALL ORDER BY 2 DESC\"
+    The exit status is the command's own (128+N if killed by signal N), as with strace.")]
+pub struct RecordArgs {
+    /// Write the syscalls table to FILE (the processes table goes beside it).
+    #[arg(short = 'o', long = "output", value_name = "FILE", default_value = "trace.parquet")]
+    pub output: PathBuf,
+
+    /// Attach to running process PID and follow its future children (repeat or comma-separate
+    /// for several). Ctrl-C stops the capture and leaves the processes running.
+    #[arg(short = 'p', long = "pid", value_name = "PID", value_delimiter = ',')]
+    pub pids: Vec<u32>,
+
+    /// Run the command as USER (name or uid). Default under sudo: the invoking user
+    /// (SUDO_UID/SUDO_GID), who also owns the output files; `--user root` keeps root.
+    #[arg(short = 'u', long = "user", value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Record only some syscalls, as strace: `-e trace=openat,read`, `-e trace=%file`,
+    /// `-e trace=!futex`. Classes: %file %process %network %signal %ipc %memory %creds %desc.
+    #[arg(short = 'e', value_name = "EXPR")]
+    pub expr: Option<String>,
+
+    /// Also hook syscall entry: `ts_ns` becomes the entry time and `duration_ns` is filled
+    /// (costs a second kernel hook per syscall; default records exit time only).
+    #[arg(short = 'T', long = "durations")]
+    pub durations: bool,
+
+    /// Print a strace -c style table of calls, errors (and times with -T) on stderr.
+    #[arg(short = 'c', long = "summary")]
+    pub summary: bool,
+
+    /// Ring buffer size in bytes (power of two; K, M, G suffixes accepted).
+    #[arg(long = "ring-bytes", value_name = "BYTES", default_value = "128M", value_parser = parse_bytes)]
+    pub ring_bytes: u32,
+
+    /// Run id written into every row (default: derived from the time and pid).
+    #[arg(long = "run-id", value_name = "ID")]
+    pub run_id: Option<String>,
+
+    /// No progress counter and no summary line.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+
+    /// The command to run and its arguments (after `--`).
+    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+/// Parses `4096`, `64K`, `128M`, `1G`.
+pub fn parse_bytes(s: &str) -> Result<u32, String> {
+    let (num, mult) = match s.chars().last() {
+        Some('K' | 'k') => (&s[..s.len() - 1], 1u64 << 10),
+        Some('M' | 'm') => (&s[..s.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    let n: u64 = num.parse().map_err(|_| format!("{s:?} is not a size like 4096, 64K, 128M"))?;
+    let bytes = n * mult;
+    if bytes < 4096 || !bytes.is_power_of_two() || bytes > (1 << 31) {
+        return Err(format!("{s}: the ring buffer must be a power of two between 4K and 2G"));
+    }
+    Ok(bytes as u32)
+}
+
+/// Invalid `record` arguments.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgsError {
+    /// Both or neither of command and -p.
+    #[error("give either a command after `--` or -p PID, not both")]
+    Both,
+    /// Neither.
+    #[error("nothing to trace: give a command after `--` (tracer record -- ls) or -p PID")]
+    Neither,
+    /// Bad -e.
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    /// Bad --user.
+    #[error(transparent)]
+    User(#[from] UserError),
+}
+
+/// A run id from the clock and pid: `ebpf-20261126T140102Z-4242`.
+pub fn default_run_id(source: &str) -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86400, secs % 86400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{source}-{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z-{}",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60,
+        std::process::id()
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day) (H. Hinnant's civil_from_days).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+impl RecordArgs {
+    /// Validates the arguments into a capture configuration.
+    pub fn to_config(&self) -> Result<RecordConfig, ArgsError> {
+        let target = match (self.command.is_empty(), self.pids.is_empty()) {
+            (false, false) => return Err(ArgsError::Both),
+            (true, true) => return Err(ArgsError::Neither),
+            (false, true) => Target::Launch {
+                jobs: vec![Job {
+                    argv: self.command.clone(),
+                    timeout: None,
+                }],
+                schedule: Schedule::Concurrent,
+            },
+            (true, false) => Target::Attach {
+                pids: self.pids.clone(),
+            },
+        };
+        let arch = Arch::native();
+        let filter = match &self.expr {
+            Some(e) => syscall_table::parse_trace_filter(arch, e)?.map(|nrs| (nrs, e.clone())),
+            None => None,
+        };
+        let creds = if self.pids.is_empty() {
+            user::choose(
+                self.user.as_deref(),
+                std::env::var("SUDO_UID").ok().as_deref(),
+                std::env::var("SUDO_GID").ok().as_deref(),
+                std::env::var("SUDO_USER").ok().as_deref(),
+            )?
+        } else {
+            None
+        };
+        let command_line: Vec<String> = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        Ok(RecordConfig {
+            target,
+            processes_output: record::processes_path(&self.output),
+            output: self.output.clone(),
+            creds,
+            filter,
+            ring_bytes: self.ring_bytes,
+            durations: self.durations,
+            progress: !self.quiet,
+            run: RunInfo {
+                run_id: self.run_id.clone().unwrap_or_else(|| default_run_id("ebpf")),
+                source: "ebpf".into(),
+                scenario: None,
+                mode: None,
+            },
+            metadata: Vec::new(),
+            command_line,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("128M"), Ok(128 << 20));
+        assert!(parse_bytes("1000").is_err());
+        assert!(parse_bytes("lots").is_err());
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_418), (2025, 11, 26));
+    }
+
+    #[test]
+    fn record_needs_one_target() {
+        let cli = Cli::try_parse_from(["tracer", "record", "-p", "1", "--", "ls"]).expect("parses");
+        let Command::Record(args) = cli.command;
+        assert!(matches!(args.to_config(), Err(ArgsError::Both)));
+        let cli = Cli::try_parse_from(["tracer", "record"]).expect("parses");
+        let Command::Record(args) = cli.command;
+        assert!(matches!(args.to_config(), Err(ArgsError::Neither)));
+    }
+}

@@ -1,0 +1,477 @@
+//! The user side of a capture: a drain thread that empties the ring buffer into byte batches as
+//! fast as it can (it only copies), and a writer thread that decodes the records, keeps the
+//! process/thread state (names, lineage, exec paths) and writes the Parquet rows. Writing never
+//! stalls draining: batches queue between the two.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        mpsc,
+    },
+    thread,
+    time::Duration,
+};
+
+use analysis::dataset::{ProcessRow, SinkError, SyscallRow, SyscallSink};
+use aya::maps::{MapData, RingBuf};
+use tracer_common::{
+    ExecEvent, ExitEvent, FLAG_GROUP_DEAD, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_PATH_FAULT,
+    ForkEvent, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_SYSCALL, KIND_SYSCALL_PATH,
+    MAX_SYSCALL_NR, SyscallEvent, SyscallPathEvent,
+};
+
+use crate::syscall_table::Arch;
+
+/// Bytes collected before a batch is handed to the writer.
+const BATCH_BYTES: usize = 1 << 20;
+/// Sleep of the drain thread when the ring is empty. Programs submit without waking us
+/// (`BPF_RB_NO_WAKEUP`: a wakeup per event would cost the traced program), so we poll.
+const IDLE_POLL: Duration = Duration::from_micros(500);
+
+/// Counters shared with the progress display.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Records drained from the ring buffer.
+    pub records: AtomicU64,
+}
+
+/// Spawns the drain thread. It runs until `stop` is set, then empties the ring once more and
+/// ends, so every record committed before `stop` reaches the writer.
+pub fn spawn_drain(
+    mut ring: RingBuf<MapData>,
+    stop: Arc<AtomicBool>,
+    progress: Arc<Progress>,
+    batches: mpsc::Sender<Vec<u8>>,
+) -> thread::JoinHandle<()> {
+    thread::Builder::new()
+        .name("tracer-drain".into())
+        .spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH_BYTES + 4096);
+            loop {
+                let stopping = stop.load(Ordering::Acquire);
+                let mut drained = 0u64;
+                while let Some(item) = ring.next() {
+                    batch.extend_from_slice(&item);
+                    drained += 1;
+                    if batch.len() >= BATCH_BYTES {
+                        let full = std::mem::replace(
+                            &mut batch,
+                            Vec::with_capacity(BATCH_BYTES + 4096),
+                        );
+                        if batches.send(full).is_err() {
+                            return;
+                        }
+                    }
+                }
+                if drained > 0 {
+                    progress.records.fetch_add(drained, Ordering::Relaxed);
+                }
+                if !batch.is_empty() {
+                    let part = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_BYTES + 4096));
+                    if batches.send(part).is_err() {
+                        return;
+                    }
+                }
+                if stopping {
+                    return;
+                }
+                if drained == 0 {
+                    thread::sleep(IDLE_POLL);
+                }
+            }
+        })
+        .expect("spawning the drain thread")
+}
+
+/// Per-syscall totals for `--summary`.
+#[derive(Clone, Debug, Default)]
+pub struct SyscallTotals {
+    /// Calls.
+    pub calls: u64,
+    /// Calls that returned an error (-4095..=-1).
+    pub errors: u64,
+    /// Summed durations (duration mode).
+    pub duration_ns: u64,
+}
+
+/// What the writer saw.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Rows written to the syscalls table.
+    pub rows: u64,
+    /// Rows of the launched command before its exec (the tracer's own setup), not written.
+    pub pre_exec_dropped: u64,
+    /// Records that failed to decode (should stay 0).
+    pub malformed: u64,
+    /// Totals per syscall name.
+    pub totals: HashMap<&'static str, SyscallTotals>,
+}
+
+/// A process as the writer knows it.
+#[derive(Clone, Debug, Default)]
+pub struct ProcState {
+    /// Parent process id.
+    pub ppid: Option<i32>,
+    /// Start, wall ns.
+    pub start_ns: Option<i64>,
+    /// End, wall ns.
+    pub exit_ns: Option<i64>,
+    /// Exit status.
+    pub exit_code: Option<i32>,
+    /// Fatal signal.
+    pub signal: Option<i32>,
+    /// Command name.
+    pub comm: Option<String>,
+    /// Executable.
+    pub exe: Option<String>,
+    /// Argument vector.
+    pub argv: Option<Vec<String>>,
+}
+
+/// Decoding state and the sink.
+pub struct Writer {
+    sink: SyscallSink,
+    clock_offset_ns: i64,
+    names: Vec<&'static str>,
+    unknown_names: HashMap<i32, &'static str>,
+    execve_nrs: [i32; 2],
+    seq: u64,
+    comm_by_tid: HashMap<u32, Option<String>>,
+    procs: HashMap<u32, ProcState>,
+    /// The launched command, until its first exec: its rows are the tracer's own setup.
+    awaiting_exec: Option<u32>,
+    pending_exec_path: HashMap<u32, String>,
+    stats: WriterStats,
+}
+
+fn c_str(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
+    &bytes[..end]
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(c_str(bytes)).into_owned()
+}
+
+/// Reads a record of type `T` from the start of `buf`, if it is long enough.
+fn read_record<T: Copy>(buf: &[u8]) -> Option<T> {
+    if buf.len() < std::mem::size_of::<T>() {
+        return None;
+    }
+    // SAFETY: length checked; T is a repr(C) integer-only record (tracer-common), valid for
+    // any bit pattern; unaligned read.
+    Some(unsafe { std::ptr::read_unaligned(buf.as_ptr() as *const T) })
+}
+
+/// Reads `/proc/<tgid>/task/<tid>/comm` for a thread first seen mid-capture (attached with -p).
+fn proc_comm(tgid: u32, tid: u32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{tgid}/task/{tid}/comm"))
+        .ok()
+        .map(|s| s.trim_end_matches('\n').to_string())
+}
+
+impl Writer {
+    /// A writer into `sink`; `clock_offset_ns` turns kernel monotonic stamps into wall time.
+    pub fn new(sink: SyscallSink, arch: Arch, clock_offset_ns: i64) -> Self {
+        let names = (0..MAX_SYSCALL_NR as i64)
+            .map(|nr| arch.name(nr).unwrap_or(""))
+            .collect();
+        let execve_nrs = [
+            arch.number("execve").unwrap_or(-1),
+            arch.number("execveat").unwrap_or(-1),
+        ];
+        Self {
+            sink,
+            clock_offset_ns,
+            names,
+            unknown_names: HashMap::new(),
+            execve_nrs,
+            seq: 0,
+            comm_by_tid: HashMap::new(),
+            procs: HashMap::new(),
+            awaiting_exec: None,
+            pending_exec_path: HashMap::new(),
+            stats: WriterStats::default(),
+        }
+    }
+
+    /// Registers a process known before its first event (the launched command, `-p` targets).
+    /// `launched` marks the command whose rows before its first exec are the tracer's own.
+    pub fn add_root(&mut self, tgid: u32, state: ProcState, launched: bool) {
+        if launched {
+            self.awaiting_exec = Some(tgid);
+        }
+        self.comm_by_tid.insert(tgid, state.comm.clone());
+        self.procs.insert(tgid, state);
+    }
+
+    fn wall(&self, mono_ns: u64) -> i64 {
+        mono_ns as i64 + self.clock_offset_ns
+    }
+
+    fn name(&mut self, nr: i32) -> &'static str {
+        if let Some(n) = usize::try_from(nr).ok().and_then(|i| self.names.get(i))
+            && !n.is_empty()
+        {
+            return n;
+        }
+        self.unknown_names
+            .entry(nr)
+            .or_insert_with(|| Box::leak(format!("syscall_{nr}").into_boxed_str()))
+    }
+
+    /// Decodes and writes one batch of back-to-back records.
+    pub fn write_batch(&mut self, mut buf: &[u8]) -> Result<(), SinkError> {
+        while buf.len() >= 4 {
+            let kind = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
+            let size = match kind {
+                KIND_SYSCALL => std::mem::size_of::<SyscallEvent>(),
+                KIND_SYSCALL_PATH => std::mem::size_of::<SyscallPathEvent>(),
+                KIND_FORK => std::mem::size_of::<ForkEvent>(),
+                KIND_EXEC => std::mem::size_of::<ExecEvent>(),
+                KIND_EXIT => std::mem::size_of::<ExitEvent>(),
+                _ => {
+                    // Cannot resynchronise inside a batch; count and drop the rest.
+                    self.stats.malformed += 1;
+                    return Ok(());
+                }
+            };
+            if buf.len() < size {
+                self.stats.malformed += 1;
+                return Ok(());
+            }
+            let (record, rest) = buf.split_at(size);
+            buf = rest;
+            match kind {
+                KIND_SYSCALL => {
+                    if let Some(e) = read_record::<SyscallEvent>(record) {
+                        self.syscall(&e, None)?;
+                    }
+                }
+                KIND_SYSCALL_PATH => {
+                    let e = read_record::<SyscallEvent>(record);
+                    let path_at = std::mem::size_of::<SyscallEvent>();
+                    if let Some(e) = e {
+                        let path = if e.flags & FLAG_PATH_FAULT != 0 {
+                            None
+                        } else {
+                            let len = (e.path_len as usize).min(record.len() - path_at);
+                            Some(&record[path_at..path_at + len])
+                        };
+                        self.syscall(&e, path)?;
+                    }
+                }
+                KIND_FORK => {
+                    if let Some(e) = read_record::<ForkEvent>(record) {
+                        self.fork(&e);
+                    }
+                }
+                KIND_EXEC => {
+                    if let Some(e) = read_record::<ExecEvent>(record) {
+                        self.exec(&e);
+                    }
+                }
+                _ => {
+                    if let Some(e) = read_record::<ExitEvent>(record) {
+                        self.exit(&e)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn syscall(&mut self, e: &SyscallEvent, path: Option<&[u8]>) -> Result<(), SinkError> {
+        if self.awaiting_exec == Some(e.tgid) {
+            self.stats.pre_exec_dropped += 1;
+            return Ok(());
+        }
+        let name = self.name(e.nr);
+        let path_owned;
+        let mut path_str: Option<&str> = match path {
+            Some(p) => match std::str::from_utf8(c_str(p)) {
+                Ok(s) => Some(s),
+                Err(_) => {
+                    path_owned = lossy(p);
+                    Some(path_owned.as_str())
+                }
+            },
+            None => None,
+        };
+        let exec_path;
+        if e.ret == 0 && self.execve_nrs.contains(&e.nr) {
+            // After a successful exec the registers belong to the new image; the path comes
+            // from the exec event of the same thread, which precedes this record.
+            exec_path = self.pending_exec_path.remove(&e.tid);
+            if exec_path.is_some() {
+                path_str = exec_path.as_deref();
+            }
+        }
+        let has_duration = e.flags & FLAG_HAS_DURATION != 0;
+        let ts_ns = Some(self.wall(e.ts_ns));
+        let duration_ns = has_duration.then_some(e.duration_ns as i64);
+        let totals = self.stats.totals.entry(name).or_default();
+        totals.calls += 1;
+        if (-4095..0).contains(&e.ret) {
+            totals.errors += 1;
+        }
+        totals.duration_ns += e.duration_ns;
+        let seq = self.seq;
+        self.seq += 1;
+        let (tgid, tid) = (e.tgid, e.tid);
+        let comm = self
+            .comm_by_tid
+            .entry(tid)
+            .or_insert_with(|| proc_comm(tgid, tid))
+            .as_deref();
+        self.sink.push(&SyscallRow {
+            seq,
+            ts_ns,
+            duration_ns,
+            pid: tgid as i32,
+            tid: tid as i32,
+            comm,
+            syscall: name,
+            nr: e.nr,
+            args: Some(e.args),
+            ret: Some(e.ret),
+            path: path_str,
+        })?;
+        self.stats.rows += 1;
+        Ok(())
+    }
+
+    fn fork(&mut self, e: &ForkEvent) {
+        let comm = lossy(&e.comm);
+        self.comm_by_tid.insert(e.child_tid, Some(comm.clone()));
+        if e.child_tid == e.child_tgid {
+            let parent = self.procs.get(&e.parent_tgid).cloned().unwrap_or_default();
+            self.procs.insert(
+                e.child_tgid,
+                ProcState {
+                    ppid: Some(e.parent_tgid as i32),
+                    start_ns: Some(self.wall(e.ts_ns)),
+                    comm: Some(comm),
+                    exe: parent.exe,
+                    argv: parent.argv,
+                    ..ProcState::default()
+                },
+            );
+        }
+    }
+
+    fn exec(&mut self, e: &ExecEvent) {
+        let filename_len = (e.filename_len as usize).min(e.filename.len());
+        let filename = lossy(&e.filename[..filename_len]);
+        let argv_len = (e.argv_len as usize).min(e.argv.len());
+        let mut argv: Vec<String> = e.argv[..argv_len]
+            .split(|b| *b == 0)
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect();
+        if argv.last().is_some_and(String::is_empty) {
+            argv.pop();
+        }
+        let comm = lossy(&e.comm);
+        if e.old_tid != e.tid {
+            self.comm_by_tid.remove(&e.old_tid);
+        }
+        self.comm_by_tid.insert(e.tid, Some(comm.clone()));
+        let proc = self.procs.entry(e.tgid).or_default();
+        proc.comm = Some(comm);
+        proc.exe = Some(filename.clone());
+        proc.argv = Some(argv);
+        self.pending_exec_path.insert(e.tid, filename);
+        if self.awaiting_exec == Some(e.tgid) {
+            self.awaiting_exec = None;
+        }
+    }
+
+    fn exit(&mut self, e: &ExitEvent) -> Result<(), SinkError> {
+        if e.flags & FLAG_IN_SYSCALL != 0 && self.awaiting_exec != Some(e.tgid) {
+            let name = self.name(e.nr);
+            let totals = self.stats.totals.entry(name).or_default();
+            totals.calls += 1;
+            let seq = self.seq;
+            self.seq += 1;
+            let ts_ns = Some(self.wall(e.ts_ns));
+            let (tgid, tid) = (e.tgid, e.tid);
+            let comm = self
+                .comm_by_tid
+                .entry(tid)
+                .or_insert_with(|| proc_comm(tgid, tid))
+                .as_deref();
+            self.sink.push(&SyscallRow {
+                seq,
+                ts_ns,
+                duration_ns: None,
+                pid: tgid as i32,
+                tid: tid as i32,
+                comm,
+                syscall: name,
+                nr: e.nr,
+                args: Some(e.args),
+                ret: None,
+                path: None,
+            })?;
+            self.stats.rows += 1;
+        }
+        self.comm_by_tid.remove(&e.tid);
+        self.pending_exec_path.remove(&e.tid);
+        if e.flags & FLAG_GROUP_DEAD != 0 {
+            let wall = self.wall(e.ts_ns);
+            let proc = self.procs.entry(e.tgid).or_default();
+            proc.exit_ns = Some(wall);
+            // kernel/exit.c: exit_code is `status << 8` for exit/exit_group, else the signal
+            // (with 0x80 when a core was dumped).
+            let code = e.exit_code;
+            if code & 0x7f == 0 {
+                proc.exit_code = Some(((code >> 8) & 0xff) as i32);
+                proc.signal = None;
+            } else {
+                proc.signal = Some((code & 0x7f) as i32);
+                proc.exit_code = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends writing: returns the sink (still open, for final metadata), the process rows and
+    /// the statistics.
+    pub fn finish(self) -> (SyscallSink, Vec<ProcessRow>, WriterStats) {
+        let mut rows: Vec<ProcessRow> = self
+            .procs
+            .into_iter()
+            .map(|(pid, p)| ProcessRow {
+                pid: pid as i32,
+                ppid: p.ppid,
+                start_ns: p.start_ns,
+                exit_ns: p.exit_ns,
+                exit_code: p.exit_code,
+                signal: p.signal,
+                comm: p.comm,
+                exe: p.exe,
+                argv: p.argv,
+            })
+            .collect();
+        rows.sort_by_key(|r| (r.start_ns, r.pid));
+        (self.sink, rows, self.stats)
+    }
+}
+
+/// Spawns the writer thread: decodes every batch until the drain side hangs up.
+pub fn spawn_writer(
+    mut writer: Writer,
+    batches: mpsc::Receiver<Vec<u8>>,
+) -> thread::JoinHandle<Result<(SyscallSink, Vec<ProcessRow>, WriterStats), SinkError>> {
+    thread::Builder::new()
+        .name("tracer-writer".into())
+        .spawn(move || {
+            for batch in batches {
+                writer.write_batch(&batch)?;
+            }
+            Ok(writer.finish())
+        })
+        .expect("spawning the writer thread")
+}

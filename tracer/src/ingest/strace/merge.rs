@@ -1,0 +1,372 @@
+//! Turns parsed strace lines into rows: pairs `<unfinished ...>` with `<... resumed>` per thread
+//! (entry time and arguments from the first half, duration and return from the second), maps
+//! thread ids to process ids, and builds the `processes` table from fork/clone returns, execve
+//! and `+++ exited/killed +++` lines.
+//!
+//! Decisions:
+//! - `seq` is the order of the call's *entry* line in the log (the order strace saw the calls
+//!   start). Rows are written when the call completes, so a file's rows can be out of `seq` order
+//!   where calls overlap; readers order by `seq`.
+//! - strace prefixes lines with the thread id. A new tid's process is known from the clone
+//!   return that created it (`CLONE_THREAD` means same process). When the child's first line comes
+//!   before its parent's clone returned (common under `-f`), the child is attributed to the clone
+//!   still unfinished at that moment (the earliest, if several): a thread if that clone has
+//!   `CLONE_THREAD`, otherwise a new process of the cloning process. A tid seen with no clone at
+//!   all is a root process.
+//! - A call still unfinished when its thread exits, or at the end of the log, is written with a
+//!   null `ret` (it never returned: exit_group, a thread killed by another's exit_group).
+
+use std::collections::HashMap;
+
+use analysis::dataset::{ProcessRow, SinkError, SyscallRow, SyscallSink};
+
+use super::{
+    args::{creates_thread, numeric_args, path_at, string_list},
+    parser::{Body, Ret},
+};
+use crate::ingest::arch::{SyscallInfo, SyscallTable, signal_by_name};
+
+/// One line, with its thread id and wall-clock time resolved.
+#[derive(Clone, Copy, Debug)]
+pub struct Event<'a> {
+    /// Thread id.
+    pub tid: i32,
+    /// `-Y` command name.
+    pub comm: Option<&'a str>,
+    /// Wall-clock ns since the epoch.
+    pub ts_ns: Option<i64>,
+    /// What the line says.
+    pub body: Body<'a>,
+}
+
+/// The first half of a call, kept until its second half arrives.
+#[derive(Debug)]
+struct Pending {
+    seq: u64,
+    ts_ns: Option<i64>,
+    name: String,
+    args: String,
+    comm: Option<String>,
+}
+
+/// Counts kept while assembling.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AssemblyStats {
+    /// Rows written.
+    pub rows: u64,
+    /// Rows whose syscall name is not in the architecture's table (`nr` = -1).
+    pub unknown_syscalls: u64,
+    /// `<... resumed>` halves with no first half (a trace attached mid-call).
+    pub orphan_resumes: u64,
+    /// First wall-clock time seen.
+    pub first_ts_ns: Option<i64>,
+    /// Last wall-clock time seen.
+    pub last_ts_ns: Option<i64>,
+}
+
+/// Builds rows and processes from events, writing rows to a sink.
+pub struct Assembler {
+    table: &'static SyscallTable,
+    sink: SyscallSink,
+    next_seq: u64,
+    pending: HashMap<i32, Pending>,
+    tgid: HashMap<i32, i32>,
+    last_tid: (i32, i32),
+    procs: HashMap<i32, ProcessRow>,
+    proc_order: Vec<i32>,
+    stats: AssemblyStats,
+}
+
+fn is_spawn(name: &str) -> bool {
+    matches!(name, "clone" | "clone3" | "fork" | "vfork")
+}
+
+impl Assembler {
+    /// Writes rows into `sink`, naming calls from `table`.
+    pub fn new(table: &'static SyscallTable, sink: SyscallSink) -> Self {
+        Self {
+            table,
+            sink,
+            next_seq: 0,
+            pending: HashMap::new(),
+            tgid: HashMap::new(),
+            last_tid: (i32::MIN, 0),
+            procs: HashMap::new(),
+            proc_order: Vec::new(),
+            stats: AssemblyStats::default(),
+        }
+    }
+
+    /// The sink, for metadata.
+    pub fn sink_mut(&mut self) -> &mut SyscallSink {
+        &mut self.sink
+    }
+
+    fn new_process(&mut self, pid: i32, ppid: Option<i32>, ts_ns: Option<i64>) {
+        if self.procs.contains_key(&pid) {
+            return;
+        }
+        self.procs.insert(
+            pid,
+            ProcessRow {
+                pid,
+                ppid,
+                start_ns: ts_ns,
+                ..ProcessRow::default()
+            },
+        );
+        self.proc_order.push(pid);
+    }
+
+    /// The process of thread `tid`, learning it on first sight (see the module doc).
+    fn tgid_of(&mut self, tid: i32, ts_ns: Option<i64>) -> i32 {
+        if self.last_tid.0 == tid {
+            return self.last_tid.1;
+        }
+        let pid = match self.tgid.get(&tid) {
+            Some(p) => *p,
+            None => {
+                let cloning = self
+                    .pending
+                    .iter()
+                    .filter(|(t, p)| **t != tid && is_spawn(&p.name))
+                    .min_by_key(|(_, p)| p.seq)
+                    .map(|(t, p)| (*t, creates_thread(&p.name, &p.args)));
+                let pid = match cloning {
+                    Some((parent, thread)) => {
+                        let parent_pid = self.tgid_of(parent, ts_ns);
+                        if thread {
+                            parent_pid
+                        } else {
+                            self.new_process(tid, Some(parent_pid), ts_ns);
+                            tid
+                        }
+                    }
+                    None => {
+                        self.new_process(tid, None, ts_ns);
+                        tid
+                    }
+                };
+                self.tgid.insert(tid, pid);
+                pid
+            }
+        };
+        self.last_tid = (tid, pid);
+        pid
+    }
+
+    /// A clone/fork in `parent_tid` returned `child`.
+    fn spawned(&mut self, parent_tid: i32, child: i32, thread: bool, ts_ns: Option<i64>) {
+        let parent_pid = self.tgid_of(parent_tid, ts_ns);
+        let pid = if thread { parent_pid } else { child };
+        if !thread {
+            self.new_process(child, Some(parent_pid), ts_ns);
+            if let Some(p) = self.procs.get_mut(&child) {
+                p.ppid = Some(parent_pid);
+            }
+        }
+        self.tgid.insert(child, pid);
+        if self.last_tid.0 == child {
+            self.last_tid = (child, pid);
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<SyscallInfo> {
+        if let Some(info) = self.table.by_name(name) {
+            return Some(info);
+        }
+        // strace prints calls it has no name for as `syscall_0x1b4`.
+        let hex = name.strip_prefix("syscall_0x")?;
+        let nr = i64::from_str_radix(hex, 16).ok()?;
+        self.table.by_nr(nr).or(Some(SyscallInfo {
+            name: "",
+            nr: i32::try_from(nr).ok()?,
+            path_arg: None,
+        }))
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "one row's fields, all needed")]
+    fn emit(
+        &mut self,
+        seq: u64,
+        tid: i32,
+        comm: Option<&str>,
+        ts_ns: Option<i64>,
+        duration_ns: Option<i64>,
+        name: &str,
+        args: &str,
+        ret: Option<i64>,
+    ) -> Result<(), SinkError> {
+        let pid = self.tgid_of(tid, ts_ns);
+        let info = self.lookup(name);
+        let (syscall, nr, path_arg) = match info {
+            Some(i) if !i.name.is_empty() => (i.name, i.nr, i.path_arg),
+            Some(i) => (name, i.nr, None),
+            None => {
+                self.stats.unknown_syscalls += 1;
+                (name, -1, None)
+            }
+        };
+        let path = path_arg.and_then(|i| path_at(args, i));
+        self.sink.push(&SyscallRow {
+            seq,
+            ts_ns,
+            duration_ns,
+            pid,
+            tid,
+            comm,
+            syscall,
+            nr,
+            args: Some(numeric_args(args)),
+            ret,
+            path: path.as_deref(),
+        })?;
+        self.stats.rows += 1;
+        match (syscall, ret) {
+            (s, Some(child)) if child > 0 && is_spawn(s) => {
+                let child = i32::try_from(child).unwrap_or(i32::MAX);
+                self.spawned(tid, child, creates_thread(s, args), ts_ns);
+            }
+            ("execve" | "execveat", Some(0)) => {
+                let argv_idx = if syscall == "execve" { 1 } else { 2 };
+                let mut argv = None;
+                super::args::for_each_arg(args, argv_idx + 1, |i, a| {
+                    if i == argv_idx {
+                        argv = string_list(a);
+                    }
+                });
+                let exe = path.map(|p| p.into_owned());
+                if let Some(p) = self.procs.get_mut(&pid) {
+                    p.exe = exe;
+                    p.argv = argv;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn flush_pending(&mut self, tid: i32) -> Result<(), SinkError> {
+        if let Some(p) = self.pending.remove(&tid) {
+            self.emit(p.seq, tid, p.comm.as_deref(), p.ts_ns, None, &p.name, &p.args, None)?;
+        }
+        Ok(())
+    }
+
+    /// Takes one event in log order.
+    pub fn feed(&mut self, ev: Event<'_>) -> Result<(), SinkError> {
+        if let Some(ts) = ev.ts_ns {
+            self.stats.first_ts_ns.get_or_insert(ts);
+            self.stats.last_ts_ns = Some(ts);
+        }
+        match ev.body {
+            Body::Call {
+                name,
+                args,
+                ret,
+                duration_ns,
+            } => {
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                let ret = match ret {
+                    Ret::Value(v) => Some(v),
+                    Ret::Unknown => None,
+                };
+                self.emit(seq, ev.tid, ev.comm, ev.ts_ns, duration_ns, name, args, ret)?;
+            }
+            Body::Unfinished { name, args } => {
+                self.flush_pending(ev.tid)?;
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                self.tgid_of(ev.tid, ev.ts_ns);
+                self.pending.insert(
+                    ev.tid,
+                    Pending {
+                        seq,
+                        ts_ns: ev.ts_ns,
+                        name: name.to_string(),
+                        args: args.to_string(),
+                        comm: ev.comm.map(str::to_string),
+                    },
+                );
+            }
+            Body::Resumed {
+                name,
+                args,
+                ret,
+                duration_ns,
+            } => {
+                let ret = match ret {
+                    Ret::Value(v) => Some(v),
+                    Ret::Unknown => None,
+                };
+                match self.pending.remove(&ev.tid) {
+                    Some(p) if p.name == name => {
+                        let full = if p.args.is_empty() {
+                            args.to_string()
+                        } else {
+                            format!("{} {}", p.args, args)
+                        };
+                        let comm = p.comm.as_deref().or(ev.comm);
+                        self.emit(p.seq, ev.tid, comm, p.ts_ns, duration_ns, &p.name, &full, ret)?;
+                    }
+                    other => {
+                        if let Some(p) = other {
+                            self.pending.insert(ev.tid, p);
+                            self.flush_pending(ev.tid)?;
+                        }
+                        self.stats.orphan_resumes += 1;
+                        let seq = self.next_seq;
+                        self.next_seq += 1;
+                        self.emit(seq, ev.tid, ev.comm, ev.ts_ns, duration_ns, name, args, ret)?;
+                    }
+                }
+            }
+            Body::Exited { code } => {
+                self.flush_pending(ev.tid)?;
+                self.exited(ev.tid, ev.ts_ns, Some(code), None);
+            }
+            Body::Killed { signal } => {
+                self.flush_pending(ev.tid)?;
+                self.exited(ev.tid, ev.ts_ns, None, signal_by_name(signal));
+            }
+            Body::Signal { .. } | Body::Note => {}
+        }
+        if let Some(c) = ev.comm {
+            let pid = self.tgid_of(ev.tid, ev.ts_ns);
+            if let Some(p) = self.procs.get_mut(&pid)
+                && p.comm.as_deref() != Some(c)
+            {
+                p.comm = Some(c.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    fn exited(&mut self, tid: i32, ts_ns: Option<i64>, code: Option<i32>, signal: Option<i32>) {
+        let pid = self.tgid_of(tid, ts_ns);
+        if let Some(p) = self.procs.get_mut(&pid)
+            && (tid == pid || (p.exit_code.is_none() && p.signal.is_none()))
+        {
+            p.exit_ns = ts_ns;
+            p.exit_code = code;
+            p.signal = signal;
+        }
+    }
+
+    /// Writes the calls still unfinished (with a null `ret`), and returns the sink, the
+    /// processes in order of appearance, and the counts.
+    pub fn finish(mut self) -> Result<(SyscallSink, Vec<ProcessRow>, AssemblyStats), SinkError> {
+        let mut left: Vec<(u64, i32)> = self.pending.iter().map(|(t, p)| (p.seq, *t)).collect();
+        left.sort_unstable();
+        for (_, tid) in left {
+            self.flush_pending(tid)?;
+        }
+        let procs = self
+            .proc_order
+            .iter()
+            .filter_map(|pid| self.procs.remove(pid))
+            .collect();
+        Ok((self.sink, procs, self.stats))
+    }
+}

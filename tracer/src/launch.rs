@@ -1,0 +1,278 @@
+//! Starting the traced command so that the tracer knows it before it runs a single syscall of
+//! its own: fork, let the parent register the child's pid, then the child drops privileges and
+//! execs. Errors of the exec travel back over a close-on-exec pipe.
+
+use std::{
+    ffi::{CString, OsStr, OsString},
+    io,
+    os::{
+        fd::{AsRawFd, FromRawFd, OwnedFd},
+        unix::ffi::OsStrExt,
+    },
+    path::{Path, PathBuf},
+};
+
+/// Errors starting the command.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// The program is not on PATH (the shell's exit status 127).
+    #[error("{0}: command not found")]
+    NotFound(String),
+    /// An argument contains a NUL byte.
+    #[error("argument {0:?} contains a NUL byte")]
+    Nul(OsString),
+    /// A system call of the launcher failed.
+    #[error("{what}")]
+    Sys {
+        /// What was being done.
+        what: &'static str,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The child could not exec the program (the shell's 126 or 127).
+    #[error("cannot execute {path}")]
+    Exec {
+        /// The program.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The child could not switch to the requested user.
+    #[error("cannot switch the command to uid {uid} gid {gid}")]
+    Credentials {
+        /// Target uid.
+        uid: u32,
+        /// Target gid.
+        gid: u32,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl LaunchError {
+    /// Exit status a shell would give for this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            LaunchError::NotFound(_) => 127,
+            LaunchError::Exec { source, .. } if source.kind() == io::ErrorKind::NotFound => 127,
+            _ => 126,
+        }
+    }
+}
+
+/// Who the command runs as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    /// User id.
+    pub uid: u32,
+    /// Primary group id.
+    pub gid: u32,
+    /// Supplementary groups.
+    pub groups: Vec<u32>,
+}
+
+/// Finds `program` the way a shell does: as given if it has a slash, else on PATH.
+pub fn resolve(program: &OsStr, path_var: Option<&OsStr>) -> Result<PathBuf, LaunchError> {
+    let p = Path::new(program);
+    if program.as_bytes().contains(&b'/') {
+        return Ok(p.to_path_buf());
+    }
+    let path_var = path_var.unwrap_or(OsStr::new("/usr/local/bin:/usr/bin:/bin"));
+    for dir in std::env::split_paths(path_var) {
+        let candidate = dir.join(p);
+        if let Ok(meta) = candidate.metadata()
+            && meta.is_file()
+        {
+            return Ok(candidate);
+        }
+    }
+    Err(LaunchError::NotFound(program.to_string_lossy().into_owned()))
+}
+
+fn cstring(s: &OsStr) -> Result<CString, LaunchError> {
+    CString::new(s.as_bytes()).map_err(|_| LaunchError::Nul(s.to_os_string()))
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), LaunchError> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is a valid array of two ints.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(LaunchError::Sys {
+            what: "pipe2",
+            source: io::Error::last_os_error(),
+        });
+    }
+    // SAFETY: pipe2 returned two fresh descriptors we now own.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// A forked child waiting for `release`.
+pub struct Blocked {
+    pid: i32,
+    path: PathBuf,
+    go: OwnedFd,
+    errors: OwnedFd,
+}
+
+/// Forks a child that waits until `Blocked::release`, then runs `argv` (program at `path`) with
+/// `env`, as `creds` if given. Must be called while the process has a single thread (the child
+/// of a multi-threaded fork may only call async-signal-safe functions; ours allocates nothing,
+/// but the rule keeps it obviously sound).
+pub fn spawn_blocked(
+    path: &Path,
+    argv: &[OsString],
+    env: &[(OsString, OsString)],
+    creds: Option<&Credentials>,
+) -> Result<Blocked, LaunchError> {
+    let c_path = cstring(path.as_os_str())?;
+    let c_argv: Vec<CString> = argv.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?;
+    let c_env: Vec<CString> = env
+        .iter()
+        .map(|(k, v)| {
+            let mut kv = k.clone();
+            kv.push("=");
+            kv.push(v);
+            cstring(&kv)
+        })
+        .collect::<Result<_, _>>()?;
+    let mut argv_ptrs: Vec<*const libc::c_char> = c_argv.iter().map(|c| c.as_ptr()).collect();
+    argv_ptrs.push(std::ptr::null());
+    let mut env_ptrs: Vec<*const libc::c_char> = c_env.iter().map(|c| c.as_ptr()).collect();
+    env_ptrs.push(std::ptr::null());
+    let groups: Vec<libc::gid_t> = creds.map(|c| c.groups.clone()).unwrap_or_default();
+
+    let (go_read, go_write) = pipe()?;
+    let (err_read, err_write) = pipe()?;
+    // SAFETY: fork in a single-threaded process; the child only makes raw syscalls below.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(LaunchError::Sys {
+            what: "fork",
+            source: io::Error::last_os_error(),
+        });
+    }
+    if pid == 0 {
+        // Child. Only raw libc calls from here to exec or _exit.
+        // SAFETY: all pointers were prepared before fork and stay valid; on any failure the
+        // child reports errno through `err_write` and exits without unwinding.
+        unsafe {
+            let report = |code: i32, stage: u8| -> ! {
+                let errno = *libc::__errno_location();
+                let msg = [stage, (errno & 0xff) as u8, ((errno >> 8) & 0xff) as u8, 0];
+                libc::write(err_write.as_raw_fd(), msg.as_ptr().cast(), msg.len());
+                libc::_exit(code)
+            };
+            let mut byte = 0u8;
+            loop {
+                let n = libc::read(go_read.as_raw_fd(), (&mut byte as *mut u8).cast(), 1);
+                if n == 1 {
+                    break;
+                }
+                if n < 0 && *libc::__errno_location() == libc::EINTR {
+                    continue;
+                }
+                // The tracer went away before releasing us: never run untraced.
+                libc::_exit(1);
+            }
+            // Rust ignores SIGPIPE in its own process; the command gets the default back.
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            if let Some(c) = creds {
+                if libc::setgroups(groups.len(), groups.as_ptr()) != 0
+                    || libc::setgid(c.gid) != 0
+                    || libc::setuid(c.uid) != 0
+                {
+                    report(126, 1);
+                }
+            }
+            libc::execve(c_path.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr());
+            let errno = *libc::__errno_location();
+            report(if errno == libc::ENOENT { 127 } else { 126 }, 2);
+        }
+    }
+    drop(go_read);
+    drop(err_write);
+    Ok(Blocked {
+        pid,
+        path: path.to_path_buf(),
+        go: go_write,
+        errors: err_read,
+    })
+}
+
+impl Blocked {
+    /// The child's pid.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Lets the child exec; returns once the exec succeeded or failed. On failure the child has
+    /// exited and is reaped here.
+    pub fn release(self, creds: Option<&Credentials>) -> Result<i32, LaunchError> {
+        let byte = 1u8;
+        // SAFETY: writing one byte from a valid buffer to our pipe end.
+        let n = unsafe { libc::write(self.go.as_raw_fd(), (&byte as *const u8).cast(), 1) };
+        if n != 1 {
+            return Err(LaunchError::Sys {
+                what: "releasing the traced command",
+                source: io::Error::last_os_error(),
+            });
+        }
+        drop(self.go);
+        let mut msg = [0u8; 4];
+        let n = loop {
+            // SAFETY: reading into a valid 4-byte buffer.
+            let n = unsafe { libc::read(self.errors.as_raw_fd(), msg.as_mut_ptr().cast(), 4) };
+            if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            break n;
+        };
+        if n <= 0 {
+            return Ok(self.pid); // Close-on-exec closed the pipe: the exec succeeded.
+        }
+        let errno = i32::from(msg[1]) | (i32::from(msg[2]) << 8);
+        let mut status = 0;
+        // SAFETY: reaping our own child.
+        unsafe { libc::waitpid(self.pid, &mut status, 0) };
+        let source = io::Error::from_raw_os_error(errno);
+        if msg[0] == 1 {
+            let c = creds.cloned().unwrap_or(Credentials {
+                uid: 0,
+                gid: 0,
+                groups: vec![],
+            });
+            return Err(LaunchError::Credentials {
+                uid: c.uid,
+                gid: c.gid,
+                source,
+            });
+        }
+        Err(LaunchError::Exec {
+            path: self.path,
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_like_a_shell() {
+        let found = resolve(OsStr::new("sh"), Some(OsStr::new("/nonexistent:/bin:/usr/bin")))
+            .expect("sh is on PATH");
+        assert!(found.ends_with("sh"));
+        let err = resolve(OsStr::new("no-such-program-xyz"), Some(OsStr::new("/bin")))
+            .expect_err("missing");
+        assert_eq!(err.exit_code(), 127);
+        assert_eq!(err.to_string(), "no-such-program-xyz: command not found");
+        assert_eq!(
+            resolve(OsStr::new("./x"), None).expect("relative path kept"),
+            PathBuf::from("./x")
+        );
+    }
+}

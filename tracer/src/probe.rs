@@ -1,0 +1,253 @@
+//! Loading and attaching the eBPF programs, and the user side of their maps: the traced-process
+//! set, the per-syscall flags, the ring buffer and the loss counters.
+
+use aya::{
+    Btf as AyaBtf, Ebpf, EbpfLoader,
+    maps::{Array, HashMap, MapData, PerCpuArray, RingBuf},
+    programs::{BtfTracePoint, RawTracePoint},
+};
+use tracer_common::{
+    KernelOffsets, LOST_KINDS, MAX_SYSCALL_NR, SC_PATH_SHIFT, SC_TRACE,
+};
+
+use crate::{
+    btf::{Btf, BtfError},
+    syscall_table::Arch,
+};
+
+/// The compiled eBPF object (built by build.rs).
+static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(env!("TRACER_EBPF_OBJECT"));
+
+/// Errors while setting up the kernel side.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// Kernel structure offsets could not be read.
+    #[error("reading kernel structure layout from BTF")]
+    Btf(#[from] BtfError),
+    /// aya's BTF loader failed.
+    #[error("loading kernel BTF for BTF tracepoints")]
+    AyaBtf(#[source] aya::BtfError),
+    /// The object or its maps could not be loaded.
+    #[error("loading the eBPF object into the kernel")]
+    Load(#[source] aya::EbpfError),
+    /// A program failed to load or attach.
+    #[error("loading or attaching eBPF program {name}")]
+    Program {
+        /// The program.
+        name: &'static str,
+        /// The cause.
+        #[source]
+        source: aya::programs::ProgramError,
+    },
+    /// A map operation failed.
+    #[error("eBPF map {name}")]
+    Map {
+        /// The map.
+        name: &'static str,
+        /// The cause.
+        #[source]
+        source: aya::maps::MapError,
+    },
+    /// A map the object must define is missing.
+    #[error("eBPF object has no map {0}")]
+    MissingMap(&'static str),
+    /// The requested ring size is not usable.
+    #[error("--ring-bytes {0}: must be a power of two of at least 4096 bytes")]
+    RingSize(u64),
+}
+
+/// What the kernel side records.
+#[derive(Clone, Debug)]
+pub struct ProbeConfig {
+    /// Ring buffer size in bytes (power of two, page multiple).
+    pub ring_bytes: u32,
+    /// Attach `sys_enter` too, for entry timestamps and durations.
+    pub durations: bool,
+    /// Syscall numbers to record; `None` for all.
+    pub filter: Option<Vec<i32>>,
+    /// Architecture of the syscall table.
+    pub arch: Arch,
+}
+
+/// Reads the kernel structure offsets the programs need from the running kernel's BTF.
+pub fn kernel_offsets(btf: &Btf) -> Result<KernelOffsets, BtfError> {
+    Ok(KernelOffsets {
+        task_pid: btf.member_offset("task_struct", "pid")?,
+        task_tgid: btf.member_offset("task_struct", "tgid")?,
+        task_exit_code: btf.member_offset("task_struct", "exit_code")?,
+        task_signal: btf.member_offset("task_struct", "signal")?,
+        task_mm: btf.member_offset("task_struct", "mm")?,
+        signal_live: btf.member_offset("signal_struct", "live")?,
+        mm_arg_start: btf.member_offset("mm_struct", "arg_start")?,
+        bprm_filename: btf.member_offset("linux_binprm", "filename")?,
+    })
+}
+
+/// The loaded and attached programs with their maps.
+pub struct Probe {
+    ebpf: Ebpf,
+}
+
+impl Probe {
+    /// Loads the object, fills the syscall table and attaches every program. Nothing is recorded
+    /// until a process is added with `trace_pid`.
+    pub fn load(config: &ProbeConfig) -> Result<Self, ProbeError> {
+        let ring = config.ring_bytes as u64;
+        if ring < 4096 || !ring.is_power_of_two() {
+            return Err(ProbeError::RingSize(ring));
+        }
+        let offsets = kernel_offsets(&Btf::from_sys_fs()?)?;
+        let durations: u32 = config.durations.into();
+        let ebpf = EbpfLoader::new()
+            .override_global("KERNEL_OFFSETS", &offsets, true)
+            .override_global("WANT_DURATIONS", &durations, true)
+            .map_max_entries("EVENTS", config.ring_bytes)
+            .load(EBPF_OBJECT)
+            .map_err(ProbeError::Load)?;
+        let mut probe = Self { ebpf };
+        probe.fill_syscall_flags(config)?;
+        let btf = AyaBtf::from_sys_fs().map_err(ProbeError::AyaBtf)?;
+        for (name, tp) in [
+            ("sched_process_fork", "sched_process_fork"),
+            ("sched_process_exec", "sched_process_exec"),
+            ("sched_process_exit", "sched_process_exit"),
+        ] {
+            let prog: &mut BtfTracePoint = probe
+                .ebpf
+                .program_mut(name)
+                .ok_or(ProbeError::MissingMap(name))?
+                .try_into()
+                .map_err(|source| ProbeError::Program { name, source })?;
+            prog.load(tp, &btf).map_err(|source| ProbeError::Program { name, source })?;
+            prog.attach().map_err(|source| ProbeError::Program { name, source })?;
+        }
+        let mut raw: Vec<&'static str> = vec!["sys_exit"];
+        if config.durations {
+            raw.push("sys_enter");
+        }
+        for name in raw {
+            let prog: &mut RawTracePoint = probe
+                .ebpf
+                .program_mut(name)
+                .ok_or(ProbeError::MissingMap(name))?
+                .try_into()
+                .map_err(|source| ProbeError::Program { name, source })?;
+            prog.load().map_err(|source| ProbeError::Program { name, source })?;
+            prog.attach(name).map_err(|source| ProbeError::Program { name, source })?;
+        }
+        Ok(probe)
+    }
+
+    fn fill_syscall_flags(&mut self, config: &ProbeConfig) -> Result<(), ProbeError> {
+        let map = self
+            .ebpf
+            .map_mut("SYSCALL_FLAGS")
+            .ok_or(ProbeError::MissingMap("SYSCALL_FLAGS"))?;
+        let mut flags: Array<&mut MapData, u8> = Array::try_from(map).map_err(|source| {
+            ProbeError::Map {
+                name: "SYSCALL_FLAGS",
+                source,
+            }
+        })?;
+        let mut table = vec![0u8; MAX_SYSCALL_NR as usize];
+        match &config.filter {
+            None => table.iter_mut().for_each(|f| *f = SC_TRACE),
+            Some(nrs) => {
+                for nr in nrs {
+                    if let Some(f) = usize::try_from(*nr).ok().and_then(|i| table.get_mut(i)) {
+                        *f = SC_TRACE;
+                    }
+                }
+            }
+        }
+        for (nr, name) in config.arch.all() {
+            if let (Some(idx), Some(f)) = (
+                crate::syscall_table::path_arg(name),
+                usize::try_from(nr).ok().and_then(|i| table.get_mut(i)),
+            ) {
+                *f |= (idx + 1) << SC_PATH_SHIFT;
+            }
+        }
+        for (nr, f) in table.iter().enumerate() {
+            if *f != 0 {
+                flags.set(nr as u32, f, 0).map_err(|source| ProbeError::Map {
+                    name: "SYSCALL_FLAGS",
+                    source,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn traced(&mut self) -> Result<HashMap<&mut MapData, u32, u32>, ProbeError> {
+        let map = self
+            .ebpf
+            .map_mut("TRACED")
+            .ok_or(ProbeError::MissingMap("TRACED"))?;
+        HashMap::try_from(map).map_err(|source| ProbeError::Map {
+            name: "TRACED",
+            source,
+        })
+    }
+
+    /// Starts recording process `tgid` (all its threads) and, from now on, its new children.
+    pub fn trace_pid(&mut self, tgid: u32) -> Result<(), ProbeError> {
+        self.traced()?
+            .insert(tgid, 1, 0)
+            .map_err(|source| ProbeError::Map {
+                name: "TRACED",
+                source,
+            })
+    }
+
+    /// Number of processes still traced (they leave the set when their last thread exits).
+    pub fn traced_count(&mut self) -> Result<usize, ProbeError> {
+        Ok(self.traced()?.keys().filter(Result::is_ok).count())
+    }
+
+    /// Stops recording every process (used when the capture ends before they do).
+    pub fn untrace_all(&mut self) -> Result<(), ProbeError> {
+        let mut traced = self.traced()?;
+        let keys: Vec<u32> = traced.keys().filter_map(Result::ok).collect();
+        for k in keys {
+            let _ = traced.remove(&k);
+        }
+        Ok(())
+    }
+
+    /// Takes the ring buffer for the drain thread.
+    pub fn take_ring(&mut self) -> Result<RingBuf<MapData>, ProbeError> {
+        let map = self
+            .ebpf
+            .take_map("EVENTS")
+            .ok_or(ProbeError::MissingMap("EVENTS"))?;
+        RingBuf::try_from(map).map_err(|source| ProbeError::Map {
+            name: "EVENTS",
+            source,
+        })
+    }
+
+    /// Lost records: `[cpu][kind]` with kinds `LOST_SYSCALL`, `LOST_LIFECYCLE`.
+    pub fn lost(&mut self) -> Result<Vec<[u64; LOST_KINDS as usize]>, ProbeError> {
+        let map = self.ebpf.map_mut("LOST").ok_or(ProbeError::MissingMap("LOST"))?;
+        let lost: PerCpuArray<&mut MapData, u64> =
+            PerCpuArray::try_from(map).map_err(|source| ProbeError::Map {
+                name: "LOST",
+                source,
+            })?;
+        let mut per_cpu: Vec<[u64; LOST_KINDS as usize]> = Vec::new();
+        for kind in 0..LOST_KINDS {
+            let values = lost.get(&kind, 0).map_err(|source| ProbeError::Map {
+                name: "LOST",
+                source,
+            })?;
+            for (cpu, v) in values.iter().enumerate() {
+                if per_cpu.len() <= cpu {
+                    per_cpu.push([0; LOST_KINDS as usize]);
+                }
+                per_cpu[cpu][kind as usize] = *v;
+            }
+        }
+        Ok(per_cpu)
+    }
+}
