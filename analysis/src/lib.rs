@@ -2,3 +2,11 @@
 //! and the analysis built on it. Reads and writes Parquet only: no aya, no root.
 
 pub mod dataset;
+pub mod error;
+pub mod intern;
+pub mod ngram;
+
+pub use error::AnalysisError;
+pub mod metrics;
+pub mod profile;
+pub mod view;

@@ -1,0 +1,543 @@
+//! Per-trace metrics against a baseline profile, as ../shared/DESIGN.md defines them.
+//!
+//! For a trace T (one run, in one view) with window multiset W(T), distinct windows U(T), and a
+//! baseline profile B:
+//! - coverage = |{w in W(T) : w in B}| / |W(T)|
+//! - mismatch = |U(T) \ U(B)| / |U(T)|
+//! - locality frame count: the most unknown windows among any `frame` consecutive windows of T,
+//!   windows taken in the order they complete (the `seq` of their last call); in the thread and
+//!   process views that order interleaves the sequences, which is also the order the
+//!   mismatch-over-time plot draws
+//! - Jaccard distance = 1 - |U(T) ∩ U(B)| / |U(T) ∪ U(B)|
+//! - normalised minimum Hamming distance of each unknown window to B (divided by k): reported as
+//!   its maximum (Hofmeyr's anomaly signal) and its mean over the unknown windows.
+//!
+//! Ratios whose denominator is zero (a trace with no window) are `None`, never a made-up 0 or 1.
+//! The hot path per window is one lookup in B and one insert into U(T); the Hamming search runs
+//! once per distinct unknown window at the end of a trace.
+
+use crate::{
+    dataset::{RowChunk, RowConsumer, RunMeta},
+    error::AnalysisError,
+    ngram::{KeyLayout, KeyMap, KeySet, WindowKey},
+    profile::Profile,
+    view::{SequenceStats, View, Windower},
+};
+
+/// Default locality frame, in windows (Hofmeyr, Forrest and Somayaji 1998 use 20).
+pub const DEFAULT_FRAME: usize = 20;
+/// Largest supported locality frame (the frame is a 128-bit mask).
+pub const MAX_FRAME: usize = 128;
+
+/// Options of per-trace scoring.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScoreConfig {
+    /// Locality frame length in windows (1..=128).
+    pub frame: usize,
+    /// Compute the Hamming distances (cost: distinct unknown windows x profile size).
+    pub hamming: bool,
+    /// Record the per-window known/unknown sequence of this run (for the mismatch-over-time plot).
+    pub timeline_run: Option<String>,
+}
+
+impl Default for ScoreConfig {
+    fn default() -> Self {
+        Self {
+            frame: DEFAULT_FRAME,
+            hamming: true,
+            timeline_run: None,
+        }
+    }
+}
+
+impl ScoreConfig {
+    /// Checks the options.
+    pub fn check(&self) -> Result<(), AnalysisError> {
+        if (1..=MAX_FRAME).contains(&self.frame) {
+            Ok(())
+        } else {
+            Err(AnalysisError::Config {
+                option: "frame (locality frame length)",
+                message: format!("{} is outside 1..={MAX_FRAME}", self.frame),
+            })
+        }
+    }
+}
+
+/// The metrics of one trace in one view against one baseline.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct TraceMetrics {
+    /// The run scored.
+    pub run_id: String,
+    /// Its source.
+    pub source: String,
+    /// Its scenario.
+    pub scenario: Option<String>,
+    /// Its mode.
+    pub mode: Option<String>,
+    /// The view the trace was windowed in.
+    pub view: View,
+    /// Name of the baseline profile (a scenario, or a profile file).
+    pub baseline: String,
+    /// The view the baseline was built in.
+    pub baseline_view: View,
+    /// Window length.
+    pub k: usize,
+    /// Locality frame length.
+    pub frame: usize,
+    /// Trace length: calls in the run.
+    pub calls: u64,
+    /// Sequences of the run in `view`.
+    pub sequences: u64,
+    /// Sequences shorter than k (no window).
+    pub short_sequences: u64,
+    /// Calls in those.
+    pub short_sequence_calls: u64,
+    /// |W(T)|.
+    pub windows: u64,
+    /// |U(T)|.
+    pub distinct_windows: u64,
+    /// Windows of T found in B.
+    pub known_windows: u64,
+    /// |U(T) \ U(B)|.
+    pub unknown_distinct_windows: u64,
+    /// |U(B)|: the profile size.
+    pub profile_distinct_windows: u64,
+    /// known_windows / windows.
+    pub coverage: Option<f64>,
+    /// unknown_distinct_windows / distinct_windows.
+    pub mismatch: Option<f64>,
+    /// Most unknown windows in any `frame` consecutive windows.
+    pub locality_frame_count: u32,
+    /// 1 - |U(T) ∩ U(B)| / |U(T) ∪ U(B)|.
+    pub jaccard_distance: Option<f64>,
+    /// Largest normalised minimum Hamming distance of an unknown window to B (0 if none unknown).
+    pub hamming_max: Option<f64>,
+    /// Mean normalised minimum Hamming distance over the unknown windows.
+    pub hamming_mean: Option<f64>,
+    /// Per window in completion order: `true` if unknown to B (only for `timeline_run`).
+    #[serde(skip)]
+    pub timeline: Option<Vec<bool>>,
+}
+
+/// The names of the metrics a `TraceMetrics` reports as numbers, in report order.
+pub const METRIC_NAMES: [&str; 11] = [
+    "coverage",
+    "mismatch",
+    "locality_frame_count",
+    "jaccard_distance",
+    "hamming_max",
+    "hamming_mean",
+    "calls",
+    "windows",
+    "distinct_windows",
+    "unknown_distinct_windows",
+    "profile_distinct_windows",
+];
+
+impl TraceMetrics {
+    /// The value of metric `name` (one of `METRIC_NAMES`), `None` if undefined for this trace.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        match name {
+            "coverage" => self.coverage,
+            "mismatch" => self.mismatch,
+            "locality_frame_count" => Some(f64::from(self.locality_frame_count)),
+            "jaccard_distance" => self.jaccard_distance,
+            "hamming_max" => self.hamming_max,
+            "hamming_mean" => self.hamming_mean,
+            "calls" => Some(self.calls as f64),
+            "windows" => Some(self.windows as f64),
+            "distinct_windows" => Some(self.distinct_windows as f64),
+            "unknown_distinct_windows" => Some(self.unknown_distinct_windows as f64),
+            "profile_distinct_windows" => Some(self.profile_distinct_windows as f64),
+            _ => None,
+        }
+    }
+}
+
+/// Counts of one trace's windows against a profile; reusable across traces.
+#[derive(Debug)]
+pub struct WindowScorer {
+    frame_mask: u128,
+    frame_bits: u128,
+    locality_frame_count: u32,
+    windows: u64,
+    known: u64,
+    distinct: KeySet<WindowKey>,
+    unknown: Vec<WindowKey>,
+    timeline: Option<Vec<bool>>,
+}
+
+/// The raw counts `WindowScorer::finish` returns.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WindowCounts {
+    /// |W(T)|.
+    pub windows: u64,
+    /// Windows found in B.
+    pub known_windows: u64,
+    /// |U(T)|.
+    pub distinct_windows: u64,
+    /// U(T) \ U(B), in order of first appearance.
+    pub unknown_distinct: Vec<WindowKey>,
+    /// Locality frame count.
+    pub locality_frame_count: u32,
+    /// Per-window unknown flags, if recorded.
+    pub timeline: Option<Vec<bool>>,
+}
+
+impl WindowScorer {
+    /// A scorer with a locality frame of `frame` windows (1..=128).
+    pub fn new(frame: usize) -> Self {
+        let frame_mask = if frame >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << frame) - 1
+        };
+        Self {
+            frame_mask,
+            frame_bits: 0,
+            locality_frame_count: 0,
+            windows: 0,
+            known: 0,
+            distinct: KeySet::default(),
+            unknown: Vec::new(),
+            timeline: None,
+        }
+    }
+
+    /// Starts recording per-window flags for the current trace.
+    pub fn record_timeline(&mut self) {
+        self.timeline = Some(Vec::new());
+    }
+
+    /// Scores one window of the trace.
+    #[inline]
+    pub fn window(&mut self, profile: &Profile, key: WindowKey) {
+        let known = profile.contains(key);
+        self.windows += 1;
+        self.known += u64::from(known);
+        if self.distinct.insert(key) && !known {
+            self.unknown.push(key);
+        }
+        self.frame_bits = ((self.frame_bits << 1) | u128::from(!known)) & self.frame_mask;
+        self.locality_frame_count = self.locality_frame_count.max(self.frame_bits.count_ones());
+        if let Some(t) = &mut self.timeline {
+            t.push(!known);
+        }
+    }
+
+    /// Returns the trace's counts and resets for the next trace (keeping allocations).
+    pub fn finish(&mut self) -> WindowCounts {
+        let counts = WindowCounts {
+            windows: self.windows,
+            known_windows: self.known,
+            distinct_windows: self.distinct.len() as u64,
+            unknown_distinct: std::mem::take(&mut self.unknown),
+            locality_frame_count: self.locality_frame_count,
+            timeline: self.timeline.take(),
+        };
+        self.windows = 0;
+        self.known = 0;
+        self.frame_bits = 0;
+        self.locality_frame_count = 0;
+        self.distinct.clear();
+        counts
+    }
+}
+
+/// Minimum Hamming distance from `key` to any of `profile_keys` (`None` if there are none).
+pub fn min_hamming(layout: &KeyLayout, key: WindowKey, profile_keys: &[WindowKey]) -> Option<u32> {
+    let mut best: Option<u32> = None;
+    for &p in profile_keys {
+        let d = layout.hamming(key, p);
+        if best.is_none_or(|b| d < b) {
+            best = Some(d);
+            // An unknown window differs from every profile window in at least one position.
+            if d <= 1 {
+                break;
+            }
+        }
+    }
+    best
+}
+
+fn ratio(num: u64, den: u64) -> Option<f64> {
+    (den > 0).then(|| num as f64 / den as f64)
+}
+
+/// Turns counts into metrics. `profile_keys` (B's distinct keys) is needed only for Hamming.
+pub fn trace_metrics(
+    run: &RunMeta,
+    view: View,
+    baseline: &str,
+    profile: &Profile,
+    profile_keys: Option<&[WindowKey]>,
+    frame: usize,
+    sequences: &SequenceStats,
+    counts: WindowCounts,
+) -> TraceMetrics {
+    let unknown = counts.unknown_distinct.len() as u64;
+    let b = profile.distinct() as u64;
+    let intersection = counts.distinct_windows - unknown;
+    let union = b + unknown;
+    let k = profile.k;
+    let layout = KeyLayout::new(k);
+    let (hamming_max, hamming_mean) = match profile_keys {
+        Some(keys) if !keys.is_empty() => {
+            let distances: Vec<u32> = counts
+                .unknown_distinct
+                .iter()
+                .filter_map(|w| min_hamming(&layout, *w, keys))
+                .collect();
+            let max = distances.iter().max().map_or(0, |d| *d);
+            let mean = (!distances.is_empty()).then(|| {
+                distances.iter().map(|d| f64::from(*d)).sum::<f64>()
+                    / distances.len() as f64
+                    / k as f64
+            });
+            (
+                (counts.distinct_windows > 0).then(|| f64::from(max) / k as f64),
+                mean,
+            )
+        }
+        _ => (None, None),
+    };
+    TraceMetrics {
+        run_id: run.run_id.clone(),
+        source: run.source.clone(),
+        scenario: run.scenario.clone(),
+        mode: run.mode.clone(),
+        view,
+        baseline: baseline.to_string(),
+        baseline_view: profile.view,
+        k,
+        frame,
+        calls: sequences.calls,
+        sequences: sequences.sequences,
+        short_sequences: sequences.short_sequences,
+        short_sequence_calls: sequences.short_sequence_calls,
+        windows: counts.windows,
+        distinct_windows: counts.distinct_windows,
+        known_windows: counts.known_windows,
+        unknown_distinct_windows: unknown,
+        profile_distinct_windows: b,
+        coverage: ratio(counts.known_windows, counts.windows),
+        mismatch: ratio(unknown, counts.distinct_windows),
+        locality_frame_count: counts.locality_frame_count,
+        jaccard_distance: ratio(intersection, union).map(|j| 1.0 - j),
+        hamming_max,
+        hamming_mean,
+        timeline: counts.timeline,
+    }
+}
+
+/// Chooses the baseline of a run: its name and profile, or `None` to skip the run.
+pub type BaselineFn<'p> = Box<dyn Fn(&RunMeta) -> Option<(String, &'p Profile)> + 'p>;
+
+/// A `RowConsumer` scoring every run in several views, each run against the baseline that
+/// `baseline_for` picks for it; all baselines must have the scorer's k.
+pub struct Scorer<'p> {
+    k: usize,
+    config: ScoreConfig,
+    views: Vec<(Windower, WindowScorer)>,
+    baseline_for: BaselineFn<'p>,
+    current: Option<(RunMeta, String, &'p Profile)>,
+    profile_keys: KeyMap<usize, Vec<WindowKey>>,
+    results: Vec<TraceMetrics>,
+}
+
+impl<'p> Scorer<'p> {
+    /// Scores length-`k` windows in each of `views`.
+    pub fn new(
+        views: &[View],
+        k: usize,
+        config: ScoreConfig,
+        baseline_for: BaselineFn<'p>,
+    ) -> Result<Self, AnalysisError> {
+        config.check()?;
+        let views = views
+            .iter()
+            .map(|v| Ok((Windower::new(*v, k)?, WindowScorer::new(config.frame))))
+            .collect::<Result<Vec<_>, AnalysisError>>()?;
+        Ok(Self {
+            k,
+            config,
+            views,
+            baseline_for,
+            current: None,
+            profile_keys: KeyMap::default(),
+            results: Vec::new(),
+        })
+    }
+
+    /// The metrics of every scored run and view, in scan order.
+    pub fn into_results(self) -> Vec<TraceMetrics> {
+        self.results
+    }
+}
+
+impl RowConsumer for Scorer<'_> {
+    fn begin_run(&mut self, run: &RunMeta) -> Result<(), AnalysisError> {
+        self.current = None;
+        if let Some((name, profile)) = (self.baseline_for)(run) {
+            if profile.k != self.k {
+                return Err(AnalysisError::Config {
+                    option: "k (window length)",
+                    message: format!(
+                        "baseline `{name}` has k = {}, the scoring uses k = {}",
+                        profile.k, self.k
+                    ),
+                });
+            }
+            if self.config.timeline_run.as_deref() == Some(run.run_id.as_str()) {
+                for (_, s) in &mut self.views {
+                    s.record_timeline();
+                }
+            }
+            self.current = Some((run.clone(), name, profile));
+        }
+        Ok(())
+    }
+
+    fn rows(&mut self, chunk: &RowChunk<'_>) {
+        let Some((_, _, profile)) = &self.current else { return };
+        let profile: &Profile = profile;
+        for (windower, scorer) in &mut self.views {
+            windower.feed(chunk, |key| scorer.window(profile, key));
+        }
+    }
+
+    fn end_run(&mut self) -> Result<(), AnalysisError> {
+        let Some((run, name, profile)) = self.current.take() else {
+            return Ok(());
+        };
+        let keys = if self.config.hamming {
+            let id = profile as *const Profile as usize;
+            Some(
+                self.profile_keys
+                    .entry(id)
+                    .or_insert_with(|| profile.sorted_keys())
+                    .as_slice(),
+            )
+        } else {
+            None
+        };
+        for (windower, scorer) in &mut self.views {
+            let seqs = windower.finish_run();
+            let counts = scorer.finish();
+            self.results.push(trace_metrics(
+                &run,
+                windower.view(),
+                &name,
+                profile,
+                keys,
+                self.config.frame,
+                &seqs,
+                counts,
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ngram::pack;
+
+    fn profile_of(k: usize, windows: &[&[u16]]) -> Profile {
+        let mut p = Profile::new(k, View::Thread).unwrap();
+        for w in windows {
+            p.add(pack(w), 1);
+        }
+        p
+    }
+
+    fn score(profile: &Profile, trace: &[&[u16]], frame: usize) -> TraceMetrics {
+        let mut s = WindowScorer::new(frame);
+        s.record_timeline();
+        for w in trace {
+            s.window(profile, pack(w));
+        }
+        let seqs = SequenceStats {
+            sequences: 1,
+            calls: trace.len() as u64 + profile.k as u64 - 1,
+            ..Default::default()
+        };
+        let keys = profile.sorted_keys();
+        trace_metrics(
+            &RunMeta::default(),
+            View::Thread,
+            "b",
+            profile,
+            Some(&keys),
+            frame,
+            &seqs,
+            s.finish(),
+        )
+    }
+
+    #[test]
+    fn hand_computed_metrics() {
+        // B = {abc, bcd, cde}; T = abc bcd bcx abc xyz xyz  (a=1 b=2 c=3 d=4 e=5 x=8 y=9 z=10)
+        let b = profile_of(3, &[&[1, 2, 3], &[2, 3, 4], &[3, 4, 5]]);
+        let t: [&[u16]; 6] = [&[1, 2, 3], &[2, 3, 4], &[2, 3, 8], &[1, 2, 3], &[8, 9, 10], &[8, 9, 10]];
+        let m = score(&b, &t, 3);
+        assert_eq!((m.windows, m.known_windows), (6, 3));
+        assert_eq!(m.coverage, Some(0.5));
+        // U(T) = {abc, bcd, bcx, xyz}: 2 unknown of 4 distinct.
+        assert_eq!((m.distinct_windows, m.unknown_distinct_windows), (4, 2));
+        assert_eq!(m.mismatch, Some(0.5));
+        // Unknown flags 0 0 1 0 1 1: frame 3 holds at most two.
+        assert_eq!(m.locality_frame_count, 2);
+        assert_eq!(m.timeline.as_deref(), Some(&[false, false, true, false, true, true][..]));
+        // |U(T) ∩ U(B)| = 2, |U(T) ∪ U(B)| = 5.
+        assert!((m.jaccard_distance.unwrap() - 0.6).abs() < 1e-12);
+        // bcx is 1 from bcd; xyz is 3 from every window of B: max 3/3, mean (1/3 + 1)/2.
+        assert_eq!(m.hamming_max, Some(1.0));
+        assert!((m.hamming_mean.unwrap() - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(m.profile_distinct_windows, 3);
+    }
+
+    #[test]
+    fn locality_frame_slides() {
+        let b = profile_of(1, &[&[1]]);
+        // Unknown flags 0 1 1 0 1 0 0 0 1 1 1.
+        let t: Vec<&[u16]> = [1u16, 2, 2, 1, 2, 1, 1, 1, 2, 2, 2]
+            .iter()
+            .map(|x| if *x == 1 { &[1u16][..] } else { &[2u16][..] })
+            .collect();
+        assert_eq!(score(&b, &t, 1).locality_frame_count, 1);
+        assert_eq!(score(&b, &t, 3).locality_frame_count, 3);
+        assert_eq!(score(&b, &t, 5).locality_frame_count, 3);
+        assert_eq!(score(&b, &t, 6).locality_frame_count, 3);
+        assert_eq!(score(&b, &t, 8).locality_frame_count, 4);
+        assert_eq!(score(&b, &t, 128).locality_frame_count, 6);
+    }
+
+    #[test]
+    fn empty_trace_has_undefined_ratios() {
+        let b = profile_of(2, &[&[1, 2]]);
+        let m = score(&b, &[], 20);
+        assert_eq!((m.coverage, m.mismatch, m.hamming_max, m.hamming_mean), (None, None, None, None));
+        assert_eq!(m.jaccard_distance, Some(1.0));
+    }
+
+    #[test]
+    fn known_trace_scores_perfectly() {
+        let b = profile_of(2, &[&[1, 2], &[2, 1]]);
+        let m = score(&b, &[&[1, 2], &[2, 1], &[1, 2]], 20);
+        assert_eq!((m.coverage, m.mismatch, m.locality_frame_count), (Some(1.0), Some(0.0), 0));
+        assert_eq!((m.jaccard_distance, m.hamming_max, m.hamming_mean), (Some(0.0), Some(0.0), None));
+    }
+
+    #[test]
+    fn frame_is_checked() {
+        let c = ScoreConfig {
+            frame: 0,
+            ..Default::default()
+        };
+        assert!(c.check().is_err());
+        assert!(ScoreConfig::default().check().is_ok());
+    }
+}

@@ -1,0 +1,216 @@
+//! Windows (n-grams) of syscall ids as packed integer keys.
+//!
+//! Decision: a window of k ids is one `u128`. 128 bits hold eight 16-bit ids, not sixteen, so the
+//! id width depends on k: `bits(k) = min(16, 128 / k)`, i.e. 16 bits (65,536 names) for
+//! k <= 8, 14 for k = 9, 12 for k = 10, ... and 8 bits (256 distinct names) for k = 15 and 16.
+//! Real syscall alphabets are far smaller (a Linux capture rarely shows more than 150 distinct
+//! names; ADFA-LD has 175), and the interner enforces the limit (`KeyLayout::max_ids`) with an
+//! error naming the name that does not fit. This keeps every key one integer: producing a window
+//! costs a shift, an or and an and (`key = ((key << bits) | id) & mask`), hashing is one
+//! multiply, and no window allocates. Id `i` of a window (oldest first) sits in bits
+//! `bits * (k - 1 - i)`. A key is meaningful only with its k: profiles store k and refuse keys
+//! of another length. The alternatives were rejected: a rolling hash cannot be unpacked (the
+//! Hamming distance needs the ids), and a 256-bit key doubles memory and hashing cost for the
+//! common k <= 8.
+
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::intern::SyscallId;
+
+/// A packed window of k syscall ids.
+pub type WindowKey = u128;
+
+/// The largest window length.
+pub const MAX_K: usize = 16;
+
+/// Default window length (Forrest and Hofmeyr's stide uses 6).
+pub const DEFAULT_K: usize = 6;
+
+/// How windows of one length pack into keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyLayout {
+    k: usize,
+    bits: u32,
+    mask: WindowKey,
+}
+
+impl KeyLayout {
+    /// The layout of length-`k` windows; `k` must be in 1..=MAX_K (checked by `view::check_k`).
+    pub fn new(k: usize) -> Self {
+        assert!((1..=MAX_K).contains(&k), "window length {k} outside 1..={MAX_K}");
+        let bits = (128 / k as u32).min(16);
+        let used = bits * k as u32;
+        let mask = if used >= 128 {
+            WindowKey::MAX
+        } else {
+            (1u128 << used) - 1
+        };
+        Self { k, bits, mask }
+    }
+
+    /// Window length.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Bits per id.
+    pub fn bits(&self) -> u32 {
+        self.bits
+    }
+
+    /// How many distinct syscall ids fit.
+    pub fn max_ids(&self) -> usize {
+        1usize << self.bits
+    }
+
+    /// Appends `id` to `key`, dropping the oldest id when the window is full.
+    #[inline(always)]
+    pub fn roll(&self, key: WindowKey, id: SyscallId) -> WindowKey {
+        ((key << self.bits) | WindowKey::from(id)) & self.mask
+    }
+
+    /// Packs `ids` (oldest first, at most k of them) into a key.
+    pub fn pack(&self, ids: &[SyscallId]) -> WindowKey {
+        debug_assert!(ids.len() <= self.k);
+        ids.iter()
+            .fold(0, |key, id| self.roll(key, *id))
+    }
+
+    /// The k ids of a window, oldest first.
+    pub fn unpack(&self, key: WindowKey) -> Vec<SyscallId> {
+        let lane = (1u128 << self.bits) - 1;
+        (0..self.k)
+            .rev()
+            .map(|i| ((key >> (self.bits as usize * i)) & lane) as SyscallId)
+            .collect()
+    }
+
+    /// Number of positions in which two windows differ.
+    #[inline]
+    pub fn hamming(&self, a: WindowKey, b: WindowKey) -> u32 {
+        let lane = (1u128 << self.bits) - 1;
+        let mut x = a ^ b;
+        let mut d = 0;
+        while x != 0 {
+            d += u32::from(x & lane != 0);
+            x >>= self.bits;
+        }
+        d
+    }
+}
+
+/// Packs `ids` as a window of length `ids.len()` (a convenience for tests and examples).
+pub fn pack(ids: &[SyscallId]) -> WindowKey {
+    KeyLayout::new(ids.len()).pack(ids)
+}
+
+/// A fast hasher for window keys and small integers (multiply-xorshift).
+///
+/// Keys are attacker-independent here (the analyst's own data), so SipHash's DoS resistance buys
+/// nothing and costs a third of the scoring time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KeyHasher(u64);
+
+const MUL: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl Hasher for KeyHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        let x = self.0;
+        (x ^ (x >> 32)).wrapping_mul(MUL) ^ (x >> 29)
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(MUL);
+        }
+    }
+
+    #[inline]
+    fn write_u128(&mut self, v: u128) {
+        let folded = (v as u64) ^ ((v >> 64) as u64).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        self.0 = (self.0 ^ folded).wrapping_mul(MUL);
+    }
+
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v).wrapping_mul(MUL);
+    }
+
+    #[inline]
+    fn write_i32(&mut self, v: i32) {
+        self.write_u64(v as u32 as u64);
+    }
+
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+
+    #[inline]
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+}
+
+/// `BuildHasher` for `KeyHasher`.
+pub type BuildKeyHasher = BuildHasherDefault<KeyHasher>;
+
+/// A hash map keyed by window keys (or other integers) with the fast hasher.
+pub type KeyMap<K, V> = std::collections::HashMap<K, V, BuildKeyHasher>;
+
+/// A hash set of window keys with the fast hasher.
+pub type KeySet<K> = std::collections::HashSet<K, BuildKeyHasher>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_fit_in_128_bits() {
+        for k in 1..=MAX_K {
+            let l = KeyLayout::new(k);
+            assert!(l.bits() as usize * k <= 128, "k={k}");
+        }
+        assert_eq!(KeyLayout::new(6).bits(), 16);
+        assert_eq!(KeyLayout::new(8).bits(), 16);
+        assert_eq!(KeyLayout::new(9).bits(), 14);
+        assert_eq!(KeyLayout::new(16).bits(), 8);
+        assert_eq!(KeyLayout::new(16).max_ids(), 256);
+    }
+
+    #[test]
+    fn rolling_equals_packing_the_last_k() {
+        for k in 1..=MAX_K {
+            let l = KeyLayout::new(k);
+            let top = (l.max_ids() - 1) as SyscallId;
+            let ids: Vec<SyscallId> = vec![5, 1, top, 3, 9, 0, 7, top, 2, 4, 6, 8, 1, 1, 0, top, 3, 5, 9];
+            let mut key = 0;
+            for (i, id) in ids.iter().enumerate() {
+                key = l.roll(key, *id);
+                let start = (i + 1).saturating_sub(k);
+                assert_eq!(key, l.pack(&ids[start..=i]), "k={k} i={i}");
+                if i + 1 >= k {
+                    assert_eq!(l.unpack(key), ids[start..=i].to_vec(), "k={k} i={i}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hamming_counts_differing_positions() {
+        let l = KeyLayout::new(3);
+        assert_eq!(l.hamming(l.pack(&[1, 2, 3]), l.pack(&[1, 2, 3])), 0);
+        assert_eq!(l.hamming(l.pack(&[1, 2, 3]), l.pack(&[1, 9, 3])), 1);
+        assert_eq!(l.hamming(l.pack(&[0x100, 2, 3]), l.pack(&[0, 2, 4])), 2);
+        let l = KeyLayout::new(16);
+        let a: Vec<SyscallId> = (0..16).collect();
+        let b: Vec<SyscallId> = (0..16).map(|i| i + 0x80).collect();
+        assert_eq!(l.hamming(l.pack(&a), l.pack(&b)), 16);
+        let mut c = a.clone();
+        c[0] = 255;
+        c[15] = 0;
+        assert_eq!(l.hamming(l.pack(&a), l.pack(&c)), 2);
+    }
+}
