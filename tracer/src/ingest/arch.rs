@@ -47,7 +47,10 @@ impl Arch {
             )
         });
         static X86: LazyLock<SyscallTable> = LazyLock::new(|| {
-            SyscallTable::build(Arch::X86, syscalls::x86::Sysno::iter().map(|s| (s.name(), s.id())))
+            SyscallTable::build(
+                Arch::X86,
+                syscalls::x86::Sysno::iter().map(|s| (s.name(), s.id())),
+            )
         });
         static AARCH64: LazyLock<SyscallTable> = LazyLock::new(|| {
             SyscallTable::build(
@@ -99,7 +102,11 @@ impl SyscallTable {
             }
             by_nr[idx] = Some(info);
         }
-        Self { arch, by_name, by_nr }
+        Self {
+            arch,
+            by_name,
+            by_nr,
+        }
     }
 
     /// The table's architecture.
@@ -114,7 +121,9 @@ impl SyscallTable {
 
     /// Looks a call up by number.
     pub fn by_nr(&self, nr: i64) -> Option<SyscallInfo> {
-        usize::try_from(nr).ok().and_then(|i| self.by_nr.get(i).copied().flatten())
+        usize::try_from(nr)
+            .ok()
+            .and_then(|i| self.by_nr.get(i).copied().flatten())
     }
 }
 
@@ -128,13 +137,12 @@ pub fn path_arg(name: &str) -> Option<u8> {
         | "chmod" | "chown" | "chown32" | "lchown" | "lchown32" | "truncate" | "truncate64"
         | "utime" | "utimes" | "mknod" | "statfs" | "statfs64" | "chroot" | "umount"
         | "umount2" | "swapon" | "swapoff" | "acct" | "pivot_root" | "uselib" | "getxattr"
-        | "lgetxattr" | "setxattr" | "lsetxattr" | "listxattr" | "llistxattr"
-        | "removexattr" | "lremovexattr" | "oldstat" | "oldlstat" => 0,
-        "openat" | "openat2" | "execveat" | "newfstatat" | "fstatat64" | "statx"
-        | "faccessat" | "faccessat2" | "readlinkat" | "mkdirat" | "unlinkat" | "renameat"
-        | "renameat2" | "fchmodat" | "fchmodat2" | "fchownat" | "futimesat" | "utimensat"
-        | "mknodat" | "inotify_add_watch" | "name_to_handle_at" | "mount" | "open_tree"
-        | "mount_setattr" => 1,
+        | "lgetxattr" | "setxattr" | "lsetxattr" | "listxattr" | "llistxattr" | "removexattr"
+        | "lremovexattr" | "oldstat" | "oldlstat" => 0,
+        "openat" | "openat2" | "execveat" | "newfstatat" | "fstatat64" | "statx" | "faccessat"
+        | "faccessat2" | "readlinkat" | "mkdirat" | "unlinkat" | "renameat" | "renameat2"
+        | "fchmodat" | "fchmodat2" | "fchownat" | "futimesat" | "utimensat" | "mknodat"
+        | "inotify_add_watch" | "name_to_handle_at" | "mount" | "open_tree" | "mount_setattr" => 1,
         _ => return None,
     };
     Some(idx)
@@ -209,7 +217,10 @@ mod tests {
         assert_eq!(t.by_name("openat").and_then(|i| i.path_arg), Some(1));
         assert_eq!(t.by_nr(59).map(|i| i.name), Some("execve"));
         assert_eq!(Arch::X86.table().by_nr(5).map(|i| i.name), Some("open"));
-        assert_eq!(Arch::X86.table().by_name("_llseek").map(|i| i.nr), Some(140));
+        assert_eq!(
+            Arch::X86.table().by_name("_llseek").map(|i| i.nr),
+            Some(140)
+        );
         assert!(t.by_name("no_such_call").is_none());
     }
 

@@ -1,1 +1,322 @@
-//! `tracer ingest`: strace logs and public syscall datasets into the dataset schema.
+//! `tracer ingest`: strace logs and public syscall datasets into the dataset schema of
+//! DESIGN.md, so one analysis serves every source.
+//!
+//! - `--format strace` (default): see `strace`.
+//! - `--format adfa-ld | unm | lid-ds`: see `import`.
+//!
+//! Output: when `-o` ends in `.parquet` and the input is one run, the syscalls go to that file and
+//! the processes beside it (`trace.parquet` -> `trace.processes.parquet`), as `tracer record`
+//! writes. Otherwise `-o` is a dataset folder: `OUT/syscalls/<run>.parquet` and, where the source
+//! knows processes, `OUT/processes/<run>.parquet` (a run id's `/` become `--` in file names).
+
+pub mod arch;
+pub mod import;
+pub mod strace;
+
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use analysis::dataset::{RunInfo, SinkError};
+
+pub use self::arch::Arch;
+use self::strace::detect::Date;
+
+/// Input formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+pub enum Format {
+    /// strace output, any flag combination, autodetected.
+    Strace,
+    /// ADFA-LD: folders of i386 syscall-number traces.
+    #[value(name = "adfa-ld")]
+    AdfaLd,
+    /// UNM: `pid syscall-number` lines.
+    Unm,
+    /// LID-DS 2021 `.sc` files.
+    #[value(name = "lid-ds")]
+    LidDs,
+}
+
+impl Format {
+    /// The `source` column value.
+    pub fn source(self) -> &'static str {
+        match self {
+            Self::Strace => "strace",
+            Self::AdfaLd => "adfa-ld",
+            Self::Unm => "unm",
+            Self::LidDs => "lid-ds",
+        }
+    }
+}
+
+/// `tracer ingest`: read strace logs or a public syscall dataset into Parquet.
+#[derive(Clone, Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    tracer ingest trace.log -o trace.parquet\n  \
+    tracer ingest --date 2024-05-01 strace-tt.log -o out.parquet   (-t/-tt logs carry no date)\n  \
+    tracer ingest traces/ -o out.parquet          (a folder holding one `strace -ff -o traces/x` set)\n  \
+    tracer ingest --format adfa-ld ADFA-LD/ -o adfa/")]
+pub struct IngestArgs {
+    /// A strace log; an `strace -ff -o PREFIX` set given as its folder or as PREFIX; or, with
+    /// --format, a dataset file or folder.
+    pub input: PathBuf,
+
+    /// Output: a `.parquet` file for one run (processes go beside it as `NAME.processes.parquet`),
+    /// or a dataset folder (`OUT/syscalls/<run>.parquet`, `OUT/processes/<run>.parquet`).
+    #[arg(short, long, value_name = "PATH")]
+    pub output: PathBuf,
+
+    /// Input format.
+    #[arg(long, value_enum, default_value_t = Format::Strace)]
+    pub format: Format,
+
+    /// Architecture whose syscall table names and numbers the calls. Default: this machine's for
+    /// strace and lid-ds, x86 (i386) for adfa-ld and unm.
+    #[arg(long, value_enum)]
+    pub arch: Option<Arch>,
+
+    /// Date (YYYY-MM-DD, local time) of the first line of a `-t`/`-tt` log, whose stamps have no
+    /// date. Default: derived from the log's modification time.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub date: Option<Date>,
+
+    /// Skip malformed lines instead of failing; their count is written into the file metadata
+    /// (`syscall_tracer.lines_skipped`).
+    #[arg(long)]
+    pub lenient: bool,
+
+    /// Run id (one-run inputs). Default: the input's file name without extension.
+    #[arg(long)]
+    pub run_id: Option<String>,
+
+    /// Scenario of the run(s). adfa-ld sets it from the folder (training, validation,
+    /// attack:<family>) unless given.
+    #[arg(long)]
+    pub scenario: Option<String>,
+
+    /// Pid of strace lines that carry no pid prefix (a log of one process written without -f).
+    /// Default: the -ff file suffix, or the pid no fork returned, or 0.
+    #[arg(long)]
+    pub pid: Option<i32>,
+}
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    s.parse()
+}
+
+/// Errors of `tracer ingest`, naming the file (and line) at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// A file could not be read.
+    #[error("cannot read {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line is not what the format allows (use `--lenient` to skip such lines).
+    #[error("{path}:{line}: malformed line: expected {expected}: {text:?}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// What the parser expected.
+        expected: &'static str,
+        /// The line (first 200 bytes).
+        text: String,
+    },
+    /// The input is not something this format reads.
+    #[error("{path}: {what}")]
+    Input {
+        /// What was named.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// The output could not be created.
+    #[error("cannot create {path}")]
+    Output {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing Parquet failed.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+}
+
+/// What one ingested run produced.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RunSummary {
+    /// The run id.
+    pub run_id: String,
+    /// The syscalls file.
+    pub syscalls_path: PathBuf,
+    /// The processes file, when the source knows processes.
+    pub processes_path: Option<PathBuf>,
+    /// Rows written to the syscalls file.
+    pub rows: u64,
+    /// Rows written to the processes file.
+    pub processes: u64,
+    /// Input lines read.
+    pub lines: u64,
+    /// Malformed lines skipped (`--lenient`).
+    pub lines_skipped: u64,
+    /// Lines dropped because the input ended in the middle of them.
+    pub lines_truncated: u64,
+}
+
+/// What `tracer ingest` did.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct IngestSummary {
+    /// The format read.
+    pub format: Format,
+    /// One entry per run.
+    pub runs: Vec<RunSummary>,
+    /// Wall time of the whole ingest.
+    pub elapsed: Duration,
+}
+
+impl IngestSummary {
+    /// Input lines read over all runs.
+    pub fn lines(&self) -> u64 {
+        self.runs.iter().map(|r| r.lines).sum()
+    }
+
+    /// Rows written over all runs.
+    pub fn rows(&self) -> u64 {
+        self.runs.iter().map(|r| r.rows).sum()
+    }
+}
+
+impl std::fmt::Display for IngestSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for r in &self.runs {
+            write!(
+                f,
+                "{}: {} syscalls -> {}",
+                r.run_id,
+                r.rows,
+                r.syscalls_path.display()
+            )?;
+            if let Some(p) = &r.processes_path {
+                write!(f, ", {} processes -> {}", r.processes, p.display())?;
+            }
+            if r.lines_skipped > 0 {
+                write!(f, ", {} malformed lines skipped", r.lines_skipped)?;
+            }
+            if r.lines_truncated > 0 {
+                write!(f, ", {} cut-off lines dropped", r.lines_truncated)?;
+            }
+            writeln!(f)?;
+        }
+        let secs = self.elapsed.as_secs_f64();
+        write!(
+            f,
+            "{} runs, {} lines, {} rows in {:.3} s ({:.0} lines/s)",
+            self.runs.len(),
+            self.lines(),
+            self.rows(),
+            secs,
+            self.lines() as f64 / secs.max(1e-9)
+        )
+    }
+}
+
+/// Where the files of each run go (see the module doc).
+#[derive(Clone, Debug)]
+pub struct Output {
+    root: PathBuf,
+    single: bool,
+}
+
+impl Output {
+    /// The layout `-o path` asks for; `runs_hint` is false when the input may hold several runs.
+    pub fn new(path: &Path, one_run: bool) -> Self {
+        let single = one_run && path.extension().is_some_and(|e| e == "parquet");
+        Self {
+            root: path.to_path_buf(),
+            single,
+        }
+    }
+
+    /// The syscalls and processes files of `run_id`, creating folders as needed.
+    pub fn paths(&self, run_id: &str) -> Result<(PathBuf, PathBuf), IngestError> {
+        let mkdir = |dir: &Path| {
+            std::fs::create_dir_all(dir).map_err(|source| IngestError::Output {
+                path: dir.to_path_buf(),
+                source,
+            })
+        };
+        if self.single {
+            if let Some(parent) = self.root.parent().filter(|p| !p.as_os_str().is_empty()) {
+                mkdir(parent)?;
+            }
+            let stem = self.root.file_stem().unwrap_or_default().to_string_lossy();
+            let procs = self
+                .root
+                .with_file_name(format!("{stem}.processes.parquet"));
+            return Ok((self.root.clone(), procs));
+        }
+        let file = format!("{}.parquet", run_id.replace('/', "--"));
+        let (s, p) = (self.root.join("syscalls"), self.root.join("processes"));
+        mkdir(&s)?;
+        mkdir(&p)?;
+        Ok((s.join(&file), p.join(&file)))
+    }
+}
+
+/// The input's name without extension: the default run id.
+fn default_run_id(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".to_string())
+}
+
+/// Runs `tracer ingest`.
+pub fn run(args: &IngestArgs) -> Result<IngestSummary, IngestError> {
+    let started = Instant::now();
+    let runs = match args.format {
+        Format::Strace => {
+            let run_id = args
+                .run_id
+                .clone()
+                .unwrap_or_else(|| default_run_id(&args.input));
+            let out = Output::new(&args.output, true);
+            let (syscalls, processes) = out.paths(&run_id)?;
+            let run = RunInfo {
+                run_id,
+                source: Format::Strace.source().to_string(),
+                scenario: args.scenario.clone(),
+                mode: None,
+            };
+            let opts = strace::Options {
+                table: args.arch.unwrap_or_else(Arch::native).table(),
+                date: args.date,
+                lenient: args.lenient,
+                pid: args.pid,
+            };
+            vec![strace::ingest(
+                &args.input,
+                run,
+                &syscalls,
+                &processes,
+                &opts,
+            )?]
+        }
+        Format::AdfaLd => import::adfa::ingest(args)?,
+        Format::Unm => import::unm::ingest(args)?,
+        Format::LidDs => import::lidds::ingest(args)?,
+    };
+    Ok(IngestSummary {
+        format: args.format,
+        runs,
+        elapsed: started.elapsed(),
+    })
+}

@@ -239,9 +239,11 @@ mod tests {
     #[test]
     fn splits_at_top_level_only() {
         let mut parts = Vec::new();
-        for_each_arg(r#"3, "a, \"b\", (c", {x=1, y=[2, 3]}, 0x10 /* O_X */"#, 6, |i, a| {
-            parts.push((i, a.to_string()))
-        });
+        for_each_arg(
+            r#"3, "a, \"b\", (c", {x=1, y=[2, 3]}, 0x10 /* O_X */"#,
+            6,
+            |i, a| parts.push((i, a.to_string())),
+        );
         assert_eq!(
             parts,
             vec![
@@ -264,13 +266,22 @@ mod tests {
         assert_eq!(numeric("O_RDONLY"), None);
         assert_eq!(numeric("\"abc\""), None);
         assert_eq!(numeric("1.5"), None);
-        assert_eq!(numeric_args("AT_FDCWD, \"/x\", O_RDONLY, 0"), [-100i64 as u64, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            numeric_args("AT_FDCWD, \"/x\", O_RDONLY, 0"),
+            [-100i64 as u64, 0, 0, 0, 0, 0]
+        );
     }
 
     #[test]
     fn paths_are_unescaped_and_cut() {
-        assert_eq!(path_at(r#"AT_FDCWD, "/tmp/a\"b\\c\n\303\251", O_RDONLY"#, 1).as_deref(), Some("/tmp/a\"b\\c\né"));
-        assert_eq!(path_at(r#""/bin/true", ["true"], 0x7ff /* 3 vars */"#, 0).as_deref(), Some("/bin/true"));
+        assert_eq!(
+            path_at(r#"AT_FDCWD, "/tmp/a\"b\\c\n\303\251", O_RDONLY"#, 1).as_deref(),
+            Some("/tmp/a\"b\\c\né")
+        );
+        assert_eq!(
+            path_at(r#""/bin/true", ["true"], 0x7ff /* 3 vars */"#, 0).as_deref(),
+            Some("/bin/true")
+        );
         assert_eq!(path_at("3, NULL", 1), None);
         let long = format!("\"{}\"", "a".repeat(300));
         assert_eq!(path_at(&long, 0).map(|p| p.len()), Some(PATH_MAX_BYTES));
@@ -282,8 +293,14 @@ mod tests {
             string_list(r#"["sh", "-c", "echo \"hi\""...]"#),
             Some(vec!["sh".into(), "-c".into(), "echo \"hi\"".into()])
         );
-        assert!(creates_thread("clone3", "{flags=CLONE_VM|CLONE_THREAD|CLONE_SYSVSEM, child_tid=0x1}, 88"));
-        assert!(!creates_thread("clone", "child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD"));
+        assert!(creates_thread(
+            "clone3",
+            "{flags=CLONE_VM|CLONE_THREAD|CLONE_SYSVSEM, child_tid=0x1}, 88"
+        ));
+        assert!(!creates_thread(
+            "clone",
+            "child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD"
+        ));
         assert!(creates_thread("clone", "0x3d0f00, 0x7f00"));
         assert!(!creates_thread("fork", ""));
     }

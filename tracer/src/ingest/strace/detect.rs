@@ -56,7 +56,10 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
 }
 
 /// Files `prefix.N` in `dir`, grouped by prefix.
-fn numbered_files(dir: &Path, want: Option<&str>) -> Result<Vec<(String, i32, PathBuf)>, IngestError> {
+fn numbered_files(
+    dir: &Path,
+    want: Option<&str>,
+) -> Result<Vec<(String, i32, PathBuf)>, IngestError> {
     let mut out = Vec::new();
     for entry in fs::read_dir(dir).map_err(io_err(dir))? {
         let entry = entry.map_err(io_err(dir))?;
@@ -298,8 +301,14 @@ mod tests {
         let d: Date = "2026-11-26".parse().unwrap();
         let mut c = Clock::new(DateSource::Given(d));
         let base = local_midnight_ns(d, 0);
-        assert_eq!(c.resolve(Stamp::TimeOfDay(23 * 3600 * NS_PER_S)), Some(base + 23 * 3600 * NS_PER_S));
-        assert_eq!(c.resolve(Stamp::TimeOfDay(NS_PER_S)), Some(base + DAY_NS + NS_PER_S));
+        assert_eq!(
+            c.resolve(Stamp::TimeOfDay(23 * 3600 * NS_PER_S)),
+            Some(base + 23 * 3600 * NS_PER_S)
+        );
+        assert_eq!(
+            c.resolve(Stamp::TimeOfDay(NS_PER_S)),
+            Some(base + DAY_NS + NS_PER_S)
+        );
         assert_eq!(c.resolve(Stamp::Relative(5)), None);
         assert_eq!(c.resolve(Stamp::Epoch(5)), Some(5));
     }
@@ -312,6 +321,9 @@ mod tests {
         let mtime = SystemTime::UNIX_EPOCH + std::time::Duration::from_nanos(mtime_ns as u64);
         let mut c = Clock::new(DateSource::Mtime(mtime));
         let tod = (23 * 3600 + 59 * 60 + 59) * NS_PER_S;
-        assert_eq!(c.resolve(Stamp::TimeOfDay(tod)), Some(local_midnight_ns(d, -1) + tod));
+        assert_eq!(
+            c.resolve(Stamp::TimeOfDay(tod)),
+            Some(local_midnight_ns(d, -1) + tod)
+        );
     }
 }

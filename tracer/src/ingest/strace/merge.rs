@@ -248,7 +248,16 @@ impl Assembler {
 
     fn flush_pending(&mut self, tid: i32) -> Result<(), SinkError> {
         if let Some(p) = self.pending.remove(&tid) {
-            self.emit(p.seq, tid, p.comm.as_deref(), p.ts_ns, None, &p.name, &p.args, None)?;
+            self.emit(
+                p.seq,
+                tid,
+                p.comm.as_deref(),
+                p.ts_ns,
+                None,
+                &p.name,
+                &p.args,
+                None,
+            )?;
         }
         Ok(())
     }
@@ -308,7 +317,16 @@ impl Assembler {
                             format!("{} {}", p.args, args)
                         };
                         let comm = p.comm.as_deref().or(ev.comm);
-                        self.emit(p.seq, ev.tid, comm, p.ts_ns, duration_ns, &p.name, &full, ret)?;
+                        self.emit(
+                            p.seq,
+                            ev.tid,
+                            comm,
+                            p.ts_ns,
+                            duration_ns,
+                            &p.name,
+                            &full,
+                            ret,
+                        )?;
                     }
                     other => {
                         if let Some(p) = other {

@@ -313,10 +313,9 @@ fn parse_ret(s: &str) -> Result<Ret, ParseError> {
         if h_end == start + 2 || h_end - start - 2 > 16 {
             return fail("a hexadecimal return value");
         }
-        let v = u64::from_str_radix(&s[start + 2..h_end], 16)
-            .map_err(|_| ParseError {
-                expected: "a hexadecimal return value",
-            })? as i64;
+        let v = u64::from_str_radix(&s[start + 2..h_end], 16).map_err(|_| ParseError {
+            expected: "a hexadecimal return value",
+        })? as i64;
         if neg { v.wrapping_neg() } else { v }
     } else {
         let e = digits_end(b, start);
@@ -371,7 +370,10 @@ fn parse_body(body: &str) -> Result<Body<'_>, ParseError> {
     match b.first() {
         None => Ok(Body::Note),
         Some(b'+') => {
-            let Some(inner) = body.strip_prefix("+++ ").and_then(|t| t.strip_suffix(" +++")) else {
+            let Some(inner) = body
+                .strip_prefix("+++ ")
+                .and_then(|t| t.strip_suffix(" +++"))
+            else {
                 return fail("'+++ ... +++'");
             };
             if let Some(code) = inner.strip_prefix("exited with ") {
@@ -470,6 +472,30 @@ pub fn parse_line(line: &str) -> Result<Line<'_>, ParseError> {
     })
 }
 
+/// Parses the last line of a log that was cut short while strace was still writing it: when the
+/// line is not whole but starts a call (`name(args...`), that call is taken as unfinished (its
+/// entry is known, its return is not). `None` when not even that much is there.
+pub fn parse_cut_line(line: &str) -> Option<Line<'_>> {
+    let (tid, comm, i) = parse_prefix(line).ok()?;
+    let i = skip_spaces(line.as_bytes(), i);
+    let (stamp, i) = parse_stamp(line, i).ok()?;
+    let body = &line[i..];
+    let open = body.find('(')?;
+    let name = &body[..open];
+    if name.is_empty() || !name.bytes().all(is_name_byte) {
+        return None;
+    }
+    Some(Line {
+        tid,
+        comm,
+        stamp,
+        body: Body::Unfinished {
+            name,
+            args: body[open + 1..].trim_end_matches(' '),
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -489,16 +515,22 @@ mod tests {
 
     #[test]
     fn plain_call_with_padding() {
-        let (tid, stamp, name, args, ret, d) = call("brk(NULL)                      = 0x5604ed3e6000");
-        assert_eq!((tid, stamp, name, args, d), (None, None, "brk", "NULL", None));
+        let (tid, stamp, name, args, ret, d) =
+            call("brk(NULL)                      = 0x5604ed3e6000");
+        assert_eq!(
+            (tid, stamp, name, args, d),
+            (None, None, "brk", "NULL", None)
+        );
         assert_eq!(ret, Ret::Value(0x5604ed3e6000));
     }
 
     #[test]
     fn errno_and_restart_values() {
-        let (.., ret, _) = call(r#"access("/etc/ld.so.preload", R_OK) = -1 ENOENT (No such file or directory)"#);
+        let (.., ret, _) =
+            call(r#"access("/etc/ld.so.preload", R_OK) = -1 ENOENT (No such file or directory)"#);
         assert_eq!(ret, Ret::Value(-2));
-        let (.., ret, _) = call("read(0, 0x7ffd, 10) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)");
+        let (.., ret, _) =
+            call("read(0, 0x7ffd, 10) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)");
         assert_eq!(ret, Ret::Value(-512));
         let (.., ret, _) = call("exit_group(0)                           = ?");
         assert_eq!(ret, Ret::Unknown);
@@ -510,17 +542,35 @@ mod tests {
     fn prefixes_and_stamps() {
         let (tid, stamp, name, ..) = call("[pid  7566] set_robust_list(0x7fbe0b7b9a20, 24) = 0");
         assert_eq!((tid, stamp, name), (Some(7566), None, "set_robust_list"));
-        let (tid, stamp, ..) = call("7543  13:44:57.649731 (+     0.000000) execve(\"/bin/true\", [\"/bin/true\"], 0x7ffd /* 39 vars */) = 0");
+        let (tid, stamp, ..) = call(
+            "7543  13:44:57.649731 (+     0.000000) execve(\"/bin/true\", [\"/bin/true\"], 0x7ffd /* 39 vars */) = 0",
+        );
         assert_eq!(tid, Some(7543));
-        assert_eq!(stamp, Some(Stamp::TimeOfDay(((13 * 60 + 44) * 60 + 57) * NS_PER_S + 649_731_000)));
+        assert_eq!(
+            stamp,
+            Some(Stamp::TimeOfDay(
+                ((13 * 60 + 44) * 60 + 57) * NS_PER_S + 649_731_000
+            ))
+        );
         let (tid, stamp, ..) = call("7543       0.000403 brk(NULL) = 0x1");
         assert_eq!((tid, stamp), (Some(7543), Some(Stamp::Relative(403_000))));
         let (tid, stamp, ..) = call("     0.000403 brk(NULL) = 0x1");
         assert_eq!((tid, stamp), (None, Some(Stamp::Relative(403_000))));
-        let (tid, stamp, .., d) = call("1795700697.656925 brk(NULL)             = 0x559f517d6000 <0.000007>");
-        assert_eq!((tid, stamp, d), (None, Some(Stamp::Epoch(1_795_700_697_656_925_000)), Some(7_000)));
+        let (tid, stamp, .., d) =
+            call("1795700697.656925 brk(NULL)             = 0x559f517d6000 <0.000007>");
+        assert_eq!(
+            (tid, stamp, d),
+            (
+                None,
+                Some(Stamp::Epoch(1_795_700_697_656_925_000)),
+                Some(7_000)
+            )
+        );
         let (_, stamp, ..) = call("13:45:01 brk(NULL) = 0x1");
-        assert_eq!(stamp, Some(Stamp::TimeOfDay(((13 * 60 + 45) * 60 + 1) * NS_PER_S)));
+        assert_eq!(
+            stamp,
+            Some(Stamp::TimeOfDay(((13 * 60 + 45) * 60 + 1) * NS_PER_S))
+        );
         let l = parse_line("7656<sh> getpid() = 7665<sh>").unwrap();
         assert_eq!((l.tid, l.comm), (Some(7656), Some("sh")));
         let l = parse_line("[pid  7666<my prog>] getppid() = 1").unwrap();
@@ -532,7 +582,9 @@ mod tests {
         let (.., name, args, ret, _) = call(r#"write(1, "x) = 5 \"(...)\" = ?\n", 17) = 17"#);
         assert_eq!((name, ret), ("write", Ret::Value(17)));
         assert_eq!(args, r#"1, "x) = 5 \"(...)\" = ?\n", 17"#);
-        let (.., args, ret, d) = call("openat(-100 /* AT_FDCWD */</tmp/st>, \"/etc/ld.so.cache\", 0x80000 /* O_RDONLY|O_CLOEXEC */) = 3</etc/ld.so.cache> <0.000008>");
+        let (.., args, ret, d) = call(
+            "openat(-100 /* AT_FDCWD */</tmp/st>, \"/etc/ld.so.cache\", 0x80000 /* O_RDONLY|O_CLOEXEC */) = 3</etc/ld.so.cache> <0.000008>",
+        );
         assert!(args.starts_with("-100 /* AT_FDCWD */</tmp/st>"));
         assert_eq!((ret, d), (Ret::Value(3), Some(8_000)));
         let (.., ret, _) = call("fcntl(3, F_GETFL) = 0x8000 (flags O_RDONLY|O_LARGEFILE)");
@@ -542,7 +594,13 @@ mod tests {
     #[test]
     fn unfinished_resumed_and_events() {
         let l = parse_line("[pid  7565] wait4(-1,  <unfinished ...>").unwrap();
-        assert_eq!(l.body, Body::Unfinished { name: "wait4", args: "-1," });
+        assert_eq!(
+            l.body,
+            Body::Unfinished {
+                name: "wait4",
+                args: "-1,"
+            }
+        );
         let l = parse_line("7565  <... wait4 resumed>[{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 7566 <0.000732>").unwrap();
         assert_eq!(
             l.body,
@@ -553,28 +611,72 @@ mod tests {
                 duration_ns: Some(732_000)
             }
         );
-        assert_eq!(parse_line("+++ exited with 3 +++").unwrap().body, Body::Exited { code: 3 });
         assert_eq!(
-            parse_line("7 +++ killed by SIGSEGV (core dumped) +++").unwrap().body,
+            parse_line("+++ exited with 3 +++").unwrap().body,
+            Body::Exited { code: 3 }
+        );
+        assert_eq!(
+            parse_line("7 +++ killed by SIGSEGV (core dumped) +++")
+                .unwrap()
+                .body,
             Body::Killed { signal: "SIGSEGV" }
         );
         assert_eq!(
-            parse_line("--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=7566} ---").unwrap().body,
+            parse_line("--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=7566} ---")
+                .unwrap()
+                .body,
             Body::Signal { signal: "SIGCHLD" }
         );
-        assert_eq!(parse_line("strace: Process 7566 attached").unwrap().body, Body::Note);
-        let (.., name, args, _, _) = call("restart_syscall(<... resuming interrupted clock_nanosleep ...>) = 0");
-        assert_eq!((name, args), ("restart_syscall", "<... resuming interrupted clock_nanosleep ...>"));
+        assert_eq!(
+            parse_line("strace: Process 7566 attached").unwrap().body,
+            Body::Note
+        );
+        let (.., name, args, _, _) =
+            call("restart_syscall(<... resuming interrupted clock_nanosleep ...>) = 0");
+        assert_eq!(
+            (name, args),
+            (
+                "restart_syscall",
+                "<... resuming interrupted clock_nanosleep ...>"
+            )
+        );
     }
 
     #[test]
     fn malformed_lines_say_what_was_expected() {
-        assert_eq!(parse_line("brk(NULL").unwrap_err().expected, "' = RET' or '<unfinished ...>' after the arguments");
-        assert_eq!(parse_line("brk NULL) = 0").unwrap_err().expected, "'(' after the syscall name");
-        assert_eq!(parse_line("brk(NULL) = zz").unwrap_err().expected, "a return value (number or '?') after '= '");
-        assert_eq!(parse_line("[pid x] brk() = 0").unwrap_err().expected, "a pid number after '[pid'");
+        assert_eq!(
+            parse_line("brk(NULL").unwrap_err().expected,
+            "' = RET' or '<unfinished ...>' after the arguments"
+        );
+        assert_eq!(
+            parse_line("brk NULL) = 0").unwrap_err().expected,
+            "'(' after the syscall name"
+        );
+        assert_eq!(
+            parse_line("brk(NULL) = zz").unwrap_err().expected,
+            "a return value (number or '?') after '= '"
+        );
+        assert_eq!(
+            parse_line("[pid x] brk() = 0").unwrap_err().expected,
+            "a pid number after '[pid'"
+        );
         assert!(parse_line("12:61:00 brk() = 0").is_err());
         assert!(parse_line("+++ exited with x +++").is_err());
         assert!(parse_line("%%%").is_err());
+    }
+
+    #[test]
+    fn cut_lines_become_unfinished_calls() {
+        let l = parse_cut_line("123 1795700697.656925 read(3, \"ab").unwrap();
+        assert_eq!(l.tid, Some(123));
+        assert_eq!(
+            l.body,
+            Body::Unfinished {
+                name: "read",
+                args: "3, \"ab"
+            }
+        );
+        assert!(parse_cut_line("123 1795700697.65").is_none());
+        assert!(parse_cut_line("<... read resum").is_none());
     }
 }

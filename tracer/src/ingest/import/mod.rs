@@ -1,0 +1,95 @@
+//! Importers of public syscall datasets, each into the same schema as a capture:
+//! - `adfa`: ADFA-LD (UNSW, 2013), folders of i386 syscall-number traces;
+//! - `unm`: the University of New Mexico traces (Forrest et al.), `pid number` lines;
+//! - `lidds`: LID-DS 2021 `.sc` recordings (sysdig enter/exit event rows).
+
+pub mod adfa;
+pub mod lidds;
+pub mod unm;
+
+use std::path::{Path, PathBuf};
+
+use super::IngestError;
+
+/// Files under `root` (or `root` itself when it is a file) accepted by `keep`, sorted by path.
+pub(crate) fn walk(root: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<Vec<PathBuf>, IngestError> {
+    if root.is_file() {
+        return Ok(vec![root.to_path_buf()]);
+    }
+    if !root.is_dir() {
+        return Err(IngestError::Input {
+            path: root.to_path_buf(),
+            what: "no such file or folder".into(),
+        });
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|source| IngestError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| IngestError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if keep(&path) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads a whole text file.
+pub(crate) fn read_text(path: &Path) -> Result<String, IngestError> {
+    let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+/// A malformed-line error, or a skip under `--lenient`.
+pub(crate) fn malformed(
+    lenient: bool,
+    skipped: &mut u64,
+    path: &Path,
+    line: u64,
+    expected: &'static str,
+    text: &str,
+) -> Result<(), IngestError> {
+    if lenient {
+        *skipped += 1;
+        return Ok(());
+    }
+    Err(IngestError::Malformed {
+        path: path.to_path_buf(),
+        line,
+        expected,
+        text: text.chars().take(200).collect(),
+    })
+}
+
+/// `name` of syscall `nr` in `table`, or `syscall_<nr>` when the table has no such number.
+pub(crate) fn name_of(
+    table: &super::arch::SyscallTable,
+    nr: i64,
+    buf: &mut String,
+) -> &'static str {
+    match table.by_nr(nr) {
+        Some(i) => i.name,
+        None => {
+            buf.clear();
+            use std::fmt::Write as _;
+            let _ = write!(buf, "syscall_{nr}");
+            ""
+        }
+    }
+}
