@@ -99,6 +99,9 @@ pub enum AnalysisError {
         /// The backend's message.
         message: String,
     },
+    /// Writing a dataset file failed.
+    #[error(transparent)]
+    Sink(#[from] crate::dataset::SinkError),
     /// The selection left nothing to work with (no baseline runs, no trace, ...).
     #[error("{0}")]
     Empty(String),

@@ -10,3 +10,8 @@ pub use error::AnalysisError;
 pub mod metrics;
 pub mod profile;
 pub mod view;
+pub mod compare;
+pub mod matrix;
+pub mod roc;
+pub mod tidy;
+pub mod synth;
