@@ -177,15 +177,36 @@ pub fn ingest(
     })
 }
 
+/// The pid of unprefixed lines of a single log, found on first need (see the module doc).
+struct DefaultTid<'p> {
+    path: &'p Path,
+    tid: Option<i32>,
+}
+
+impl DefaultTid<'_> {
+    fn get(&mut self) -> Result<i32, IngestError> {
+        if let Some(t) = self.tid {
+            return Ok(t);
+        }
+        let t = detect::main_pid_of_mixed_log(self.path)?.unwrap_or(0);
+        self.tid = Some(t);
+        Ok(t)
+    }
+}
+
 fn feed(
     asm: &mut Assembler,
     clock: &mut Clock,
-    default_tid: i32,
+    default_tid: &mut DefaultTid<'_>,
     line: Line<'_>,
 ) -> Result<(), IngestError> {
     let ts_ns = line.stamp.and_then(|s| clock.resolve(s));
+    let tid = match line.tid {
+        Some(t) => t,
+        None => default_tid.get()?,
+    };
     asm.feed(Event {
-        tid: line.tid.unwrap_or(default_tid),
+        tid,
         comm: line.comm,
         ts_ns,
         body: line.body,
@@ -199,9 +220,9 @@ fn ingest_single(
     asm: &mut Assembler,
     lines: &mut Lines,
 ) -> Result<(), IngestError> {
-    let default_tid = match opts.pid {
-        Some(p) => p,
-        None => detect::main_pid_of_mixed_log(path)?.unwrap_or(0),
+    let mut default_tid = DefaultTid {
+        path,
+        tid: opts.pid,
     };
     let mut clock = Clock::new(date_source(opts, path));
     let io = |source| IngestError::Io {
@@ -218,20 +239,32 @@ fn ingest_single(
         buf.truncate(have + n);
         let eof = n == 0;
         let mut start = 0;
-        for nl in memchr::memchr_iter(b'\n', &buf) {
-            line_no += 1;
-            let text = utf8(&buf[start..nl]);
-            if let Some(l) = lines.parse(path, line_no, &text, false)? {
-                feed(asm, &mut clock, default_tid, l)?;
+        let whole = memchr::memrchr(b'\n', &buf).map_or(0, |n| n + 1);
+        if let Ok(text) = std::str::from_utf8(&buf[..whole]) {
+            // The usual case: valid UTF-8, lines borrowed straight from the buffer.
+            for nl in memchr::memchr_iter(b'\n', text.as_bytes()) {
+                line_no += 1;
+                if let Some(l) = lines.parse(path, line_no, &text[start..nl], false)? {
+                    feed(asm, &mut clock, &mut default_tid, l)?;
+                }
+                start = nl + 1;
             }
-            start = nl + 1;
+        } else {
+            for nl in memchr::memchr_iter(b'\n', &buf[..whole]) {
+                line_no += 1;
+                let text = utf8(&buf[start..nl]);
+                if let Some(l) = lines.parse(path, line_no, &text, false)? {
+                    feed(asm, &mut clock, &mut default_tid, l)?;
+                }
+                start = nl + 1;
+            }
         }
         if eof {
             if start < buf.len() {
                 line_no += 1;
                 let text = utf8(&buf[start..]);
                 if let Some(l) = lines.parse(path, line_no, &text, true)? {
-                    feed(asm, &mut clock, default_tid, l)?;
+                    feed(asm, &mut clock, &mut default_tid, l)?;
                 }
             }
             return Ok(());
