@@ -320,7 +320,53 @@ impl Timeline {
     }
 }
 
+/// Coverage and mismatch of one scenario and mode in one view: a line of a summary table.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SummaryLine {
+    /// Scenario.
+    pub scenario: String,
+    /// Mode.
+    pub mode: String,
+    /// View scored.
+    pub view: View,
+    /// Mean coverage.
+    pub coverage_mean: Option<f64>,
+    /// Mean mismatch.
+    pub mismatch_mean: Option<f64>,
+    /// Mean locality frame count.
+    pub locality_frame_count_mean: Option<f64>,
+    /// Traces.
+    pub traces: u64,
+    /// Whether these traces built the baseline (resubstitution).
+    pub resubstitution: bool,
+}
+
 impl CompareResult {
+    /// One line per scenario, mode and view with mean coverage and mismatch, in report order.
+    pub fn summary_lines(&self) -> Vec<SummaryLine> {
+        let (scenarios, modes, views) = self.axes();
+        let mut lines = Vec::new();
+        for sc in &scenarios {
+            for m in &modes {
+                for v in &views {
+                    let get = |metric| tidy::find(&self.summary, sc, m, *v, metric);
+                    let Some(c) = get("coverage") else { continue };
+                    lines.push(SummaryLine {
+                        scenario: sc.clone(),
+                        mode: m.clone(),
+                        view: *v,
+                        coverage_mean: c.mean,
+                        mismatch_mean: get("mismatch").and_then(|r| r.mean),
+                        locality_frame_count_mean: get("locality_frame_count").and_then(|r| r.mean),
+                        traces: c.n.max(get("mismatch").map_or(0, |r| r.n)),
+                        resubstitution: c.resubstitution,
+                    });
+                }
+            }
+        }
+        lines
+    }
+
     /// Re-scores `run_id` in `view` against its scenario's baseline, keeping every window's flag.
     pub fn timeline(&mut self, run_id: &str, view: View) -> Result<Timeline, AnalysisError> {
         let dataset = self
@@ -380,7 +426,10 @@ impl CompareResult {
             s.insert(r.scenario.clone());
             m.insert(r.mode.clone());
         }
-        (s.into_iter().collect(), m.into_iter().collect(), self.views.clone())
+        let mut modes: Vec<String> = m.into_iter().collect();
+        // M.S first, then M.R, then anything else alphabetically.
+        modes.sort_by_key(|m| (!matches!(m.as_str(), "ms"), !matches!(m.as_str(), "mr"), m.clone()));
+        (s.into_iter().collect(), modes, self.views.clone())
     }
 
     /// Markdown summary: coverage and mismatch per scenario and mode in each view, the

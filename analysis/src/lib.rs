@@ -15,3 +15,7 @@ pub mod matrix;
 pub mod roc;
 pub mod tidy;
 pub mod synth;
+pub mod eval;
+pub mod plot;
+pub mod report;
+pub mod cli;

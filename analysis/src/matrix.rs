@@ -3,7 +3,50 @@
 
 use std::collections::BTreeMap;
 
-use crate::{profile::Profile, view::View};
+use crate::{
+    dataset::{Dataset, RunMeta, Selection},
+    error::AnalysisError,
+    intern::Interner,
+    profile::{Profile, ProfileBuilder},
+    tidy::label,
+    view::View,
+};
+
+/// Options of the `matrix` command: which runs form each scenario's profile, in which view.
+#[derive(Clone, Debug)]
+pub struct MatrixConfig {
+    /// Files, folders or globs.
+    pub inputs: Vec<String>,
+    /// Runs used (typically `mode=ms`).
+    pub selection: Selection,
+    /// View of the profiles.
+    pub view: View,
+    /// Window length.
+    pub k: usize,
+}
+
+/// Builds one profile per scenario from the selected runs and scores each against each other.
+pub fn run(cfg: &MatrixConfig) -> Result<MismatchMatrix, AnalysisError> {
+    let dataset = Dataset::open(&cfg.inputs)?;
+    let mut interner = Interner::for_k(cfg.k);
+    let mut builder = ProfileBuilder::new(
+        cfg.view,
+        cfg.k,
+        Box::new(|r: &RunMeta| Some(label(&r.scenario))),
+    )?;
+    dataset.scan(&cfg.selection, &mut interner, &mut builder)?;
+    let profiles = builder.into_profiles();
+    if profiles.is_empty() {
+        return Err(AnalysisError::Empty(format!(
+            "no run selected in {}",
+            cfg.inputs.join(", ")
+        )));
+    }
+    let mut m = mismatch_matrix(&profiles);
+    m.view = cfg.view;
+    m.k = cfg.k;
+    Ok(m)
+}
 
 /// Mismatch and coverage of every profile against every other.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
