@@ -29,7 +29,13 @@ fn generate(lines: usize, out: &mut String) {
     let mut n = 0;
     let stamp = |t: u64| {
         let s = t / 1_000_000;
-        format!("{:02}:{:02}:{:02}.{:06}", s / 3600, s / 60 % 60, s % 60, t % 1_000_000)
+        format!(
+            "{:02}:{:02}:{:02}.{:06}",
+            s / 3600,
+            s / 60 % 60,
+            s % 60,
+            t % 1_000_000
+        )
     };
     let _ = writeln!(
         out,
@@ -82,14 +88,20 @@ fn generate(lines: usize, out: &mut String) {
                     5000 + rnd() % 1000
                 )
             }
-            12 => format!("{pid}  {ts} brk(NULL)                    = 0x55d0c2{:06x} <0.000003>", rnd() % 0xffffff),
+            12 => format!(
+                "{pid}  {ts} brk(NULL)                    = 0x55d0c2{:06x} <0.000003>",
+                rnd() % 0xffffff
+            ),
             13 => format!(
                 "{pid}  {ts} access(\"/etc/ld.so.preload\", R_OK) = -1 ENOENT (No such file or directory) <0.000005>"
             ),
             14 => format!(
                 "{pid}  {ts} pread64({fd}, \"\\177ELF\\2\\1\\1\\3\\0\\0\\0\\0\\0\\0\\0\\0\\3\\0>\\0\\1\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\"..., 832, 64) = 832 <0.000005>"
             ),
-            _ => format!("{pid}  {ts} --- SIGCHLD {{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid={}, si_uid=0, si_status=0}} ---", 5000 + rnd() % 1000),
+            _ => format!(
+                "{pid}  {ts} --- SIGCHLD {{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid={}, si_uid=0, si_status=0}} ---",
+                5000 + rnd() % 1000
+            ),
         };
         out.push_str(&line);
         out.push('\n');
@@ -160,6 +172,10 @@ fn main() {
         "target >= {:.0} lines/s on one core: ratio {:.2} ({})",
         TARGET_LINES_PER_S,
         rate / TARGET_LINES_PER_S,
-        if rate >= TARGET_LINES_PER_S { "met" } else { "NOT met" }
+        if rate >= TARGET_LINES_PER_S {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
 }

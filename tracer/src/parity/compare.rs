@@ -1,0 +1,560 @@
+//! The comparison of two captures of the same workload.
+//!
+//! 1. Known differences between the captures are removed first (see `KNOWN_DIFFERENCES`),
+//!    each counted per side in the report.
+//! 2. Processes are paired by what they executed and in which order: a process's key is the chain
+//!    of files it executed successfully (`/bin/sh -> /bin/ls`), or `fork of <parent's key>` when
+//!    it executed nothing; the n-th process with a key in A is paired with the n-th with that key
+//!    in B (order of first call). Pids never need to agree. The tree agrees for a pair when
+//!    their parents are paired too (or both are roots).
+//! 3. Threads of paired processes are paired in order of first call.
+//! 4. For each pair of threads, the syscall-name sequences are aligned (longest common
+//!    subsequence): edit-distance ratio = 2·matches / (len A + len B); identical-window share =
+//!    shared k-windows (multiset) / the larger window count. Over the whole capture both sum over
+//!    all threads, unpaired ones counting as entirely different.
+//! 5. On the aligned calls, return values and paths are compared (see `RUN_VARIANT_RETURNS`).
+
+use std::collections::{HashMap, HashSet};
+
+use super::{
+    align::align,
+    load::{Call, Capture, Names},
+};
+
+/// Calls whose successful return value differs from run to run by nature (addresses under ASLR,
+/// pids, times): only success vs failure, and the errno, are compared for them.
+pub const RUN_VARIANT_RETURNS: &[&str] = &[
+    "mmap",
+    "mmap2",
+    "mremap",
+    "brk",
+    "shmat",
+    "clone",
+    "clone3",
+    "fork",
+    "vfork",
+    "getpid",
+    "getppid",
+    "gettid",
+    "set_tid_address",
+    "wait4",
+    "waitid",
+    "time",
+    "times",
+    "gettimeofday",
+    "clock_gettime",
+    "getrandom",
+    "rseq",
+    "poll",
+    "ppoll",
+    "epoll_wait",
+    "epoll_pwait",
+    "select",
+    "pselect6",
+    "futex",
+];
+
+/// The strace-vs-eBPF differences parity removes before comparing, as (id, description).
+pub const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "pre-exec",
+        "calls of a root process before its first successful execve: strace shows the traced \
+         command from its execve on, while a launcher that forks and then execs (tracer record) \
+         makes setup calls in the child first (and a PATH search may try failing execve first)",
+    ),
+    (
+        "never-returned",
+        "calls without a return value other than exit/exit_group: threads killed inside a call by \
+         another thread's exit_group show as <unfinished ...> in strace, and the eBPF side sees \
+         no sys_exit for them",
+    ),
+    ("ignored", "calls named with --ignore"),
+];
+
+/// Report knobs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Window length k for the identical-window share.
+    pub window: usize,
+    /// Syscall names left out of the comparison.
+    pub ignore: Vec<String>,
+}
+
+/// One side's totals.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Side {
+    /// What was named.
+    pub input: String,
+    /// Run id.
+    pub run_id: String,
+    /// `source` column.
+    pub source: String,
+    /// Calls in the capture.
+    pub calls: usize,
+    /// Calls left after removing the known differences.
+    pub calls_compared: usize,
+    /// Processes.
+    pub processes: usize,
+    /// Threads.
+    pub threads: usize,
+}
+
+/// A known difference and how many calls it removed.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Adjustment {
+    /// Id from `KNOWN_DIFFERENCES`.
+    pub id: &'static str,
+    /// What it is.
+    pub description: &'static str,
+    /// Calls removed from A.
+    pub removed_a: usize,
+    /// Calls removed from B.
+    pub removed_b: usize,
+}
+
+/// Agreement counts.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct Agreement {
+    /// Pairs compared.
+    pub compared: usize,
+    /// Pairs that agree.
+    pub agreed: usize,
+}
+
+impl Agreement {
+    /// Share that agrees (1 when nothing was compared).
+    pub fn ratio(&self) -> f64 {
+        if self.compared == 0 {
+            1.0
+        } else {
+            self.agreed as f64 / self.compared as f64
+        }
+    }
+}
+
+/// A syscall whose count differs.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CountDiff {
+    /// Name.
+    pub syscall: String,
+    /// Calls in A.
+    pub a: usize,
+    /// Calls in B.
+    pub b: usize,
+}
+
+/// One pair of threads.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ThreadPair {
+    /// The process key and thread rank.
+    pub key: String,
+    /// Thread id in A.
+    pub tid_a: i32,
+    /// Thread id in B.
+    pub tid_b: i32,
+    /// Calls compared in A.
+    pub calls_a: usize,
+    /// Calls compared in B.
+    pub calls_b: usize,
+    /// 2·matches / (calls A + calls B).
+    pub edit_ratio: f64,
+    /// Identical k-windows / larger window count.
+    pub window_share: f64,
+}
+
+/// Process pairing.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ProcessMatch {
+    /// Pairs.
+    pub paired: usize,
+    /// Pairs whose parents are paired too (or both roots).
+    pub tree_agrees: usize,
+    /// Keys of A's processes with no partner.
+    pub only_a: Vec<String>,
+    /// Keys of B's processes with no partner.
+    pub only_b: Vec<String>,
+    /// Threads paired.
+    pub threads_paired: usize,
+    /// Threads of A with no partner.
+    pub threads_only_a: usize,
+    /// Threads of B with no partner.
+    pub threads_only_b: usize,
+}
+
+/// The result of a comparison.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ParityReport {
+    /// Side A.
+    pub a: Side,
+    /// Side B.
+    pub b: Side,
+    /// Known differences removed.
+    pub adjustments: Vec<Adjustment>,
+    /// Process and thread pairing.
+    pub processes: ProcessMatch,
+    /// Edit-distance ratio over all compared calls: the similarity.
+    pub similarity: f64,
+    /// Window length used.
+    pub window: usize,
+    /// Identical-window share over all threads.
+    pub window_share: f64,
+    /// Return values on aligned calls.
+    pub returns: Agreement,
+    /// Paths on aligned calls where both have one.
+    pub paths: Agreement,
+    /// Syscalls whose counts differ, largest difference first.
+    pub count_differences: Vec<CountDiff>,
+    /// Every thread pair.
+    pub thread_pairs: Vec<ThreadPair>,
+}
+
+/// The process structure of one capture.
+struct Structure {
+    /// pid -> parent pid within the capture.
+    parent: HashMap<i32, i32>,
+    /// pid -> successful exec paths in order.
+    execs: HashMap<i32, Vec<String>>,
+    /// pids in order of first call.
+    order: Vec<i32>,
+    /// pid -> seq of its first successful execve.
+    first_exec_seq: HashMap<i32, u64>,
+}
+
+fn structure(cap: &Capture, names: &Names) -> Structure {
+    let pids: HashSet<i32> = cap.calls.iter().map(|c| c.pid).collect();
+    let mut s = Structure {
+        parent: HashMap::new(),
+        execs: HashMap::new(),
+        order: Vec::new(),
+        first_exec_seq: HashMap::new(),
+    };
+    let mut seen = HashSet::new();
+    for c in &cap.calls {
+        if seen.insert(c.pid) {
+            s.order.push(c.pid);
+        }
+        let name = names.name(c.name);
+        match (name, c.ret) {
+            ("clone" | "clone3" | "fork" | "vfork", Some(r)) if r > 0 => {
+                let child = r as i32;
+                if pids.contains(&child) && child != c.pid {
+                    s.parent.entry(child).or_insert(c.pid);
+                }
+            }
+            ("execve" | "execveat", Some(0)) => {
+                s.execs
+                    .entry(c.pid)
+                    .or_default()
+                    .push(c.path.as_deref().unwrap_or("?").to_string());
+                s.first_exec_seq.entry(c.pid).or_insert(c.seq);
+            }
+            _ => {}
+        }
+    }
+    for (pid, p) in &cap.processes {
+        if let Some(pp) = p.ppid
+            && pids.contains(pid)
+            && pids.contains(&pp)
+        {
+            s.parent.entry(*pid).or_insert(pp);
+        }
+    }
+    s
+}
+
+fn process_key(s: &Structure, pid: i32, depth: usize) -> String {
+    match s.execs.get(&pid) {
+        Some(chain) => chain.join(" -> "),
+        None => match s.parent.get(&pid) {
+            Some(pp) if depth < 64 => format!("fork of [{}]", process_key(s, *pp, depth + 1)),
+            _ => "(no exec)".to_string(),
+        },
+    }
+}
+
+/// (key, rank) of every process.
+fn keyed(s: &Structure) -> HashMap<(String, usize), i32> {
+    let mut rank: HashMap<String, usize> = HashMap::new();
+    let mut out = HashMap::new();
+    for &pid in &s.order {
+        let key = process_key(s, pid, 0);
+        let r = rank.entry(key.clone()).or_insert(0);
+        out.insert((key, *r), pid);
+        *r += 1;
+    }
+    out
+}
+
+/// Removes the known differences; returns the calls kept and the counts removed per id.
+fn normalise<'c>(
+    cap: &'c Capture,
+    s: &Structure,
+    names: &Names,
+    opts: &Options,
+) -> (Vec<&'c Call>, [usize; 3]) {
+    let roots: HashSet<i32> = s
+        .order
+        .iter()
+        .copied()
+        .filter(|p| !s.parent.contains_key(p))
+        .collect();
+    let ignored: HashSet<u32> = opts.ignore.iter().filter_map(|n| names.get(n)).collect();
+    let mut removed = [0usize; 3];
+    let kept = cap
+        .calls
+        .iter()
+        .filter(|c| {
+            if roots.contains(&c.pid)
+                && let Some(first) = s.first_exec_seq.get(&c.pid)
+                && c.seq < *first
+            {
+                removed[0] += 1;
+                return false;
+            }
+            if c.ret.is_none() && !matches!(names.name(c.name), "exit" | "exit_group") {
+                removed[1] += 1;
+                return false;
+            }
+            if ignored.contains(&c.name) {
+                removed[2] += 1;
+                return false;
+            }
+            true
+        })
+        .collect();
+    (kept, removed)
+}
+
+fn windows(seq: &[u32], k: usize) -> HashMap<&[u32], usize> {
+    let mut m = HashMap::new();
+    if seq.is_empty() {
+        return m;
+    }
+    if seq.len() < k {
+        m.insert(seq, 1);
+        return m;
+    }
+    for w in seq.windows(k) {
+        *m.entry(w).or_insert(0) += 1;
+    }
+    m
+}
+
+fn window_count(len: usize, k: usize) -> usize {
+    if len == 0 {
+        0
+    } else if len < k {
+        1
+    } else {
+        len - k + 1
+    }
+}
+
+fn returns_agree(name: &str, a: i64, b: i64) -> bool {
+    if RUN_VARIANT_RETURNS.contains(&name) {
+        (a < 0) == (b < 0) && (a >= 0 || a == b)
+    } else {
+        a == b
+    }
+}
+
+/// Cut to 255 bytes, as the eBPF side keeps paths (DESIGN.md).
+fn cut(p: &str) -> &str {
+    let mut end = p.len().min(255);
+    while !p.is_char_boundary(end) {
+        end -= 1;
+    }
+    &p[..end]
+}
+
+/// Calls by process, then by thread in order of first call.
+type Threads<'c> = HashMap<i32, Vec<(i32, Vec<&'c Call>)>>;
+
+fn by_thread<'c>(calls: &[&'c Call]) -> Threads<'c> {
+    let mut m: Threads<'c> = HashMap::new();
+    for c in calls {
+        let threads = m.entry(c.pid).or_default();
+        match threads.iter_mut().find(|(t, _)| *t == c.tid) {
+            Some((_, v)) => v.push(c),
+            None => threads.push((c.tid, vec![c])),
+        }
+    }
+    m
+}
+
+/// Compares two captures.
+pub fn compare(a: &Capture, b: &Capture, names: &Names, opts: &Options) -> ParityReport {
+    let k = opts.window.max(1);
+    let (sa, sb) = (structure(a, names), structure(b, names));
+    let (ka, kb) = (
+        normalise(a, &sa, names, opts),
+        normalise(b, &sb, names, opts),
+    );
+    let adjustments = KNOWN_DIFFERENCES
+        .iter()
+        .enumerate()
+        .map(|(i, (id, description))| Adjustment {
+            id,
+            description,
+            removed_a: ka.1[i],
+            removed_b: kb.1[i],
+        })
+        .collect();
+    let (ta, tb) = (by_thread(&ka.0), by_thread(&kb.0));
+    let (pa, pb) = (keyed(&sa), keyed(&sb));
+    let mut pm = ProcessMatch::default();
+    let mut pair_of_a: HashMap<i32, i32> = HashMap::new();
+    let mut keys: Vec<&(String, usize)> = pa.keys().collect();
+    keys.sort();
+    for key in &keys {
+        match pb.get(*key) {
+            Some(pid_b) => {
+                pair_of_a.insert(pa[*key], *pid_b);
+            }
+            None => pm.only_a.push(format!("{} #{}", key.0, key.1)),
+        }
+    }
+    let mut keys_b: Vec<&(String, usize)> = pb.keys().filter(|k| !pa.contains_key(*k)).collect();
+    keys_b.sort();
+    pm.only_b = keys_b.iter().map(|k| format!("{} #{}", k.0, k.1)).collect();
+    pm.paired = pair_of_a.len();
+    pm.tree_agrees = pair_of_a
+        .iter()
+        .filter(
+            |(pid_a, pid_b)| match (sa.parent.get(pid_a), sb.parent.get(pid_b)) {
+                (None, None) => true,
+                (Some(pp_a), Some(pp_b)) => pair_of_a.get(pp_a) == Some(pp_b),
+                _ => false,
+            },
+        )
+        .count();
+
+    let mut matched_total = 0usize;
+    let mut windows_shared = 0usize;
+    let mut windows_total = 0usize;
+    let mut returns = Agreement::default();
+    let mut paths = Agreement::default();
+    let mut thread_pairs = Vec::new();
+    let mut paired_b_threads: HashSet<(i32, i32)> = HashSet::new();
+    let mut ordered: Vec<(&(String, usize), i32)> = keys.iter().map(|k| (*k, pa[*k])).collect();
+    ordered.sort_by_key(|(_, pid)| sa.order.iter().position(|p| p == pid));
+    for (key, pid_a) in &ordered {
+        let threads_a = ta.get(pid_a).map(Vec::as_slice).unwrap_or(&[]);
+        let Some(pid_b) = pair_of_a.get(pid_a) else {
+            pm.threads_only_a += threads_a.len();
+            windows_total += threads_a
+                .iter()
+                .map(|(_, v)| window_count(v.len(), k))
+                .sum::<usize>();
+            continue;
+        };
+        let threads_b = tb.get(pid_b).map(Vec::as_slice).unwrap_or(&[]);
+        for (rank, (tid_a, calls_a)) in threads_a.iter().enumerate() {
+            let Some((tid_b, calls_b)) = threads_b.get(rank) else {
+                pm.threads_only_a += 1;
+                windows_total += window_count(calls_a.len(), k);
+                continue;
+            };
+            paired_b_threads.insert((*pid_b, *tid_b));
+            pm.threads_paired += 1;
+            let na: Vec<u32> = calls_a.iter().map(|c| c.name).collect();
+            let nb: Vec<u32> = calls_b.iter().map(|c| c.name).collect();
+            let pairs = align(&na, &nb);
+            for &(i, j) in &pairs {
+                let (x, y) = (calls_a[i], calls_b[j]);
+                if let (Some(ra), Some(rb)) = (x.ret, y.ret) {
+                    returns.compared += 1;
+                    returns.agreed += usize::from(returns_agree(names.name(x.name), ra, rb));
+                }
+                if let (Some(p), Some(q)) = (&x.path, &y.path) {
+                    paths.compared += 1;
+                    paths.agreed += usize::from(cut(p) == cut(q));
+                }
+            }
+            let (wa, wb) = (windows(&na, k), windows(&nb, k));
+            let shared: usize = wa
+                .iter()
+                .map(|(w, ca)| (*ca).min(wb.get(w).copied().unwrap_or(0)))
+                .sum();
+            let wmax = window_count(na.len(), k).max(window_count(nb.len(), k));
+            windows_shared += shared;
+            windows_total += wmax;
+            matched_total += pairs.len();
+            let len = na.len() + nb.len();
+            thread_pairs.push(ThreadPair {
+                key: format!("{} #{} thread {}", key.0, key.1, rank),
+                tid_a: *tid_a,
+                tid_b: *tid_b,
+                calls_a: na.len(),
+                calls_b: nb.len(),
+                edit_ratio: if len == 0 {
+                    1.0
+                } else {
+                    2.0 * pairs.len() as f64 / len as f64
+                },
+                window_share: if wmax == 0 {
+                    1.0
+                } else {
+                    shared as f64 / wmax as f64
+                },
+            });
+        }
+    }
+    for (pid_b, threads) in &tb {
+        for (tid_b, calls) in threads {
+            if !paired_b_threads.contains(&(*pid_b, *tid_b)) {
+                pm.threads_only_b += 1;
+                windows_total += window_count(calls.len(), k);
+            }
+        }
+    }
+    let total = ka.0.len() + kb.0.len();
+    let mut counts: HashMap<u32, (usize, usize)> = HashMap::new();
+    for c in &ka.0 {
+        counts.entry(c.name).or_default().0 += 1;
+    }
+    for c in &kb.0 {
+        counts.entry(c.name).or_default().1 += 1;
+    }
+    let mut count_differences: Vec<CountDiff> = counts
+        .into_iter()
+        .filter(|(_, (x, y))| x != y)
+        .map(|(n, (x, y))| CountDiff {
+            syscall: names.name(n).to_string(),
+            a: x,
+            b: y,
+        })
+        .collect();
+    count_differences
+        .sort_by(|x, y| (y.a.abs_diff(y.b), &x.syscall).cmp(&(x.a.abs_diff(x.b), &y.syscall)));
+    let side = |cap: &Capture, s: &Structure, kept: usize, threads: &Threads<'_>| Side {
+        input: cap.input.display().to_string(),
+        run_id: cap.run_id.clone(),
+        source: cap.source.clone(),
+        calls: cap.calls.len(),
+        calls_compared: kept,
+        processes: s.order.len(),
+        threads: threads.values().map(Vec::len).sum(),
+    };
+    ParityReport {
+        a: side(a, &sa, ka.0.len(), &ta),
+        b: side(b, &sb, kb.0.len(), &tb),
+        adjustments,
+        processes: pm,
+        similarity: if total == 0 {
+            1.0
+        } else {
+            2.0 * matched_total as f64 / total as f64
+        },
+        window: k,
+        window_share: if windows_total == 0 {
+            1.0
+        } else {
+            windows_shared as f64 / windows_total as f64
+        },
+        returns,
+        paths,
+        count_differences,
+        thread_pairs,
+    }
+}
