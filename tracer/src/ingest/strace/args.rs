@@ -305,3 +305,22 @@ mod tests {
         assert!(!creates_thread("fork", ""));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::{creates_thread, numeric_args, path_at, string_list, unquote};
+
+    proptest! {
+        /// The argument helpers return on any text.
+        #[test]
+        fn never_panic(s in "\\PC*", i in 0u8..6) {
+            let _ = numeric_args(&s);
+            let _ = path_at(&s, i);
+            let _ = unquote(&s);
+            let _ = string_list(&s);
+            let _ = creates_thread("clone", &s);
+        }
+    }
+}

@@ -680,3 +680,40 @@ mod tests {
         assert!(parse_cut_line("<... read resum").is_none());
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::{parse_cut_line, parse_line};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// Any text at all: the parser returns, it never panics.
+        #[test]
+        fn never_panics_on_arbitrary_text(s in "\\PC*") {
+            let _ = parse_line(&s);
+            let _ = parse_cut_line(&s);
+        }
+
+        /// Text built from strace's own pieces, where slicing mistakes would show.
+        #[test]
+        fn never_panics_on_strace_like_text(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    Just("[pid "), Just("123"), Just(" "), Just("<"), Just(">"), Just("("), Just(")"),
+                    Just(" = "), Just("?"), Just("-1 ENOENT (x)"), Just("0x"), Just("\""), Just("\\"),
+                    Just("<unfinished ...>"), Just("<... read resumed>"), Just("+++ "), Just(" +++"),
+                    Just("--- "), Just(" ---"), Just("12:34:56.789"), Just("1700000000.123456"),
+                    Just("."), Just(":"), Just("read"), Just("é"), Just("<0.000001>"), Just("(+ 0.1)"),
+                ],
+                0..24,
+            )
+        ) {
+            let s: String = parts.concat();
+            let _ = parse_line(&s);
+            let _ = parse_cut_line(&s);
+        }
+    }
+}
