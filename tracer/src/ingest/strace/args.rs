@@ -61,7 +61,9 @@ pub fn numeric(arg: &str) -> Option<u64> {
     match b.first()? {
         b'-' | b'0'..=b'9' => {}
         _ => {
-            return match arg {
+            // A name, perhaps decorated by -y: `AT_FDCWD</tmp>`.
+            let name = arg.split(['<', ' ']).next().unwrap_or(arg);
+            return match name {
                 "NULL" => Some(0),
                 "AT_FDCWD" => Some(-100i64 as u64),
                 _ => None,
@@ -262,6 +264,7 @@ mod tests {
         assert_eq!(numeric("0x3 /* PROT_READ|PROT_WRITE */"), Some(3));
         assert_eq!(numeric("0644"), Some(0o644));
         assert_eq!(numeric("AT_FDCWD"), Some(-100i64 as u64));
+        assert_eq!(numeric("AT_FDCWD</tmp/x>"), Some(-100i64 as u64));
         assert_eq!(numeric("NULL"), Some(0));
         assert_eq!(numeric("O_RDONLY"), None);
         assert_eq!(numeric("\"abc\""), None);

@@ -10,6 +10,8 @@
 //! - The pid of lines without a pid prefix is `--pid`, else the `-ff` file's suffix, else (for a
 //!   terminal capture of `strace -f`) the prefixed pid no fork returned, else 0 (a log of one
 //!   process written without `-f` never names its pid).
+//! - In a terminal capture (no `-o`), strace's `strace: Process N attached` messages can cut a
+//!   trace line in two; the two parts are joined again.
 //! - The last line of a log, when it has no newline, may have been cut while strace was writing:
 //!   if it does not parse, but starts a call, the call is kept as unfinished (null `ret`);
 //!   otherwise it is counted in `lines_truncated` and dropped.
@@ -177,6 +179,36 @@ pub fn ingest(
     })
 }
 
+/// strace's own messages (`strace: Process 123 attached`) go to stderr like the trace when no
+/// `-o` is given, and can land in the middle of a trace line, whose rest then follows on the
+/// next line. This puts such lines back together.
+#[derive(Default)]
+struct Rejoin {
+    carry: Option<String>,
+}
+
+impl Rejoin {
+    const MESSAGE: &'static str = "strace: Process ";
+
+    /// The whole line to parse, or `None` when `text` is the first part of a cut line.
+    fn take<'a>(&mut self, text: &'a str) -> Option<Cow<'a, str>> {
+        let text: Cow<'a, str> = match self.carry.take() {
+            Some(mut head) => {
+                head.push_str(text);
+                Cow::Owned(head)
+            }
+            None => Cow::Borrowed(text),
+        };
+        match text.find(Self::MESSAGE) {
+            Some(at) if at > 0 => {
+                self.carry = Some(text[..at].to_string());
+                None
+            }
+            _ => Some(text),
+        }
+    }
+}
+
 /// The pid of unprefixed lines of a single log, found on first need (see the module doc).
 struct DefaultTid<'p> {
     path: &'p Path,
@@ -232,6 +264,7 @@ fn ingest_single(
     let mut file = File::open(path).map_err(io)?;
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 4096);
     let mut line_no = 0u64;
+    let mut rejoin = Rejoin::default();
     loop {
         let have = buf.len();
         buf.resize(have + CHUNK_BYTES, 0);
@@ -244,7 +277,9 @@ fn ingest_single(
             // The usual case: valid UTF-8, lines borrowed straight from the buffer.
             for nl in memchr::memchr_iter(b'\n', text.as_bytes()) {
                 line_no += 1;
-                if let Some(l) = lines.parse(path, line_no, &text[start..nl], false)? {
+                if let Some(text) = rejoin.take(&text[start..nl])
+                    && let Some(l) = lines.parse(path, line_no, &text, false)?
+                {
                     feed(asm, &mut clock, &mut default_tid, l)?;
                 }
                 start = nl + 1;
@@ -253,7 +288,9 @@ fn ingest_single(
             for nl in memchr::memchr_iter(b'\n', &buf[..whole]) {
                 line_no += 1;
                 let text = utf8(&buf[start..nl]);
-                if let Some(l) = lines.parse(path, line_no, &text, false)? {
+                if let Some(text) = rejoin.take(&text)
+                    && let Some(l) = lines.parse(path, line_no, &text, false)?
+                {
                     feed(asm, &mut clock, &mut default_tid, l)?;
                 }
                 start = nl + 1;
@@ -263,7 +300,9 @@ fn ingest_single(
             if start < buf.len() {
                 line_no += 1;
                 let text = utf8(&buf[start..]);
-                if let Some(l) = lines.parse(path, line_no, &text, true)? {
+                if let Some(text) = rejoin.take(&text)
+                    && let Some(l) = lines.parse(path, line_no, &text, true)?
+                {
                     feed(asm, &mut clock, &mut default_tid, l)?;
                 }
             }

@@ -11,10 +11,10 @@
 //!   `+++ exited with N +++` / `+++ killed by SIGX +++`.
 //!
 //! The arguments can hold anything (strings with `)`, `=`, `...`, structures), so the return
-//! value is found from the end: the last ` = ` of the line. Return parts never contain ` = `
-//! (they are a number or `?`, then an errno, a `(flags ...)` or `<fd>` decoration), so this holds
-//! for every line strace writes; a file name containing ` = ` inside a `-y` decoration of the
-//! *return value* would defeat it, and is the one known limit.
+//! value is found from the end: the last ` = ` that follows a `)` and is followed by a number or
+//! `?`. Return parts are a number or `?`, then an errno, a `(flags ...)` or a `-y` `<fd>`
+//! decoration; only a decoration holding a file name with `) = <digit>` in it could still fool
+//! this, the one known limit.
 
 use super::super::arch::errno_by_name;
 
@@ -325,9 +325,22 @@ fn parse_ret(s: &str) -> Result<Ret, ParseError> {
         let v = v as i64;
         if neg { v.wrapping_neg() } else { v }
     };
+    let after = if s[start..].starts_with("0x") {
+        start
+            + 2
+            + b[start + 2..]
+                .iter()
+                .take_while(|c| c.is_ascii_hexdigit())
+                .count()
+    } else {
+        digits_end(b, start)
+    };
+    if !matches!(b.get(after), None | Some(b' ' | b'<')) {
+        return fail("a return value (number or '?') after '= '");
+    }
     if value == -1 {
         // `-1 ENOENT (No such file or directory)`: store what the kernel returned.
-        let e = digits_end(b, start);
+        let e = after;
         if let Some(n) = errno_token(&s[e..]).and_then(errno_by_name) {
             return Ok(Ret::Value(-n));
         }
@@ -345,17 +358,31 @@ fn errno_token(s: &str) -> Option<&str> {
     (end > 1 && t.starts_with('E')).then(|| &t[..end])
 }
 
-/// Splits `args) = ret [<dur>]` into its parts.
+/// Splits `args) = ret [<dur>]` into its parts. The separator is the last ` = ` that follows a
+/// `)` and is followed by a return value: a later ` = ` can only sit inside a `-y` decoration of
+/// the return (`= 3</tmp/a = b>`), which never starts with a number.
 fn split_return(rest: &str) -> Result<(&str, Ret, Option<i64>), ParseError> {
-    let Some(eq) = memchr::memmem::rfind(rest.as_bytes(), b" = ") else {
-        return fail("' = RET' or '<unfinished ...>' after the arguments");
-    };
-    let head = rest[..eq].trim_end_matches(' ');
-    let Some(args) = head.strip_suffix(')') else {
-        return fail("')' closing the arguments before ' = '");
-    };
-    let ret = parse_ret(&rest[eq + 3..])?;
-    Ok((args, ret, parse_duration(rest)))
+    let b = rest.as_bytes();
+    let mut end = b.len();
+    let mut first_err = None;
+    while let Some(eq) = memchr::memmem::rfind(&b[..end], b" = ") {
+        let head = rest[..eq].trim_end_matches(' ');
+        match (head.strip_suffix(')'), parse_ret(&rest[eq + 3..])) {
+            (Some(args), Ok(ret)) => return Ok((args, ret, parse_duration(rest))),
+            (None, _) => {
+                first_err.get_or_insert(ParseError {
+                    expected: "')' closing the arguments before ' = '",
+                });
+            }
+            (_, Err(e)) => {
+                first_err.get_or_insert(e);
+            }
+        }
+        end = eq;
+    }
+    Err(first_err.unwrap_or(ParseError {
+        expected: "' = RET' or '<unfinished ...>' after the arguments",
+    }))
 }
 
 const UNFINISHED: &str = "<unfinished ...>";
@@ -589,6 +616,16 @@ mod tests {
         assert_eq!((ret, d), (Ret::Value(3), Some(8_000)));
         let (.., ret, _) = call("fcntl(3, F_GETFL) = 0x8000 (flags O_RDONLY|O_LARGEFILE)");
         assert_eq!(ret, Ret::Value(0x8000));
+        let (.., args, ret, d) =
+            call(r#"openat(AT_FDCWD, "/t/a (1) = x", O_RDONLY) = 3</t/a (1) = x> <0.000002>"#);
+        assert_eq!(
+            (args, ret, d),
+            (
+                r#"AT_FDCWD, "/t/a (1) = x", O_RDONLY"#,
+                Ret::Value(3),
+                Some(2_000)
+            )
+        );
     }
 
     #[test]
