@@ -16,13 +16,13 @@
 use aya_ebpf::{
     bindings::BPF_RB_NO_WAKEUP,
     helpers::{
-        bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_task_btf,
-        bpf_ktime_get_ns, bpf_probe_read_kernel, bpf_probe_read_kernel_str_bytes,
-        bpf_probe_read_user_buf, bpf_probe_read_user_str_bytes, generated::bpf_task_pt_regs,
+        bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_task_btf, bpf_ktime_get_ns,
+        bpf_probe_read_kernel, bpf_probe_read_kernel_str_bytes, bpf_probe_read_user_buf,
+        bpf_probe_read_user_str_bytes, generated::bpf_task_pt_regs,
     },
-    macros::{btf_tracepoint, map, raw_tracepoint},
+    macros::{btf_tracepoint, map},
     maps::{Array, HashMap, PerCpuArray, RingBuf},
-    programs::{BtfTracePointContext, RawTracePointContext},
+    programs::BtfTracePointContext,
 };
 use tracer_common::{
     ARGV_BYTES, COMM_BYTES, ExecEvent, ExitEvent, FLAG_GROUP_DEAD, FLAG_HAS_DURATION,
@@ -136,14 +136,14 @@ unsafe fn read_field<T>(base: *const u8, offset: u32) -> Result<T, i32> {
     unsafe { bpf_probe_read_kernel(base.add(offset as usize) as *const T) }
 }
 
-#[raw_tracepoint(tracepoint = "sys_enter")]
-pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
+#[btf_tracepoint(function = "sys_enter")]
+pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     match try_sys_enter(&ctx) {
         Ok(ret) | Err(ret) => ret,
     }
 }
 
-fn try_sys_enter(_ctx: &RawTracePointContext) -> Result<i32, i32> {
+fn try_sys_enter(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
     let pid_tgid = bpf_get_current_pid_tgid();
     if !is_traced((pid_tgid >> 32) as u32) {
         return Ok(0);
@@ -155,14 +155,24 @@ fn try_sys_enter(_ctx: &RawTracePointContext) -> Result<i32, i32> {
     Ok(0)
 }
 
-#[raw_tracepoint(tracepoint = "sys_exit")]
-pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
+#[btf_tracepoint(function = "sys_exit")]
+pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
     match try_sys_exit(&ctx) {
         Ok(ret) | Err(ret) => ret,
     }
 }
 
-fn try_sys_exit(ctx: &RawTracePointContext) -> Result<i32, i32> {
+/// Reads one register through the BTF-typed `pt_regs` pointer: a direct, verifier-checked load
+/// (tp_btf programs may dereference their typed arguments), cheaper than a probe-read helper.
+macro_rules! reg {
+    ($regs:expr, $field:ident) => {
+        // SAFETY: `$regs` is the tracepoint's `struct pt_regs *` (a BTF pointer); the verifier
+        // checks the offset against the kernel's type, and faults read as zero.
+        unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*$regs).$field)) }
+    };
+}
+
+fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
     if !is_traced(tgid) {
@@ -170,11 +180,9 @@ fn try_sys_exit(ctx: &RawTracePointContext) -> Result<i32, i32> {
     }
     let tid = pid_tgid as u32;
     // include/trace/events/syscalls.h: TP_PROTO(struct pt_regs *regs, long ret).
-    let regs_ptr: *const PtRegs = ctx.arg(0);
+    let regs: *const PtRegs = ctx.arg(0);
     let ret: i64 = ctx.arg(1);
-    // SAFETY: the pointer is the tracepoint's own pt_regs; the read faults safely.
-    let regs = unsafe { bpf_probe_read_kernel(regs_ptr) }.map_err(|_| 0)?;
-    let nr = regs.orig_ax;
+    let nr = reg!(regs, orig_ax);
     if nr >= MAX_SYSCALL_NR as u64 {
         return Ok(0);
     }
@@ -210,7 +218,14 @@ fn try_sys_exit(ctx: &RawTracePointContext) -> Result<i32, i32> {
         ts_ns,
         duration_ns,
         ret,
-        args: regs.args(),
+        args: [
+            reg!(regs, di),
+            reg!(regs, si),
+            reg!(regs, dx),
+            reg!(regs, r10),
+            reg!(regs, r8),
+            reg!(regs, r9),
+        ],
     };
     if path_arg == 0 {
         match EVENTS.reserve::<SyscallEvent>(0) {

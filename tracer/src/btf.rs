@@ -101,7 +101,9 @@ impl Btf {
     /// Parses raw little-endian BTF.
     pub fn parse(data: &[u8]) -> Result<Self, BtfError> {
         if data.len() < 24 || data[0..2] != [0x9f, 0xeb] {
-            return Err(BtfError::Malformed("bad magic (big-endian BTF is not supported)"));
+            return Err(BtfError::Malformed(
+                "bad magic (big-endian BTF is not supported)",
+            ));
         }
         let hdr_len = u32_at(data, 4)? as usize;
         let type_off = u32_at(data, 8)? as usize;
@@ -148,8 +150,8 @@ impl Btf {
                 }
                 KIND_ENUM | KIND_FUNC_PROTO => at += vlen * 8,
                 KIND_DATASEC | KIND_ENUM64 => at += vlen * 12,
-                KIND_PTR | KIND_FWD | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST
-                | KIND_RESTRICT | KIND_FUNC | KIND_FLOAT | KIND_TYPE_TAG => {}
+                KIND_PTR | KIND_FWD | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT
+                | KIND_FUNC | KIND_FLOAT | KIND_TYPE_TAG => {}
                 _ => return Err(BtfError::Malformed("unknown type kind")),
             }
             types.push(Type {
@@ -254,7 +256,13 @@ mod tests {
         // id 3: struct outer { int a @0; union @32 }
         push(&[outer_name, (KIND_STRUCT << 24) | 2, 8, a, 1, 0, 0, 2, 32]);
         let mut out = vec![0x9f, 0xeb, 1, 0];
-        for w in [24u32, 0, types.len() as u32, types.len() as u32, strings.len() as u32] {
+        for w in [
+            24u32,
+            0,
+            types.len() as u32,
+            types.len() as u32,
+            strings.len() as u32,
+        ] {
             out.extend_from_slice(&w.to_le_bytes());
         }
         out.extend_from_slice(&types);
@@ -271,7 +279,10 @@ mod tests {
             btf.member_offset("outer", "zz"),
             Err(BtfError::NoMember { .. })
         ));
-        assert!(matches!(btf.member_offset("nope", "a"), Err(BtfError::NoStruct(_))));
+        assert!(matches!(
+            btf.member_offset("nope", "a"),
+            Err(BtfError::NoStruct(_))
+        ));
     }
 
     #[test]
@@ -284,11 +295,19 @@ mod tests {
         let Ok(btf) = Btf::from_sys_fs() else {
             panic!("this project needs a kernel with BTF at /sys/kernel/btf/vmlinux");
         };
-        let pid = btf.member_offset("task_struct", "pid").expect("task_struct.pid");
-        let tgid = btf.member_offset("task_struct", "tgid").expect("task_struct.tgid");
+        let pid = btf
+            .member_offset("task_struct", "pid")
+            .expect("task_struct.pid");
+        let tgid = btf
+            .member_offset("task_struct", "tgid")
+            .expect("task_struct.tgid");
         assert_eq!(tgid, pid + 4, "pid and tgid are adjacent pid_t fields");
-        let start = btf.member_offset("mm_struct", "arg_start").expect("mm_struct.arg_start");
-        let end = btf.member_offset("mm_struct", "arg_end").expect("mm_struct.arg_end");
+        let start = btf
+            .member_offset("mm_struct", "arg_start")
+            .expect("mm_struct.arg_start");
+        let end = btf
+            .member_offset("mm_struct", "arg_end")
+            .expect("mm_struct.arg_end");
         assert_eq!(end, start + 8);
     }
 }

@@ -42,7 +42,12 @@ OUTPUT:
     The exit status is the command's own (128+N if killed by signal N), as with strace.")]
 pub struct RecordArgs {
     /// Write the syscalls table to FILE (the processes table goes beside it).
-    #[arg(short = 'o', long = "output", value_name = "FILE", default_value = "trace.parquet")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        default_value = "trace.parquet"
+    )]
     pub output: PathBuf,
 
     /// Attach to running process PID and follow its future children (repeat or comma-separate
@@ -94,10 +99,14 @@ pub fn parse_bytes(s: &str) -> Result<u32, String> {
         Some('G' | 'g') => (&s[..s.len() - 1], 1 << 30),
         _ => (s, 1),
     };
-    let n: u64 = num.parse().map_err(|_| format!("{s:?} is not a size like 4096, 64K, 128M"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size like 4096, 64K, 128M"))?;
     let bytes = n * mult;
     if bytes < 4096 || !bytes.is_power_of_two() || bytes > (1 << 31) {
-        return Err(format!("{s}: the ring buffer must be a power of two between 4K and 2G"));
+        return Err(format!(
+            "{s}: the ring buffer must be a power of two between 4K and 2G"
+        ));
     }
     Ok(bytes as u32)
 }
@@ -194,7 +203,10 @@ impl RecordArgs {
             durations: self.durations,
             progress: !self.quiet,
             run: RunInfo {
-                run_id: self.run_id.clone().unwrap_or_else(|| default_run_id("ebpf")),
+                run_id: self
+                    .run_id
+                    .clone()
+                    .unwrap_or_else(|| default_run_id("ebpf")),
                 source: "ebpf".into(),
                 scenario: None,
                 mode: None,

@@ -18,8 +18,8 @@ use analysis::dataset::{ProcessRow, SinkError, SyscallRow, SyscallSink};
 use aya::maps::{MapData, RingBuf};
 use tracer_common::{
     ExecEvent, ExitEvent, FLAG_GROUP_DEAD, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_PATH_FAULT,
-    ForkEvent, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_SYSCALL, KIND_SYSCALL_PATH,
-    MAX_SYSCALL_NR, SyscallEvent, SyscallPathEvent,
+    ForkEvent, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_SYSCALL, KIND_SYSCALL_PATH, MAX_SYSCALL_NR,
+    SyscallEvent, SyscallPathEvent,
 };
 
 use crate::syscall_table::Arch;
@@ -56,10 +56,8 @@ pub fn spawn_drain(
                     batch.extend_from_slice(&item);
                     drained += 1;
                     if batch.len() >= BATCH_BYTES {
-                        let full = std::mem::replace(
-                            &mut batch,
-                            Vec::with_capacity(BATCH_BYTES + 4096),
-                        );
+                        let full =
+                            std::mem::replace(&mut batch, Vec::with_capacity(BATCH_BYTES + 4096));
                         if batches.send(full).is_err() {
                             return;
                         }
@@ -69,7 +67,8 @@ pub fn spawn_drain(
                     progress.records.fetch_add(drained, Ordering::Relaxed);
                 }
                 if !batch.is_empty() {
-                    let part = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_BYTES + 4096));
+                    let part =
+                        std::mem::replace(&mut batch, Vec::with_capacity(BATCH_BYTES + 4096));
                     if batches.send(part).is_err() {
                         return;
                     }
@@ -103,6 +102,8 @@ pub struct WriterStats {
     pub rows: u64,
     /// Rows of the launched command before its exec (the tracer's own setup), not written.
     pub pre_exec_dropped: u64,
+    /// Child-side returns of fork/clone (not rows: the call is the parent's).
+    pub fork_child_returns: u64,
     /// Records that failed to decode (should stay 0).
     pub malformed: u64,
     /// Totals per syscall name.
@@ -137,6 +138,7 @@ pub struct Writer {
     names: Vec<&'static str>,
     unknown_names: HashMap<i32, &'static str>,
     execve_nrs: [i32; 2],
+    fork_nrs: [i32; 4],
     seq: u64,
     comm_by_tid: HashMap<u32, Option<String>>,
     procs: HashMap<u32, ProcState>,
@@ -182,12 +184,14 @@ impl Writer {
             arch.number("execve").unwrap_or(-1),
             arch.number("execveat").unwrap_or(-1),
         ];
+        let fork_nrs = ["clone", "clone3", "fork", "vfork"].map(|n| arch.number(n).unwrap_or(-1));
         Self {
             sink,
             clock_offset_ns,
             names,
             unknown_names: HashMap::new(),
             execve_nrs,
+            fork_nrs,
             seq: 0,
             comm_by_tid: HashMap::new(),
             procs: HashMap::new(),
@@ -286,6 +290,12 @@ impl Writer {
     fn syscall(&mut self, e: &SyscallEvent, path: Option<&[u8]>) -> Result<(), SinkError> {
         if self.awaiting_exec == Some(e.tgid) {
             self.stats.pre_exec_dropped += 1;
+            return Ok(());
+        }
+        if e.ret == 0 && self.fork_nrs.contains(&e.nr) {
+            // The child's return from fork/clone passes through sys_exit too, but the call was
+            // the parent's (one row, with the child's pid as ret), as strace -f shows it.
+            self.stats.fork_child_returns += 1;
             return Ok(());
         }
         let name = self.name(e.nr);
@@ -460,6 +470,16 @@ impl Writer {
     }
 }
 
+/// Puts the calling thread in `SCHED_IDLE`: decoding and compressing can wait for an idle CPU,
+/// so the collector does not compete with the traced workload (on a 2-core machine it would
+/// otherwise take a core from it). Batches queue in memory meanwhile; the drain thread keeps
+/// normal priority so the ring buffer never fills.
+fn lower_priority() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 is the calling thread; `param` is valid. Failure only costs priority.
+    unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+}
+
 /// Spawns the writer thread: decodes every batch until the drain side hangs up.
 pub fn spawn_writer(
     mut writer: Writer,
@@ -468,6 +488,7 @@ pub fn spawn_writer(
     thread::Builder::new()
         .name("tracer-writer".into())
         .spawn(move || {
+            lower_priority();
             for batch in batches {
                 writer.write_batch(&batch)?;
             }

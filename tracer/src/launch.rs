@@ -89,7 +89,9 @@ pub fn resolve(program: &OsStr, path_var: Option<&OsStr>) -> Result<PathBuf, Lau
             return Ok(candidate);
         }
     }
-    Err(LaunchError::NotFound(program.to_string_lossy().into_owned()))
+    Err(LaunchError::NotFound(
+        program.to_string_lossy().into_owned(),
+    ))
 }
 
 fn cstring(s: &OsStr) -> Result<CString, LaunchError> {
@@ -263,8 +265,11 @@ mod tests {
 
     #[test]
     fn resolves_like_a_shell() {
-        let found = resolve(OsStr::new("sh"), Some(OsStr::new("/nonexistent:/bin:/usr/bin")))
-            .expect("sh is on PATH");
+        let found = resolve(
+            OsStr::new("sh"),
+            Some(OsStr::new("/nonexistent:/bin:/usr/bin")),
+        )
+        .expect("sh is on PATH");
         assert!(found.ends_with("sh"));
         let err = resolve(OsStr::new("no-such-program-xyz"), Some(OsStr::new("/bin")))
             .expect_err("missing");

@@ -29,9 +29,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Record(args) => {
             let config = args.to_config()?;
-            let outcome = tracer::record::run(&config).with_context(|| {
-                format!("recording into {}", config.output.display())
-            })?;
+            let outcome = tracer::record::run(&config)
+                .with_context(|| format!("recording into {}", config.output.display()))?;
             if args.summary {
                 eprint!("{}", outcome.summary_table());
             }

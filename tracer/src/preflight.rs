@@ -129,7 +129,10 @@ mod tests {
     fn old_kernel_is_named() {
         let err = check_kernel("5.4.0-150-generic", true).expect_err("5.4 is too old");
         let msg = err.to_string();
-        assert!(msg.contains("5.4.0-150-generic") && msg.contains("5.15"), "{msg}");
+        assert!(
+            msg.contains("5.4.0-150-generic") && msg.contains("5.15"),
+            "{msg}"
+        );
         assert!(check_kernel("6.1.0", true).is_ok());
         let err = check_kernel("6.1.0", false).expect_err("no BTF");
         assert!(err.to_string().contains("CONFIG_DEBUG_INFO_BTF"));
@@ -139,9 +142,17 @@ mod tests {
     fn capabilities() {
         assert!(check_caps(1 << CAP_SYS_ADMIN).is_ok());
         assert!(check_caps((1 << CAP_BPF) | (1 << CAP_PERFMON)).is_ok());
-        let msg = check_caps(1 << CAP_BPF).expect_err("no perfmon").to_string();
-        assert!(msg.contains("CAP_PERFMON") && !msg.contains("CAP_BPF and"), "{msg}");
+        let msg = check_caps(1 << CAP_BPF)
+            .expect_err("no perfmon")
+            .to_string();
+        assert!(
+            msg.contains("CAP_PERFMON") && !msg.contains("CAP_BPF and"),
+            "{msg}"
+        );
         let msg = check_caps(0).expect_err("nothing").to_string();
-        assert!(msg.contains("CAP_BPF and CAP_PERFMON") && msg.contains("sudo -E"), "{msg}");
+        assert!(
+            msg.contains("CAP_BPF and CAP_PERFMON") && msg.contains("sudo -E"),
+            "{msg}"
+        );
     }
 }

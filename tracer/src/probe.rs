@@ -4,11 +4,9 @@
 use aya::{
     Btf as AyaBtf, Ebpf, EbpfLoader,
     maps::{Array, HashMap, MapData, PerCpuArray, RingBuf},
-    programs::{BtfTracePoint, RawTracePoint},
+    programs::BtfTracePoint,
 };
-use tracer_common::{
-    KernelOffsets, LOST_KINDS, MAX_SYSCALL_NR, SC_PATH_SHIFT, SC_TRACE,
-};
+use tracer_common::{KernelOffsets, LOST_KINDS, MAX_SYSCALL_NR, SC_PATH_SHIFT, SC_TRACE};
 
 use crate::{
     btf::{Btf, BtfError},
@@ -118,22 +116,28 @@ impl Probe {
                 .ok_or(ProbeError::MissingMap(name))?
                 .try_into()
                 .map_err(|source| ProbeError::Program { name, source })?;
-            prog.load(tp, &btf).map_err(|source| ProbeError::Program { name, source })?;
-            prog.attach().map_err(|source| ProbeError::Program { name, source })?;
+            prog.load(tp, &btf)
+                .map_err(|source| ProbeError::Program { name, source })?;
+            prog.attach()
+                .map_err(|source| ProbeError::Program { name, source })?;
         }
-        let mut raw: Vec<&'static str> = vec!["sys_exit"];
+        // raw_syscalls:sys_enter/sys_exit as BTF tracepoints: no tracefs needed, and typed
+        // access to `pt_regs`.
+        let mut syscall_hooks: Vec<&'static str> = vec!["sys_exit"];
         if config.durations {
-            raw.push("sys_enter");
+            syscall_hooks.push("sys_enter");
         }
-        for name in raw {
-            let prog: &mut RawTracePoint = probe
+        for name in syscall_hooks {
+            let prog: &mut BtfTracePoint = probe
                 .ebpf
                 .program_mut(name)
                 .ok_or(ProbeError::MissingMap(name))?
                 .try_into()
                 .map_err(|source| ProbeError::Program { name, source })?;
-            prog.load().map_err(|source| ProbeError::Program { name, source })?;
-            prog.attach(name).map_err(|source| ProbeError::Program { name, source })?;
+            prog.load(name, &btf)
+                .map_err(|source| ProbeError::Program { name, source })?;
+            prog.attach()
+                .map_err(|source| ProbeError::Program { name, source })?;
         }
         Ok(probe)
     }
@@ -143,12 +147,11 @@ impl Probe {
             .ebpf
             .map_mut("SYSCALL_FLAGS")
             .ok_or(ProbeError::MissingMap("SYSCALL_FLAGS"))?;
-        let mut flags: Array<&mut MapData, u8> = Array::try_from(map).map_err(|source| {
-            ProbeError::Map {
+        let mut flags: Array<&mut MapData, u8> =
+            Array::try_from(map).map_err(|source| ProbeError::Map {
                 name: "SYSCALL_FLAGS",
                 source,
-            }
-        })?;
+            })?;
         let mut table = vec![0u8; MAX_SYSCALL_NR as usize];
         match &config.filter {
             None => table.iter_mut().for_each(|f| *f = SC_TRACE),
@@ -170,10 +173,12 @@ impl Probe {
         }
         for (nr, f) in table.iter().enumerate() {
             if *f != 0 {
-                flags.set(nr as u32, f, 0).map_err(|source| ProbeError::Map {
-                    name: "SYSCALL_FLAGS",
-                    source,
-                })?;
+                flags
+                    .set(nr as u32, f, 0)
+                    .map_err(|source| ProbeError::Map {
+                        name: "SYSCALL_FLAGS",
+                        source,
+                    })?;
             }
         }
         Ok(())
@@ -229,7 +234,10 @@ impl Probe {
 
     /// Lost records: `[cpu][kind]` with kinds `LOST_SYSCALL`, `LOST_LIFECYCLE`.
     pub fn lost(&mut self) -> Result<Vec<[u64; LOST_KINDS as usize]>, ProbeError> {
-        let map = self.ebpf.map_mut("LOST").ok_or(ProbeError::MissingMap("LOST"))?;
+        let map = self
+            .ebpf
+            .map_mut("LOST")
+            .ok_or(ProbeError::MissingMap("LOST"))?;
         let lost: PerCpuArray<&mut MapData, u64> =
             PerCpuArray::try_from(map).map_err(|source| ProbeError::Map {
                 name: "LOST",

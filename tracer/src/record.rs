@@ -14,7 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use analysis::dataset::{meta, ProcessSink, RunInfo, SinkError, SyscallSink};
+use analysis::dataset::{ProcessSink, RunInfo, SinkError, SyscallSink, meta};
 use tracer_common::{LOST_LIFECYCLE, LOST_SYSCALL};
 
 use crate::{
@@ -177,14 +177,22 @@ impl RecordOutcome {
             secs,
             self.rows as f64 / secs.max(1e-9),
             output.display(),
-            if self.interrupted { " (interrupted)" } else { "" }
+            if self.interrupted {
+                " (interrupted)"
+            } else {
+                ""
+            }
         )
     }
 
     /// A `strace -c` style table.
     pub fn summary_table(&self) -> String {
         let mut rows = self.totals.clone();
-        rows.sort_by(|a, b| b.1.duration_ns.cmp(&a.1.duration_ns).then(b.1.calls.cmp(&a.1.calls)));
+        rows.sort_by(|a, b| {
+            b.1.duration_ns
+                .cmp(&a.1.duration_ns)
+                .then(b.1.calls.cmp(&a.1.calls))
+        });
         let total_ns: u64 = rows.iter().map(|r| r.1.duration_ns).sum();
         let total_calls: u64 = rows.iter().map(|r| r.1.calls).sum();
         let total_errors: u64 = rows.iter().map(|r| r.1.errors).sum();
@@ -193,14 +201,22 @@ impl RecordOutcome {
             out.push_str("% time     seconds  usecs/call     calls    errors syscall\n");
             out.push_str("------ ----------- ----------- --------- --------- ----------------\n");
             for (name, t) in &rows {
-                let pct = if total_ns > 0 { 100.0 * t.duration_ns as f64 / total_ns as f64 } else { 0.0 };
+                let pct = if total_ns > 0 {
+                    100.0 * t.duration_ns as f64 / total_ns as f64
+                } else {
+                    0.0
+                };
                 out.push_str(&format!(
                     "{:6.2} {:11.6} {:11} {:9} {:>9} {}\n",
                     pct,
                     t.duration_ns as f64 / 1e9,
                     t.duration_ns / 1000 / t.calls.max(1),
                     t.calls,
-                    if t.errors > 0 { t.errors.to_string() } else { String::new() },
+                    if t.errors > 0 {
+                        t.errors.to_string()
+                    } else {
+                        String::new()
+                    },
                     name
                 ));
             }
@@ -219,7 +235,11 @@ impl RecordOutcome {
                 out.push_str(&format!(
                     "{:9} {:>9} {}\n",
                     t.calls,
-                    if t.errors > 0 { t.errors.to_string() } else { String::new() },
+                    if t.errors > 0 {
+                        t.errors.to_string()
+                    } else {
+                        String::new()
+                    },
                     name
                 ));
             }
@@ -231,7 +251,10 @@ impl RecordOutcome {
 }
 
 fn clock_ns(clock: libc::clockid_t) -> i64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: valid timespec pointer.
     unsafe { libc::clock_gettime(clock, &mut ts) };
     ts.tv_sec * 1_000_000_000 + ts.tv_nsec
@@ -345,7 +368,10 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
     let start_wall = now_ns();
     let mut metadata = vec![
         (meta::ARCH.to_string(), arch.as_str().to_string()),
-        (meta::KERNEL_RELEASE.to_string(), preflight::kernel_release()),
+        (
+            meta::KERNEL_RELEASE.to_string(),
+            preflight::kernel_release(),
+        ),
         (
             meta::COMMAND_LINE.to_string(),
             serde_json::to_string(&config.command_line).unwrap_or_default(),
@@ -364,8 +390,9 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
     metadata.extend(config.metadata.iter().cloned());
     let sink = SyscallSink::create(&config.output, config.run.clone(), &metadata)
         .map_err(RecordError::Output)?;
-    let mut processes = ProcessSink::create(&config.processes_output, config.run.clone(), &metadata)
-        .map_err(RecordError::Output)?;
+    let mut processes =
+        ProcessSink::create(&config.processes_output, config.run.clone(), &metadata)
+            .map_err(RecordError::Output)?;
 
     raise_memlock();
     let mut probe = Probe::load(&ProbeConfig {
@@ -585,11 +612,17 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
     });
     let end_wall = now_ns();
     let footer = [
-        (meta::EVENTS_LOST, (lost_syscalls + lost_lifecycle).to_string()),
+        (
+            meta::EVENTS_LOST,
+            (lost_syscalls + lost_lifecycle).to_string(),
+        ),
         (meta::EVENTS_LOST_DETAIL, detail.to_string()),
         (meta::END_NS, end_wall.to_string()),
         (meta::INTERRUPTED, interrupted.to_string()),
-        ("syscall_tracer.pre_exec_dropped", stats.pre_exec_dropped.to_string()),
+        (
+            "syscall_tracer.pre_exec_dropped",
+            stats.pre_exec_dropped.to_string(),
+        ),
     ];
     for (k, v) in &footer {
         sink.add_metadata(k, v.clone());
@@ -646,8 +679,14 @@ mod tests {
 
     #[test]
     fn processes_file_sits_beside() {
-        assert_eq!(processes_path(Path::new("/x/trace.parquet")), PathBuf::from("/x/trace.processes.parquet"));
-        assert_eq!(processes_path(Path::new("out")), PathBuf::from("out.processes.parquet"));
+        assert_eq!(
+            processes_path(Path::new("/x/trace.parquet")),
+            PathBuf::from("/x/trace.processes.parquet")
+        );
+        assert_eq!(
+            processes_path(Path::new("out")),
+            PathBuf::from("out.processes.parquet")
+        );
     }
 
     #[test]

@@ -49,16 +49,24 @@ impl Arch {
         match self {
             Arch::X86_64 => syscalls::x86_64::Sysno::from_str(name).ok().map(|s| s.id()),
             Arch::X86 => syscalls::x86::Sysno::from_str(name).ok().map(|s| s.id()),
-            Arch::Aarch64 => syscalls::aarch64::Sysno::from_str(name).ok().map(|s| s.id()),
+            Arch::Aarch64 => syscalls::aarch64::Sysno::from_str(name)
+                .ok()
+                .map(|s| s.id()),
         }
     }
 
     /// Every (number, name) of the table.
     pub fn all(self) -> Vec<(i32, &'static str)> {
         match self {
-            Arch::X86_64 => syscalls::x86_64::Sysno::iter().map(|s| (s.id(), s.name())).collect(),
-            Arch::X86 => syscalls::x86::Sysno::iter().map(|s| (s.id(), s.name())).collect(),
-            Arch::Aarch64 => syscalls::aarch64::Sysno::iter().map(|s| (s.id(), s.name())).collect(),
+            Arch::X86_64 => syscalls::x86_64::Sysno::iter()
+                .map(|s| (s.id(), s.name()))
+                .collect(),
+            Arch::X86 => syscalls::x86::Sysno::iter()
+                .map(|s| (s.id(), s.name()))
+                .collect(),
+            Arch::Aarch64 => syscalls::aarch64::Sysno::iter()
+                .map(|s| (s.id(), s.name()))
+                .collect(),
         }
     }
 }
@@ -161,48 +169,198 @@ pub fn class(name: &str) -> Option<Vec<&'static str>> {
     let list: &[&str] = match name {
         "file" => return Some(PATH_ARGS.iter().map(|(n, _)| *n).collect()),
         "process" => &[
-            "clone", "clone3", "execve", "execveat", "exit", "exit_group", "fork", "kill",
-            "pidfd_send_signal", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "tgkill", "tkill",
-            "vfork", "wait4", "waitid",
+            "clone",
+            "clone3",
+            "execve",
+            "execveat",
+            "exit",
+            "exit_group",
+            "fork",
+            "kill",
+            "pidfd_send_signal",
+            "rt_sigqueueinfo",
+            "rt_tgsigqueueinfo",
+            "tgkill",
+            "tkill",
+            "vfork",
+            "wait4",
+            "waitid",
         ],
         "network" | "net" => &[
-            "socket", "socketpair", "bind", "listen", "accept", "accept4", "connect",
-            "getsockname", "getpeername", "sendto", "recvfrom", "sendmsg", "recvmsg",
-            "sendmmsg", "recvmmsg", "shutdown", "setsockopt", "getsockopt",
+            "socket",
+            "socketpair",
+            "bind",
+            "listen",
+            "accept",
+            "accept4",
+            "connect",
+            "getsockname",
+            "getpeername",
+            "sendto",
+            "recvfrom",
+            "sendmsg",
+            "recvmsg",
+            "sendmmsg",
+            "recvmmsg",
+            "shutdown",
+            "setsockopt",
+            "getsockopt",
         ],
         "signal" => &[
-            "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend", "rt_sigpending",
-            "rt_sigtimedwait", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "kill", "tkill",
-            "tgkill", "sigaltstack", "pause", "signalfd", "signalfd4", "pidfd_send_signal",
+            "rt_sigaction",
+            "rt_sigprocmask",
+            "rt_sigreturn",
+            "rt_sigsuspend",
+            "rt_sigpending",
+            "rt_sigtimedwait",
+            "rt_sigqueueinfo",
+            "rt_tgsigqueueinfo",
+            "kill",
+            "tkill",
+            "tgkill",
+            "sigaltstack",
+            "pause",
+            "signalfd",
+            "signalfd4",
+            "pidfd_send_signal",
         ],
         "ipc" => &[
-            "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop", "semctl", "semtimedop",
-            "shmget", "shmat", "shmctl", "shmdt",
+            "msgget",
+            "msgsnd",
+            "msgrcv",
+            "msgctl",
+            "semget",
+            "semop",
+            "semctl",
+            "semtimedop",
+            "shmget",
+            "shmat",
+            "shmctl",
+            "shmdt",
         ],
         "memory" => &[
-            "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "mlock", "mlock2",
-            "munlock", "mlockall", "munlockall", "mincore", "msync", "remap_file_pages",
-            "mbind", "set_mempolicy", "get_mempolicy", "migrate_pages", "move_pages",
-            "pkey_mprotect", "process_madvise", "mseal",
+            "brk",
+            "mmap",
+            "munmap",
+            "mremap",
+            "mprotect",
+            "madvise",
+            "mlock",
+            "mlock2",
+            "munlock",
+            "mlockall",
+            "munlockall",
+            "mincore",
+            "msync",
+            "remap_file_pages",
+            "mbind",
+            "set_mempolicy",
+            "get_mempolicy",
+            "migrate_pages",
+            "move_pages",
+            "pkey_mprotect",
+            "process_madvise",
+            "mseal",
         ],
         "creds" => &[
-            "getuid", "geteuid", "getgid", "getegid", "setuid", "setgid", "setreuid",
-            "setregid", "setresuid", "setresgid", "getresuid", "getresgid", "setfsuid",
-            "setfsgid", "getgroups", "setgroups", "capget", "capset", "prctl",
+            "getuid",
+            "geteuid",
+            "getgid",
+            "getegid",
+            "setuid",
+            "setgid",
+            "setreuid",
+            "setregid",
+            "setresuid",
+            "setresgid",
+            "getresuid",
+            "getresgid",
+            "setfsuid",
+            "setfsgid",
+            "getgroups",
+            "setgroups",
+            "capget",
+            "capset",
+            "prctl",
         ],
         "desc" => &[
-            "read", "write", "close", "fstat", "lseek", "pread64", "pwrite64", "readv",
-            "writev", "preadv", "pwritev", "preadv2", "pwritev2", "dup", "dup2", "dup3",
-            "fcntl", "flock", "fsync", "fdatasync", "ftruncate", "getdents", "getdents64",
-            "fchdir", "fchmod", "fchown", "fstatfs", "select", "pselect6", "poll", "ppoll",
-            "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait",
-            "epoll_pwait2", "eventfd", "eventfd2", "pipe", "pipe2", "ioctl", "sendfile",
-            "splice", "tee", "vmsplice", "open", "openat", "openat2", "creat", "timerfd_create",
-            "timerfd_settime", "timerfd_gettime", "memfd_create", "copy_file_range",
-            "fadvise64", "fallocate", "readahead", "sync_file_range", "syncfs", "mmap",
-            "newfstatat", "statx", "fgetxattr", "fsetxattr", "flistxattr", "fremovexattr",
-            "inotify_init", "inotify_init1", "fanotify_init", "signalfd", "signalfd4",
-            "pidfd_open", "pidfd_getfd", "close_range", "io_uring_setup", "io_uring_enter",
+            "read",
+            "write",
+            "close",
+            "fstat",
+            "lseek",
+            "pread64",
+            "pwrite64",
+            "readv",
+            "writev",
+            "preadv",
+            "pwritev",
+            "preadv2",
+            "pwritev2",
+            "dup",
+            "dup2",
+            "dup3",
+            "fcntl",
+            "flock",
+            "fsync",
+            "fdatasync",
+            "ftruncate",
+            "getdents",
+            "getdents64",
+            "fchdir",
+            "fchmod",
+            "fchown",
+            "fstatfs",
+            "select",
+            "pselect6",
+            "poll",
+            "ppoll",
+            "epoll_create",
+            "epoll_create1",
+            "epoll_ctl",
+            "epoll_wait",
+            "epoll_pwait",
+            "epoll_pwait2",
+            "eventfd",
+            "eventfd2",
+            "pipe",
+            "pipe2",
+            "ioctl",
+            "sendfile",
+            "splice",
+            "tee",
+            "vmsplice",
+            "open",
+            "openat",
+            "openat2",
+            "creat",
+            "timerfd_create",
+            "timerfd_settime",
+            "timerfd_gettime",
+            "memfd_create",
+            "copy_file_range",
+            "fadvise64",
+            "fallocate",
+            "readahead",
+            "sync_file_range",
+            "syncfs",
+            "mmap",
+            "newfstatat",
+            "statx",
+            "fgetxattr",
+            "fsetxattr",
+            "flistxattr",
+            "fremovexattr",
+            "inotify_init",
+            "inotify_init1",
+            "fanotify_init",
+            "signalfd",
+            "signalfd4",
+            "pidfd_open",
+            "pidfd_getfd",
+            "close_range",
+            "io_uring_setup",
+            "io_uring_enter",
         ],
         _ => return None,
     };
@@ -213,7 +371,9 @@ pub fn class(name: &str) -> Option<Vec<&'static str>> {
 #[derive(Debug, thiserror::Error)]
 pub enum FilterError {
     /// A name that is neither a syscall of the architecture nor a class.
-    #[error("-e trace: unknown syscall or class {name:?} for {arch} (classes: %file %process %network %signal %ipc %memory %creds %desc)")]
+    #[error(
+        "-e trace: unknown syscall or class {name:?} for {arch} (classes: %file %process %network %signal %ipc %memory %creds %desc)"
+    )]
     Unknown {
         /// The offending name.
         name: String,
@@ -290,7 +450,9 @@ mod tests {
         for (name, idx) in PATH_ARGS {
             assert!(*idx < 6);
             assert!(
-                [Arch::X86_64, Arch::X86, Arch::Aarch64].iter().any(|a| a.number(name).is_some()),
+                [Arch::X86_64, Arch::X86, Arch::Aarch64]
+                    .iter()
+                    .any(|a| a.number(name).is_some()),
                 "{name} is in no table"
             );
         }
@@ -300,12 +462,25 @@ mod tests {
     fn filter_expressions() {
         let a = Arch::X86_64;
         assert_eq!(parse_trace_filter(a, "trace=all").expect("all"), None);
-        assert_eq!(parse_trace_filter(a, "trace=getppid,read").expect("list"), Some(vec![0, 110]));
-        let file = parse_trace_filter(a, "trace=%file").expect("class").expect("set");
+        assert_eq!(
+            parse_trace_filter(a, "trace=getppid,read").expect("list"),
+            Some(vec![0, 110])
+        );
+        let file = parse_trace_filter(a, "trace=%file")
+            .expect("class")
+            .expect("set");
         assert!(file.contains(&257) && !file.contains(&0));
-        let not_read = parse_trace_filter(a, "trace=!read").expect("neg").expect("set");
+        let not_read = parse_trace_filter(a, "trace=!read")
+            .expect("neg")
+            .expect("set");
         assert!(!not_read.contains(&0) && not_read.contains(&1));
-        assert!(matches!(parse_trace_filter(a, "trace=nosuchcall"), Err(FilterError::Unknown { .. })));
-        assert!(matches!(parse_trace_filter(a, "signal=none"), Err(FilterError::Qualifier(_))));
+        assert!(matches!(
+            parse_trace_filter(a, "trace=nosuchcall"),
+            Err(FilterError::Unknown { .. })
+        ));
+        assert!(matches!(
+            parse_trace_filter(a, "signal=none"),
+            Err(FilterError::Qualifier(_))
+        ));
     }
 }

@@ -34,7 +34,13 @@ pub fn lookup(name: &str) -> Result<Credentials, UserError> {
         return Err(UserError::Unknown(name.to_string()));
     }
     // SAFETY: non-null pointer from getpw*.
-    let (uid, gid, pw_name) = unsafe { ((*pw).pw_uid, (*pw).pw_gid, CString::from(std::ffi::CStr::from_ptr((*pw).pw_name))) };
+    let (uid, gid, pw_name) = unsafe {
+        (
+            (*pw).pw_uid,
+            (*pw).pw_gid,
+            CString::from(std::ffi::CStr::from_ptr((*pw).pw_name)),
+        )
+    };
     Ok(Credentials {
         uid,
         gid,
@@ -62,7 +68,12 @@ fn group_list(name: &CString, gid: u32) -> Vec<u32> {
 
 /// The credentials the command should run with, given `--user` and the environment. `None`
 /// means: keep the tracer's own identity.
-pub fn choose(user: Option<&str>, sudo_uid: Option<&str>, sudo_gid: Option<&str>, sudo_user: Option<&str>) -> Result<Option<Credentials>, UserError> {
+pub fn choose(
+    user: Option<&str>,
+    sudo_uid: Option<&str>,
+    sudo_gid: Option<&str>,
+    sudo_user: Option<&str>,
+) -> Result<Option<Credentials>, UserError> {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     if let Some(u) = user {
@@ -74,7 +85,10 @@ pub fn choose(user: Option<&str>, sudo_uid: Option<&str>, sudo_gid: Option<&str>
     if !root {
         return Ok(None);
     }
-    match (sudo_uid.and_then(|u| u.parse::<u32>().ok()), sudo_gid.and_then(|g| g.parse::<u32>().ok())) {
+    match (
+        sudo_uid.and_then(|u| u.parse::<u32>().ok()),
+        sudo_gid.and_then(|g| g.parse::<u32>().ok()),
+    ) {
         (Some(0), _) | (None, _) | (_, None) => Ok(None),
         (Some(uid), Some(gid)) => {
             let groups = sudo_user
@@ -95,19 +109,39 @@ mod tests {
         let root = lookup("root").expect("root exists");
         assert_eq!((root.uid, root.gid), (0, 0));
         assert_eq!(lookup("0").expect("uid 0").uid, 0);
-        assert!(matches!(lookup("no-such-user-xyz"), Err(UserError::Unknown(_))));
+        assert!(matches!(
+            lookup("no-such-user-xyz"),
+            Err(UserError::Unknown(_))
+        ));
     }
 
     #[test]
     fn sudo_environment_picks_the_invoking_user() {
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
-            return assert!(matches!(choose(Some("root"), None, None, None), Err(UserError::NotRoot(_))));
+            return assert!(matches!(
+                choose(Some("root"), None, None, None),
+                Err(UserError::NotRoot(_))
+            ));
         }
-        let c = choose(None, Some("65534"), Some("65534"), None).expect("ok").expect("switch");
-        assert_eq!((c.uid, c.gid, c.groups.clone()), (65534, 65534, vec![65534]));
+        let c = choose(None, Some("65534"), Some("65534"), None)
+            .expect("ok")
+            .expect("switch");
+        assert_eq!(
+            (c.uid, c.gid, c.groups.clone()),
+            (65534, 65534, vec![65534])
+        );
         assert_eq!(choose(None, None, None, None).expect("ok"), None);
-        assert_eq!(choose(None, Some("0"), Some("0"), Some("root")).expect("ok"), None);
-        assert_eq!(choose(Some("root"), Some("65534"), Some("65534"), None).expect("ok").expect("root").uid, 0);
+        assert_eq!(
+            choose(None, Some("0"), Some("0"), Some("root")).expect("ok"),
+            None
+        );
+        assert_eq!(
+            choose(Some("root"), Some("65534"), Some("65534"), None)
+                .expect("ok")
+                .expect("root")
+                .uid,
+            0
+        );
     }
 }

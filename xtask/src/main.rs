@@ -1,1 +1,114 @@
-fn main() {}
+//! Project automation: `cargo xtask setup | build-ebpf | test | demo | bench <what>`.
+//!
+//! Every command that needs the eBPF toolchain runs `setup` first, so a fresh machine needs
+//! nothing typed but the command itself.
+
+mod bench;
+mod setup;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "syscall-tracer project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Install what the build needs (idempotent): nightly rust-src, llvm-22-dev, bpf-linker,
+    /// strace, and the Python readers (duckdb, polars) the tests use.
+    Setup,
+    /// Build the eBPF object (through tracer/build.rs) and the tracer.
+    BuildEbpf,
+    /// Setup, build, and run the whole test suite, live kernel tests included (needs root).
+    Test {
+        /// Extra arguments for `cargo test` (after `--`).
+        #[arg(trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+    /// The main job: run the default M.S/M.R experiment (5 repetitions) under capture and write
+    /// the dataset and report into ./demo-out.
+    Demo {
+        /// Repetitions per mode.
+        #[arg(long, default_value_t = 5)]
+        reps: u32,
+        /// Output folder.
+        #[arg(long, default_value = "demo-out")]
+        out: PathBuf,
+    },
+    /// Benchmarks, printing ratios measured side by side in one run.
+    Bench {
+        #[command(subcommand)]
+        what: bench::BenchCmd,
+    },
+}
+
+/// The workspace root (xtask's parent).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+/// Runs a command in the workspace root, failing with its name if it fails.
+pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    let shown = format!("{cmd:?}");
+    let status = cmd
+        .current_dir(workspace_root())
+        .status()
+        .with_context(|| format!("starting {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed: {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Setup => setup::setup(),
+        Cmd::BuildEbpf => {
+            setup::setup()?;
+            run(cargo().args(["build", "-p", "tracer"]))
+        }
+        Cmd::Test { args } => {
+            setup::setup()?;
+            // The end-to-end tests run the binaries; build them first (debug, as the tests).
+            run(cargo().args(["build", "--workspace", "--exclude", "tracer-ebpf", "--bins"]))?;
+            let mut cmd = cargo();
+            cmd.args([
+                "test",
+                "--workspace",
+                "--exclude",
+                "tracer-ebpf",
+                "--no-fail-fast",
+            ]);
+            if !args.is_empty() {
+                cmd.arg("--").args(&args);
+            }
+            run(&mut cmd)
+        }
+        Cmd::Demo { reps, out } => {
+            setup::setup()?;
+            run(cargo().args(["build", "--release", "-p", "tracer"]))?;
+            let tracer = workspace_root().join("target/release/tracer");
+            run(Command::new(tracer)
+                .args(["experiment", "--reps", &reps.to_string(), "-o"])
+                .arg(&out))
+        }
+        Cmd::Bench { what } => bench::run_bench(what),
+    }
+}
