@@ -117,6 +117,8 @@ fn path_of(args: &str) -> Option<&str> {
 }
 
 struct Pending {
+    /// False for an exit whose entry the recording missed.
+    entered: bool,
     seq: u64,
     ts: i64,
     pid: i32,
@@ -174,7 +176,10 @@ pub fn ingest(args: &IngestArgs) -> Result<Vec<RunSummary>, IngestError> {
             sink.push(&SyscallRow {
                 seq: p.seq,
                 ts_ns: Some(p.ts),
-                duration_ns: exit.map(|(t, _)| t - p.ts).filter(|d| *d >= 0),
+                duration_ns: exit
+                    .filter(|_| p.entered)
+                    .map(|(t, _)| t - p.ts)
+                    .filter(|d| *d >= 0),
                 pid: p.pid,
                 tid,
                 comm: Some(&p.comm),
@@ -232,6 +237,7 @@ pub fn ingest(args: &IngestArgs) -> Result<Vec<RunSummary>, IngestError> {
                 pending.insert(
                     ev.tid,
                     Pending {
+                        entered: true,
                         seq,
                         ts: ev.ts,
                         pid: ev.pid,
@@ -251,6 +257,7 @@ pub fn ingest(args: &IngestArgs) -> Result<Vec<RunSummary>, IngestError> {
                     }
                     seq += 1;
                     Pending {
+                        entered: false,
                         seq: seq - 1,
                         ts: ev.ts,
                         pid: ev.pid,
