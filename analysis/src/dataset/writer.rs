@@ -27,6 +27,7 @@ use parquet::{
     basic::{Compression, ZstdLevel},
     errors::ParquetError,
     file::{metadata::KeyValue, properties::WriterProperties},
+    schema::types::ColumnPath,
 };
 
 use super::schema::{self, args_item_field, meta, processes_schema, syscalls_schema, ARG_COUNT};
@@ -132,7 +133,19 @@ pub struct SyscallSink {
 }
 
 fn writer_properties(kv: Vec<KeyValue>) -> WriterProperties {
-    WriterProperties::builder()
+    // Dictionary encoding pays for low-cardinality columns (names, ids); on unique-per-row
+    // columns it only costs time before the writer falls back to plain encoding.
+    let plain = [
+        vec![schema::col::SEQ.to_string()],
+        vec![schema::col::TS_NS.to_string()],
+        vec![schema::col::DURATION_NS.to_string()],
+        vec![schema::col::ARGS.to_string(), "list".into(), "item".into()],
+    ];
+    let mut builder = WriterProperties::builder();
+    for path in plain {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::new(path), false);
+    }
+    builder
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("zstd level 1 is valid")))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by(format!("syscall-tracer {}", env!("CARGO_PKG_VERSION")))
