@@ -8,16 +8,16 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{
     compare::{self, CompareConfig},
-    dataset::{select::Field, Dataset, Selection},
+    dataset::{Dataset, Selection, select::Field},
     error::AnalysisError,
     eval::{self, BaselineSource, EvalConfig},
     intern::Interner,
-    matrix::{self, fmt_opt, MatrixConfig},
-    metrics::{ScoreConfig, TraceMetrics, DEFAULT_FRAME},
+    matrix::{self, MatrixConfig, fmt_opt},
+    metrics::{DEFAULT_FRAME, ScoreConfig, TraceMetrics},
     ngram::DEFAULT_K,
     plot,
     profile::build_profile,
-    report::{self, lines_table, ReportConfig},
+    report::{self, ReportConfig, lines_table},
     tidy::label,
     view::View,
 };
@@ -32,7 +32,13 @@ use crate::{
 ///
 /// Typical use: `tracer-analyze report DATASET -o report/` and open report/index.html.
 #[derive(Debug, Parser)]
-#[command(name = "tracer-analyze", version, about, long_about, max_term_width = 100)]
+#[command(
+    name = "tracer-analyze",
+    version,
+    about,
+    long_about,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Print the result as JSON (self-describing field names) instead of tables.
     #[arg(long, global = true)]
@@ -159,7 +165,12 @@ pub struct ScoreArgs {
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// Baseline profile file (or use --train).
-    #[arg(long, value_name = "FILE", conflicts_with = "train", required_unless_present = "train")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "train",
+        required_unless_present = "train"
+    )]
     pub profile: Option<PathBuf>,
     /// Build the baseline from these normal training traces instead of a profile file.
     #[arg(long, value_name = "DATASET", num_args = 1..)]
@@ -281,8 +292,18 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, AnalysisError> {
 fn traces_table(traces: &[TraceMetrics]) -> String {
     let mut s = format!(
         "{:<24} {:<12} {:<5} {:<12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>4} {:>8} {:>8}\n",
-        "run_id", "scenario", "mode", "view", "calls", "windows", "distinct", "coverage", "mismatch",
-        "lfc", "jaccard", "hamming"
+        "run_id",
+        "scenario",
+        "mode",
+        "view",
+        "calls",
+        "windows",
+        "distinct",
+        "coverage",
+        "mismatch",
+        "lfc",
+        "jaccard",
+        "hamming"
     );
     for t in traces {
         s.push_str(&format!(
@@ -360,7 +381,11 @@ pub fn execute(cli: &Cli) -> Result<String, AnalysisError> {
         Command::Score(a) => {
             let (profile, name, mut interner) =
                 eval::load_baseline(&BaselineSource::ProfileFile(a.profile.clone()))?;
-            let views = if a.view.is_empty() { View::ALL.to_vec() } else { a.view.clone() };
+            let views = if a.view.is_empty() {
+                View::ALL.to_vec()
+            } else {
+                a.view.clone()
+            };
             let traces = eval::score_traces(
                 &a.data.inputs,
                 &a.data.selection()?,
@@ -411,8 +436,17 @@ pub fn execute(cli: &Cli) -> Result<String, AnalysisError> {
             }
             let mut s = format!(
                 "baseline {} ({} runs, {} distinct windows, k = {}, {} view); traces scored in the {} view\n\n{:<22} {:<22} {:>7} {:>7} {:>10}\n",
-                r.baseline, r.profile_runs, r.profile_distinct_windows, r.k, r.baseline_view, r.view,
-                "metric", "anomaly score", "ROC AUC", "normal", "anomalous"
+                r.baseline,
+                r.profile_runs,
+                r.profile_distinct_windows,
+                r.k,
+                r.baseline_view,
+                r.view,
+                "metric",
+                "anomaly score",
+                "ROC AUC",
+                "normal",
+                "anomalous"
             );
             for m in &r.auc {
                 s.push_str(&format!(
@@ -479,7 +513,11 @@ pub fn execute(cli: &Cli) -> Result<String, AnalysisError> {
             ))
         }
         Command::Plot(a) => {
-            let out = a.compare.output.clone().unwrap_or_else(|| PathBuf::from("."));
+            let out = a
+                .compare
+                .output
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("."));
             std::fs::create_dir_all(&out).map_err(|e| AnalysisError::io("creating", &out, e))?;
             let mut r = compare::run(&a.compare.config()?)?;
             let mut files = plot::coverage_chart(&r, &out.join("coverage"))?;
@@ -487,16 +525,23 @@ pub fn execute(cli: &Cli) -> Result<String, AnalysisError> {
             files.extend(plot::matrix_heatmap(&r.matrix, &out.join("matrix"))?);
             let run = match &a.timeline_run {
                 Some(x) => Some(x.clone()),
-                None => r.most_anomalous_trace(a.timeline_view).map(|t| t.run_id.clone()),
+                None => r
+                    .most_anomalous_trace(a.timeline_view)
+                    .map(|t| t.run_id.clone()),
             };
             if let Some(run) = &run {
                 let t = r.timeline(run, a.timeline_view)?;
                 files.extend(plot::timeline_chart(&t, &out.join("timeline"))?);
             }
             if json {
-                return to_json(&serde_json::json!({ "files_written": files, "timeline_run": run }));
+                return to_json(
+                    &serde_json::json!({ "files_written": files, "timeline_run": run }),
+                );
             }
-            Ok(files.iter().map(|f| format!("wrote {}\n", f.display())).collect())
+            Ok(files
+                .iter()
+                .map(|f| format!("wrote {}\n", f.display()))
+                .collect())
         }
         Command::Report(a) => {
             if a.compare.data.inputs.len() != 1 {
@@ -505,7 +550,11 @@ pub fn execute(cli: &Cli) -> Result<String, AnalysisError> {
                     message: "report takes exactly one dataset (a file, folder or glob)".into(),
                 });
             }
-            let out = a.compare.output.clone().unwrap_or_else(|| PathBuf::from("report"));
+            let out = a
+                .compare
+                .output
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("report"));
             let cfg = ReportConfig {
                 compare: a.compare.config()?,
                 timeline_run: a.timeline_run.clone(),

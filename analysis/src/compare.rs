@@ -19,12 +19,12 @@ use crate::{
     dataset::{Dataset, RunMeta, ScanStats, Selection},
     error::AnalysisError,
     intern::Interner,
-    matrix::{fmt_opt, mismatch_matrix, MismatchMatrix},
+    matrix::{MismatchMatrix, fmt_opt, mismatch_matrix},
     metrics::{ScoreConfig, Scorer, TraceMetrics},
     ngram::DEFAULT_K,
     profile::{Profile, ProfileBuilder},
-    tidy::{self, label, SummaryRow},
-    view::{check_k, SequenceStats, View},
+    tidy::{self, SummaryRow, label},
+    view::{SequenceStats, View, check_k},
 };
 
 /// Options of a comparison.
@@ -388,10 +388,13 @@ impl CompareResult {
                 profiles.get(&s).map(|p| (s, p))
             }),
         )?;
-        let selection = Selection::all().with(crate::dataset::select::Field::RunId, &[run_id.to_string()]);
+        let selection =
+            Selection::all().with(crate::dataset::select::Field::RunId, &[run_id.to_string()]);
         dataset.scan(&selection, &mut self.interner, &mut scorer)?;
         let mut metrics = scorer.into_results().into_iter().next().ok_or_else(|| {
-            AnalysisError::Empty(format!("run `{run_id}` not found or its scenario has no baseline"))
+            AnalysisError::Empty(format!(
+                "run `{run_id}` not found or its scenario has no baseline"
+            ))
         })?;
         Ok(Timeline {
             run_id: run_id.to_string(),
@@ -409,7 +412,11 @@ impl CompareResult {
     /// default for the mismatch-over-time picture.
     pub fn most_anomalous_trace(&self, view: View) -> Option<&TraceMetrics> {
         let mut best: Option<&TraceMetrics> = None;
-        for t in self.traces.iter().filter(|t| t.view == view && t.windows > 0) {
+        for t in self
+            .traces
+            .iter()
+            .filter(|t| t.view == view && t.windows > 0)
+        {
             let score = |t: &TraceMetrics| (t.locality_frame_count, t.mismatch.unwrap_or(0.0));
             if best.is_none_or(|b| score(t) > score(b)) {
                 best = Some(t);
@@ -428,7 +435,13 @@ impl CompareResult {
         }
         let mut modes: Vec<String> = m.into_iter().collect();
         // M.S first, then M.R, then anything else alphabetically.
-        modes.sort_by_key(|m| (!matches!(m.as_str(), "ms"), !matches!(m.as_str(), "mr"), m.clone()));
+        modes.sort_by_key(|m| {
+            (
+                !matches!(m.as_str(), "ms"),
+                !matches!(m.as_str(), "mr"),
+                m.clone(),
+            )
+        });
         (s.into_iter().collect(), modes, self.views.clone())
     }
 
@@ -461,7 +474,12 @@ impl CompareResult {
                     };
                     let lfc = get("locality_frame_count");
                     let cell = |r: &SummaryRow| {
-                        format!("{} ({} to {})", fmt_opt(r.mean), fmt_opt(r.min), fmt_opt(r.max))
+                        format!(
+                            "{} ({} to {})",
+                            fmt_opt(r.mean),
+                            fmt_opt(r.min),
+                            fmt_opt(r.max)
+                        )
                     };
                     s.push_str(&format!(
                         "| {sc} | {m} | {v} | {} | {} | {} | {} |\n",

@@ -59,7 +59,9 @@ pub enum AnalysisError {
         message: String,
     },
     /// More distinct syscall names than 16-bit ids can hold.
-    #[error("more than {max} distinct syscall names (at `{name}`); longer windows leave fewer bits per id, see ngram::KeyLayout")]
+    #[error(
+        "more than {max} distinct syscall names (at `{name}`); longer windows leave fewer bits per id, see ngram::KeyLayout"
+    )]
     TooManySyscalls {
         /// The id space.
         max: usize,

@@ -10,7 +10,7 @@ use crate::{
     intern::Interner,
     metrics::{ScoreConfig, Scorer, TraceMetrics},
     ngram::DEFAULT_K,
-    profile::{build_profile, Profile},
+    profile::{Profile, build_profile},
     roc::roc_auc,
     view::View,
 };
@@ -34,7 +34,9 @@ pub enum BaselineSource {
 }
 
 /// Loads or builds the baseline; returns it, its name, and the interner its keys refer to.
-pub fn load_baseline(source: &BaselineSource) -> Result<(Profile, String, Interner), AnalysisError> {
+pub fn load_baseline(
+    source: &BaselineSource,
+) -> Result<(Profile, String, Interner), AnalysisError> {
     match source {
         BaselineSource::ProfileFile(path) => {
             // The file's k is not known before reading it: read with the widest id space, then
@@ -62,7 +64,11 @@ pub fn load_baseline(source: &BaselineSource) -> Result<(Profile, String, Intern
                     inputs.join(", ")
                 )));
             }
-            Ok((profile, format!("trained on {}", inputs.join(", ")), interner))
+            Ok((
+                profile,
+                format!("trained on {}", inputs.join(", ")),
+                interner,
+            ))
         }
     }
 }
@@ -221,7 +227,11 @@ pub fn run(cfg: &EvalConfig) -> Result<EvalResult, AnalysisError> {
                 inputs.join(", ")
             )));
         }
-        traces.extend(scored.into_iter().map(|metrics| LabelledTrace { label, metrics }));
+        traces.extend(
+            scored
+                .into_iter()
+                .map(|metrics| LabelledTrace { label, metrics }),
+        );
     }
     Ok(EvalResult {
         baseline: name,

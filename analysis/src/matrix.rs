@@ -146,7 +146,10 @@ mod tests {
         b.add(pack(&[1, 2]), 1);
         b.add(pack(&[5, 5]), 1);
         b.add(pack(&[6, 6]), 2);
-        let m = mismatch_matrix(&BTreeMap::from([("a".to_string(), a), ("b".to_string(), b)]));
+        let m = mismatch_matrix(&BTreeMap::from([
+            ("a".to_string(), a),
+            ("b".to_string(), b),
+        ]));
         assert_eq!(m.scenarios, vec!["a", "b"]);
         assert_eq!(m.mismatch[0], vec![Some(0.0), Some(0.5)]);
         assert_eq!(m.mismatch[1], vec![Some(2.0 / 3.0), Some(0.0)]);
@@ -154,6 +157,10 @@ mod tests {
         assert_eq!(m.coverage[0], vec![Some(1.0), Some(0.75)]);
         assert_eq!(m.coverage[1], vec![Some(0.25), Some(1.0)]);
         assert_eq!(m.distinct_windows, vec![2, 3]);
-        assert!(m.markdown().contains("| b | 0.667 | 0.000 |"), "{}", m.markdown());
+        assert!(
+            m.markdown().contains("| b | 0.667 | 0.000 |"),
+            "{}",
+            m.markdown()
+        );
     }
 }

@@ -156,6 +156,10 @@ impl TraceMetrics {
 }
 
 /// Counts of one trace's windows against a profile; reusable across traces.
+///
+/// Memory: a bitmap with one bit per profile window (which known windows the trace used), and
+/// the set of the trace's distinct unknown windows, which exact mismatch needs by definition.
+/// A known window costs one hash lookup; only unknown windows touch the set.
 #[derive(Debug)]
 pub struct WindowScorer {
     frame_mask: u128,
@@ -163,8 +167,9 @@ pub struct WindowScorer {
     locality_frame_count: u32,
     windows: u64,
     known: u64,
-    distinct: KeySet<WindowKey>,
-    unknown: Vec<WindowKey>,
+    known_seen: Vec<u64>,
+    known_distinct: u64,
+    unknown: KeySet<WindowKey>,
     timeline: Option<Vec<bool>>,
 }
 
@@ -177,7 +182,7 @@ pub struct WindowCounts {
     pub known_windows: u64,
     /// |U(T)|.
     pub distinct_windows: u64,
-    /// U(T) \ U(B), in order of first appearance.
+    /// U(T) \ U(B), in no particular order.
     pub unknown_distinct: Vec<WindowKey>,
     /// Locality frame count.
     pub locality_frame_count: u32,
@@ -199,10 +204,17 @@ impl WindowScorer {
             locality_frame_count: 0,
             windows: 0,
             known: 0,
-            distinct: KeySet::default(),
-            unknown: Vec::new(),
+            known_seen: Vec::new(),
+            known_distinct: 0,
+            unknown: KeySet::default(),
             timeline: None,
         }
+    }
+
+    /// Starts a trace scored against `profile`; call before its first window.
+    pub fn begin_trace(&mut self, profile: &Profile) {
+        self.known_seen.clear();
+        self.known_seen.resize(profile.distinct().div_ceil(64), 0);
     }
 
     /// Starts recording per-window flags for the current trace.
@@ -213,34 +225,46 @@ impl WindowScorer {
     /// Scores one window of the trace.
     #[inline]
     pub fn window(&mut self, profile: &Profile, key: WindowKey) {
-        let known = profile.contains(key);
         self.windows += 1;
-        self.known += u64::from(known);
-        if self.distinct.insert(key) && !known {
-            self.unknown.push(key);
-        }
-        self.frame_bits = ((self.frame_bits << 1) | u128::from(!known)) & self.frame_mask;
+        let unknown = match profile.index_of(key) {
+            Some(i) => {
+                self.known += 1;
+                let (word, bit) = ((i >> 6) as usize, 1u64 << (i & 63));
+                let seen = &mut self.known_seen[word];
+                if *seen & bit == 0 {
+                    *seen |= bit;
+                    self.known_distinct += 1;
+                }
+                false
+            }
+            None => {
+                self.unknown.insert(key);
+                true
+            }
+        };
+        self.frame_bits = ((self.frame_bits << 1) | u128::from(unknown)) & self.frame_mask;
         self.locality_frame_count = self.locality_frame_count.max(self.frame_bits.count_ones());
         if let Some(t) = &mut self.timeline {
-            t.push(!known);
+            t.push(unknown);
         }
     }
 
     /// Returns the trace's counts and resets for the next trace (keeping allocations).
     pub fn finish(&mut self) -> WindowCounts {
+        let unknown_distinct: Vec<WindowKey> = self.unknown.drain().collect();
         let counts = WindowCounts {
             windows: self.windows,
             known_windows: self.known,
-            distinct_windows: self.distinct.len() as u64,
-            unknown_distinct: std::mem::take(&mut self.unknown),
+            distinct_windows: self.known_distinct + unknown_distinct.len() as u64,
+            unknown_distinct,
             locality_frame_count: self.locality_frame_count,
             timeline: self.timeline.take(),
         };
         self.windows = 0;
         self.known = 0;
+        self.known_distinct = 0;
         self.frame_bits = 0;
         self.locality_frame_count = 0;
-        self.distinct.clear();
         counts
     }
 }
@@ -394,13 +418,18 @@ impl RowConsumer for Scorer<'_> {
                     s.record_timeline();
                 }
             }
+            for (_, s) in &mut self.views {
+                s.begin_trace(profile);
+            }
             self.current = Some((run.clone(), name, profile));
         }
         Ok(())
     }
 
     fn rows(&mut self, chunk: &RowChunk<'_>) {
-        let Some((_, _, profile)) = &self.current else { return };
+        let Some((_, _, profile)) = &self.current else {
+            return;
+        };
         let profile: &Profile = profile;
         for (windower, scorer) in &mut self.views {
             windower.feed(chunk, |key| scorer.window(profile, key));
@@ -455,6 +484,7 @@ mod tests {
 
     fn score(profile: &Profile, trace: &[&[u16]], frame: usize) -> TraceMetrics {
         let mut s = WindowScorer::new(frame);
+        s.begin_trace(profile);
         s.record_timeline();
         for w in trace {
             s.window(profile, pack(w));
@@ -481,7 +511,14 @@ mod tests {
     fn hand_computed_metrics() {
         // B = {abc, bcd, cde}; T = abc bcd bcx abc xyz xyz  (a=1 b=2 c=3 d=4 e=5 x=8 y=9 z=10)
         let b = profile_of(3, &[&[1, 2, 3], &[2, 3, 4], &[3, 4, 5]]);
-        let t: [&[u16]; 6] = [&[1, 2, 3], &[2, 3, 4], &[2, 3, 8], &[1, 2, 3], &[8, 9, 10], &[8, 9, 10]];
+        let t: [&[u16]; 6] = [
+            &[1, 2, 3],
+            &[2, 3, 4],
+            &[2, 3, 8],
+            &[1, 2, 3],
+            &[8, 9, 10],
+            &[8, 9, 10],
+        ];
         let m = score(&b, &t, 3);
         assert_eq!((m.windows, m.known_windows), (6, 3));
         assert_eq!(m.coverage, Some(0.5));
@@ -490,7 +527,10 @@ mod tests {
         assert_eq!(m.mismatch, Some(0.5));
         // Unknown flags 0 0 1 0 1 1: frame 3 holds at most two.
         assert_eq!(m.locality_frame_count, 2);
-        assert_eq!(m.timeline.as_deref(), Some(&[false, false, true, false, true, true][..]));
+        assert_eq!(
+            m.timeline.as_deref(),
+            Some(&[false, false, true, false, true, true][..])
+        );
         // |U(T) ∩ U(B)| = 2, |U(T) ∪ U(B)| = 5.
         assert!((m.jaccard_distance.unwrap() - 0.6).abs() < 1e-12);
         // bcx is 1 from bcd; xyz is 3 from every window of B: max 3/3, mean (1/3 + 1)/2.
@@ -519,7 +559,10 @@ mod tests {
     fn empty_trace_has_undefined_ratios() {
         let b = profile_of(2, &[&[1, 2]]);
         let m = score(&b, &[], 20);
-        assert_eq!((m.coverage, m.mismatch, m.hamming_max, m.hamming_mean), (None, None, None, None));
+        assert_eq!(
+            (m.coverage, m.mismatch, m.hamming_max, m.hamming_mean),
+            (None, None, None, None)
+        );
         assert_eq!(m.jaccard_distance, Some(1.0));
     }
 
@@ -527,8 +570,14 @@ mod tests {
     fn known_trace_scores_perfectly() {
         let b = profile_of(2, &[&[1, 2], &[2, 1]]);
         let m = score(&b, &[&[1, 2], &[2, 1], &[1, 2]], 20);
-        assert_eq!((m.coverage, m.mismatch, m.locality_frame_count), (Some(1.0), Some(0.0), 0));
-        assert_eq!((m.jaccard_distance, m.hamming_max, m.hamming_mean), (Some(0.0), Some(0.0), None));
+        assert_eq!(
+            (m.coverage, m.mismatch, m.locality_frame_count),
+            (Some(1.0), Some(0.0), 0)
+        );
+        assert_eq!(
+            (m.jaccard_distance, m.hamming_max, m.hamming_mean),
+            (Some(0.0), Some(0.0), None)
+        );
     }
 
     #[test]

@@ -38,7 +38,12 @@ pub const TIMELINE_SIZE: (u32, u32) = (1400, 520);
 
 fn register_font() {
     REGISTER.call_once(|| {
-        for style in [FontStyle::Normal, FontStyle::Bold, FontStyle::Italic, FontStyle::Oblique] {
+        for style in [
+            FontStyle::Normal,
+            FontStyle::Bold,
+            FontStyle::Italic,
+            FontStyle::Oblique,
+        ] {
             plotters::style::register_font(FAMILY, style, FONT)
                 .unwrap_or_else(|_| panic!("the embedded DejaVu Sans is a valid font"));
         }
@@ -174,7 +179,10 @@ fn draw_legend<DB: DrawingBackend>(
     for (name, color) in entries.iter().rev() {
         let (w, _) = area.estimate_text_size(name, &font(18))?;
         x -= w as i32 + 40;
-        area.draw(&Rectangle::new([(x, y - 7), (x + 14, y + 7)], color.filled()))?;
+        area.draw(&Rectangle::new(
+            [(x, y - 7), (x + 14, y + 7)],
+            color.filled(),
+        ))?;
         area.draw(&Text::new(
             name.clone(),
             (x + 20, y),
@@ -184,7 +192,10 @@ fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
-fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &BarChart) -> DrawResult<DB> {
+fn draw_bars<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &BarChart,
+) -> DrawResult<DB> {
     root.fill(&WHITE)?;
     let (w, _) = root.dim_in_pixel();
     let (head, body) = root.split_vertically(70);
@@ -272,13 +283,21 @@ pub fn bar_chart(chart: &BarChart, base: &Path) -> Result<Vec<PathBuf>, Analysis
 
 /// Coverage per scenario, M.S vs M.R, per view (`base.png`, `base.svg`).
 pub fn coverage_chart(result: &CompareResult, base: &Path) -> Result<Vec<PathBuf>, AnalysisError> {
-    let chart = BarChart::from_compare(result, "coverage", "Coverage: share of each trace's windows its baseline knows");
+    let chart = BarChart::from_compare(
+        result,
+        "coverage",
+        "Coverage: share of each trace's windows its baseline knows",
+    );
     bar_chart(&chart, base)
 }
 
 /// Mismatch per scenario and mode, per view (`base.png`, `base.svg`).
 pub fn mismatch_chart(result: &CompareResult, base: &Path) -> Result<Vec<PathBuf>, AnalysisError> {
-    let chart = BarChart::from_compare(result, "mismatch", "Behavioural mismatch: share of distinct windows the baseline lacks");
+    let chart = BarChart::from_compare(
+        result,
+        "mismatch",
+        "Behavioural mismatch: share of distinct windows the baseline lacks",
+    );
     bar_chart(&chart, base)
 }
 
@@ -327,7 +346,11 @@ fn draw_heatmap<DB: DrawingBackend>(
                 [(j as f64, y), (j as f64 + 1.0, y + 1.0)],
                 WHITE.stroke_width(2),
             )))?;
-            let text_color = if v.unwrap_or(0.0) > 0.55 { WHITE } else { BLACK };
+            let text_color = if v.unwrap_or(0.0) > 0.55 {
+                WHITE
+            } else {
+                BLACK
+            };
             c.draw_series(std::iter::once(Text::new(
                 v.map_or("-".into(), |v| format!("{v:.2}")),
                 (j as f64 + 0.5, y + 0.5),
@@ -362,7 +385,10 @@ pub fn matrix_heatmap(m: &MismatchMatrix, base: &Path) -> Result<Vec<PathBuf>, A
 /// Most points drawn per series; longer timelines are binned keeping each bin's maximum.
 const MAX_POINTS: usize = 3000;
 
-fn draw_timeline<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Timeline) -> DrawResult<DB> {
+fn draw_timeline<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    t: &Timeline,
+) -> DrawResult<DB> {
     root.fill(&WHITE)?;
     let counts = t.frame_counts();
     let n = counts.len().max(1);
@@ -416,14 +442,22 @@ fn draw_timeline<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Timeline
         });
     c.draw_series(rug)?
         .label("unknown window (to the baseline)")
-        .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], RGBColor(214, 39, 40).filled()));
+        .legend(|(x, y)| {
+            Rectangle::new(
+                [(x, y - 6), (x + 12, y + 6)],
+                RGBColor(214, 39, 40).filled(),
+            )
+        });
     let line: Vec<(f64, f64)> = counts
         .chunks(bin)
         .enumerate()
         .map(|(i, c)| ((i * bin) as f64, f64::from(*c.iter().max().unwrap_or(&0))))
         .collect();
     c.draw_series(LineSeries::new(line, PALETTE[0].stroke_width(2)))?
-        .label(format!("unknown windows in the last {} (locality frame)", t.frame))
+        .label(format!(
+            "unknown windows in the last {} (locality frame)",
+            t.frame
+        ))
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[0].stroke_width(2)));
     c.draw_series(std::iter::once(PathElement::new(
         vec![(0.0, f64::from(lfc)), (n as f64, f64::from(lfc))],

@@ -18,7 +18,7 @@ use crate::{
     error::AnalysisError,
     intern::Interner,
     ngram::{KeyLayout, KeyMap, WindowKey},
-    view::{check_k, SequenceStats, View, Windower},
+    view::{SequenceStats, View, Windower, check_k},
 };
 
 const MAGIC: &[u8; 8] = b"STPROF01";
@@ -34,7 +34,10 @@ pub struct Profile {
     pub runs: Vec<String>,
     /// Sequence counts of those runs in `view`.
     pub sequences: SequenceStats,
-    windows: KeyMap<WindowKey, u64>,
+    /// Window key to its index in `counts`: dense indices let a scorer mark the profile windows
+    /// a trace has used in a bitmap (memory bounded by the profile, not the trace).
+    windows: KeyMap<WindowKey, u32>,
+    counts: Vec<u64>,
     total_windows: u64,
 }
 
@@ -67,6 +70,7 @@ impl Profile {
             runs: Vec::new(),
             sequences: SequenceStats::default(),
             windows: KeyMap::default(),
+            counts: Vec::new(),
             total_windows: 0,
         })
     }
@@ -74,7 +78,13 @@ impl Profile {
     /// Counts `count` more occurrences of `key`.
     #[inline]
     pub fn add(&mut self, key: WindowKey, count: u64) {
-        *self.windows.entry(key).or_insert(0) += count;
+        let next = self.counts.len() as u32;
+        let index = *self.windows.entry(key).or_insert(next);
+        if index == next {
+            self.counts.push(count);
+        } else {
+            self.counts[index as usize] += count;
+        }
         self.total_windows += count;
     }
 
@@ -84,9 +94,15 @@ impl Profile {
         self.windows.contains_key(&key)
     }
 
+    /// The dense index (0..distinct()) of `key`, if it is in the profile.
+    #[inline]
+    pub fn index_of(&self, key: WindowKey) -> Option<u32> {
+        self.windows.get(&key).copied()
+    }
+
     /// How often `key` was seen (0 if never).
     pub fn count(&self, key: WindowKey) -> u64 {
-        self.windows.get(&key).copied().unwrap_or(0)
+        self.index_of(key).map_or(0, |i| self.counts[i as usize])
     }
 
     /// Number of distinct windows: the profile size.
@@ -101,7 +117,9 @@ impl Profile {
 
     /// Distinct windows and counts, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (WindowKey, u64)> + '_ {
-        self.windows.iter().map(|(k, c)| (*k, *c))
+        self.windows
+            .iter()
+            .map(|(k, i)| (*k, self.counts[*i as usize]))
     }
 
     /// Distinct window keys, sorted.
@@ -139,7 +157,8 @@ impl Profile {
         let file = File::create(path).map_err(|e| AnalysisError::io("creating", path, e))?;
         let mut w = BufWriter::new(file);
         w.write_all(MAGIC).map_err(io)?;
-        w.write_all(&(json.len() as u64).to_le_bytes()).map_err(io)?;
+        w.write_all(&(json.len() as u64).to_le_bytes())
+            .map_err(io)?;
         w.write_all(&json).map_err(io)?;
         for key in self.sorted_keys() {
             w.write_all(&key.to_le_bytes()).map_err(io)?;
@@ -159,7 +178,8 @@ impl Profile {
         let file = File::open(path).map_err(|e| AnalysisError::io("opening", path, e))?;
         let mut r = BufReader::new(file);
         let mut magic = [0u8; 8];
-        r.read_exact(&mut magic).map_err(|_| bad("too short".into()))?;
+        r.read_exact(&mut magic)
+            .map_err(|_| bad("too short".into()))?;
         if &magic != MAGIC {
             return Err(bad(format!("starts with {magic:?}, expected {MAGIC:?}")));
         }
@@ -189,8 +209,12 @@ impl Profile {
         profile.sequences = header.sequences;
         let mut record = [0u8; 24];
         for n in 0..header.distinct_windows {
-            r.read_exact(&mut record)
-                .map_err(|_| bad(format!("ends after {n} of {} windows", header.distinct_windows)))?;
+            r.read_exact(&mut record).map_err(|_| {
+                bad(format!(
+                    "ends after {n} of {} windows",
+                    header.distinct_windows
+                ))
+            })?;
             let mut key = u128::from_le_bytes(record[..16].try_into().expect("16 bytes"));
             let count = u64::from_le_bytes(record[16..].try_into().expect("8 bytes"));
             if !identity {
@@ -198,7 +222,9 @@ impl Profile {
                 let mut new = Vec::with_capacity(old.len());
                 for id in old {
                     new.push(*ids.get(usize::from(id)).ok_or_else(|| {
-                        bad(format!("window uses syscall id {id} outside the name table"))
+                        bad(format!(
+                            "window uses syscall id {id} outside the name table"
+                        ))
                     })?);
                 }
                 key = layout.pack(&new);
@@ -311,7 +337,10 @@ mod tests {
         b.intern("close").unwrap();
         let q = Profile::load(&path, &mut b).unwrap();
         let id = |n| b.get(n).unwrap();
-        assert_eq!((q.k, q.view, q.distinct(), q.total_windows()), (3, View::Process, 2, 7));
+        assert_eq!(
+            (q.k, q.view, q.distinct(), q.total_windows()),
+            (3, View::Process, 2, 7)
+        );
         assert_eq!(q.count(pack(&[id("open"), id("read"), id("close")])), 2);
         assert_eq!(q.count(pack(&[id("read"), id("read"), id("read")])), 5);
         assert_eq!(q.runs, vec!["r1".to_string()]);
@@ -322,7 +351,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.prof");
         std::fs::write(&path, b"not a profile at all").unwrap();
-        let err = Profile::load(&path, &mut Interner::new()).unwrap_err().to_string();
+        let err = Profile::load(&path, &mut Interner::new())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bad.prof"), "{err}");
     }
 }

@@ -71,7 +71,11 @@ pub fn lines_table(lines: &[SummaryLine]) -> String {
             l.locality_frame_count_mean
                 .map_or("-".into(), |v| format!("{v:.1}")),
             l.traces,
-            if l.resubstitution { "  (training runs)" } else { "" }
+            if l.resubstitution {
+                "  (training runs)"
+            } else {
+                ""
+            }
         ));
     }
     s
@@ -92,7 +96,8 @@ fn esc(s: &str) -> String {
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    p.file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
 }
 
 fn html(result: &CompareResult, dataset: &Path, timeline: Option<&compare::Timeline>) -> String {
@@ -189,7 +194,10 @@ pub fn write_report(
     let mut files = result.write_tables(out_dir)?;
     files.extend(plot::coverage_chart(&result, &out_dir.join("coverage"))?);
     files.extend(plot::mismatch_chart(&result, &out_dir.join("mismatch"))?);
-    files.extend(plot::matrix_heatmap(&result.matrix, &out_dir.join("matrix"))?);
+    files.extend(plot::matrix_heatmap(
+        &result.matrix,
+        &out_dir.join("matrix"),
+    )?);
     let run = match &cfg.timeline_run {
         Some(r) => Some(r.clone()),
         None => result

@@ -18,11 +18,46 @@ use crate::{
 
 /// Syscall names the generator draws from.
 pub const NAMES: [&str; 40] = [
-    "read", "write", "openat", "close", "fstat", "mmap", "mprotect", "munmap", "brk",
-    "rt_sigaction", "rt_sigprocmask", "ioctl", "pread64", "access", "pipe2", "select", "sched_yield",
-    "mremap", "dup2", "nanosleep", "getpid", "socket", "connect", "sendto", "recvfrom", "clone3",
-    "execve", "exit_group", "wait4", "kill", "uname", "fcntl", "getdents64", "getcwd", "chdir",
-    "newfstatat", "readlink", "getuid", "setuid", "futex",
+    "read",
+    "write",
+    "openat",
+    "close",
+    "fstat",
+    "mmap",
+    "mprotect",
+    "munmap",
+    "brk",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "ioctl",
+    "pread64",
+    "access",
+    "pipe2",
+    "select",
+    "sched_yield",
+    "mremap",
+    "dup2",
+    "nanosleep",
+    "getpid",
+    "socket",
+    "connect",
+    "sendto",
+    "recvfrom",
+    "clone3",
+    "execve",
+    "exit_group",
+    "wait4",
+    "kill",
+    "uname",
+    "fcntl",
+    "getdents64",
+    "getcwd",
+    "chdir",
+    "newfstatat",
+    "readlink",
+    "getuid",
+    "setuid",
+    "futex",
 ];
 
 /// Indices into `NAMES` of the calls every thread starts with (a dynamic loader's prologue:
@@ -107,7 +142,13 @@ impl Default for ExperimentSpec {
 pub type Call = (i32, i32, usize);
 
 /// The calls of one run of `spec` in `mode`, in `seq` order.
-pub fn run_calls(spec: &ScenarioSpec, mode: &str, rep: usize, max_burst: usize, seed: u64) -> Vec<Call> {
+pub fn run_calls(
+    spec: &ScenarioSpec,
+    mode: &str,
+    rep: usize,
+    max_burst: usize,
+    seed: u64,
+) -> Vec<Call> {
     let alphabet = spec.alphabet.clamp(1, NAMES.len());
     let mut rng = SplitMix64::new(seed ^ (rep as u64).wrapping_mul(0x51_7cc1_b727_220a));
     // Each thread: (pid, tid, calls).
@@ -122,15 +163,16 @@ pub fn run_calls(spec: &ScenarioSpec, mode: &str, rep: usize, max_burst: usize, 
             let calls = PROLOGUE
                 .iter()
                 .copied()
-                .chain((0..spec.calls_per_thread.saturating_sub(PROLOGUE.len()))
-                .map(|i| {
-                    let noisy = (rng.next_u64() % 1_000_000) as f64 / 1e6 < spec.noise;
-                    if noisy {
-                        rng.below(alphabet)
-                    } else {
-                        template[i % template.len()]
-                    }
-                }))
+                .chain(
+                    (0..spec.calls_per_thread.saturating_sub(PROLOGUE.len())).map(|i| {
+                        let noisy = (rng.next_u64() % 1_000_000) as f64 / 1e6 < spec.noise;
+                        if noisy {
+                            rng.below(alphabet)
+                        } else {
+                            template[i % template.len()]
+                        }
+                    }),
+                )
                 .collect();
             threads.push((pid, pid + t as i32, calls));
         }
@@ -189,7 +231,13 @@ pub fn write_experiment(dir: &Path, spec: &ExperimentSpec) -> Result<Vec<PathBuf
                 let run_id = format!("{}-{mode}-{rep}", s.name);
                 let path = sys_dir.join(format!("{run_id}.parquet"));
                 let seed = spec.seed.wrapping_add(si as u64 * 1_000_003);
-                let calls = run_calls(s, mode, rep + if mode == "mr" { 1000 } else { 0 }, spec.max_burst, seed);
+                let calls = run_calls(
+                    s,
+                    mode,
+                    rep + if mode == "mr" { 1000 } else { 0 },
+                    spec.max_burst,
+                    seed,
+                );
                 write_run(
                     &path,
                     RunInfo {
@@ -207,6 +255,89 @@ pub fn write_experiment(dir: &Path, spec: &ExperimentSpec) -> Result<Vec<PathBuf
     Ok(files)
 }
 
+/// Rows of one run as columns (what the analysis reads), for benchmarks.
+#[derive(Clone, Debug, Default)]
+pub struct Columns {
+    /// Order within the run.
+    pub seq: Vec<u64>,
+    /// Process ids.
+    pub pid: Vec<i32>,
+    /// Thread ids.
+    pub tid: Vec<i32>,
+    /// Syscall name indices into `NAMES`.
+    pub syscall: Vec<u16>,
+}
+
+/// A stream of `rows` calls by `threads` threads (one process each, pids `base_pid + i`), each
+/// repeating its own template of `template_len` calls with a `noise` chance of substitution,
+/// interleaved in bursts of 1 to `max_burst` calls. `seed` fixes the templates (the programs),
+/// `stream_seed` the noise and interleaving (the run). Memory: the returned columns only.
+pub fn interleaved_columns(
+    threads: usize,
+    rows: usize,
+    template_len: usize,
+    noise: f64,
+    max_burst: usize,
+    base_pid: i32,
+    seed: u64,
+    stream_seed: u64,
+) -> Columns {
+    let threads = threads.max(1);
+    let mut tpl_rng = SplitMix64::new(seed);
+    let templates: Vec<Vec<u16>> = (0..threads)
+        .map(|_| {
+            (0..template_len.max(1))
+                .map(|_| tpl_rng.below(NAMES.len()) as u16)
+                .collect()
+        })
+        .collect();
+    let mut pos = vec![0usize; threads];
+    let mut rng = SplitMix64::new(stream_seed);
+    let threshold = (noise.clamp(0.0, 1.0) * u32::MAX as f64) as u64;
+    let mut c = Columns {
+        seq: Vec::with_capacity(rows),
+        pid: Vec::with_capacity(rows),
+        tid: Vec::with_capacity(rows),
+        syscall: Vec::with_capacity(rows),
+    };
+    while c.seq.len() < rows {
+        let r = rng.next_u64();
+        let t = (r as usize) % threads;
+        let burst = 1 + ((r >> 32) as usize) % max_burst.max(1);
+        for _ in 0..burst.min(rows - c.seq.len()) {
+            let x = rng.next_u64();
+            let id = if (x & 0xffff_ffff) < threshold {
+                ((x >> 32) % NAMES.len() as u64) as u16
+            } else {
+                templates[t][pos[t] % templates[t].len()]
+            };
+            pos[t] += 1;
+            c.seq.push(c.seq.len() as u64);
+            c.pid.push(base_pid + t as i32);
+            c.tid.push(base_pid + t as i32);
+            c.syscall.push(id);
+        }
+    }
+    c
+}
+
+/// Writes `columns` as one run to `path`.
+pub fn write_columns(path: &Path, run: RunInfo, columns: &Columns) -> Result<u64, AnalysisError> {
+    let mut sink = SyscallSink::create(path, run, &[])?;
+    for i in 0..columns.seq.len() {
+        let id = usize::from(columns.syscall[i]);
+        sink.push(&SyscallRow {
+            seq: columns.seq[i],
+            pid: columns.pid[i],
+            tid: columns.tid[i],
+            syscall: NAMES[id],
+            nr: id as i32,
+            ..Default::default()
+        })?;
+    }
+    Ok(sink.close()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,9 +347,16 @@ mod tests {
         let spec = ScenarioSpec::recon();
         let ms = run_calls(&spec, "ms", 0, 3, 7);
         let mr = run_calls(&spec, "mr", 0, 3, 7);
-        assert_eq!(ms.len(), spec.commands * spec.threads * spec.calls_per_thread);
+        assert_eq!(
+            ms.len(),
+            spec.commands * spec.threads * spec.calls_per_thread
+        );
         // Same rep seed: each thread's own calls are identical in both modes.
-        for tid in ms.iter().map(|c| c.1).collect::<std::collections::BTreeSet<_>>() {
+        for tid in ms
+            .iter()
+            .map(|c| c.1)
+            .collect::<std::collections::BTreeSet<_>>()
+        {
             let a: Vec<usize> = ms.iter().filter(|c| c.1 == tid).map(|c| c.2).collect();
             let b: Vec<usize> = mr.iter().filter(|c| c.1 == tid).map(|c| c.2).collect();
             assert_eq!(a, b, "thread {tid}");

@@ -11,7 +11,7 @@ use parquet::{arrow::ArrowWriter, basic::Compression, file::properties::WriterPr
 
 use crate::{
     error::AnalysisError,
-    metrics::{TraceMetrics, METRIC_NAMES},
+    metrics::{METRIC_NAMES, TraceMetrics},
     view::View,
 };
 
@@ -126,7 +126,9 @@ pub fn write_parquet(rows: &[SummaryRow], path: &Path) -> Result<(), AnalysisErr
         floats(&|r| r.min),
         floats(&|r| r.max),
         Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.n))),
-        Arc::new(BooleanArray::from_iter(rows.iter().map(|r| Some(r.resubstitution)))),
+        Arc::new(BooleanArray::from_iter(
+            rows.iter().map(|r| Some(r.resubstitution)),
+        )),
     ];
     let arrow = |source| AnalysisError::Arrow {
         path: path.to_path_buf(),
@@ -140,7 +142,10 @@ pub fn write_parquet(rows: &[SummaryRow], path: &Path) -> Result<(), AnalysisErr
     let file = File::create(path).map_err(|e| AnalysisError::io("creating", path, e))?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_created_by(format!("syscall-tracer analysis {}", env!("CARGO_PKG_VERSION")))
+        .set_created_by(format!(
+            "syscall-tracer analysis {}",
+            env!("CARGO_PKG_VERSION")
+        ))
         .build();
     let mut w = ArrowWriter::try_new(file, schema, Some(props)).map_err(pq)?;
     w.write(&batch).map_err(pq)?;
@@ -226,7 +231,10 @@ mod tests {
         ];
         let rows = summarize(&traces, |r| r == "d");
         let mr = find(&rows, "recon", "mr", View::Interleaved, "coverage").unwrap();
-        assert_eq!((mr.mean, mr.min, mr.max, mr.n), (Some(0.75), Some(0.5), Some(1.0), 2));
+        assert_eq!(
+            (mr.mean, mr.min, mr.max, mr.n),
+            (Some(0.75), Some(0.5), Some(1.0), 2)
+        );
         assert!(!mr.resubstitution);
         let ms = find(&rows, "recon", "ms", View::Interleaved, "coverage").unwrap();
         assert_eq!((ms.mean, ms.n, ms.resubstitution), (Some(0.25), 1, true));
@@ -234,7 +242,10 @@ mod tests {
         assert_eq!((hm.mean, hm.n), (None, 0));
         assert_eq!(rows.len(), 2 * METRIC_NAMES.len());
         let csv = to_csv(&rows);
-        assert!(csv.contains("recon,mr,interleaved,thread,coverage,0.75,0.5,1,2,false\n"), "{csv}");
+        assert!(
+            csv.contains("recon,mr,interleaved,thread,coverage,0.75,0.5,1,2,false\n"),
+            "{csv}"
+        );
         let dir = tempfile::tempdir().unwrap();
         write_parquet(&rows, &dir.path().join("s.parquet")).unwrap();
     }

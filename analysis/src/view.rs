@@ -11,11 +11,13 @@ use std::{fmt, str::FromStr};
 use crate::{
     dataset::RowChunk,
     error::AnalysisError,
-    ngram::{KeyLayout, KeyMap, WindowKey, MAX_K},
+    ngram::{KeyLayout, KeyMap, MAX_K, WindowKey},
 };
 
 /// How rows are grouped into sequences.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum View {
     /// One sequence per thread id.
@@ -269,7 +271,10 @@ mod tests {
         let (w, s) = windows(View::Process, 3, &ROWS);
         // pid 1: 1 2 4 5 6 -> [1,2,4] [2,4,5] [4,5,6]; pid 2: 3 7 is short
         assert_eq!(w, vec![vec![1, 2, 4], vec![2, 4, 5], vec![4, 5, 6]]);
-        assert_eq!((s.sequences, s.short_sequences, s.short_sequence_calls), (2, 1, 2));
+        assert_eq!(
+            (s.sequences, s.short_sequences, s.short_sequence_calls),
+            (2, 1, 2)
+        );
     }
 
     #[test]

@@ -9,6 +9,6 @@ pub mod select;
 pub mod writer;
 
 pub use reader::{Dataset, RowChunk, RowConsumer, ScanStats};
-pub use schema::{meta, processes_schema, syscalls_schema, SCHEMA_VERSION};
+pub use schema::{SCHEMA_VERSION, meta, processes_schema, syscalls_schema};
 pub use select::{RunMeta, Selection};
 pub use writer::{ProcessRow, ProcessSink, RunInfo, SinkError, SyscallRow, SyscallSink};

@@ -21,7 +21,7 @@ use arrow::{
     datatypes::{DataType, Int32Type, UInt64Type},
 };
 use parquet::{
-    arrow::{arrow_reader::ParquetRecordBatchReaderBuilder, ProjectionMask},
+    arrow::{ProjectionMask, arrow_reader::ParquetRecordBatchReaderBuilder},
     file::reader::{FileReader, SerializedFileReader},
 };
 
@@ -126,7 +126,9 @@ fn table_of(path: &Path) -> Result<Option<String>, AnalysisError> {
         .get_fields()
         .iter()
         .any(|f| f.name() == col::SYSCALL);
-    Ok(Some(if has_syscall { "syscalls" } else { "other" }.to_string()))
+    Ok(Some(
+        if has_syscall { "syscalls" } else { "other" }.to_string(),
+    ))
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), AnalysisError> {

@@ -122,7 +122,9 @@ impl Selection {
             } else if let Some((n, v)) = clause.split_once('=') {
                 (n, v, false)
             } else {
-                return Err(bad(format!("`{clause}` is not field=value or field!=value")));
+                return Err(bad(format!(
+                    "`{clause}` is not field=value or field!=value"
+                )));
             };
             let field = Field::parse(name.trim()).ok_or_else(|| {
                 bad(format!(

@@ -30,7 +30,7 @@ use parquet::{
     schema::types::ColumnPath,
 };
 
-use super::schema::{self, args_item_field, meta, processes_schema, syscalls_schema, ARG_COUNT};
+use super::schema::{self, ARG_COUNT, args_item_field, meta, processes_schema, syscalls_schema};
 
 /// Rows buffered before an Arrow batch is handed to the Parquet writer.
 pub const BATCH_ROWS: usize = 64 * 1024;
@@ -146,7 +146,9 @@ fn writer_properties(kv: Vec<KeyValue>) -> WriterProperties {
         builder = builder.set_column_dictionary_enabled(ColumnPath::new(path), false);
     }
     builder
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("zstd level 1 is valid")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("zstd level 1 is valid"),
+        ))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by(format!("syscall-tracer {}", env!("CARGO_PKG_VERSION")))
         .set_key_value_metadata(Some(kv))
@@ -169,8 +171,14 @@ fn constant_dictionary(value: Option<&str>, rows: usize) -> ArrayRef {
 /// Key-value pairs every file carries, before the producer's own.
 fn base_metadata(table: &str, run: &RunInfo) -> Vec<KeyValue> {
     let mut kv = vec![
-        KeyValue::new(meta::SCHEMA_VERSION.into(), schema::SCHEMA_VERSION.to_string()),
-        KeyValue::new(meta::TRACER_VERSION.into(), env!("CARGO_PKG_VERSION").to_string()),
+        KeyValue::new(
+            meta::SCHEMA_VERSION.into(),
+            schema::SCHEMA_VERSION.to_string(),
+        ),
+        KeyValue::new(
+            meta::TRACER_VERSION.into(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
         KeyValue::new(meta::TABLE.into(), table.to_string()),
         KeyValue::new(meta::RUN_ID.into(), run.run_id.clone()),
         KeyValue::new(meta::SOURCE.into(), run.source.clone()),
@@ -197,7 +205,11 @@ impl SyscallSink {
             source,
         })?;
         let mut kv = base_metadata("syscalls", &run);
-        kv.extend(metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())));
+        kv.extend(
+            metadata
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+        );
         let writer = ArrowWriter::try_new(file, syscalls_schema(), Some(writer_properties(kv)))
             .map_err(|source| SinkError::Parquet {
                 path: path.to_path_buf(),
@@ -334,10 +346,12 @@ impl SyscallSink {
         ];
         let batch =
             RecordBatch::try_new(syscalls_schema(), columns).map_err(|e| self.arrow_err(e))?;
-        self.writer.write(&batch).map_err(|source| SinkError::Parquet {
-            path: self.path.clone(),
-            source,
-        })?;
+        self.writer
+            .write(&batch)
+            .map_err(|source| SinkError::Parquet {
+                path: self.path.clone(),
+                source,
+            })?;
         self.rows_written += rows as u64;
         self.seq.reserve(BATCH_ROWS);
         self.pid.reserve(BATCH_ROWS);
@@ -407,7 +421,11 @@ impl ProcessSink {
             source,
         })?;
         let mut kv = base_metadata("processes", &run);
-        kv.extend(metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())));
+        kv.extend(
+            metadata
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+        );
         Ok(Self {
             path: path.to_path_buf(),
             run,
@@ -424,7 +442,8 @@ impl ProcessSink {
 
     /// Adds a footer key-value pair.
     pub fn add_metadata(&mut self, key: &str, value: impl Into<String>) {
-        self.metadata.push(KeyValue::new(key.to_string(), value.into()));
+        self.metadata
+            .push(KeyValue::new(key.to_string(), value.into()));
     }
 
     /// Writes all rows and the footer. Returns the number of rows.
@@ -448,8 +467,9 @@ impl ProcessSink {
         let mut signal = Int32Builder::with_capacity(n);
         let mut comm = StringBuilder::new();
         let mut exe = StringBuilder::new();
-        let mut argv = ListBuilder::new(StringBuilder::new())
-            .with_field(Arc::new(arrow::datatypes::Field::new("item", arrow::datatypes::DataType::Utf8, true)));
+        let mut argv = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(
+            arrow::datatypes::Field::new("item", arrow::datatypes::DataType::Utf8, true),
+        ));
         let mut pid = Vec::with_capacity(n);
         for r in &rows {
             pid.push(r.pid);
