@@ -5,9 +5,11 @@
 //! 2. Processes are paired by what they executed and in which order: a process's key is the chain
 //!    of files it executed successfully (`/bin/sh -> /bin/ls`), or `fork of <parent's key>` when
 //!    it executed nothing; the n-th process with a key in A is paired with the n-th with that key
-//!    in B (order of first call). Pids never need to agree. The tree agrees for a pair when
+//!    in B, in order of creation (the parent's fork/clone return; a root's first call), which
+//!    the workload fixes, unlike the order of first calls, which the scheduler decides. Pids
+//!    never need to agree. The tree agrees for a pair when
 //!    their parents are paired too (or both are roots).
-//! 3. Threads of paired processes are paired in order of first call.
+//! 3. Threads of paired processes are paired in order of creation (the main thread first).
 //! 4. For each pair of threads, the syscall-name sequences are aligned (longest common
 //!    subsequence): edit-distance ratio = 2·matches / (len A + len B); identical-window share =
 //!    shared k-windows (multiset) / the larger window count. Over the whole capture both sum over
@@ -68,8 +70,22 @@ pub const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
          another thread's exit_group show as <unfinished ...> in strace, and the eBPF side sees \
          no sys_exit for them",
     ),
+    (
+        "killed-in-call",
+        "the last call of a thread killed by a signal: strace prints `= ?`, while sys_exit still \
+         fires with the kernel's -ERESTART* value (-512..-516) before the signal is delivered",
+    ),
+    (
+        "sigreturn",
+        "rt_sigreturn/sigreturn: they restore the registers of the signal frame, orig_ax = -1 \
+         included, so the raw sys_exit tracepoint reports no syscall for them; only strace shows \
+         them",
+    ),
     ("ignored", "calls named with --ignore"),
 ];
+
+/// Returns of calls cut by a signal: ERESTARTSYS (512) to ERESTART_RESTARTBLOCK (516).
+const RESTART_RETURNS: std::ops::RangeInclusive<i64> = -516..=-512;
 
 /// Report knobs.
 #[derive(Clone, Debug)]
@@ -143,6 +159,24 @@ pub struct CountDiff {
     pub b: usize,
 }
 
+/// Disagreements on aligned calls kept as examples in the report.
+pub const MAX_EXAMPLES: usize = 20;
+
+/// A return value or path that differs on an aligned call.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Mismatch {
+    /// The thread pair.
+    pub thread: String,
+    /// The call.
+    pub syscall: String,
+    /// `ret` or `path`.
+    pub field: &'static str,
+    /// A's value.
+    pub a: String,
+    /// B's value.
+    pub b: String,
+}
+
 /// One pair of threads.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ThreadPair {
@@ -202,6 +236,8 @@ pub struct ParityReport {
     pub returns: Agreement,
     /// Paths on aligned calls where both have one.
     pub paths: Agreement,
+    /// The first disagreements on aligned calls.
+    pub mismatches: Vec<Mismatch>,
     /// Syscalls whose counts differ, largest difference first.
     pub count_differences: Vec<CountDiff>,
     /// Every thread pair.
@@ -214,8 +250,12 @@ struct Structure {
     parent: HashMap<i32, i32>,
     /// pid -> successful exec paths in order.
     execs: HashMap<i32, Vec<String>>,
-    /// pids in order of first call.
+    /// pids in order of creation.
     order: Vec<i32>,
+    /// tid -> seq of the fork/clone call that created it.
+    created: HashMap<i32, u64>,
+    /// tid -> seq of its last call.
+    last_call: HashMap<i32, u64>,
     /// pid -> seq of its first successful execve.
     first_exec_seq: HashMap<i32, u64>,
 }
@@ -226,17 +266,23 @@ fn structure(cap: &Capture, names: &Names) -> Structure {
         parent: HashMap::new(),
         execs: HashMap::new(),
         order: Vec::new(),
+        created: HashMap::new(),
+        last_call: HashMap::new(),
         first_exec_seq: HashMap::new(),
     };
+    let mut first_call: HashMap<i32, u64> = HashMap::new();
     let mut seen = HashSet::new();
     for c in &cap.calls {
         if seen.insert(c.pid) {
             s.order.push(c.pid);
         }
+        first_call.entry(c.pid).or_insert(c.seq);
+        s.last_call.insert(c.tid, c.seq);
         let name = names.name(c.name);
         match (name, c.ret) {
             ("clone" | "clone3" | "fork" | "vfork", Some(r)) if r > 0 => {
                 let child = r as i32;
+                s.created.entry(child).or_insert(c.seq);
                 if pids.contains(&child) && child != c.pid {
                     s.parent.entry(child).or_insert(c.pid);
                 }
@@ -251,6 +297,8 @@ fn structure(cap: &Capture, names: &Names) -> Structure {
             _ => {}
         }
     }
+    s.order
+        .sort_by_key(|p| s.created.get(p).or(first_call.get(p)).copied().unwrap_or(0));
     for (pid, p) in &cap.processes {
         if let Some(pp) = p.ppid
             && pids.contains(pid)
@@ -291,7 +339,7 @@ fn normalise<'c>(
     s: &Structure,
     names: &Names,
     opts: &Options,
-) -> (Vec<&'c Call>, [usize; 3]) {
+) -> (Vec<&'c Call>, [usize; KNOWN_DIFFERENCES.len()]) {
     let roots: HashSet<i32> = s
         .order
         .iter()
@@ -299,7 +347,7 @@ fn normalise<'c>(
         .filter(|p| !s.parent.contains_key(p))
         .collect();
     let ignored: HashSet<u32> = opts.ignore.iter().filter_map(|n| names.get(n)).collect();
-    let mut removed = [0usize; 3];
+    let mut removed = [0usize; KNOWN_DIFFERENCES.len()];
     let kept = cap
         .calls
         .iter()
@@ -311,12 +359,23 @@ fn normalise<'c>(
                 removed[0] += 1;
                 return false;
             }
-            if c.ret.is_none() && !matches!(names.name(c.name), "exit" | "exit_group") {
+            let name = names.name(c.name);
+            if c.ret.is_none() && !matches!(name, "exit" | "exit_group") {
                 removed[1] += 1;
                 return false;
             }
-            if ignored.contains(&c.name) {
+            if c.ret.is_some_and(|r| RESTART_RETURNS.contains(&r))
+                && s.last_call.get(&c.tid) == Some(&c.seq)
+            {
                 removed[2] += 1;
+                return false;
+            }
+            if matches!(name, "rt_sigreturn" | "sigreturn") {
+                removed[3] += 1;
+                return false;
+            }
+            if ignored.contains(&c.name) {
+                removed[4] += 1;
                 return false;
             }
             true
@@ -367,10 +426,10 @@ fn cut(p: &str) -> &str {
     &p[..end]
 }
 
-/// Calls by process, then by thread in order of first call.
+/// Calls by process, then by thread in order of creation (the main thread first).
 type Threads<'c> = HashMap<i32, Vec<(i32, Vec<&'c Call>)>>;
 
-fn by_thread<'c>(calls: &[&'c Call]) -> Threads<'c> {
+fn by_thread<'c>(calls: &[&'c Call], s: &Structure) -> Threads<'c> {
     let mut m: Threads<'c> = HashMap::new();
     for c in calls {
         let threads = m.entry(c.pid).or_default();
@@ -378,6 +437,16 @@ fn by_thread<'c>(calls: &[&'c Call]) -> Threads<'c> {
             Some((_, v)) => v.push(c),
             None => threads.push((c.tid, vec![c])),
         }
+    }
+    for (pid, threads) in m.iter_mut() {
+        threads.sort_by_key(|(tid, v)| {
+            let created = if tid == pid {
+                None
+            } else {
+                s.created.get(tid).copied()
+            };
+            (tid != pid, created.unwrap_or(v[0].seq))
+        });
     }
     m
 }
@@ -400,7 +469,7 @@ pub fn compare(a: &Capture, b: &Capture, names: &Names, opts: &Options) -> Parit
             removed_b: kb.1[i],
         })
         .collect();
-    let (ta, tb) = (by_thread(&ka.0), by_thread(&kb.0));
+    let (ta, tb) = (by_thread(&ka.0, &sa), by_thread(&kb.0, &sb));
     let (pa, pb) = (keyed(&sa), keyed(&sb));
     let mut pm = ProcessMatch::default();
     let mut pair_of_a: HashMap<i32, i32> = HashMap::new();
@@ -435,6 +504,7 @@ pub fn compare(a: &Capture, b: &Capture, names: &Names, opts: &Options) -> Parit
     let mut returns = Agreement::default();
     let mut paths = Agreement::default();
     let mut thread_pairs = Vec::new();
+    let mut mismatches = Vec::new();
     let mut paired_b_threads: HashSet<(i32, i32)> = HashSet::new();
     let mut ordered: Vec<(&(String, usize), i32)> = keys.iter().map(|k| (*k, pa[*k])).collect();
     ordered.sort_by_key(|(_, pid)| sa.order.iter().position(|p| p == pid));
@@ -460,15 +530,35 @@ pub fn compare(a: &Capture, b: &Capture, names: &Names, opts: &Options) -> Parit
             let na: Vec<u32> = calls_a.iter().map(|c| c.name).collect();
             let nb: Vec<u32> = calls_b.iter().map(|c| c.name).collect();
             let pairs = align(&na, &nb);
+            let thread = format!("{} #{} thread {}", key.0, key.1, rank);
+            let mut note = |x: &Call, field: &'static str, a: String, b: String| {
+                if mismatches.len() < MAX_EXAMPLES {
+                    mismatches.push(Mismatch {
+                        thread: thread.clone(),
+                        syscall: names.name(x.name).to_string(),
+                        field,
+                        a,
+                        b,
+                    });
+                }
+            };
             for &(i, j) in &pairs {
                 let (x, y) = (calls_a[i], calls_b[j]);
                 if let (Some(ra), Some(rb)) = (x.ret, y.ret) {
                     returns.compared += 1;
-                    returns.agreed += usize::from(returns_agree(names.name(x.name), ra, rb));
+                    if returns_agree(names.name(x.name), ra, rb) {
+                        returns.agreed += 1;
+                    } else {
+                        note(x, "ret", ra.to_string(), rb.to_string());
+                    }
                 }
                 if let (Some(p), Some(q)) = (&x.path, &y.path) {
                     paths.compared += 1;
-                    paths.agreed += usize::from(cut(p) == cut(q));
+                    if cut(p) == cut(q) {
+                        paths.agreed += 1;
+                    } else {
+                        note(x, "path", format!("{p:?}"), format!("{q:?}"));
+                    }
                 }
             }
             let (wa, wb) = (windows(&na, k), windows(&nb, k));
@@ -482,7 +572,7 @@ pub fn compare(a: &Capture, b: &Capture, names: &Names, opts: &Options) -> Parit
             matched_total += pairs.len();
             let len = na.len() + nb.len();
             thread_pairs.push(ThreadPair {
-                key: format!("{} #{} thread {}", key.0, key.1, rank),
+                key: thread,
                 tid_a: *tid_a,
                 tid_b: *tid_b,
                 calls_a: na.len(),
@@ -554,6 +644,7 @@ pub fn compare(a: &Capture, b: &Capture, names: &Names, opts: &Options) -> Parit
         },
         returns,
         paths,
+        mismatches,
         count_differences,
         thread_pairs,
     }
