@@ -26,6 +26,15 @@ pub enum Command {
     /// Run a command (or attach to processes) and record every syscall of it and its
     /// descendants into a Parquet file. Needs root: `sudo -E tracer record -- make -j4`.
     Record(RecordArgs),
+    /// Run scenarios of commands one at a time (M.S) and all at once (M.R) under capture, then
+    /// compare their syscall-sequence profiles and write a report. Needs root.
+    Experiment(crate::experiment::ExperimentArgs),
+    /// Read strace logs (any flags, -ff sets) or public datasets (ADFA-LD, UNM, LID-DS) into
+    /// the same Parquet schema as captures. No root needed.
+    Ingest(crate::ingest::IngestArgs),
+    /// Compare two captures of the same workload (e.g. strace vs eBPF): processes, counts,
+    /// per-thread sequence similarity, return values and paths.
+    Parity(crate::parity::ParityArgs),
 }
 
 /// `tracer record`.
@@ -168,6 +177,7 @@ impl RecordArgs {
                 jobs: vec![Job {
                     argv: self.command.clone(),
                     timeout: None,
+                    log: None,
                 }],
                 schedule: Schedule::Concurrent,
             },
@@ -238,10 +248,14 @@ mod tests {
     #[test]
     fn record_needs_one_target() {
         let cli = Cli::try_parse_from(["tracer", "record", "-p", "1", "--", "ls"]).expect("parses");
-        let Command::Record(args) = cli.command;
+        let Command::Record(args) = cli.command else {
+            panic!("record subcommand")
+        };
         assert!(matches!(args.to_config(), Err(ArgsError::Both)));
         let cli = Cli::try_parse_from(["tracer", "record"]).expect("parses");
-        let Command::Record(args) = cli.command;
+        let Command::Record(args) = cli.command else {
+            panic!("record subcommand")
+        };
         assert!(matches!(args.to_config(), Err(ArgsError::Neither)));
     }
 }

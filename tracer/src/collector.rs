@@ -142,8 +142,8 @@ pub struct Writer {
     seq: u64,
     comm_by_tid: HashMap<u32, Option<String>>,
     procs: HashMap<u32, ProcState>,
-    /// The launched command, until its first exec: its rows are the tracer's own setup.
-    awaiting_exec: Option<u32>,
+    /// Launched commands until their first exec: their rows are the tracer's own setup.
+    awaiting_exec: std::collections::HashSet<u32>,
     pending_exec_path: HashMap<u32, String>,
     stats: WriterStats,
 }
@@ -195,7 +195,7 @@ impl Writer {
             seq: 0,
             comm_by_tid: HashMap::new(),
             procs: HashMap::new(),
-            awaiting_exec: None,
+            awaiting_exec: std::collections::HashSet::new(),
             pending_exec_path: HashMap::new(),
             stats: WriterStats::default(),
         }
@@ -205,7 +205,7 @@ impl Writer {
     /// `launched` marks the command whose rows before its first exec are the tracer's own.
     pub fn add_root(&mut self, tgid: u32, state: ProcState, launched: bool) {
         if launched {
-            self.awaiting_exec = Some(tgid);
+            self.awaiting_exec.insert(tgid);
         }
         self.comm_by_tid.insert(tgid, state.comm.clone());
         self.procs.insert(tgid, state);
@@ -288,7 +288,7 @@ impl Writer {
     }
 
     fn syscall(&mut self, e: &SyscallEvent, path: Option<&[u8]>) -> Result<(), SinkError> {
-        if self.awaiting_exec == Some(e.tgid) {
+        if !self.awaiting_exec.is_empty() && self.awaiting_exec.contains(&e.tgid) {
             self.stats.pre_exec_dropped += 1;
             return Ok(());
         }
@@ -393,13 +393,18 @@ impl Writer {
         proc.exe = Some(filename.clone());
         proc.argv = Some(argv);
         self.pending_exec_path.insert(e.tid, filename);
-        if self.awaiting_exec == Some(e.tgid) {
-            self.awaiting_exec = None;
+        if self.awaiting_exec.remove(&e.tgid) {
+            // A launched command starts when it starts running its program, not when the
+            // launcher forked it (M.S commands wait, forked, for their turn).
+            let wall = self.wall(e.ts_ns);
+            if let Some(p) = self.procs.get_mut(&e.tgid) {
+                p.start_ns = Some(wall);
+            }
         }
     }
 
     fn exit(&mut self, e: &ExitEvent) -> Result<(), SinkError> {
-        if e.flags & FLAG_IN_SYSCALL != 0 && self.awaiting_exec != Some(e.tgid) {
+        if e.flags & FLAG_IN_SYSCALL != 0 && !self.awaiting_exec.contains(&e.tgid) {
             let name = self.name(e.nr);
             let totals = self.stats.totals.entry(name).or_default();
             totals.calls += 1;

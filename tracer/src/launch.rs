@@ -111,6 +111,31 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), LaunchError> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
+/// Redirections for a launched command (experiments keep the terminal quiet).
+pub struct Stdio {
+    /// Becomes the command's standard input.
+    pub stdin: OwnedFd,
+    /// Becomes its standard output and error.
+    pub output: OwnedFd,
+}
+
+impl Stdio {
+    /// Standard input from /dev/null, output appended to `log`.
+    pub fn to_log(log: &Path) -> Result<Self, LaunchError> {
+        let sys = |what| move |source| LaunchError::Sys { what, source };
+        let stdin = std::fs::File::open("/dev/null").map_err(sys("opening /dev/null"))?;
+        let output = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(sys("opening the command log"))?;
+        Ok(Self {
+            stdin: stdin.into(),
+            output: output.into(),
+        })
+    }
+}
+
 /// A forked child waiting for `release`.
 pub struct Blocked {
     pid: i32,
@@ -128,6 +153,7 @@ pub fn spawn_blocked(
     argv: &[OsString],
     env: &[(OsString, OsString)],
     creds: Option<&Credentials>,
+    stdio: Option<&Stdio>,
 ) -> Result<Blocked, LaunchError> {
     let c_path = cstring(path.as_os_str())?;
     let c_argv: Vec<CString> = argv.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?;
@@ -181,6 +207,13 @@ pub fn spawn_blocked(
             }
             // Rust ignores SIGPIPE in its own process; the command gets the default back.
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            if let Some(io) = stdio
+                && (libc::dup2(io.stdin.as_raw_fd(), 0) < 0
+                    || libc::dup2(io.output.as_raw_fd(), 1) < 0
+                    || libc::dup2(io.output.as_raw_fd(), 2) < 0)
+            {
+                report(126, 2);
+            }
             if let Some(c) = creds {
                 if libc::setgroups(groups.len(), groups.as_ptr()) != 0
                     || libc::setgid(c.gid) != 0
@@ -213,6 +246,12 @@ impl Blocked {
     /// Lets the child exec; returns once the exec succeeded or failed. On failure the child has
     /// exited and is reaped here.
     pub fn release(self, creds: Option<&Credentials>) -> Result<i32, LaunchError> {
+        self.go()?.wait_exec(creds)
+    }
+
+    /// Lets the child go without waiting for its exec (release several at once, then
+    /// `wait_exec` each: the M.R barrier).
+    pub fn go(self) -> Result<Released, LaunchError> {
         let byte = 1u8;
         // SAFETY: writing one byte from a valid buffer to our pipe end.
         let n = unsafe { libc::write(self.go.as_raw_fd(), (&byte as *const u8).cast(), 1) };
@@ -222,7 +261,24 @@ impl Blocked {
                 source: io::Error::last_os_error(),
             });
         }
-        drop(self.go);
+        Ok(Released {
+            pid: self.pid,
+            path: self.path,
+            errors: self.errors,
+        })
+    }
+}
+
+/// A child that was let go and is executing its program.
+pub struct Released {
+    pid: i32,
+    path: PathBuf,
+    errors: OwnedFd,
+}
+
+impl Released {
+    /// Waits until the exec succeeded (returns the pid) or failed (the child is reaped).
+    pub fn wait_exec(self, creds: Option<&Credentials>) -> Result<i32, LaunchError> {
         let mut msg = [0u8; 4];
         let n = loop {
             // SAFETY: reading into a valid 4-byte buffer.

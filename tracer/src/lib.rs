@@ -4,6 +4,7 @@
 pub mod btf;
 pub mod cli;
 pub mod collector;
+pub mod experiment;
 pub mod ingest;
 pub mod launch;
 pub mod parity;

@@ -46,5 +46,23 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(outcome.exit_code)
         }
+        Command::Experiment(args) => {
+            if args.print_default {
+                print!("{}", tracer::experiment::spec::DEFAULT_SPEC);
+                return Ok(0);
+            }
+            let outcome = tracer::experiment::run(&args)?;
+            eprint!("{}", tracer::experiment::summary_text(&outcome));
+            Ok(if outcome.manifest.interrupted { 130 } else { 0 })
+        }
+        Command::Ingest(args) => {
+            let summary = tracer::ingest::run(&args)?;
+            eprint!("{summary}");
+            Ok(0)
+        }
+        Command::Parity(args) => {
+            let outcome = tracer::parity::run(&args)?;
+            Ok(outcome.exit_code())
+        }
     }
 }

@@ -65,6 +65,8 @@ pub struct Job {
     pub argv: Vec<OsString>,
     /// Kill the command (SIGKILL) after this long.
     pub timeout: Option<Duration>,
+    /// Send its stdout and stderr to this file (stdin from /dev/null) instead of the terminal.
+    pub log: Option<PathBuf>,
 }
 
 /// How several commands are started.
@@ -412,7 +414,17 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
             // SAFETY: getpid has no preconditions.
             let me = unsafe { libc::getpid() };
             for (job, path) in jobs.iter().zip(&resolved) {
-                let child = launch::spawn_blocked(path, &job.argv, &env, config.creds.as_ref())?;
+                let stdio = match &job.log {
+                    Some(log) => Some(launch::Stdio::to_log(log)?),
+                    None => None,
+                };
+                let child = launch::spawn_blocked(
+                    path,
+                    &job.argv,
+                    &env,
+                    config.creds.as_ref(),
+                    stdio.as_ref(),
+                )?;
                 probe.trace_pid(child.pid() as u32)?;
                 writer.add_root(
                     child.pid() as u32,
@@ -497,11 +509,26 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
             Ok(())
         };
         if schedule == Schedule::Concurrent {
-            // The barrier: everything is forked and registered; release all in a tight loop.
-            while next < blocked.len() {
-                release(next, &mut blocked, &mut outcomes, &mut running)?;
-                next += 1;
+            // The barrier: everything is forked and registered; let all go at once, then
+            // collect their exec results.
+            let mut released = Vec::new();
+            for (i, b) in blocked.iter_mut().enumerate() {
+                if let Some(child) = b.take() {
+                    outcomes[i].start_ns = now_ns();
+                    released.push((i, child.go()?));
+                }
             }
+            for (i, r) in released {
+                let pid = r.wait_exec(creds.as_ref())?;
+                running.push((
+                    pid,
+                    Running {
+                        job: i,
+                        deadline: jobs[i].timeout.map(|t| Instant::now() + t),
+                    },
+                ));
+            }
+            next = blocked.len();
         }
         loop {
             let mut sig = None;

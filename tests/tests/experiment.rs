@@ -1,0 +1,164 @@
+//! `tracer experiment` run for real under capture on a tiny scenario file: the dataset layout,
+//! the manifest, M.R overlap and M.S sequencing from the processes tables, and the report.
+
+use std::{collections::BTreeSet, path::Path};
+
+use tests::{Proc, bin, metadata, read_processes, read_syscalls, require_root, workspace};
+
+/// The launched commands of a run: processes whose parent is not in the run (the tracer).
+fn roots(procs: &[Proc]) -> Vec<(i64, i64)> {
+    let pids: BTreeSet<i64> = procs.iter().map(|p| i64::from(p.pid)).collect();
+    let mut out: Vec<(i64, i64)> = procs
+        .iter()
+        .filter(|p| p.ppid.is_none_or(|pp| !pids.contains(&pp)))
+        .map(|p| (p.start_ns.expect("start"), p.exit_ns.expect("exit")))
+        .collect();
+    out.sort();
+    out
+}
+
+fn intersects(a: (i64, i64), b: (i64, i64)) -> bool {
+    a.0 < b.1 && b.0 < a.1
+}
+
+#[test]
+fn tiny_experiment_end_to_end() {
+    require_root();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("exp");
+    let spec = workspace().join("tests/data/experiment/tiny.toml");
+    let res = std::process::Command::new(bin("tracer"))
+        .args(["experiment", "-s"])
+        .arg(&spec)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("tracer experiment");
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(res.status.success(), "{stderr}");
+    assert!(stderr.contains("[  8/8]"), "progress lines: {stderr}");
+    assert!(
+        stderr.contains("coverage")
+            && stderr.contains("mismatch")
+            && stderr.contains("interleaved"),
+        "{stderr}"
+    );
+
+    // Layout and manifest.
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("manifest.json")).expect("manifest"),
+    )
+    .expect("manifest is JSON");
+    let runs = manifest["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 8, "2 scenarios x 2 modes x 2 reps");
+    let order: Vec<(String, String)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["scenario"].as_str().expect("s").into(),
+                r["mode"].as_str().expect("m").into(),
+            )
+        })
+        .collect();
+    assert_eq!(order[0], ("files".into(), "ms".into()));
+    assert_eq!(order[1], ("files".into(), "mr".into()), "modes alternate");
+    assert_eq!(order[2], ("ident".into(), "ms".into()));
+    let skipped = manifest["skipped_commands"].as_array().expect("skipped");
+    assert_eq!(skipped.len(), 1);
+    assert!(
+        skipped[0]["command"]
+            .as_str()
+            .expect("cmd")
+            .contains("no-such-program")
+    );
+    assert!(
+        manifest["kernel_release"]
+            .as_str()
+            .is_some_and(|k| !k.is_empty())
+    );
+
+    for r in runs {
+        let run_id = r["run_id"].as_str().expect("run id");
+        let (scenario, mode) = (
+            r["scenario"].as_str().expect("s"),
+            r["mode"].as_str().expect("m"),
+        );
+        assert_eq!(r["events_lost"], 0);
+        let commands = r["commands"].as_array().expect("commands");
+        assert_eq!(
+            commands.len(),
+            3.min(if scenario == "ident" { 2 } else { 3 })
+        );
+        assert!(commands.iter().all(|c| c["exit_code"] == 0), "{commands:?}");
+        let file = out.join(r["syscalls_file"].as_str().expect("file"));
+        assert_eq!(file, out.join(format!("syscalls/{run_id}.parquet")));
+        let rows = read_syscalls(&file);
+        assert_eq!(rows.len() as u64, r["events"].as_u64().expect("events"));
+        let meta = metadata(&file);
+        assert_eq!(meta["syscall_tracer.scenario"], scenario);
+        assert_eq!(meta["syscall_tracer.mode"], mode);
+        let procs = read_processes(&out.join(r["processes_file"].as_str().expect("procs")));
+        let roots = roots(&procs);
+        assert_eq!(
+            roots.len(),
+            commands.len(),
+            "{run_id}: one root process per command"
+        );
+        let pairs: Vec<bool> = roots
+            .iter()
+            .enumerate()
+            .flat_map(|(i, a)| roots[i + 1..].iter().map(move |b| intersects(*a, *b)))
+            .collect();
+        if mode == "mr" {
+            let all_overlap = roots.iter().map(|r| r.0).max() < roots.iter().map(|r| r.1).min();
+            assert!(
+                all_overlap,
+                "{run_id}: M.R commands all run at the same time: {roots:?}"
+            );
+        } else {
+            assert!(
+                pairs.iter().all(|p| !p),
+                "{run_id}: M.S commands never overlap: {roots:?}"
+            );
+        }
+    }
+
+    // The report.
+    let report = out.join("report");
+    for f in [
+        "index.html",
+        "coverage.png",
+        "mismatch.png",
+        "matrix.png",
+        "summary.csv",
+    ] {
+        let p = report.join(f);
+        assert!(
+            Path::new(&p).metadata().is_ok_and(|m| m.len() > 100),
+            "report file {f} is missing or empty"
+        );
+    }
+    let index = std::fs::read_to_string(report.join("index.html")).expect("index");
+    assert!(index.contains("coverage.png") && index.contains("mismatch.png"));
+}
+
+#[test]
+fn malformed_scenario_file_names_the_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "reps = 1\n[[scenario]]\nname = \"x\"\ncommands = [[\"id\"]]\nrepz = 3\n",
+    )
+    .expect("write");
+    let res = std::process::Command::new(bin("tracer"))
+        .args(["experiment", "-s"])
+        .arg(&bad)
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .output()
+        .expect("tracer");
+    assert_eq!(res.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(err.contains("bad.toml:5:") && err.contains("repz"), "{err}");
+}
