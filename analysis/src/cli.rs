@@ -18,6 +18,7 @@ use crate::{
     plot,
     profile::build_profile,
     report::{self, ReportConfig, lines_table},
+    sql,
     tidy::label,
     view::View,
 };
@@ -65,6 +66,34 @@ pub enum Command {
     Plot(PlotArgs),
     /// Compare, plot and write everything into one folder with an index.html.
     Report(PlotArgs),
+    /// Print the metrics as DuckDB SQL for a Parquet glob (for datasets beyond one machine).
+    Sql(SqlArgs),
+}
+
+/// `sql` options.
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// Parquet path or glob of the syscalls files, e.g. 'DATASET/syscalls/*.parquet'.
+    #[arg(value_name = "FILES")]
+    pub files: String,
+    /// Which query: coverage-mismatch (per run against its scenario's baseline) or windows.
+    #[arg(long, default_value = "coverage-mismatch", value_parser = ["coverage-mismatch", "windows"])]
+    pub query: String,
+    /// View of the scored windows.
+    #[arg(long, default_value = "thread")]
+    pub view: View,
+    /// View of the baseline windows.
+    #[arg(long, default_value = "thread")]
+    pub baseline_view: View,
+    /// Mode of the baseline runs.
+    #[arg(long, default_value = "ms")]
+    pub baseline_mode: String,
+    /// Window length (1 to 16).
+    #[arg(short, default_value_t = DEFAULT_K)]
+    pub k: usize,
+    /// Locality frame.
+    #[arg(long, default_value_t = DEFAULT_FRAME)]
+    pub frame: usize,
 }
 
 /// Which runs of which dataset.
@@ -542,6 +571,28 @@ pub fn execute(cli: &Cli) -> Result<String, AnalysisError> {
                 .iter()
                 .map(|f| format!("wrote {}\n", f.display()))
                 .collect())
+        }
+        Command::Sql(a) => {
+            let query = if a.query == "windows" {
+                sql::Query::Windows
+            } else {
+                sql::Query::CoverageMismatch
+            };
+            let text = sql::render(
+                query,
+                &sql::SqlParams {
+                    files: a.files.clone(),
+                    view: a.view,
+                    baseline_view: a.baseline_view,
+                    baseline_mode: a.baseline_mode.clone(),
+                    k: a.k,
+                    frame: a.frame,
+                },
+            )?;
+            if json {
+                return to_json(&serde_json::json!({ "query": a.query, "sql": text }));
+            }
+            Ok(text)
         }
         Command::Report(a) => {
             if a.compare.data.inputs.len() != 1 {

@@ -16,6 +16,7 @@ pub mod plot;
 pub mod profile;
 pub mod report;
 pub mod roc;
+pub mod sql;
 pub mod synth;
 pub mod tidy;
 pub mod view;

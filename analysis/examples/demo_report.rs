@@ -1,0 +1,23 @@
+//! Writes a synthetic M.S / M.R experiment and its report, to see the analysis without a capture.
+//!
+//! Usage: cargo run -p analysis --example demo_report -- [OUT_DIR]   (default target/demo-report)
+//! Then open OUT_DIR/report/index.html.
+
+use std::path::PathBuf;
+
+use analysis::{
+    report::{ReportConfig, write_report},
+    synth::{ExperimentSpec, write_experiment},
+};
+
+fn main() {
+    let out = std::env::args()
+        .nth(1)
+        .map_or_else(|| PathBuf::from("target/demo-report"), PathBuf::from);
+    let dataset = out.join("dataset");
+    write_experiment(&dataset, &ExperimentSpec::default()).expect("write the synthetic experiment");
+    let summary = write_report(&dataset, &out.join("report"), &ReportConfig::default())
+        .expect("write the report");
+    print!("{}", summary.table());
+    println!("open {}", summary.index_html.display());
+}

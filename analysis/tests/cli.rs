@@ -1,0 +1,445 @@
+//! End-to-end tests of the `tracer-analyze` binary on small hand-computed datasets.
+//!
+//! The dataset of `common::tiny_experiment` with k = 3: the M.S runs have threads `a b c a b c`
+//! and `x y z x y z` one after the other, the M.R run alternates them call by call:
+//! `a x b y c z a x b y c z`.
+//! - Baseline (thread view, both M.S runs): {abc, bca, cab, xyz, yzx, zxy}, 16 windows.
+//! - M.R, thread view: the same threads, so coverage 1, mismatch 0.
+//! - M.R, interleaved view: 10 windows axb xby byc ycz cza zax axb xby byc ycz, none known:
+//!   coverage 0, mismatch 6/6 = 1, locality frame count 10, Jaccard distance 1; each unknown
+//!   window is 2 positions from its nearest baseline window: Hamming 2/3.
+//! - M.S, interleaved view: abc bca cab abc bcx cxy xyz yzx zxy xyz: 2 of 10 unknown (coverage
+//!   0.8), 2 of 8 distinct unknown (mismatch 0.25).
+
+mod common;
+
+use std::{path::Path, process::Command};
+
+use common::*;
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tracer-analyze"))
+}
+
+fn run_json(args: &[&str]) -> Value {
+    let out = bin()
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("run tracer-analyze");
+    assert!(
+        out.status.success(),
+        "tracer-analyze {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?} printed invalid JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn close(v: &Value, expected: f64) -> bool {
+    v.as_f64().is_some_and(|x| (x - expected).abs() < 1e-12)
+}
+
+fn line<'a>(lines: &'a Value, mode: &str, view: &str) -> &'a Value {
+    lines
+        .as_array()
+        .expect("array of lines")
+        .iter()
+        .find(|l| l["mode"] == mode && l["view"] == view)
+        .unwrap_or_else(|| panic!("no line for {mode} {view} in {lines}"))
+}
+
+#[test]
+fn compare_by_hand() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = tiny_experiment(dir.path());
+    let out_dir = dir.path().join("tables");
+    let v = run_json(&[
+        "compare",
+        root.to_str().expect("utf-8"),
+        "-k",
+        "3",
+        "-o",
+        out_dir.to_str().expect("utf-8"),
+    ]);
+    let lines = &v["summary_lines"];
+    let mr_i = line(lines, "mr", "interleaved");
+    assert!(
+        close(&mr_i["coverage_mean"], 0.0) && close(&mr_i["mismatch_mean"], 1.0),
+        "{mr_i}"
+    );
+    assert!(close(&mr_i["locality_frame_count_mean"], 10.0), "{mr_i}");
+    for view in ["thread", "process"] {
+        let l = line(lines, "mr", view);
+        assert!(
+            close(&l["coverage_mean"], 1.0) && close(&l["mismatch_mean"], 0.0),
+            "{l}"
+        );
+    }
+    let ms_i = line(lines, "ms", "interleaved");
+    assert!(
+        close(&ms_i["coverage_mean"], 0.8) && close(&ms_i["mismatch_mean"], 0.25),
+        "{ms_i}"
+    );
+    assert_eq!(ms_i["traces"], 2);
+    assert_eq!(ms_i["resubstitution"], true);
+    let traces = v["result"]["traces"].as_array().expect("traces");
+    let t = traces
+        .iter()
+        .find(|t| t["run_id"] == "s-mr-0" && t["view"] == "interleaved")
+        .expect("mr interleaved trace");
+    assert_eq!(
+        (t["windows"].as_u64(), t["distinct_windows"].as_u64()),
+        (Some(10), Some(6))
+    );
+    assert_eq!(t["profile_distinct_windows"], 6);
+    assert!(close(&t["jaccard_distance"], 1.0), "{t}");
+    assert!(
+        close(&t["hamming_max"], 2.0 / 3.0) && close(&t["hamming_mean"], 2.0 / 3.0),
+        "{t}"
+    );
+    let b = &v["result"]["baselines"][0];
+    assert_eq!(
+        (b["distinct_windows"].as_u64(), b["total_windows"].as_u64()),
+        (Some(6), Some(16))
+    );
+    for f in [
+        "summary.parquet",
+        "summary.csv",
+        "summary.md",
+        "traces.csv",
+        "compare.json",
+    ] {
+        assert!(
+            out_dir.join(f).metadata().is_ok_and(|m| m.len() > 0),
+            "{f} missing or empty"
+        );
+    }
+    let csv = std::fs::read_to_string(out_dir.join("summary.csv")).expect("csv");
+    assert!(
+        csv.contains("s,mr,interleaved,thread,mismatch,1,1,1,1,false"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn held_out_split_scores_only_held_out_ms_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = tiny_experiment(dir.path());
+    let v = run_json(&[
+        "compare",
+        root.to_str().expect("utf-8"),
+        "-k",
+        "3",
+        "--train-share",
+        "0.5",
+        "--seed",
+        "3",
+    ]);
+    let b = &v["result"]["baselines"][0];
+    assert_eq!(b["training_runs"].as_array().map(Vec::len), Some(1));
+    assert_eq!(b["held_out_runs"].as_array().map(Vec::len), Some(1));
+    let held = b["held_out_runs"][0].clone();
+    let ms: Vec<&Value> = v["result"]["traces"]
+        .as_array()
+        .expect("traces")
+        .iter()
+        .filter(|t| t["mode"] == "ms")
+        .collect();
+    assert_eq!(ms.len(), 3, "one held-out M.S run in three views");
+    assert!(ms.iter().all(|t| t["run_id"] == held));
+    assert_eq!(
+        line(&v["summary_lines"], "ms", "thread")["resubstitution"],
+        false
+    );
+}
+
+#[test]
+fn profile_score_and_eval() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = tiny_experiment(dir.path());
+    let prof = dir.path().join("s.prof");
+    let p = run_json(&[
+        "profile",
+        root.to_str().expect("utf-8"),
+        "--mode",
+        "ms",
+        "-k",
+        "3",
+        "-o",
+        prof.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        (
+            p["distinct_windows"].as_u64(),
+            p["windows"].as_u64(),
+            p["runs"].as_u64()
+        ),
+        (Some(6), Some(16), Some(2))
+    );
+    let mr = root.join("syscalls/s-mr-0.parquet");
+    let s = run_json(&[
+        "score",
+        mr.to_str().expect("utf-8"),
+        "--profile",
+        prof.to_str().expect("utf-8"),
+        "--view",
+        "interleaved",
+    ]);
+    let t = &s["traces"][0];
+    assert!(
+        close(&t["coverage"], 0.0) && close(&t["mismatch"], 1.0),
+        "{t}"
+    );
+    assert_eq!(t["locality_frame_count"], 10);
+    let ms_glob = format!("{}/syscalls/*-ms-*.parquet", root.display());
+    let e = run_json(&[
+        "eval",
+        "--profile",
+        prof.to_str().expect("utf-8"),
+        "--normal",
+        &ms_glob,
+        "--anomalous",
+        mr.to_str().expect("utf-8"),
+        "--view",
+        "interleaved",
+    ]);
+    let auc = e["auc"].as_array().expect("auc");
+    for metric in [
+        "coverage",
+        "mismatch",
+        "locality_frame_count",
+        "jaccard_distance",
+    ] {
+        let a = auc.iter().find(|a| a["metric"] == metric).expect("metric");
+        assert!(close(&a["auc"], 1.0), "{a}");
+    }
+    assert_eq!(e["traces"].as_array().map(Vec::len), Some(3));
+    // Training on the fly gives the same baseline.
+    let e2 = run_json(&[
+        "eval",
+        "--train",
+        &ms_glob,
+        "-k",
+        "3",
+        "--normal",
+        &ms_glob,
+        "--anomalous",
+        mr.to_str().expect("utf-8"),
+        "--view",
+        "interleaved",
+    ]);
+    // The M.S runs in the interleaved view have 8 distinct windows (see the module docs).
+    assert_eq!(
+        e2["profile_distinct_windows"].as_u64(),
+        Some(8),
+        "interleaved-view training: {e2}"
+    );
+}
+
+#[test]
+fn matrix_by_hand() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = tiny_experiment(dir.path());
+    // Scenario t: one M.S run `a b c x y z` (k = 3: abc bcx cxy xyz).
+    write_run(
+        &root.join("syscalls/t-ms-0.parquet"),
+        "t-ms-0",
+        Some("t"),
+        Some("ms"),
+        &thread(30, 30, "a b c x y z"),
+    );
+    let m = run_json(&["matrix", root.to_str().expect("utf-8"), "-k", "3"]);
+    assert_eq!(m["scenarios"], serde_json::json!(["s", "t"]));
+    // s \ t = {bca, cab, yzx, zxy}: 4/6; t \ s = {bcx, cxy}: 2/4.
+    assert!(
+        close(&m["mismatch"][0][1], 4.0 / 6.0) && close(&m["mismatch"][1][0], 0.5),
+        "{m}"
+    );
+    assert!(close(&m["mismatch"][0][0], 0.0), "{m}");
+}
+
+#[test]
+fn short_sequences_are_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("short.parquet");
+    let mut calls = thread(1, 1, "a b c a");
+    calls.extend(thread(1, 2, "b c"));
+    write_run(&f, "short", None, None, &calls);
+    let prof = dir.path().join("p.prof");
+    run_json(&[
+        "profile",
+        f.to_str().expect("utf-8"),
+        "-k",
+        "3",
+        "-o",
+        prof.to_str().expect("utf-8"),
+    ]);
+    let s = run_json(&[
+        "score",
+        f.to_str().expect("utf-8"),
+        "--profile",
+        prof.to_str().expect("utf-8"),
+        "--view",
+        "thread",
+    ]);
+    let t = &s["traces"][0];
+    assert_eq!(
+        (
+            t["sequences"].as_u64(),
+            t["short_sequences"].as_u64(),
+            t["short_sequence_calls"].as_u64()
+        ),
+        (Some(2), Some(1), Some(2))
+    );
+    assert_eq!(t["windows"], 2);
+    let text = bin()
+        .args([
+            "score",
+            f.to_str().expect("utf-8"),
+            "--profile",
+            prof.to_str().expect("utf-8"),
+            "--view",
+            "thread",
+        ])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("1 sequence(s) shorter than k = 3 (2 calls)"),
+        "{text}"
+    );
+}
+
+fn png_ok(path: &Path, size: (u32, u32)) {
+    let got = analysis::plot::png_size(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(got, size, "{}", path.display());
+    assert!(
+        std::fs::metadata(path).expect("png").len() > 10_000,
+        "{} is nearly empty",
+        path.display()
+    );
+}
+
+#[test]
+fn report_writes_plots_and_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = tiny_experiment(dir.path());
+    let out = dir.path().join("report");
+    let r = run_json(&[
+        "report",
+        root.to_str().expect("utf-8"),
+        "-k",
+        "3",
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(r["timeline_run"], "s-mr-0");
+    png_ok(&out.join("coverage.png"), analysis::plot::BAR_CHART_SIZE);
+    png_ok(&out.join("mismatch.png"), analysis::plot::BAR_CHART_SIZE);
+    png_ok(&out.join("matrix.png"), analysis::plot::HEATMAP_SIZE);
+    png_ok(&out.join("timeline.png"), analysis::plot::TIMELINE_SIZE);
+    for svg in ["coverage.svg", "mismatch.svg", "matrix.svg", "timeline.svg"] {
+        let text = std::fs::read_to_string(out.join(svg)).expect("svg");
+        assert!(
+            text.starts_with("<svg") && text.contains("<text"),
+            "{svg} has no text"
+        );
+    }
+    let html = std::fs::read_to_string(out.join("index.html")).expect("index.html");
+    for needle in [
+        "<img src=\"coverage.png\"",
+        "<img src=\"matrix.png\"",
+        "<img src=\"timeline.png\"",
+        "summary.csv",
+        "<td>mr</td>",
+    ] {
+        assert!(html.contains(needle), "index.html lacks {needle}");
+    }
+    let lines = r["lines"].as_array().expect("lines");
+    assert_eq!(lines.len(), 6, "2 modes x 3 views");
+}
+
+#[test]
+fn errors_name_the_input_and_exit_nonzero() {
+    let out = bin()
+        .args(["compare", "/nonexistent/data.parquet"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/data.parquet"), "{err}");
+    let out = bin()
+        .args(["compare", "x", "-k", "17"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = tiny_experiment(dir.path());
+    let out = bin()
+        .args(["compare", root.to_str().expect("utf-8"), "-k", "17"])
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("17"),
+        "k error should name the value"
+    );
+    let out = bin()
+        .args([
+            "compare",
+            root.to_str().expect("utf-8"),
+            "--where",
+            "colour=red",
+        ])
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("colour"));
+}
+
+#[test]
+fn help_lists_every_command() {
+    let out = bin().arg("--help").output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for c in [
+        "profile", "score", "eval", "compare", "matrix", "plot", "report", "sql", "--json",
+    ] {
+        assert!(text.contains(c), "--help lacks {c}");
+    }
+}
+
+#[test]
+fn plot_and_sql_commands() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = tiny_experiment(dir.path());
+    let out = dir.path().join("plots");
+    let v = run_json(&[
+        "plot",
+        root.to_str().expect("utf-8"),
+        "-k",
+        "3",
+        "-o",
+        out.to_str().expect("utf-8"),
+        "--timeline-view",
+        "thread",
+        "--timeline-run",
+        "s-ms-0",
+    ]);
+    assert_eq!(v["files_written"].as_array().map(Vec::len), Some(8));
+    png_ok(&out.join("timeline.png"), analysis::plot::TIMELINE_SIZE);
+    let sql = bin()
+        .args(["sql", "d/*.parquet", "--view", "process", "-k", "4"])
+        .output()
+        .expect("run");
+    let sql = String::from_utf8_lossy(&sql.stdout);
+    assert!(
+        sql.contains("read_parquet('d/*.parquet')")
+            && sql.contains("PARTITION BY run_id, pid")
+            && sql.contains("3 PRECEDING"),
+        "{sql}"
+    );
+}
