@@ -485,11 +485,14 @@ fn lower_priority() {
     unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
 }
 
+/// What the writer thread hands back: the open sink, the process rows, the statistics.
+pub type WriterOutput = (SyscallSink, Vec<ProcessRow>, WriterStats);
+
 /// Spawns the writer thread: decodes every batch until the drain side hangs up.
 pub fn spawn_writer(
     mut writer: Writer,
     batches: mpsc::Receiver<Vec<u8>>,
-) -> thread::JoinHandle<Result<(SyscallSink, Vec<ProcessRow>, WriterStats), SinkError>> {
+) -> thread::JoinHandle<Result<WriterOutput, SinkError>> {
     thread::Builder::new()
         .name("tracer-writer".into())
         .spawn(move || {

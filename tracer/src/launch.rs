@@ -214,13 +214,12 @@ pub fn spawn_blocked(
             {
                 report(126, 2);
             }
-            if let Some(c) = creds {
-                if libc::setgroups(groups.len(), groups.as_ptr()) != 0
+            if let Some(c) = creds
+                && (libc::setgroups(groups.len(), groups.as_ptr()) != 0
                     || libc::setgid(c.gid) != 0
-                    || libc::setuid(c.uid) != 0
-                {
-                    report(126, 1);
-                }
+                    || libc::setuid(c.uid) != 0)
+            {
+                report(126, 1);
             }
             libc::execve(c_path.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr());
             let errno = *libc::__errno_location();

@@ -104,7 +104,7 @@ pub enum ExperimentError {
         run_id: String,
         /// The cause.
         #[source]
-        source: RecordError,
+        source: Box<RecordError>,
     },
     /// The dataset folder cannot be written.
     #[error("writing {path}")]
@@ -435,7 +435,7 @@ pub fn run(args: &ExperimentArgs) -> Result<ExperimentOutcome, ExperimentError> 
         let _ = std::io::stderr().flush();
         let outcome = record::run(&config).map_err(|source| ExperimentError::Record {
             run_id: run_id.clone(),
-            source,
+            source: Box::new(source),
         })?;
         events_so_far += outcome.rows;
         eprintln!(
