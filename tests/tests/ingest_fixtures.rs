@@ -252,3 +252,34 @@ fn missing_input_is_an_error_naming_it() {
         tracer::ingest::run(&args(&input, &dir.path().join("x.parquet"))).expect_err("no input");
     assert!(err.to_string().contains("nothing-here"), "{err}");
 }
+
+#[test]
+fn terminal_capture_lines_without_prefix_belong_to_the_last_task() {
+    // strace -f to a terminal: no `[pid N]` while one task exists; the first process is the
+    // prefixed pid no fork returned (10); after it exits, the unprefixed lines are 11's.
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("orphan.parquet");
+    ingest(&args(&fixture("terminal-orphan.strace"), &out));
+    let rows = by_seq(read_syscalls(&out));
+    let seen: Vec<(&str, i32, Option<i64>)> = rows
+        .iter()
+        .map(|r| (r.syscall.as_str(), r.tid, r.ret))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("execve", 10, Some(0)),
+            ("clone", 10, Some(11)),
+            ("execve", 11, Some(0)),
+            ("exit_group", 10, None),
+            ("clock_nanosleep", 11, Some(0)),
+            ("exit_group", 11, None),
+        ]
+    );
+    let procs = read_processes(&dir.path().join("orphan.processes.parquet"));
+    let sleep = procs.iter().find(|p| p.pid == 11).expect("11");
+    assert_eq!(
+        (sleep.ppid, sleep.exe.as_deref(), sleep.exit_code),
+        (Some(10), Some("/bin/sleep"), Some(0))
+    );
+}

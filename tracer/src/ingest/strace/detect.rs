@@ -137,8 +137,12 @@ pub fn main_pid_of_mixed_log(path: &Path) -> Result<Option<i32>, IngestError> {
     let text = String::from_utf8_lossy(&text);
     let mut seen = Vec::new();
     let mut children = std::collections::HashSet::new();
+    let mut rejoin = super::Rejoin::default();
     for line in text.lines() {
-        let Ok(l) = parse_line(line) else { continue };
+        let Some(line) = rejoin.take(line) else {
+            continue;
+        };
+        let Ok(l) = parse_line(&line) else { continue };
         if let Some(t) = l.tid
             && !seen.contains(&t)
         {

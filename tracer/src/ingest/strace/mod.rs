@@ -9,7 +9,8 @@
 //!   after another in pid order, and `seq` is only meaningful within a thread.
 //! - The pid of lines without a pid prefix is `--pid`, else the `-ff` file's suffix, else (for a
 //!   terminal capture of `strace -f`) the prefixed pid no fork returned, else 0 (a log of one
-//!   process written without `-f` never names its pid).
+//!   process written without `-f` never names its pid). A terminal capture stops printing
+//!   `[pid N]` whenever one task is left; unprefixed lines then belong to that last task.
 //! - In a terminal capture (no `-o`), strace's `strace: Process N attached` messages can cut a
 //!   trace line in two; the two parts are joined again.
 //! - The last line of a log, when it has no newline, may have been cut while strace was writing:
@@ -23,7 +24,7 @@ pub mod parser;
 
 use std::{
     borrow::Cow,
-    collections::BinaryHeap,
+    collections::{BinaryHeap, HashSet},
     fs::File,
     io::Read,
     path::{Path, PathBuf},
@@ -34,7 +35,7 @@ use analysis::dataset::{ProcessSink, RunInfo, SyscallSink, meta};
 use self::{
     detect::{Clock, Date, DateSource, Input},
     merge::{Assembler, Event},
-    parser::{Line, parse_cut_line, parse_line},
+    parser::{Body, Line, Ret, parse_cut_line, parse_line},
 };
 use super::{IngestError, RunSummary, arch::SyscallTable};
 
@@ -183,7 +184,7 @@ pub fn ingest(
 /// `-o` is given, and can land in the middle of a trace line, whose rest then follows on the
 /// next line. This puts such lines back together.
 #[derive(Default)]
-struct Rejoin {
+pub(crate) struct Rejoin {
     carry: Option<String>,
 }
 
@@ -191,7 +192,7 @@ impl Rejoin {
     const MESSAGE: &'static str = "strace: Process ";
 
     /// The whole line to parse, or `None` when `text` is the first part of a cut line.
-    fn take<'a>(&mut self, text: &'a str) -> Option<Cow<'a, str>> {
+    pub(crate) fn take<'a>(&mut self, text: &'a str) -> Option<Cow<'a, str>> {
         let text: Cow<'a, str> = match self.carry.take() {
             Some(mut head) => {
                 head.push_str(text);
@@ -213,16 +214,59 @@ impl Rejoin {
 struct DefaultTid<'p> {
     path: &'p Path,
     tid: Option<i32>,
+    /// Tasks alive, tracked once the log showed an unprefixed line: when a terminal capture
+    /// drops back to one task, strace stops printing `[pid N]`, and that task may not be the
+    /// first process (it may have exited before its children).
+    live: Option<HashSet<i32>>,
 }
 
 impl DefaultTid<'_> {
-    fn get(&mut self) -> Result<i32, IngestError> {
+    fn main(&mut self) -> Result<i32, IngestError> {
         if let Some(t) = self.tid {
             return Ok(t);
         }
         let t = detect::main_pid_of_mixed_log(self.path)?.unwrap_or(0);
         self.tid = Some(t);
         Ok(t)
+    }
+
+    /// The tid of a line, learning which tasks are alive.
+    fn resolve(&mut self, line: &Line<'_>) -> Result<i32, IngestError> {
+        let tid = match line.tid {
+            Some(t) => t,
+            None => {
+                let main = self.main()?;
+                let live = self.live.get_or_insert_with(HashSet::new);
+                match live.iter().next() {
+                    Some(only) if live.len() == 1 => *only,
+                    _ => main,
+                }
+            }
+        };
+        if let Some(live) = &mut self.live {
+            match line.body {
+                Body::Exited { .. } | Body::Killed { .. } => {
+                    live.remove(&tid);
+                }
+                Body::Call {
+                    name,
+                    ret: Ret::Value(child),
+                    ..
+                }
+                | Body::Resumed {
+                    name,
+                    ret: Ret::Value(child),
+                    ..
+                } if child > 0 && matches!(name, "clone" | "clone3" | "fork" | "vfork") => {
+                    live.insert(tid);
+                    live.insert(i32::try_from(child).unwrap_or(i32::MAX));
+                }
+                _ => {
+                    live.insert(tid);
+                }
+            }
+        }
+        Ok(tid)
     }
 }
 
@@ -233,10 +277,7 @@ fn feed(
     line: Line<'_>,
 ) -> Result<(), IngestError> {
     let ts_ns = line.stamp.and_then(|s| clock.resolve(s));
-    let tid = match line.tid {
-        Some(t) => t,
-        None => default_tid.get()?,
-    };
+    let tid = default_tid.resolve(&line)?;
     asm.feed(Event {
         tid,
         comm: line.comm,
@@ -255,6 +296,7 @@ fn ingest_single(
     let mut default_tid = DefaultTid {
         path,
         tid: opts.pid,
+        live: None,
     };
     let mut clock = Clock::new(date_source(opts, path));
     let io = |source| IngestError::Io {
