@@ -25,7 +25,7 @@ use analysis::{
     dataset::{RowChunk, RunInfo},
     metrics::{ScoreConfig, WindowScorer},
     profile::Profile,
-    synth::{self, Columns, NAMES},
+    synth::{self, Columns, NAMES, StreamSpec},
     view::{View, Windower},
 };
 
@@ -230,16 +230,16 @@ fn write_dataset(dir: &Path, rows: u64) -> f64 {
         let (threads, template_seed) = if scenario == "recon" { (12, 1) } else { (3, 2) };
         // M.S: one thread at a time (bursts as long as the run); M.R: short interleaved bursts.
         let burst = if mode == "ms" { n } else { MAX_BURST };
-        let c = synth::interleaved_columns(
+        let c = synth::interleaved_columns(&StreamSpec {
             threads,
-            n,
-            TEMPLATE_LEN,
-            NOISE,
-            burst,
-            1000,
-            template_seed,
-            100 + f,
-        );
+            rows: n,
+            template_len: TEMPLATE_LEN,
+            noise: NOISE,
+            max_burst: burst,
+            base_pid: 1000,
+            seed: template_seed,
+            stream_seed: 100 + f,
+        });
         let run_id = format!("{scenario}-{mode}-{f}");
         synth::write_columns(
             &sys.join(format!("{run_id}.parquet")),
@@ -265,26 +265,22 @@ fn main() {
     }
     let mut out = serde_json::Map::new();
     let mut text = String::new();
-    let train = synth::interleaved_columns(
-        o.threads,
-        (o.rows / 4).max(1_000_000),
-        TEMPLATE_LEN,
-        NOISE,
-        MAX_BURST,
-        1000,
-        7,
-        1,
-    );
-    let test = synth::interleaved_columns(
-        o.threads,
-        o.rows,
-        TEMPLATE_LEN,
-        NOISE,
-        MAX_BURST,
-        1000,
-        7,
-        2,
-    );
+    let spec = StreamSpec {
+        threads: o.threads,
+        rows: o.rows,
+        template_len: TEMPLATE_LEN,
+        noise: NOISE,
+        max_burst: MAX_BURST,
+        base_pid: 1000,
+        seed: 7,
+        stream_seed: 2,
+    };
+    let train = synth::interleaved_columns(&StreamSpec {
+        rows: (o.rows / 4).max(1_000_000),
+        stream_seed: 1,
+        ..spec
+    });
+    let test = synth::interleaved_columns(&spec);
     let t = Instant::now();
     let profile = build(&train, View::Thread, o.k);
     let build_s = t.elapsed().as_secs_f64();

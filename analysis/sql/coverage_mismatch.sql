@@ -1,17 +1,17 @@
 -- Per-run coverage, mismatch and locality frame count, for DuckDB, over the `syscalls` Parquet
--- files unchanged (point {{files}} at the syscalls files only: processes files have another
--- schema). Same definitions as the Rust code (analysis::metrics) with `compare --train-share 1`:
--- each run is scored against the baseline of its scenario, i.e. the distinct windows of all
--- runs of mode '{{baseline_mode}}' of that scenario, taken in the {{baseline_key}} view; the
--- run's own windows are taken in the {{view_key}} view (tid: thread, pid: process,
--- 0: interleaved).
+-- files unchanged (point the file glob at the syscalls files only: processes files have
+-- another schema). Same definitions as the Rust code (analysis::metrics) with
+-- `compare --train-share 1`: each run is scored against the baseline of its scenario, i.e. the
+-- distinct windows of all runs of the baseline mode of that scenario, taken in the baseline
+-- view; the run's own windows are taken in the scored view (sequence key tid: thread view,
+-- pid: process view, the constant 0: interleaved view).
 --   coverage = known windows / windows
 --   mismatch = distinct unknown windows / distinct windows
---   locality frame count = most unknown windows among {{frame}} consecutive windows, windows
+--   locality frame count = most unknown windows among `frame` consecutive windows, windows
 --                          ordered by the seq of their last call
 -- This is the path for datasets that outgrow one machine: the same query runs on a
--- distributed SQL engine with window functions. Placeholders {{...}} are filled by
--- `tracer-analyze sql` (analysis::sql::render).
+-- distributed SQL engine with window functions. The placeholders in double braces are filled
+-- by `tracer-analyze sql` (analysis::sql::render).
 WITH calls AS (
     SELECT run_id::VARCHAR AS run_id, scenario::VARCHAR AS scenario, mode::VARCHAR AS mode,
            seq, pid, tid, syscall::VARCHAR AS syscall

@@ -1,8 +1,8 @@
 -- Windows of k consecutive syscalls of one sequence, for DuckDB, over the `syscalls` Parquet
--- files unchanged. A sequence is a run's calls per {{view_key}} (tid: thread view, pid: process
--- view, 0: interleaved view) in `seq` order; a window ends at each call with at least k-1
--- predecessors in its sequence, so windows never cross a sequence or run boundary.
--- Placeholders {{...}} are filled by `tracer-analyze sql` (analysis::sql::render).
+-- files unchanged. A sequence is a run's calls per view key (tid: thread view, pid: process
+-- view, the constant 0: interleaved view) in `seq` order; a window ends at each call with at
+-- least k-1 predecessors in its sequence, so windows never cross a sequence or run boundary.
+-- The placeholders in double braces are filled by `tracer-analyze sql` (analysis::sql::render).
 WITH calls AS (
     SELECT run_id::VARCHAR AS run_id, scenario::VARCHAR AS scenario, mode::VARCHAR AS mode,
            seq, pid, tid, syscall::VARCHAR AS syscall

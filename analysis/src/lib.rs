@@ -1,17 +1,48 @@
 //! Offline behaviour metrics over syscall-tracer datasets: the data contract (schema, writers),
 //! and the analysis built on it. Reads and writes Parquet only: no aya, no root.
+//!
+//! # Entry points
+//!
+//! For the experiment runner and other callers (all return `Result<_, AnalysisError>`):
+//!
+//! - [`compare::run`]`(&CompareConfig) -> CompareResult`: the M.S vs M.R comparison. Per
+//!   scenario the baseline is a profile of its M.S runs (all, or a seeded training share) in the
+//!   baseline view (default thread); M.R and held-out M.S runs are scored in every view.
+//!   [`compare::CompareResult::summary_lines`] gives coverage and mismatch per scenario, mode
+//!   and view; [`compare::CompareResult::write_tables`] writes the tidy table (Parquet, CSV),
+//!   a markdown summary, per-trace CSV and JSON.
+//! - [`report::write_report`]`(dataset: &Path, out_dir: &Path, &ReportConfig) -> ReportSummary`:
+//!   the comparison, every plot (PNG and SVG) and an `index.html`; `ReportSummary::table()`
+//!   prints the per-scenario, per-mode, per-view summary.
+//! - [`matrix::run`]`(&MatrixConfig) -> MismatchMatrix`: each scenario's profile against each
+//!   other's.
+//! - [`eval::run`]`(&EvalConfig) -> EvalResult`: labelled normal/anomalous traces against a
+//!   baseline, per-trace scores and the ROC AUC of each metric (stide evaluation).
+//! - [`profile::build_profile`], [`profile::Profile::save`] / [`profile::Profile::load`],
+//!   [`eval::score_traces`]: profiles as reusable files, and scoring against one.
+//! - [`sql::render`]: the same metrics as DuckDB SQL over the Parquet files.
+//!
+//! # Layers
+//!
+//! [`dataset`] (schema, writers, selection, streaming reader) feeds rows run by run to a
+//! [`dataset::RowConsumer`]; [`view::Windower`] turns them into packed window keys
+//! ([`ngram`], names interned by [`intern`]); [`profile::ProfileBuilder`] and
+//! [`metrics::Scorer`] are the two consumers. [`roc`], [`matrix`], [`tidy`], [`plot`] and
+//! [`report`] work on their results; [`cli`] is the `tracer-analyze` command line; [`synth`]
+//! generates datasets for tests and benchmarks.
+//!
+//! Memory is bounded by the profiles, one state per open sequence, and the distinct unknown
+//! windows of the trace being scored (which exact mismatch needs); never by the dataset.
 
-pub mod dataset;
-pub mod error;
-pub mod intern;
-pub mod ngram;
-
-pub use error::AnalysisError;
 pub mod cli;
 pub mod compare;
+pub mod dataset;
+pub mod error;
 pub mod eval;
+pub mod intern;
 pub mod matrix;
 pub mod metrics;
+pub mod ngram;
 pub mod plot;
 pub mod profile;
 pub mod report;
@@ -20,3 +51,5 @@ pub mod sql;
 pub mod synth;
 pub mod tidy;
 pub mod view;
+
+pub use error::AnalysisError;

@@ -289,17 +289,37 @@ fn ratio(num: u64, den: u64) -> Option<f64> {
     (den > 0).then(|| num as f64 / den as f64)
 }
 
-/// Turns counts into metrics. `profile_keys` (B's distinct keys) is needed only for Hamming.
+/// What a trace was scored against and how: the context `trace_metrics` needs besides counts.
+#[derive(Clone, Copy, Debug)]
+pub struct TraceContext<'a> {
+    /// The run.
+    pub run: &'a RunMeta,
+    /// The view the trace was windowed in.
+    pub view: View,
+    /// Name of the baseline.
+    pub baseline: &'a str,
+    /// The baseline.
+    pub profile: &'a Profile,
+    /// The baseline's distinct keys, sorted; only needed for the Hamming distances.
+    pub profile_keys: Option<&'a [WindowKey]>,
+    /// Locality frame.
+    pub frame: usize,
+}
+
+/// Turns counts into metrics.
 pub fn trace_metrics(
-    run: &RunMeta,
-    view: View,
-    baseline: &str,
-    profile: &Profile,
-    profile_keys: Option<&[WindowKey]>,
-    frame: usize,
+    ctx: &TraceContext<'_>,
     sequences: &SequenceStats,
     counts: WindowCounts,
 ) -> TraceMetrics {
+    let TraceContext {
+        run,
+        view,
+        baseline,
+        profile,
+        profile_keys,
+        frame,
+    } = *ctx;
     let unknown = counts.unknown_distinct.len() as u64;
     let b = profile.distinct() as u64;
     let intersection = counts.distinct_windows - unknown;
@@ -454,16 +474,15 @@ impl RowConsumer for Scorer<'_> {
         for (windower, scorer) in &mut self.views {
             let seqs = windower.finish_run();
             let counts = scorer.finish();
-            self.results.push(trace_metrics(
-                &run,
-                windower.view(),
-                &name,
+            let ctx = TraceContext {
+                run: &run,
+                view: windower.view(),
+                baseline: &name,
                 profile,
-                keys,
-                self.config.frame,
-                &seqs,
-                counts,
-            ));
+                profile_keys: keys,
+                frame: self.config.frame,
+            };
+            self.results.push(trace_metrics(&ctx, &seqs, counts));
         }
         Ok(())
     }
@@ -495,16 +514,16 @@ mod tests {
             ..Default::default()
         };
         let keys = profile.sorted_keys();
-        trace_metrics(
-            &RunMeta::default(),
-            View::Thread,
-            "b",
+        let run = RunMeta::default();
+        let ctx = TraceContext {
+            run: &run,
+            view: View::Thread,
+            baseline: "b",
             profile,
-            Some(&keys),
+            profile_keys: Some(&keys),
             frame,
-            &seqs,
-            s.finish(),
-        )
+        };
+        trace_metrics(&ctx, &seqs, s.finish())
     }
 
     #[test]

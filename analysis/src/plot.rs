@@ -497,3 +497,54 @@ pub fn png_size(path: &Path) -> Result<(u32, u32), AnalysisError> {
     let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
     Ok((be(&bytes[16..20]), be(&bytes[20..24])))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        compare::{CompareConfig, run},
+        synth::{ExperimentSpec, write_experiment},
+    };
+
+    #[test]
+    fn plots_render_with_the_expected_size() {
+        let dir = tempfile::tempdir().unwrap();
+        write_experiment(
+            dir.path(),
+            &ExperimentSpec {
+                reps: 1,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let cfg = CompareConfig {
+            inputs: vec![dir.path().display().to_string()],
+            ..Default::default()
+        };
+        let mut r = run(&cfg).unwrap();
+        let out = dir.path().join("plots");
+        std::fs::create_dir_all(&out).unwrap();
+        let mut files = coverage_chart(&r, &out.join("c")).unwrap();
+        files.extend(matrix_heatmap(&r.matrix, &out.join("m")).unwrap());
+        let run_id = r
+            .most_anomalous_trace(View::Interleaved)
+            .unwrap()
+            .run_id
+            .clone();
+        let t = r.timeline(&run_id, View::Interleaved).unwrap();
+        assert_eq!(t.unknown.len() as u64, t.metrics.windows);
+        files.extend(timeline_chart(&t, &out.join("t")).unwrap());
+        assert_eq!(files.len(), 6);
+        assert_eq!(png_size(&out.join("c.png")).unwrap(), BAR_CHART_SIZE);
+        assert_eq!(png_size(&out.join("m.png")).unwrap(), HEATMAP_SIZE);
+        assert_eq!(png_size(&out.join("t.png")).unwrap(), TIMELINE_SIZE);
+        for f in files {
+            assert!(
+                std::fs::metadata(&f).unwrap().len() > 2000,
+                "{} is nearly empty",
+                f.display()
+            );
+        }
+        assert!(png_size(&out.join("c.svg")).is_err());
+    }
+}

@@ -268,20 +268,40 @@ pub struct Columns {
     pub syscall: Vec<u16>,
 }
 
-/// A stream of `rows` calls by `threads` threads (one process each, pids `base_pid + i`), each
-/// repeating its own template of `template_len` calls with a `noise` chance of substitution,
-/// interleaved in bursts of 1 to `max_burst` calls. `seed` fixes the templates (the programs),
-/// `stream_seed` the noise and interleaving (the run). Memory: the returned columns only.
-pub fn interleaved_columns(
-    threads: usize,
-    rows: usize,
-    template_len: usize,
-    noise: f64,
-    max_burst: usize,
-    base_pid: i32,
-    seed: u64,
-    stream_seed: u64,
-) -> Columns {
+/// A synthetic multi-threaded stream (see `interleaved_columns`).
+#[derive(Clone, Copy, Debug)]
+pub struct StreamSpec {
+    /// Threads, one process each (pids `base_pid + i`).
+    pub threads: usize,
+    /// Calls in the stream.
+    pub rows: usize,
+    /// Length of each thread's template.
+    pub template_len: usize,
+    /// Chance per call of substituting a random syscall.
+    pub noise: f64,
+    /// Longest burst one thread runs before the next pick.
+    pub max_burst: usize,
+    /// First pid.
+    pub base_pid: i32,
+    /// Seed of the templates (the programs).
+    pub seed: u64,
+    /// Seed of the noise and interleaving (the run).
+    pub stream_seed: u64,
+}
+
+/// A stream of calls by several threads, each repeating its own template with a small chance of
+/// substitution, interleaved in bursts of 1 to `max_burst` calls. Memory: the returned columns.
+pub fn interleaved_columns(spec: &StreamSpec) -> Columns {
+    let StreamSpec {
+        threads,
+        rows,
+        template_len,
+        noise,
+        max_burst,
+        base_pid,
+        seed,
+        stream_seed,
+    } = *spec;
     let threads = threads.max(1);
     let mut tpl_rng = SplitMix64::new(seed);
     let templates: Vec<Vec<u16>> = (0..threads)

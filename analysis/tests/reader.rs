@@ -10,11 +10,14 @@ use analysis::{
 };
 use common::*;
 
-/// Records every run and its rows as (seq, tid, name).
+/// One row as (seq, tid, syscall id).
+type Row = (u64, i32, u16);
+
+/// Records every run and its rows.
 #[derive(Default)]
 struct Collect {
     interner_names: Vec<String>,
-    runs: Vec<(RunMeta, Vec<(u64, i32, u16)>)>,
+    runs: Vec<(RunMeta, Vec<Row>)>,
 }
 
 impl RowConsumer for Collect {
@@ -58,7 +61,7 @@ fn folder_glob_and_file_inputs_skip_processes_files() {
     let file = root.join("syscalls/s-mr-0.parquet").display().to_string();
     assert_eq!(Dataset::open(&[file]).expect("open file").files().len(), 1);
     let only_processes = root.join("processes").display().to_string();
-    let err = Dataset::open(&[only_processes.clone()]).expect_err("no syscalls file");
+    let err = Dataset::open(std::slice::from_ref(&only_processes)).expect_err("no syscalls file");
     assert!(err.to_string().contains(&only_processes), "{err}");
     let missing = root.join("nope.parquet").display().to_string();
     let err = Dataset::open(&[missing]).expect_err("missing file");

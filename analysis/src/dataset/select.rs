@@ -44,7 +44,7 @@ impl Field {
         }
     }
 
-    fn value<'a>(self, run: &'a RunMeta) -> &'a str {
+    fn value(self, run: &RunMeta) -> &str {
         match self {
             Self::RunId => &run.run_id,
             Self::Source => &run.source,
