@@ -13,7 +13,7 @@ use crate::{
     eval::{self, BaselineSource, EvalConfig},
     intern::Interner,
     matrix::{self, MatrixConfig, fmt_opt},
-    metrics::{DEFAULT_FRAME, ScoreConfig, TraceMetrics},
+    metrics::{DEFAULT_FRAME, DEFAULT_HAMMING_BUDGET, ScoreConfig, TraceMetrics},
     ngram::DEFAULT_K,
     plot,
     profile::build_profile,
@@ -144,6 +144,10 @@ pub struct ScoringArgs {
     /// Skip the Hamming distances (their cost grows with unknown windows x profile size).
     #[arg(long)]
     pub no_hamming: bool,
+    /// Most window comparisons the Hamming search spends per trace; beyond it a sample of the
+    /// unknown windows is measured (reported as hamming_windows_measured).
+    #[arg(long, default_value_t = DEFAULT_HAMMING_BUDGET, value_name = "N")]
+    pub hamming_budget: u64,
 }
 
 impl ScoringArgs {
@@ -151,6 +155,7 @@ impl ScoringArgs {
         ScoreConfig {
             frame: self.frame,
             hamming: !self.no_hamming,
+            hamming_budget: self.hamming_budget,
             timeline_run: None,
         }
     }
@@ -216,9 +221,18 @@ pub struct EvalArgs {
     /// Window length when training (a profile file brings its own).
     #[arg(short, default_value_t = DEFAULT_K)]
     pub k: usize,
-    /// Filter expression applied to training, normal and anomalous runs.
+    /// Filter expression applied to training, normal and anomalous runs alike.
     #[arg(long = "where", value_name = "EXPR")]
     pub filter: Option<String>,
+    /// Filter expression for the training runs only (with --train), e.g. "scenario=train".
+    #[arg(long, value_name = "EXPR")]
+    pub train_where: Option<String>,
+    /// Filter expression for the normal runs only.
+    #[arg(long, value_name = "EXPR")]
+    pub normal_where: Option<String>,
+    /// Filter expression for the anomalous runs only.
+    #[arg(long, value_name = "EXPR")]
+    pub anomalous_where: Option<String>,
     /// Print every trace's scores, not only the AUC table.
     #[arg(long)]
     pub traces: bool,
@@ -255,7 +269,9 @@ pub struct CompareArgs {
     /// Scoring options.
     #[command(flatten)]
     pub scoring: ScoringArgs,
-    /// Also write summary.parquet, summary.csv, summary.md, traces.csv, compare.json here.
+    /// Output folder. compare: also write summary.parquet, summary.csv, summary.md,
+    /// traces.csv and compare.json there; plot: the images (default .); report: everything
+    /// (default ./report).
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
 }
@@ -442,21 +458,22 @@ pub fn execute(cli: &Cli) -> Result<String, AnalysisError> {
             ))
         }
         Command::Eval(a) => {
-            let selection = match &a.filter {
-                Some(e) => Selection::parse(e)?,
-                None => Selection::all(),
+            let parse = |e: &Option<String>| -> Result<Selection, AnalysisError> {
+                e.as_deref().map_or(Ok(Selection::all()), Selection::parse)
             };
+            let common = parse(&a.filter)?;
             let baseline = match &a.profile {
                 Some(p) => BaselineSource::ProfileFile(p.clone()),
                 None => BaselineSource::Train {
                     inputs: a.train.clone(),
-                    selection: selection.clone(),
+                    selection: common.clone().and(&parse(&a.train_where)?),
                     view: a.view,
                     k: a.k,
                 },
             };
             let mut cfg = EvalConfig::new(baseline, a.normal.clone(), a.anomalous.clone());
-            cfg.selection = selection;
+            cfg.normal_selection = common.clone().and(&parse(&a.normal_where)?);
+            cfg.anomalous_selection = common.and(&parse(&a.anomalous_where)?);
             cfg.view = a.view;
             cfg.score = a.scoring.config();
             let r = eval::run(&cfg)?;

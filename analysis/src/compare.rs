@@ -378,6 +378,7 @@ impl CompareResult {
             frame: self.frame,
             hamming: false,
             timeline_run: Some(run_id.to_string()),
+            ..ScoreConfig::default()
         };
         let mut scorer = Scorer::new(
             &[view],
@@ -547,11 +548,11 @@ impl CompareResult {
 pub fn traces_csv(traces: &[TraceMetrics]) -> String {
     let o = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v}"));
     let mut s = String::from(
-        "run_id,source,scenario,mode,view,baseline,baseline_view,k,frame,calls,sequences,short_sequences,short_sequence_calls,windows,distinct_windows,known_windows,unknown_distinct_windows,profile_distinct_windows,coverage,mismatch,locality_frame_count,jaccard_distance,hamming_max,hamming_mean\n",
+        "run_id,source,scenario,mode,view,baseline,baseline_view,k,frame,calls,sequences,short_sequences,short_sequence_calls,windows,distinct_windows,known_windows,unknown_distinct_windows,profile_distinct_windows,coverage,mismatch,locality_frame_count,jaccard_distance,hamming_max,hamming_mean,hamming_windows_measured\n",
     );
     for t in traces {
         s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             t.run_id,
             t.source,
             label(&t.scenario),
@@ -575,7 +576,8 @@ pub fn traces_csv(traces: &[TraceMetrics]) -> String {
             t.locality_frame_count,
             o(t.jaccard_distance),
             o(t.hamming_max),
-            o(t.hamming_mean)
+            o(t.hamming_mean),
+            t.hamming_windows_measured
         ));
     }
     s
@@ -622,6 +624,7 @@ mod tests {
                     profile: &Profile::new(1, View::Thread).unwrap(),
                     profile_keys: None,
                     frame: 2,
+                    hamming_budget: 0,
                 },
                 &SequenceStats::default(),
                 Default::default(),

@@ -104,8 +104,10 @@ pub struct EvalConfig {
     pub normal: Vec<String>,
     /// Anomalous traces.
     pub anomalous: Vec<String>,
-    /// Runs of `normal` and `anomalous` used.
-    pub selection: Selection,
+    /// Runs of `normal` used.
+    pub normal_selection: Selection,
+    /// Runs of `anomalous` used.
+    pub anomalous_selection: Selection,
     /// View the traces are scored in.
     pub view: View,
     /// Scoring options.
@@ -119,7 +121,8 @@ impl EvalConfig {
             baseline,
             normal,
             anomalous,
-            selection: Selection::all(),
+            normal_selection: Selection::all(),
+            anomalous_selection: Selection::all(),
             view: View::Thread,
             score: ScoreConfig::default(),
         }
@@ -211,10 +214,13 @@ pub fn auc_per_metric(traces: &[LabelledTrace]) -> Vec<MetricAuc> {
 pub fn run(cfg: &EvalConfig) -> Result<EvalResult, AnalysisError> {
     let (profile, name, mut interner) = load_baseline(&cfg.baseline)?;
     let mut traces = Vec::new();
-    for (label, inputs) in [("normal", &cfg.normal), ("anomalous", &cfg.anomalous)] {
+    for (label, inputs, selection) in [
+        ("normal", &cfg.normal, &cfg.normal_selection),
+        ("anomalous", &cfg.anomalous, &cfg.anomalous_selection),
+    ] {
         let scored = score_traces(
             inputs,
-            &cfg.selection,
+            selection,
             &profile,
             &name,
             &[cfg.view],

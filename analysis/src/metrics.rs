@@ -29,6 +29,9 @@ pub const DEFAULT_FRAME: usize = 20;
 /// Largest supported locality frame (the frame is a 128-bit mask).
 pub const MAX_FRAME: usize = 128;
 
+/// Default `ScoreConfig::hamming_budget`: about a tenth of a second per trace.
+pub const DEFAULT_HAMMING_BUDGET: u64 = 50_000_000;
+
 /// Options of per-trace scoring.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScoreConfig {
@@ -36,6 +39,10 @@ pub struct ScoreConfig {
     pub frame: usize,
     /// Compute the Hamming distances (cost: distinct unknown windows x profile size).
     pub hamming: bool,
+    /// Most window comparisons the Hamming search may spend on one trace; past it, an evenly
+    /// spaced sample of the unknown windows is measured (`TraceMetrics::hamming_windows_measured`
+    /// says how many), so `hamming_max` is then a lower bound and `hamming_mean` an estimate.
+    pub hamming_budget: u64,
     /// Record the per-window known/unknown sequence of this run (for the mismatch-over-time plot).
     pub timeline_run: Option<String>,
 }
@@ -45,6 +52,7 @@ impl Default for ScoreConfig {
         Self {
             frame: DEFAULT_FRAME,
             hamming: true,
+            hamming_budget: DEFAULT_HAMMING_BUDGET,
             timeline_run: None,
         }
     }
@@ -115,6 +123,9 @@ pub struct TraceMetrics {
     pub hamming_max: Option<f64>,
     /// Mean normalised minimum Hamming distance over the unknown windows.
     pub hamming_mean: Option<f64>,
+    /// Unknown windows whose Hamming distance was measured: all of them, or a sample when the
+    /// search would exceed `ScoreConfig::hamming_budget`.
+    pub hamming_windows_measured: u64,
     /// Per window in completion order: `true` if unknown to B (only for `timeline_run`).
     #[serde(skip)]
     pub timeline: Option<Vec<bool>>,
@@ -304,6 +315,20 @@ pub struct TraceContext<'a> {
     pub profile_keys: Option<&'a [WindowKey]>,
     /// Locality frame.
     pub frame: usize,
+    /// Most window comparisons for the Hamming search (see `ScoreConfig::hamming_budget`).
+    pub hamming_budget: u64,
+}
+
+/// Evenly spaced sample of at most `max` of `keys` (all of them if they fit), sorted first so
+/// the sample does not depend on hash order.
+fn hamming_sample(keys: &[WindowKey], max: usize) -> Vec<WindowKey> {
+    let mut sorted = keys.to_vec();
+    sorted.sort_unstable();
+    if sorted.len() <= max {
+        return sorted;
+    }
+    let max = max.max(1);
+    (0..max).map(|i| sorted[i * sorted.len() / max]).collect()
 }
 
 /// Turns counts into metrics.
@@ -319,6 +344,7 @@ pub fn trace_metrics(
         profile,
         profile_keys,
         frame,
+        hamming_budget,
     } = *ctx;
     let unknown = counts.unknown_distinct.len() as u64;
     let b = profile.distinct() as u64;
@@ -326,10 +352,16 @@ pub fn trace_metrics(
     let union = b + unknown;
     let k = profile.k;
     let layout = KeyLayout::new(k);
+    let mut hamming_windows_measured = 0;
     let (hamming_max, hamming_mean) = match profile_keys {
         Some(keys) if !keys.is_empty() => {
-            let distances: Vec<u32> = counts
-                .unknown_distinct
+            let max_windows = (hamming_budget / keys.len() as u64).max(1);
+            let sample = hamming_sample(
+                &counts.unknown_distinct,
+                usize::try_from(max_windows).unwrap_or(usize::MAX),
+            );
+            hamming_windows_measured = sample.len() as u64;
+            let distances: Vec<u32> = sample
                 .iter()
                 .filter_map(|w| min_hamming(&layout, *w, keys))
                 .collect();
@@ -371,6 +403,7 @@ pub fn trace_metrics(
         jaccard_distance: ratio(intersection, union).map(|j| 1.0 - j),
         hamming_max,
         hamming_mean,
+        hamming_windows_measured,
         timeline: counts.timeline,
     }
 }
@@ -481,6 +514,7 @@ impl RowConsumer for Scorer<'_> {
                 profile,
                 profile_keys: keys,
                 frame: self.config.frame,
+                hamming_budget: self.config.hamming_budget,
             };
             self.results.push(trace_metrics(&ctx, &seqs, counts));
         }
@@ -522,6 +556,7 @@ mod tests {
             profile,
             profile_keys: Some(&keys),
             frame,
+            hamming_budget: DEFAULT_HAMMING_BUDGET,
         };
         trace_metrics(&ctx, &seqs, s.finish())
     }
@@ -597,6 +632,48 @@ mod tests {
             (m.jaccard_distance, m.hamming_max, m.hamming_mean),
             (Some(0.0), Some(0.0), None)
         );
+    }
+
+    #[test]
+    fn hamming_search_respects_its_budget() {
+        let b = profile_of(3, &[&[1, 2, 3], &[2, 3, 4], &[3, 4, 5]]);
+        let t: [&[u16]; 4] = [&[1, 2, 9], &[8, 8, 8], &[7, 7, 7], &[6, 6, 6]];
+        let mut s = WindowScorer::new(20);
+        s.begin_trace(&b);
+        for w in t {
+            s.window(&b, pack(w));
+        }
+        let keys = b.sorted_keys();
+        let run = RunMeta::default();
+        let ctx = TraceContext {
+            run: &run,
+            view: View::Thread,
+            baseline: "b",
+            profile: &b,
+            profile_keys: Some(&keys),
+            frame: 20,
+            // 6 comparisons: 2 of the 4 unknown windows against 3 profile windows.
+            hamming_budget: 6,
+        };
+        let m = trace_metrics(&ctx, &SequenceStats::default(), s.finish());
+        assert_eq!(
+            (m.unknown_distinct_windows, m.hamming_windows_measured),
+            (4, 2)
+        );
+        let full = TraceContext {
+            hamming_budget: DEFAULT_HAMMING_BUDGET,
+            ..ctx
+        };
+        let mut s = WindowScorer::new(20);
+        s.begin_trace(&b);
+        for w in t {
+            s.window(&b, pack(w));
+        }
+        let m = trace_metrics(&full, &SequenceStats::default(), s.finish());
+        assert_eq!(m.hamming_windows_measured, 4);
+        // 1 2 9 is one from 1 2 3; the others three from everything.
+        assert_eq!(m.hamming_max, Some(1.0));
+        assert!((m.hamming_mean.unwrap() - (1.0 + 3.0 * 3.0) / 4.0 / 3.0).abs() < 1e-12);
     }
 
     #[test]

@@ -217,6 +217,7 @@ mod tests {
             jaccard_distance: Some(0.5),
             hamming_max: Some(0.0),
             hamming_mean: None,
+            hamming_windows_measured: 0,
             timeline: None,
         }
     }

@@ -234,6 +234,30 @@ fn profile_score_and_eval() {
         "--view",
         "interleaved",
     ]);
+    // One dataset, the sets told apart by per-set filters.
+    let e3 = run_json(&[
+        "eval",
+        "--train",
+        root.to_str().expect("utf-8"),
+        "--train-where",
+        "mode=ms",
+        "-k",
+        "3",
+        "--normal",
+        root.to_str().expect("utf-8"),
+        "--normal-where",
+        "mode=ms",
+        "--anomalous",
+        root.to_str().expect("utf-8"),
+        "--anomalous-where",
+        "mode=mr",
+        "--view",
+        "interleaved",
+    ]);
+    assert_eq!(
+        e3["auc"], e2["auc"],
+        "per-set filters select the same traces"
+    );
     // The M.S runs in the interleaved view have 8 distinct windows (see the module docs).
     assert_eq!(
         e2["profile_distinct_windows"].as_u64(),

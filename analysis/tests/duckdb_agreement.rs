@@ -39,7 +39,7 @@ fn duckdb_and_rust_agree() {
             score: ScoreConfig {
                 frame,
                 hamming: false,
-                timeline_run: None,
+                ..Default::default()
             },
             ..Default::default()
         };
