@@ -307,6 +307,31 @@ fn exec_chain_and_nothing_outside_the_tree() {
 }
 
 #[test]
+fn call_cut_short_by_thread_death_has_null_ret() {
+    require_root();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prog = compile("cutshort", dir.path());
+    let out = dir.path().join("cut.parquet");
+    let res = tracer(&["record", "-q", "-o", s(&out), "--", s(&prog)]);
+    assert_eq!(res.status.code(), Some(5), "{}", stderr(&res));
+    let rows = read_syscalls(&out);
+    let pid = rows[0].pid;
+    let reader: Vec<&Row> = rows.iter().filter(|r| r.tid != pid).collect();
+    let last = reader.last().expect("reader thread rows");
+    assert_eq!(last.syscall, "read");
+    assert_eq!(last.ret, None, "the read never returned: {last:?}");
+    let main_last = rows.iter().rfind(|r| r.tid == pid).expect("main rows");
+    assert_eq!(
+        (main_last.syscall.as_str(), main_last.ret),
+        ("exit_group", None)
+    );
+    assert!(
+        rows.iter().filter(|r| r.ret.is_none()).count() == 2,
+        "only the cut-short read and exit_group lack a return value"
+    );
+}
+
+#[test]
 fn killed_command_gives_128_plus_signal() {
     require_root();
     let dir = tempfile::tempdir().expect("tempdir");

@@ -21,6 +21,9 @@ pub const KIND_EXIT: u32 = 5;
 pub const FLAG_HAS_DURATION: u32 = 1 << 0;
 /// `SyscallEvent::flags`: reading the path argument failed (bad pointer); `path` is empty.
 pub const FLAG_PATH_FAULT: u32 = 1 << 1;
+/// `SyscallEvent::flags`: the call was cut short by the thread's death (it returned an
+/// `-ERESTART*` code with SIGKILL pending): it never returned to the program.
+pub const FLAG_KILLED: u32 = 1 << 2;
 /// `ExitEvent::flags`: this task was the last of its thread group (the process ended).
 pub const FLAG_GROUP_DEAD: u32 = 1 << 0;
 /// `ExitEvent::flags`: the task died inside a syscall that never returned (exit, exit_group);
@@ -190,8 +193,12 @@ pub struct KernelOffsets {
     pub mm_arg_start: u32,
     /// `linux_binprm::filename`.
     pub bprm_filename: u32,
+    /// `task_struct::pending` + `sigpending::signal`: the thread's own pending signal set.
+    pub task_pending_signal: u32,
+    /// Reserved, zero.
+    pub pad: u32,
 }
-const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 32);
+const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 40);
 
 #[cfg(feature = "user")]
 mod pod {

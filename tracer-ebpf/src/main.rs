@@ -26,9 +26,9 @@ use aya_ebpf::{
 };
 use tracer_common::{
     ARGV_BYTES, COMM_BYTES, ExecEvent, ExitEvent, FLAG_GROUP_DEAD, FLAG_HAS_DURATION,
-    FLAG_IN_SYSCALL, FLAG_PATH_FAULT, ForkEvent, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_SYSCALL,
-    KIND_SYSCALL_PATH, KernelOffsets, LOST_KINDS, LOST_LIFECYCLE, LOST_SYSCALL, MAX_SYSCALL_NR,
-    SC_PATH_MASK, SC_PATH_SHIFT, SC_TRACE, SyscallEvent, SyscallPathEvent,
+    FLAG_IN_SYSCALL, FLAG_KILLED, FLAG_PATH_FAULT, ForkEvent, KIND_EXEC, KIND_EXIT, KIND_FORK,
+    KIND_SYSCALL, KIND_SYSCALL_PATH, KernelOffsets, LOST_KINDS, LOST_LIFECYCLE, LOST_SYSCALL,
+    MAX_SYSCALL_NR, SC_PATH_MASK, SC_PATH_SHIFT, SC_TRACE, SyscallEvent, SyscallPathEvent,
 };
 
 /// x86_64 `struct pt_regs` (arch/x86/include/asm/ptrace.h): the user registers saved at kernel
@@ -67,6 +67,14 @@ impl PtRegs {
     }
 }
 
+/// include/linux/errno.h: ERESTARTSYS (512) .. ERESTART_RESTARTBLOCK (516), the codes a call
+/// interrupted by a signal returns on its way to signal delivery.
+const ERESTART_FIRST: i64 = -516;
+const ERESTART_LAST: i64 = -512;
+/// Bit of SIGKILL (9) in a `sigset_t`: set in every thread of a dying group (kernel/signal.c
+/// complete_signal() and zap_other_threads()).
+const SIGKILL_BIT: u64 = 1 << 8;
+
 /// `-ENOSYS`: what the entry code stores in `ax` before dispatching a syscall; still there if the
 /// call never returned.
 const NEG_ENOSYS: u64 = (-38i64) as u64;
@@ -82,6 +90,8 @@ static KERNEL_OFFSETS: KernelOffsets = KernelOffsets {
     signal_live: 0,
     mm_arg_start: 0,
     bprm_filename: 0,
+    task_pending_signal: 0,
+    pad: 0,
 };
 
 /// Nonzero when `sys_enter` is attached and `ENTRY_TS` holds entry times.
@@ -193,6 +203,18 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     // SAFETY: helper without preconditions.
     let now = unsafe { bpf_ktime_get_ns() };
     let mut flags = 0;
+    if (ERESTART_FIRST..=ERESTART_LAST).contains(&ret) {
+        // Rare path: was the call cut short because the thread is being killed?
+        let off = offsets();
+        // SAFETY: helper returning the current task; the read faults safely.
+        let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+        // SAFETY: as above.
+        if let Ok(pending) = unsafe { read_field::<u64>(task, off.task_pending_signal) }
+            && pending & SIGKILL_BIT != 0
+        {
+            flags |= FLAG_KILLED;
+        }
+    }
     let mut ts_ns = now;
     let mut duration_ns = 0;
     // SAFETY: plain read of a `.rodata` global.

@@ -17,9 +17,9 @@ use std::{
 use analysis::dataset::{ProcessRow, SinkError, SyscallRow, SyscallSink};
 use aya::maps::{MapData, RingBuf};
 use tracer_common::{
-    ExecEvent, ExitEvent, FLAG_GROUP_DEAD, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_PATH_FAULT,
-    ForkEvent, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_SYSCALL, KIND_SYSCALL_PATH, MAX_SYSCALL_NR,
-    SyscallEvent, SyscallPathEvent,
+    ExecEvent, ExitEvent, FLAG_GROUP_DEAD, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED,
+    FLAG_PATH_FAULT, ForkEvent, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_SYSCALL, KIND_SYSCALL_PATH,
+    MAX_SYSCALL_NR, SyscallEvent, SyscallPathEvent,
 };
 
 use crate::syscall_table::Arch;
@@ -346,7 +346,8 @@ impl Writer {
             syscall: name,
             nr: e.nr,
             args: Some(e.args),
-            ret: Some(e.ret),
+            // A call cut short by the thread's death never returned to the program.
+            ret: (e.flags & FLAG_KILLED == 0).then_some(e.ret),
             path: path_str,
         })?;
         self.stats.rows += 1;

@@ -78,6 +78,9 @@ pub fn kernel_offsets(btf: &Btf) -> Result<KernelOffsets, BtfError> {
         signal_live: btf.member_offset("signal_struct", "live")?,
         mm_arg_start: btf.member_offset("mm_struct", "arg_start")?,
         bprm_filename: btf.member_offset("linux_binprm", "filename")?,
+        task_pending_signal: btf.member_offset("task_struct", "pending")?
+            + btf.member_offset("sigpending", "signal")?,
+        pad: 0,
     })
 }
 
