@@ -139,10 +139,11 @@ pub fn main_pid_of_mixed_log(path: &Path) -> Result<Option<i32>, IngestError> {
     let mut children = std::collections::HashSet::new();
     let mut rejoin = super::Rejoin::default();
     for line in text.lines() {
-        let Some(line) = rejoin.take(line) else {
+        let line = rejoin.take(line);
+        let Ok(l) = parse_line(&line) else {
+            rejoin.hold(&line);
             continue;
         };
-        let Ok(l) = parse_line(&line) else { continue };
         if let Some(t) = l.tid
             && !seen.contains(&t)
         {

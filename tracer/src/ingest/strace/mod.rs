@@ -62,6 +62,9 @@ pub struct Options {
 
 /// Line accounting and the malformed-line policy.
 struct Lines {
+    rejoin: Rejoin,
+    /// Whether cut lines may be rejoined (one log read in order, not an -ff set).
+    rejoin_lines: bool,
     lenient: bool,
     read: u64,
     skipped: u64,
@@ -80,6 +83,7 @@ impl Lines {
         self.read += 1;
         match parse_line(text) {
             Ok(l) => Ok(Some(l)),
+            Err(_) if !cut && self.rejoin_lines && self.rejoin.hold(text) => Ok(None),
             Err(_) if cut => {
                 let l = parse_cut_line(text);
                 if l.is_none() {
@@ -143,6 +147,8 @@ pub fn ingest(
     let sink = SyscallSink::create(syscalls_path, run.clone(), &metadata)?;
     let mut asm = Assembler::new(opts.table, sink);
     let mut lines = Lines {
+        rejoin: Rejoin::default(),
+        rejoin_lines: matches!(resolved, Input::Single(_)),
         lenient: opts.lenient,
         read: 0,
         skipped: 0,
@@ -182,7 +188,8 @@ pub fn ingest(
 
 /// strace's own messages (`strace: Process 123 attached`) go to stderr like the trace when no
 /// `-o` is given, and can land in the middle of a trace line, whose rest then follows on the
-/// next line. This puts such lines back together.
+/// next line. A line that does not parse and ends in such a message is held and joined with the
+/// next one (lines that parse are never searched, so a message inside a string is left alone).
 #[derive(Default)]
 pub(crate) struct Rejoin {
     carry: Option<String>,
@@ -191,21 +198,29 @@ pub(crate) struct Rejoin {
 impl Rejoin {
     const MESSAGE: &'static str = "strace: Process ";
 
-    /// The whole line to parse, or `None` when `text` is the first part of a cut line.
-    pub(crate) fn take<'a>(&mut self, text: &'a str) -> Option<Cow<'a, str>> {
-        let text: Cow<'a, str> = match self.carry.take() {
+    /// The line to parse: `text`, after the held head of a cut line if there is one.
+    pub(crate) fn take<'a>(&mut self, text: &'a str) -> Cow<'a, str> {
+        match self.carry.take() {
             Some(mut head) => {
                 head.push_str(text);
                 Cow::Owned(head)
             }
             None => Cow::Borrowed(text),
-        };
-        match text.find(Self::MESSAGE) {
+        }
+    }
+
+    /// For a line that did not parse: when it ends in strace's message, holds the part before
+    /// it and returns true.
+    pub(crate) fn hold(&mut self, text: &str) -> bool {
+        if !(text.ends_with(" attached") || text.ends_with(" detached")) {
+            return false;
+        }
+        match text.rfind(Self::MESSAGE) {
             Some(at) if at > 0 => {
                 self.carry = Some(text[..at].to_string());
-                None
+                true
             }
-            _ => Some(text),
+            _ => false,
         }
     }
 }
@@ -306,7 +321,6 @@ fn ingest_single(
     let mut file = File::open(path).map_err(io)?;
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 4096);
     let mut line_no = 0u64;
-    let mut rejoin = Rejoin::default();
     loop {
         let have = buf.len();
         buf.resize(have + CHUNK_BYTES, 0);
@@ -319,9 +333,8 @@ fn ingest_single(
             // The usual case: valid UTF-8, lines borrowed straight from the buffer.
             for nl in memchr::memchr_iter(b'\n', text.as_bytes()) {
                 line_no += 1;
-                if let Some(text) = rejoin.take(&text[start..nl])
-                    && let Some(l) = lines.parse(path, line_no, &text, false)?
-                {
+                let text = lines.rejoin.take(&text[start..nl]);
+                if let Some(l) = lines.parse(path, line_no, &text, false)? {
                     feed(asm, &mut clock, &mut default_tid, l)?;
                 }
                 start = nl + 1;
@@ -330,9 +343,8 @@ fn ingest_single(
             for nl in memchr::memchr_iter(b'\n', &buf[..whole]) {
                 line_no += 1;
                 let text = utf8(&buf[start..nl]);
-                if let Some(text) = rejoin.take(&text)
-                    && let Some(l) = lines.parse(path, line_no, &text, false)?
-                {
+                let text = lines.rejoin.take(&text);
+                if let Some(l) = lines.parse(path, line_no, &text, false)? {
                     feed(asm, &mut clock, &mut default_tid, l)?;
                 }
                 start = nl + 1;
@@ -342,9 +354,8 @@ fn ingest_single(
             if start < buf.len() {
                 line_no += 1;
                 let text = utf8(&buf[start..]);
-                if let Some(text) = rejoin.take(&text)
-                    && let Some(l) = lines.parse(path, line_no, &text, true)?
-                {
+                let text = lines.rejoin.take(&text);
+                if let Some(l) = lines.parse(path, line_no, &text, true)? {
                     feed(asm, &mut clock, &mut default_tid, l)?;
                 }
             }
