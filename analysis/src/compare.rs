@@ -20,9 +20,10 @@ use crate::{
     error::AnalysisError,
     intern::Interner,
     matrix::{MismatchMatrix, fmt_opt, mismatch_matrix},
-    metrics::{ScoreConfig, Scorer, TraceMetrics},
+    metrics::{ScoreConfig, TraceMetrics},
     ngram::DEFAULT_K,
     profile::{Profile, ProfileBuilder},
+    scorer::Scorer,
     tidy::{self, SummaryRow, label},
     view::{SequenceStats, View, check_k},
 };
@@ -283,43 +284,6 @@ pub fn run(cfg: &CompareConfig) -> Result<CompareResult, AnalysisError> {
     })
 }
 
-/// The per-window unknown flags of one trace against its scenario's baseline.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Timeline {
-    /// The run.
-    pub run_id: String,
-    /// Its scenario (the baseline used).
-    pub scenario: String,
-    /// Its mode.
-    pub mode: String,
-    /// The view windowed in.
-    pub view: View,
-    /// View of the baseline.
-    pub baseline_view: View,
-    /// Locality frame.
-    pub frame: usize,
-    /// Per window in completion order: unknown to the baseline.
-    pub unknown: Vec<bool>,
-    /// The trace's metrics.
-    pub metrics: TraceMetrics,
-}
-
-impl Timeline {
-    /// Unknown windows among the last `frame` windows, at each window.
-    pub fn frame_counts(&self) -> Vec<u32> {
-        let mut counts = Vec::with_capacity(self.unknown.len());
-        let mut c = 0u32;
-        for (i, u) in self.unknown.iter().enumerate() {
-            c += u32::from(*u);
-            if i >= self.frame {
-                c -= u32::from(self.unknown[i - self.frame]);
-            }
-            counts.push(c);
-        }
-        counts
-    }
-}
-
 /// Coverage and mismatch of one scenario and mode in one view: a line of a summary table.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SummaryLine {
@@ -365,65 +329,6 @@ impl CompareResult {
             }
         }
         lines
-    }
-
-    /// Re-scores `run_id` in `view` against its scenario's baseline, keeping every window's flag.
-    pub fn timeline(&mut self, run_id: &str, view: View) -> Result<Timeline, AnalysisError> {
-        let dataset = self
-            .dataset
-            .clone()
-            .ok_or_else(|| AnalysisError::Empty("the comparison has no dataset".into()))?;
-        let profiles = &self.profiles;
-        let config = ScoreConfig {
-            frame: self.frame,
-            hamming: false,
-            timeline_run: Some(run_id.to_string()),
-            ..ScoreConfig::default()
-        };
-        let mut scorer = Scorer::new(
-            &[view],
-            self.k,
-            config,
-            Box::new(move |r: &RunMeta| {
-                let s = label(&r.scenario);
-                profiles.get(&s).map(|p| (s, p))
-            }),
-        )?;
-        let selection =
-            Selection::all().with(crate::dataset::select::Field::RunId, &[run_id.to_string()]);
-        dataset.scan(&selection, &mut self.interner, &mut scorer)?;
-        let mut metrics = scorer.into_results().into_iter().next().ok_or_else(|| {
-            AnalysisError::Empty(format!(
-                "run `{run_id}` not found or its scenario has no baseline"
-            ))
-        })?;
-        Ok(Timeline {
-            run_id: run_id.to_string(),
-            scenario: label(&metrics.scenario),
-            mode: label(&metrics.mode),
-            view,
-            baseline_view: self.baseline_view,
-            frame: self.frame,
-            unknown: metrics.timeline.take().unwrap_or_default(),
-            metrics,
-        })
-    }
-
-    /// The scored trace with the highest locality frame count in `view` (ties: first), a good
-    /// default for the mismatch-over-time picture.
-    pub fn most_anomalous_trace(&self, view: View) -> Option<&TraceMetrics> {
-        let mut best: Option<&TraceMetrics> = None;
-        for t in self
-            .traces
-            .iter()
-            .filter(|t| t.view == view && t.windows > 0)
-        {
-            let score = |t: &TraceMetrics| (t.locality_frame_count, t.mismatch.unwrap_or(0.0));
-            if best.is_none_or(|b| score(t) > score(b)) {
-                best = Some(t);
-            }
-        }
-        best
     }
 
     /// Scenarios, modes and views present in the summary, in order.
@@ -538,49 +443,10 @@ impl CompareResult {
             parquet,
             write("summary.csv", tidy::to_csv(&self.summary))?,
             write("summary.md", self.markdown())?,
-            write("traces.csv", traces_csv(&self.traces))?,
+            write("traces.csv", tidy::traces_csv(&self.traces))?,
             write("compare.json", json)?,
         ])
     }
-}
-
-/// Per-trace metrics as CSV.
-pub fn traces_csv(traces: &[TraceMetrics]) -> String {
-    let o = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v}"));
-    let mut s = String::from(
-        "run_id,source,scenario,mode,view,baseline,baseline_view,k,frame,calls,sequences,short_sequences,short_sequence_calls,windows,distinct_windows,known_windows,unknown_distinct_windows,profile_distinct_windows,coverage,mismatch,locality_frame_count,jaccard_distance,hamming_max,hamming_mean,hamming_windows_measured\n",
-    );
-    for t in traces {
-        s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            t.run_id,
-            t.source,
-            label(&t.scenario),
-            label(&t.mode),
-            t.view,
-            t.baseline,
-            t.baseline_view,
-            t.k,
-            t.frame,
-            t.calls,
-            t.sequences,
-            t.short_sequences,
-            t.short_sequence_calls,
-            t.windows,
-            t.distinct_windows,
-            t.known_windows,
-            t.unknown_distinct_windows,
-            t.profile_distinct_windows,
-            o(t.coverage),
-            o(t.mismatch),
-            t.locality_frame_count,
-            o(t.jaccard_distance),
-            o(t.hamming_max),
-            o(t.hamming_mean),
-            t.hamming_windows_measured
-        ));
-    }
-    s
 }
 
 #[cfg(test)]
@@ -604,32 +470,5 @@ mod tests {
         assert_ne!(split_runs(runs.clone(), 0.7, 2).0, a);
         assert_eq!(split_runs(runs.clone(), 0.01, 1).0.len(), 1);
         assert_eq!(split_runs(runs, 1.0, 1).1.len(), 0);
-    }
-
-    #[test]
-    fn frame_counts_slide() {
-        let t = Timeline {
-            run_id: "r".into(),
-            scenario: "s".into(),
-            mode: "mr".into(),
-            view: View::Interleaved,
-            baseline_view: View::Thread,
-            frame: 2,
-            unknown: vec![true, true, false, true, false, false],
-            metrics: crate::metrics::trace_metrics(
-                &crate::metrics::TraceContext {
-                    run: &RunMeta::default(),
-                    view: View::Interleaved,
-                    baseline: "s",
-                    profile: &Profile::new(1, View::Thread).unwrap(),
-                    profile_keys: None,
-                    frame: 2,
-                    hamming_budget: 0,
-                },
-                &SequenceStats::default(),
-                Default::default(),
-            ),
-        };
-        assert_eq!(t.frame_counts(), vec![1, 2, 1, 1, 1, 0]);
     }
 }

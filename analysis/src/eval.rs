@@ -8,10 +8,11 @@ use crate::{
     dataset::{Dataset, RunMeta, Selection},
     error::AnalysisError,
     intern::Interner,
-    metrics::{ScoreConfig, Scorer, TraceMetrics},
+    metrics::{ScoreConfig, TraceMetrics},
     ngram::DEFAULT_K,
     profile::{Profile, build_profile},
     roc::roc_auc,
+    scorer::Scorer,
     view::View,
 };
 

@@ -27,7 +27,7 @@
 //! [`dataset`] (schema, writers, selection, streaming reader) feeds rows run by run to a
 //! [`dataset::RowConsumer`]; [`view::Windower`] turns them into packed window keys
 //! ([`ngram`], names interned by [`intern`]); [`profile::ProfileBuilder`] and
-//! [`metrics::Scorer`] are the two consumers. [`roc`], [`matrix`], [`tidy`], [`plot`] and
+//! [`scorer::Scorer`] are the two consumers. [`roc`], [`matrix`], [`tidy`], [`plot`] and
 //! [`report`] work on their results; [`cli`] is the `tracer-analyze` command line; [`synth`]
 //! generates datasets for tests and benchmarks.
 //!
@@ -47,9 +47,11 @@ pub mod plot;
 pub mod profile;
 pub mod report;
 pub mod roc;
+pub mod scorer;
 pub mod sql;
 pub mod synth;
 pub mod tidy;
+pub mod timeline;
 pub mod view;
 
 pub use error::AnalysisError;

@@ -18,10 +18,7 @@ use plotters::{
 };
 
 use crate::{
-    compare::{CompareResult, Timeline},
-    error::AnalysisError,
-    matrix::MismatchMatrix,
-    tidy,
+    compare::CompareResult, error::AnalysisError, matrix::MismatchMatrix, tidy, timeline::Timeline,
     view::View,
 };
 

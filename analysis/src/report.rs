@@ -100,7 +100,11 @@ fn file_name(p: &Path) -> String {
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
 }
 
-fn html(result: &CompareResult, dataset: &Path, timeline: Option<&compare::Timeline>) -> String {
+fn html(
+    result: &CompareResult,
+    dataset: &Path,
+    timeline: Option<&crate::timeline::Timeline>,
+) -> String {
     let mut h = String::from(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>syscall-tracer analysis report</title>\n<style>body{font-family:sans-serif;margin:2em;max-width:1500px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#eee}td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}.note{color:#555}</style></head><body>\n",
     );

@@ -187,6 +187,45 @@ pub fn to_csv(rows: &[SummaryRow]) -> String {
     s
 }
 
+/// Per-trace metrics as CSV.
+pub fn traces_csv(traces: &[TraceMetrics]) -> String {
+    let o = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v}"));
+    let mut s = String::from(
+        "run_id,source,scenario,mode,view,baseline,baseline_view,k,frame,calls,sequences,short_sequences,short_sequence_calls,windows,distinct_windows,known_windows,unknown_distinct_windows,profile_distinct_windows,coverage,mismatch,locality_frame_count,jaccard_distance,hamming_max,hamming_mean,hamming_windows_measured\n",
+    );
+    for t in traces {
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            t.run_id,
+            t.source,
+            label(&t.scenario),
+            label(&t.mode),
+            t.view,
+            t.baseline,
+            t.baseline_view,
+            t.k,
+            t.frame,
+            t.calls,
+            t.sequences,
+            t.short_sequences,
+            t.short_sequence_calls,
+            t.windows,
+            t.distinct_windows,
+            t.known_windows,
+            t.unknown_distinct_windows,
+            t.profile_distinct_windows,
+            o(t.coverage),
+            o(t.mismatch),
+            t.locality_frame_count,
+            o(t.jaccard_distance),
+            o(t.hamming_max),
+            o(t.hamming_mean),
+            t.hamming_windows_measured
+        ));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
