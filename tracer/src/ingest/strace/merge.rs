@@ -388,3 +388,144 @@ impl Assembler {
         Ok((self.sink, procs, self.stats))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use analysis::dataset::RunInfo;
+
+    use super::*;
+    use crate::ingest::arch::Arch;
+
+    fn assembler(dir: &tempfile::TempDir) -> Assembler {
+        let sink = SyscallSink::create(&dir.path().join("t.parquet"), RunInfo::default(), &[])
+            .expect("create sink");
+        Assembler::new(Arch::X86_64.table(), sink)
+    }
+
+    fn ev(tid: i32, body: Body<'_>) -> Event<'_> {
+        Event {
+            tid,
+            comm: None,
+            ts_ns: None,
+            body,
+        }
+    }
+
+    fn call<'a>(name: &'a str, args: &'a str, ret: i64) -> Body<'a> {
+        Body::Call {
+            name,
+            args,
+            ret: Ret::Value(ret),
+            duration_ns: None,
+        }
+    }
+
+    #[test]
+    fn a_thread_seen_before_its_clone_returned_joins_the_cloning_process() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut a = assembler(&dir);
+        a.feed(ev(10, call("execve", "\"/bin/x\", [\"x\"], 0x1", 0)))
+            .unwrap();
+        a.feed(ev(
+            10,
+            Body::Unfinished {
+                name: "clone3",
+                args: "{flags=CLONE_VM|CLONE_THREAD}",
+            },
+        ))
+        .unwrap();
+        a.feed(ev(11, call("gettid", "", 11))).unwrap();
+        a.feed(ev(
+            10,
+            Body::Resumed {
+                name: "clone3",
+                args: ", 88",
+                ret: Ret::Value(11),
+                duration_ns: None,
+            },
+        ))
+        .unwrap();
+        a.feed(ev(11, Body::Exited { code: 0 })).unwrap();
+        a.feed(ev(10, Body::Exited { code: 4 })).unwrap();
+        let (_, procs, stats) = a.finish().unwrap();
+        assert_eq!(stats.rows, 3);
+        assert_eq!(procs.len(), 1, "{procs:?}");
+        assert_eq!(
+            (procs[0].pid, procs[0].exit_code, procs[0].exe.as_deref()),
+            (10, Some(4), Some("/bin/x"))
+        );
+        assert_eq!(procs[0].argv, Some(vec!["x".to_string()]));
+    }
+
+    #[test]
+    fn a_child_seen_before_its_fork_returned_is_a_new_process() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut a = assembler(&dir);
+        a.feed(ev(
+            10,
+            Body::Unfinished {
+                name: "clone",
+                args: "child_stack=NULL, flags=SIGCHLD",
+            },
+        ))
+        .unwrap();
+        a.feed(ev(12, call("getppid", "", 10))).unwrap();
+        a.feed(ev(
+            12,
+            Body::Unfinished {
+                name: "pause",
+                args: "",
+            },
+        ))
+        .unwrap();
+        a.feed(ev(
+            10,
+            Body::Resumed {
+                name: "clone",
+                args: "",
+                ret: Ret::Value(12),
+                duration_ns: None,
+            },
+        ))
+        .unwrap();
+        a.feed(ev(12, Body::Killed { signal: "SIGKILL" })).unwrap();
+        // A call left unfinished at the end of the log is still written.
+        a.feed(ev(
+            10,
+            Body::Unfinished {
+                name: "wait4",
+                args: "-1,",
+            },
+        ))
+        .unwrap();
+        let (_, procs, stats) = a.finish().unwrap();
+        assert_eq!(stats.rows, 4, "clone, getppid, pause (killed), wait4 (cut)");
+        let child = procs.iter().find(|p| p.pid == 12).expect("child");
+        assert_eq!(
+            (child.ppid, child.signal, child.exit_code),
+            (Some(10), Some(9), None)
+        );
+    }
+
+    #[test]
+    fn a_resume_without_its_first_half_is_kept_and_counted() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut a = assembler(&dir);
+        a.feed(ev(
+            5,
+            Body::Resumed {
+                name: "read",
+                args: "\"x\", 1",
+                ret: Ret::Value(1),
+                duration_ns: None,
+            },
+        ))
+        .unwrap();
+        a.feed(ev(5, call("syscall_0x3e7", "", -38))).unwrap();
+        let (_, _, stats) = a.finish().unwrap();
+        assert_eq!(
+            (stats.rows, stats.orphan_resumes, stats.unknown_syscalls),
+            (2, 1, 0)
+        );
+    }
+}
