@@ -320,3 +320,57 @@ pub fn run(args: &IngestArgs) -> Result<IngestSummary, IngestError> {
         elapsed: started.elapsed(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args as _, FromArgMatches as _};
+
+    use super::*;
+
+    fn parse(argv: &[&str]) -> IngestArgs {
+        let cmd = IngestArgs::augment_args(clap::Command::new("ingest"));
+        cmd.clone().debug_assert();
+        let m = cmd.try_get_matches_from(argv).expect("parses");
+        IngestArgs::from_arg_matches(&m).expect("valid")
+    }
+
+    #[test]
+    fn command_line() {
+        let a = parse(&[
+            "ingest",
+            "t.log",
+            "-o",
+            "t.parquet",
+            "--date",
+            "2024-05-01",
+            "--lenient",
+        ]);
+        assert_eq!((a.format, a.lenient, a.arch), (Format::Strace, true, None));
+        assert_eq!(a.date, Some("2024-05-01".parse().unwrap()));
+        let a = parse(&[
+            "ingest", "--format", "adfa-ld", "--arch", "i386", "ADFA", "-o", "out",
+        ]);
+        assert_eq!((a.format, a.arch), (Format::AdfaLd, Some(Arch::X86)));
+        let cmd = IngestArgs::augment_args(clap::Command::new("ingest"));
+        assert!(
+            cmd.try_get_matches_from(["ingest", "x", "-o", "y", "--date", "May 1"])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn output_layouts() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = Output::new(&dir.path().join("t.parquet"), true);
+        let (s, p) = file.paths("run").unwrap();
+        assert_eq!(
+            (s.file_name().unwrap(), p.file_name().unwrap()),
+            ("t.parquet".as_ref(), "t.processes.parquet".as_ref())
+        );
+        let folder = Output::new(&dir.path().join("ds"), false);
+        let (s, p) = folder.paths("a/b").unwrap();
+        assert!(
+            s.ends_with("ds/syscalls/a--b.parquet") && p.ends_with("ds/processes/a--b.parquet")
+        );
+    }
+}

@@ -322,6 +322,32 @@ mod tests {
         }
     }
 
+    #[test]
+    fn command_line() {
+        use clap::{Args as _, FromArgMatches as _};
+        let cmd = ParityArgs::augment_args(clap::Command::new("parity"));
+        cmd.clone().debug_assert();
+        let m = cmd
+            .try_get_matches_from([
+                "parity",
+                "a.parquet",
+                "b",
+                "--json",
+                "--min-similarity",
+                "0.99",
+                "--ignore",
+                "futex,sched_yield",
+            ])
+            .expect("parses");
+        let a = ParityArgs::from_arg_matches(&m).expect("valid");
+        assert_eq!(
+            (a.a.to_str(), a.b.to_str(), a.json),
+            (Some("a.parquet"), Some("b"), true)
+        );
+        assert_eq!((a.min_similarity, a.window), (Some(0.99), 6));
+        assert_eq!(a.ignore, ["futex", "sched_yield"]);
+    }
+
     fn opts() -> Options {
         Options {
             window: 3,
