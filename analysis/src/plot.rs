@@ -124,6 +124,8 @@ pub struct BarChart {
     pub modes: Vec<String>,
     /// One panel per view: its name and values `[scenario][mode]`.
     pub panels: Vec<(String, Vec<Vec<Option<BarValue>>>)>,
+    /// A remark drawn under the title (e.g. that M.S runs built their own baseline).
+    pub note: Option<String>,
 }
 
 impl BarChart {
@@ -162,6 +164,10 @@ impl BarChart {
             scenarios,
             modes,
             panels,
+            note: result.ms_scored_on_training_runs.then(|| {
+                "M.S traces are the baseline's own training runs (use --train-share < 1 to hold some out)"
+                    .to_string()
+            }),
         }
     }
 }
@@ -208,6 +214,15 @@ fn draw_bars<DB: DrawingBackend>(
         .map(|(i, m)| (mode_name(m), PALETTE[i % PALETTE.len()]))
         .collect();
     draw_legend(&head, &legend, w as i32 - 20, 52)?;
+    if let Some(note) = &chart.note {
+        head.draw(&Text::new(
+            note.clone(),
+            (20, 52),
+            font(15)
+                .color(&RGBColor(90, 90, 90))
+                .pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
+    }
     let n_s = chart.scenarios.len().max(1);
     let n_m = chart.modes.len().max(1);
     let panels = body.split_evenly((1, chart.panels.len().max(1)));
