@@ -14,11 +14,15 @@
 #![no_main]
 
 use aya_ebpf::{
-    bindings::BPF_RB_NO_WAKEUP,
+    bindings::{
+        BPF_F_NO_PREALLOC, BPF_LOCAL_STORAGE_GET_F_CREATE, BPF_RB_NO_WAKEUP,
+        bpf_map_type::BPF_MAP_TYPE_TASK_STORAGE,
+    },
     helpers::{
         bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_task_btf, bpf_ktime_get_ns,
         bpf_probe_read_kernel, bpf_probe_read_kernel_str_bytes, bpf_probe_read_user_buf,
-        bpf_probe_read_user_str_bytes, generated::bpf_task_pt_regs,
+        bpf_probe_read_user_str_bytes,
+        generated::{bpf_task_pt_regs, bpf_task_storage_get},
     },
     macros::{btf_tracepoint, map},
     maps::{Array, HashMap, PerCpuArray, RingBuf},
@@ -114,9 +118,48 @@ static SYSCALL_FLAGS: Array<u8> = Array::with_max_entries(MAX_SYSCALL_NR, 0);
 #[map]
 static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(LOST_KINDS, 0);
 
+/// A BTF-defined task-local storage map (libbpf's map definition convention: each field's
+/// array length encodes one attribute). Task storage lives in the task itself, so a lookup is
+/// a pointer walk, not a hash: the cheapest per-thread slot a tracing program can have.
+#[repr(C)]
+struct TaskStorageDef {
+    r#type: *const [i32; BPF_MAP_TYPE_TASK_STORAGE as usize],
+    map_flags: *const [i32; BPF_F_NO_PREALLOC as usize],
+    key: *const i32,
+    value: *const u64,
+}
+
+// SAFETY: the fields are BTF placeholders the loader reads; they are never dereferenced.
+unsafe impl Sync for TaskStorageDef {}
+
 /// Duration mode: entry time of each thread's current syscall.
-#[map]
-static ENTRY_TS: HashMap<u32, u64> = HashMap::with_max_entries(1 << 16, 0);
+#[unsafe(link_section = ".maps")]
+#[unsafe(export_name = "ENTRY_TS")]
+static ENTRY_TS: TaskStorageDef = TaskStorageDef {
+    r#type: core::ptr::null(),
+    map_flags: core::ptr::null(),
+    key: core::ptr::null(),
+    value: core::ptr::null(),
+};
+
+#[inline(always)]
+fn entry_ts_slot(create: bool) -> *mut u64 {
+    let flags = if create {
+        BPF_LOCAL_STORAGE_GET_F_CREATE as u64
+    } else {
+        0
+    };
+    // SAFETY: ENTRY_TS is a task storage map; the task is the current one as a BTF pointer.
+    unsafe {
+        bpf_task_storage_get(
+            core::ptr::from_ref(&ENTRY_TS).cast_mut().cast(),
+            bpf_get_current_task_btf(),
+            core::ptr::null_mut(),
+            flags,
+        )
+    }
+    .cast()
+}
 
 #[inline(always)]
 fn offsets() -> KernelOffsets {
@@ -158,10 +201,11 @@ fn try_sys_enter(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
     if !is_traced((pid_tgid >> 32) as u32) {
         return Ok(0);
     }
-    // SAFETY: helper without preconditions.
-    let now = unsafe { bpf_ktime_get_ns() };
-    let tid = pid_tgid as u32;
-    ENTRY_TS.insert(&tid, &now, 0).map_err(|_| 0)?;
+    let slot = entry_ts_slot(true);
+    if !slot.is_null() {
+        // SAFETY: a non-null task storage slot of the current task, sized for a u64.
+        unsafe { *slot = bpf_ktime_get_ns() };
+    }
     Ok(0)
 }
 
@@ -219,10 +263,11 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     let mut duration_ns = 0;
     // SAFETY: plain read of a `.rodata` global.
     if unsafe { core::ptr::read_volatile(&WANT_DURATIONS) } != 0 {
-        // SAFETY: the value is copied out immediately.
-        if let Some(entry) = unsafe { ENTRY_TS.get(&tid) } {
-            let entry = *entry;
-            if entry <= now {
+        let slot = entry_ts_slot(false);
+        if !slot.is_null() {
+            // SAFETY: a non-null task storage slot of the current task.
+            let entry = unsafe { *slot };
+            if entry != 0 && entry <= now {
                 ts_ns = entry;
                 duration_ns = now - entry;
                 flags |= FLAG_HAS_DURATION;
@@ -452,10 +497,6 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
     }
     if flags & FLAG_GROUP_DEAD != 0 {
         let _ = TRACED.remove(&tgid);
-    }
-    // SAFETY: helper without preconditions.
-    if unsafe { core::ptr::read_volatile(&WANT_DURATIONS) } != 0 {
-        let _ = ENTRY_TS.remove(&tid);
     }
     let event = ExitEvent {
         kind: KIND_EXIT,

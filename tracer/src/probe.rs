@@ -103,6 +103,9 @@ impl Probe {
             .override_global("KERNEL_OFFSETS", &offsets, true)
             .override_global("WANT_DURATIONS", &durations, true)
             .map_max_entries("EVENTS", config.ring_bytes)
+            // ENTRY_TS is task storage, which aya does not wrap on the user side; we never
+            // touch it from here.
+            .allow_unsupported_maps()
             .load(EBPF_OBJECT)
             .map_err(ProbeError::Load)?;
         let mut probe = Self { ebpf };
