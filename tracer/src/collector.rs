@@ -110,26 +110,9 @@ pub struct WriterStats {
     pub totals: HashMap<&'static str, SyscallTotals>,
 }
 
-/// A process as the writer knows it.
-#[derive(Clone, Debug, Default)]
-pub struct ProcState {
-    /// Parent process id.
-    pub ppid: Option<i32>,
-    /// Start, wall ns.
-    pub start_ns: Option<i64>,
-    /// End, wall ns.
-    pub exit_ns: Option<i64>,
-    /// Exit status.
-    pub exit_code: Option<i32>,
-    /// Fatal signal.
-    pub signal: Option<i32>,
-    /// Command name.
-    pub comm: Option<String>,
-    /// Executable.
-    pub exe: Option<String>,
-    /// Argument vector.
-    pub argv: Option<Vec<String>>,
-}
+/// A process as the writer knows it: a `processes` row in the making (its `pid` is filled in
+/// by `Writer::finish`).
+pub type ProcState = ProcessRow;
 
 /// Decoding state and the sink.
 pub struct Writer {
@@ -461,14 +444,7 @@ impl Writer {
             .into_iter()
             .map(|(pid, p)| ProcessRow {
                 pid: pid as i32,
-                ppid: p.ppid,
-                start_ns: p.start_ns,
-                exit_ns: p.exit_ns,
-                exit_code: p.exit_code,
-                signal: p.signal,
-                comm: p.comm,
-                exe: p.exe,
-                argv: p.argv,
+                ..p
             })
             .collect();
         rows.sort_by_key(|r| (r.start_ns, r.pid));
