@@ -3,8 +3,9 @@
  *
  * main: opens and reads argv[1], writes a line with quotes, parentheses and " = ", starts three
  * pthreads (each opens a missing file /nonexistent/thread-<i> and sleeps 1 ms), handles a
- * SIGUSR1 it raises itself, forks three children: one execs /bin/true, one waits in pause() and
- * is killed with SIGKILL, one exits with status 7; waits for all and exits with status 3. */
+ * SIGUSR1 it raises itself, forks three children: one execs /bin/true, one says it is ready
+ * through a pipe, waits in pause() and is killed with SIGKILL, one exits with status 7; waits for
+ * all and exits with status 3. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -51,11 +52,16 @@ int main(int argc, char **argv) {
         _exit(127);
     }
     waitpid(c1, NULL, 0);
+    int ready[2];
+    if (pipe(ready) != 0) return 1;
     pid_t c2 = fork();
     if (c2 == 0) {
+        /* Say "about to pause" so that the SIGKILL finds this child in pause(), not before. */
+        if (write(ready[1], "r", 1) != 1) _exit(1);
         pause();
         _exit(0);
     }
+    if (read(ready[0], buf, 1) != 1) return 1;
     pid_t c3 = fork();
     if (c3 == 0) {
         (void)getppid();

@@ -217,9 +217,9 @@ impl std::fmt::Display for IngestSummary {
             writeln!(f)?;
         }
         let secs = self.elapsed.as_secs_f64();
-        write!(
+        writeln!(
             f,
-            "{} runs, {} lines, {} rows in {:.3} s ({:.0} lines/s)",
+            "runs: {}, lines: {}, rows: {}, in {:.3} s ({:.0} lines/s)",
             self.runs.len(),
             self.lines(),
             self.rows(),

@@ -261,7 +261,15 @@ struct Structure {
 }
 
 fn structure(cap: &Capture, names: &Names) -> Structure {
-    let pids: HashSet<i32> = cap.calls.iter().map(|c| c.pid).collect();
+    // Processes with calls, and those only the processes table knows (a child killed before
+    // its first call shows in one capture and not in the other; it must still take its place
+    // in the creation order).
+    let pids: HashSet<i32> = cap
+        .calls
+        .iter()
+        .map(|c| c.pid)
+        .chain(cap.processes.keys().copied())
+        .collect();
     let mut s = Structure {
         parent: HashMap::new(),
         execs: HashMap::new(),
@@ -297,8 +305,21 @@ fn structure(cap: &Capture, names: &Names) -> Structure {
             _ => {}
         }
     }
-    s.order
-        .sort_by_key(|p| s.created.get(p).or(first_call.get(p)).copied().unwrap_or(0));
+    let mut table_only: Vec<i32> = cap
+        .processes
+        .keys()
+        .copied()
+        .filter(|p| !seen.contains(p))
+        .collect();
+    table_only.sort_unstable();
+    s.order.extend(table_only);
+    s.order.sort_by_key(|p| {
+        s.created
+            .get(p)
+            .or(first_call.get(p))
+            .copied()
+            .unwrap_or(u64::MAX)
+    });
     for (pid, p) in &cap.processes {
         if let Some(pp) = p.ppid
             && pids.contains(pid)

@@ -453,6 +453,47 @@ mod tests {
     }
 
     #[test]
+    fn a_child_without_calls_keeps_its_place_in_creation_order() {
+        let mut n = Names::default();
+        // A: the first child was killed before its first call; only the processes table and
+        // the parent's clone return know it.
+        let mut a = capture(
+            &mut n,
+            &[
+                (1, 1, "execve", Some(0), Some("/w")),
+                (1, 1, "clone", Some(2), None),
+                (1, 1, "clone", Some(3), None),
+                (3, 3, "getppid", Some(1), None),
+            ],
+        );
+        a.processes.insert(
+            2,
+            load::ProcessInfo {
+                ppid: Some(1),
+                exe: None,
+            },
+        );
+        let b = capture(
+            &mut n,
+            &[
+                (7, 7, "execve", Some(0), Some("/w")),
+                (7, 7, "clone", Some(8), None),
+                (8, 8, "set_robust_list", Some(0), None),
+                (7, 7, "clone", Some(9), None),
+                (9, 9, "getppid", Some(7), None),
+            ],
+        );
+        let r = compare(&a, &b, &n, &opts());
+        assert_eq!(r.processes.paired, 3);
+        let getppid = r
+            .thread_pairs
+            .iter()
+            .find(|t| t.tid_a == 3)
+            .expect("3 is paired");
+        assert_eq!((getppid.tid_b, getppid.edit_ratio), (9, 1.0));
+    }
+
+    #[test]
     fn ignored_and_never_returned_calls_are_removed() {
         let mut n = Names::default();
         let a = capture(
