@@ -3,6 +3,7 @@
 
 pub mod btf;
 pub mod cli;
+pub mod clock;
 pub mod collector;
 pub mod experiment;
 pub mod ingest;
@@ -11,5 +12,6 @@ pub mod parity;
 pub mod preflight;
 pub mod probe;
 pub mod record;
+pub mod summary;
 pub mod syscall_table;
 pub mod user;

@@ -1,6 +1,6 @@
 //! The `tracer` binary: parse arguments, run, map errors to exit codes.
 
-use std::process::ExitCode;
+use std::{io::Write as _, process::ExitCode};
 
 use anyhow::Context as _;
 use clap::Parser as _;
@@ -48,8 +48,13 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Experiment(args) => {
             if args.print_default {
-                print!("{}", tracer::experiment::spec::DEFAULT_SPEC);
-                return Ok(0);
+                let mut out = std::io::stdout().lock();
+                match out.write_all(tracer::experiment::spec::DEFAULT_SPEC.as_bytes()) {
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                        return Err(e).context("writing to stdout");
+                    }
+                    _ => return Ok(0),
+                }
             }
             let outcome = tracer::experiment::run(&args)?;
             eprint!("{}", tracer::experiment::summary_text(&outcome));

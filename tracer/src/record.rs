@@ -18,6 +18,7 @@ use analysis::dataset::{ProcessSink, RunInfo, SinkError, SyscallSink, meta};
 use tracer_common::{LOST_LIFECYCLE, LOST_SYSCALL};
 
 use crate::{
+    clock::{clock_offset_ns, now_ns},
     collector::{self, ProcState, Progress, SyscallTotals, Writer},
     launch::{self, Blocked, Credentials, LaunchError},
     preflight::{self, PreflightError},
@@ -165,119 +166,6 @@ pub struct RecordOutcome {
     pub totals: Vec<(&'static str, SyscallTotals)>,
     /// Whether durations were measured.
     pub durations: bool,
-}
-
-impl RecordOutcome {
-    /// The one-line summary printed at the end of a capture.
-    pub fn summary_line(&self, output: &Path) -> String {
-        let secs = self.wall.as_secs_f64();
-        format!(
-            "tracer: {} events, {} lost, {} processes, {:.2} s, {:.0} events/s -> {}{}",
-            self.rows,
-            self.lost,
-            self.processes,
-            secs,
-            self.rows as f64 / secs.max(1e-9),
-            output.display(),
-            if self.interrupted {
-                " (interrupted)"
-            } else {
-                ""
-            }
-        )
-    }
-
-    /// A `strace -c` style table.
-    pub fn summary_table(&self) -> String {
-        let mut rows = self.totals.clone();
-        rows.sort_by(|a, b| {
-            b.1.duration_ns
-                .cmp(&a.1.duration_ns)
-                .then(b.1.calls.cmp(&a.1.calls))
-        });
-        let total_ns: u64 = rows.iter().map(|r| r.1.duration_ns).sum();
-        let total_calls: u64 = rows.iter().map(|r| r.1.calls).sum();
-        let total_errors: u64 = rows.iter().map(|r| r.1.errors).sum();
-        let mut out = String::new();
-        if self.durations {
-            out.push_str("% time     seconds  usecs/call     calls    errors syscall\n");
-            out.push_str("------ ----------- ----------- --------- --------- ----------------\n");
-            for (name, t) in &rows {
-                let pct = if total_ns > 0 {
-                    100.0 * t.duration_ns as f64 / total_ns as f64
-                } else {
-                    0.0
-                };
-                out.push_str(&format!(
-                    "{:6.2} {:11.6} {:11} {:9} {:>9} {}\n",
-                    pct,
-                    t.duration_ns as f64 / 1e9,
-                    t.duration_ns / 1000 / t.calls.max(1),
-                    t.calls,
-                    if t.errors > 0 {
-                        t.errors.to_string()
-                    } else {
-                        String::new()
-                    },
-                    name
-                ));
-            }
-            out.push_str("------ ----------- ----------- --------- --------- ----------------\n");
-            out.push_str(&format!(
-                "100.00 {:11.6} {:11} {:9} {:>9} total\n",
-                total_ns as f64 / 1e9,
-                total_ns / 1000 / total_calls.max(1),
-                total_calls,
-                total_errors
-            ));
-        } else {
-            out.push_str("    calls    errors syscall   (add -T for times)\n");
-            out.push_str("--------- --------- ----------------\n");
-            for (name, t) in &rows {
-                out.push_str(&format!(
-                    "{:9} {:>9} {}\n",
-                    t.calls,
-                    if t.errors > 0 {
-                        t.errors.to_string()
-                    } else {
-                        String::new()
-                    },
-                    name
-                ));
-            }
-            out.push_str("--------- --------- ----------------\n");
-            out.push_str(&format!("{total_calls:9} {total_errors:>9} total\n"));
-        }
-        out
-    }
-}
-
-fn clock_ns(clock: libc::clockid_t) -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid timespec pointer.
-    unsafe { libc::clock_gettime(clock, &mut ts) };
-    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
-}
-
-/// `CLOCK_REALTIME - CLOCK_MONOTONIC`, from the tightest of a few paired readings.
-pub fn clock_offset_ns() -> i64 {
-    let mut best = (i64::MAX, 0);
-    for _ in 0..5 {
-        let m1 = clock_ns(libc::CLOCK_MONOTONIC);
-        let r = clock_ns(libc::CLOCK_REALTIME);
-        let m2 = clock_ns(libc::CLOCK_MONOTONIC);
-        if m2 - m1 < best.0 {
-            best = (m2 - m1, r - (m1 + (m2 - m1) / 2));
-        }
-    }
-    best.1
-}
-
-fn now_ns() -> i64 {
-    clock_ns(libc::CLOCK_REALTIME)
 }
 
 fn proc_state_of(pid: u32) -> Option<ProcState> {
@@ -714,12 +602,5 @@ mod tests {
             processes_path(Path::new("out")),
             PathBuf::from("out.processes.parquet")
         );
-    }
-
-    #[test]
-    fn clock_offset_is_plausible() {
-        let off = clock_offset_ns();
-        // Realtime is after 2020 and monotonic is time since boot.
-        assert!(off > 1_577_836_800_000_000_000, "{off}");
     }
 }
