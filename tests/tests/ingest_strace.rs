@@ -106,6 +106,7 @@ fn call_lines(files: &[PathBuf]) -> usize {
                         && !l.contains("+++ ")
                         && !l.contains("--- SIG")
                         && !l.starts_with("strace: ")
+                        && !l.starts_with(" > ")
                         && !l.trim().is_empty()
                 })
                 .count()
@@ -376,6 +377,17 @@ fn follow_forks_comm_everything_at_once() {
         },
     );
     roundtrip(&["-f", "-Y"], Expect { comm: true, ..F });
+}
+
+#[test]
+fn follow_forks_numbers_instruction_pointers_stack_traces() {
+    roundtrip(
+        &["-f", "-n", "-i", "-k", "-tt"],
+        Expect {
+            wall_clock: true,
+            ..F
+        },
+    );
 }
 
 #[test]

@@ -6,6 +6,8 @@
 //! - TIMESTAMP is `HH:MM:SS` (`-t`), `HH:MM:SS.ffffff` (`-tt`), `SSSSSSSSSS.ffffff` (`-ttt`) or a
 //!   relative `S.ffffff` (`-r`, told from `-ttt` by its size: under 10^8 s); `-tt -r` adds
 //!   `(+ S.ffffff)`, which is skipped;
+//! - `-n` `[ NR]` and `-i` `[IP]` brackets before the body are skipped, and `-k` stack-frame
+//!   lines (` > /lib/libc.so.6(write+0x14) [0x10e014]`) carry no call;
 //! - BODY is a call `name(args) = ret`, its first half `name(args <unfinished ...>`, its second
 //!   half `<... name resumed>args) = ret`, a signal `--- SIGX {...} ---`, or an exit
 //!   `+++ exited with N +++` / `+++ killed by SIGX +++`.
@@ -396,6 +398,8 @@ fn parse_body(body: &str) -> Result<Body<'_>, ParseError> {
     let b = body.as_bytes();
     match b.first() {
         None => Ok(Body::Note),
+        // `-k`: a stack frame of the call above, ` > /lib/libc.so.6(write+0x14) [0x10e014]`.
+        Some(b'>') if body.starts_with("> ") => Ok(Body::Note),
         Some(b'+') => {
             let Some(inner) = body
                 .strip_prefix("+++ ")
@@ -484,13 +488,31 @@ fn parse_body(body: &str) -> Result<Body<'_>, ParseError> {
     }
 }
 
+/// Skips `-n` syscall numbers `[  59] ` and `-i` instruction pointers `[00007f943c3acad7] `
+/// (`[????????????????]` where strace could not read it).
+fn skip_brackets(mut body: &str) -> &str {
+    while let Some(rest) = body.strip_prefix('[') {
+        let Some(close) = rest.find(']') else { break };
+        let inner = &rest[..close];
+        if inner.is_empty()
+            || !inner
+                .bytes()
+                .all(|c| c == b' ' || c == b'?' || c.is_ascii_hexdigit())
+        {
+            break;
+        }
+        body = rest[close + 1..].trim_start_matches(' ');
+    }
+    body
+}
+
 /// Parses one line (without its newline).
 pub fn parse_line(line: &str) -> Result<Line<'_>, ParseError> {
     let line = line.strip_suffix('\r').unwrap_or(line);
     let (tid, comm, i) = parse_prefix(line)?;
     let i = skip_spaces(line.as_bytes(), i);
     let (stamp, i) = parse_stamp(line, i)?;
-    let body = parse_body(&line[i..])?;
+    let body = parse_body(skip_brackets(&line[i..]))?;
     Ok(Line {
         tid,
         comm,
@@ -676,6 +698,22 @@ mod tests {
                 "restart_syscall",
                 "<... resuming interrupted clock_nanosleep ...>"
             )
+        );
+    }
+
+    #[test]
+    fn syscall_numbers_instruction_pointers_and_stack_frames() {
+        let (tid, _, name, _, ret, _) =
+            call("21068 14:15:17.278629 [  12] [00007f5050a26c47] brk(NULL) = 0x5633d4e40000");
+        assert_eq!(
+            (tid, name, ret),
+            (Some(21068), "brk", Ret::Value(0x5633d4e40000))
+        );
+        assert_eq!(
+            parse_line(" > /usr/lib/x86_64-linux-gnu/libc.so.6(write+0x14) [0x10e014]")
+                .unwrap()
+                .body,
+            Body::Note
         );
     }
 
