@@ -453,6 +453,39 @@ fn sigint_mid_capture_leaves_a_complete_file() {
 }
 
 #[test]
+fn sigterm_is_forwarded_and_the_file_completed() {
+    require_root();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("term.parquet");
+    let child = Command::new(tests::bin("tracer"))
+        .args(["record", "-q", "-o"])
+        .arg(&out)
+        .args(["--", "sleep", "30"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tracer");
+    std::thread::sleep(Duration::from_millis(1000));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let res = child.wait_with_output().expect("wait");
+    assert_eq!(
+        res.status.code(),
+        Some(143),
+        "128+SIGTERM: {}",
+        stderr(&res)
+    );
+    let rows = read_syscalls(&out);
+    let last = rows.last().expect("rows");
+    assert_eq!(
+        last.syscall, "clock_nanosleep",
+        "the sleep was cut short by the signal"
+    );
+    assert_eq!(last.ret, None);
+    let procs = read_processes(&out.with_file_name("term.processes.parquet"));
+    assert_eq!(procs[0].signal, Some(i64::from(libc::SIGTERM)));
+}
+
+#[test]
 fn trace_filter_keeps_only_the_chosen_calls() {
     require_root();
     let dir = tempfile::tempdir().expect("tempdir");
