@@ -27,10 +27,14 @@ pub fn for_each_arg<'a>(args: &'a str, limit: usize, mut f: impl FnMut(usize, &'
     while i < b.len() && idx < limit {
         let c = b[i];
         if in_str {
-            match c {
-                b'\\' => i += 1,
-                b'"' => in_str = false,
-                _ => {}
+            // Jump to the next quote or backslash: strings are most of the text.
+            match memchr::memchr2(b'"', b'\\', &b[i..]) {
+                Some(n) if b[i + n] == b'\\' => i += n + 1,
+                Some(n) => {
+                    i += n;
+                    in_str = false;
+                }
+                None => break,
             }
         } else {
             match c {
