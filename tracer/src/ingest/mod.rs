@@ -8,6 +8,7 @@
 //! the processes beside it (`trace.parquet` -> `trace.processes.parquet`), as `tracer record`
 //! writes. Otherwise `-o` is a dataset folder: `OUT/syscalls/<run>.parquet` and, where the source
 //! knows processes, `OUT/processes/<run>.parquet` (a run id's `/` become `--` in file names).
+//! A `.parquet` output for an input of several runs is an error.
 
 pub mod arch;
 pub mod import;
@@ -237,13 +238,22 @@ pub struct Output {
 }
 
 impl Output {
-    /// The layout `-o path` asks for; `runs_hint` is false when the input may hold several runs.
-    pub fn new(path: &Path, one_run: bool) -> Self {
-        let single = one_run && path.extension().is_some_and(|e| e == "parquet");
-        Self {
-            root: path.to_path_buf(),
-            single,
+    /// The layout `-o path` asks for, for an input of `runs` runs: one `.parquet` file for one
+    /// run, else a folder (an output ending in `.parquet` for several runs is an error).
+    pub fn new(path: &Path, runs: usize) -> Result<Self, IngestError> {
+        let parquet = path.extension().is_some_and(|e| e == "parquet");
+        if parquet && runs > 1 {
+            return Err(IngestError::Input {
+                path: path.to_path_buf(),
+                what: format!(
+                    "the input holds {runs} runs: name an output folder, not a .parquet file"
+                ),
+            });
         }
+        Ok(Self {
+            root: path.to_path_buf(),
+            single: parquet,
+        })
     }
 
     /// The syscalls and processes files of `run_id`, creating folders as needed.
@@ -288,7 +298,7 @@ pub fn run(args: &IngestArgs) -> Result<IngestSummary, IngestError> {
                 .run_id
                 .clone()
                 .unwrap_or_else(|| default_run_id(&args.input));
-            let out = Output::new(&args.output, true);
+            let out = Output::new(&args.output, 1)?;
             let (syscalls, processes) = out.paths(&run_id)?;
             let run = RunInfo {
                 run_id,
@@ -361,13 +371,14 @@ mod tests {
     #[test]
     fn output_layouts() {
         let dir = tempfile::tempdir().unwrap();
-        let file = Output::new(&dir.path().join("t.parquet"), true);
+        let file = Output::new(&dir.path().join("t.parquet"), 1).unwrap();
+        assert!(Output::new(&dir.path().join("t.parquet"), 2).is_err());
         let (s, p) = file.paths("run").unwrap();
         assert_eq!(
             (s.file_name().unwrap(), p.file_name().unwrap()),
             ("t.parquet".as_ref(), "t.processes.parquet".as_ref())
         );
-        let folder = Output::new(&dir.path().join("ds"), false);
+        let folder = Output::new(&dir.path().join("ds"), 2).unwrap();
         let (s, p) = folder.paths("a/b").unwrap();
         assert!(
             s.ends_with("ds/syscalls/a--b.parquet") && p.ends_with("ds/processes/a--b.parquet")

@@ -48,7 +48,7 @@ pub fn ingest(args: &IngestArgs) -> Result<Vec<RunSummary>, IngestError> {
     }
     let arch = args.arch.unwrap_or(Arch::X86);
     let table = arch.table();
-    let out = Output::new(&args.output, files.len() == 1 && args.run_id.is_some());
+    let out = Output::new(&args.output, files.len())?;
     let base = if args.input.is_dir() {
         args.input.as_path()
     } else {

@@ -138,7 +138,7 @@ pub fn ingest(args: &IngestArgs) -> Result<Vec<RunSummary>, IngestError> {
     }
     let arch = args.arch.unwrap_or_else(Arch::native);
     let table = arch.table();
-    let out = Output::new(&args.output, files.len() == 1);
+    let out = Output::new(&args.output, files.len())?;
     let mut runs = Vec::new();
     for path in files {
         let run_id = match (&args.run_id, args.input.is_file()) {

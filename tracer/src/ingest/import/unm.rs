@@ -20,7 +20,7 @@ pub fn ingest(args: &IngestArgs) -> Result<Vec<RunSummary>, IngestError> {
     })?;
     let arch = args.arch.unwrap_or(Arch::X86);
     let table = arch.table();
-    let out = Output::new(&args.output, files.len() == 1);
+    let out = Output::new(&args.output, files.len())?;
     let mut runs = Vec::with_capacity(files.len());
     let mut unknown = String::new();
     for path in files {
