@@ -225,6 +225,8 @@ fn profile_score_and_eval() {
         "eval",
         "--train",
         &ms_glob,
+        "--baseline-view",
+        "interleaved",
         "-k",
         "3",
         "--normal",
@@ -234,6 +236,25 @@ fn profile_score_and_eval() {
         "--view",
         "interleaved",
     ]);
+    // By default the trained baseline is per thread (6 windows) whatever view is scored.
+    let e4 = run_json(&[
+        "eval",
+        "--train",
+        &ms_glob,
+        "-k",
+        "3",
+        "--normal",
+        &ms_glob,
+        "--anomalous",
+        mr.to_str().expect("utf-8"),
+        "--view",
+        "interleaved",
+    ]);
+    assert_eq!(e4["profile_distinct_windows"].as_u64(), Some(6), "{e4}");
+    assert_eq!(
+        (e4["baseline_view"].as_str(), e4["view"].as_str()),
+        (Some("thread"), Some("interleaved"))
+    );
     // One dataset, the sets told apart by per-set filters.
     let e3 = run_json(&[
         "eval",
@@ -241,6 +262,8 @@ fn profile_score_and_eval() {
         root.to_str().expect("utf-8"),
         "--train-where",
         "mode=ms",
+        "--baseline-view",
+        "interleaved",
         "-k",
         "3",
         "--normal",

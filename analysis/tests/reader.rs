@@ -115,3 +115,71 @@ fn unsorted_file_is_sorted_in_memory() {
     assert_eq!(names, "abcdef");
     assert_eq!(c.runs[0].0.scenario, None);
 }
+
+/// A file as another tool (DuckDB, polars) might rewrite it: plain strings instead of
+/// dictionaries, 64-bit ids, several runs in one file, one of them split in two pieces.
+#[test]
+fn plain_columns_and_multi_run_files() {
+    use std::sync::Arc;
+
+    use arrow::{
+        array::{ArrayRef, Int64Array, RecordBatch, StringArray, UInt64Array},
+        datatypes::{DataType, Field, Schema},
+    };
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("plain.parquet");
+    let runs = ["r1", "r1", "r2", "r2", "r1"];
+    let seqs = [0u64, 1, 0, 1, 2];
+    let names = ["a", "b", "x", "y", "c"];
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("run_id", DataType::Utf8, false),
+        Field::new("source", DataType::Utf8, false),
+        Field::new("scenario", DataType::Utf8, true),
+        Field::new("mode", DataType::Utf8, true),
+        Field::new("seq", DataType::UInt64, false),
+        Field::new("pid", DataType::Int64, false),
+        Field::new("tid", DataType::Int64, false),
+        Field::new("syscall", DataType::Utf8, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(runs.to_vec())),
+        Arc::new(StringArray::from(vec!["duckdb"; 5])),
+        Arc::new(StringArray::from(vec![Some("s"); 5])),
+        Arc::new(StringArray::from(vec![None::<&str>; 5])),
+        Arc::new(UInt64Array::from(seqs.to_vec())),
+        Arc::new(Int64Array::from(vec![7i64; 5])),
+        Arc::new(Int64Array::from(vec![7i64; 5])),
+        Arc::new(StringArray::from(names.to_vec())),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns).expect("batch");
+    let file = std::fs::File::create(&path).expect("create");
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, None).expect("writer");
+    w.write(&batch).expect("write");
+    w.close().expect("close");
+
+    let (c, interner, stats) = scan(&[path.display().to_string()], &Selection::all());
+    // r1 is not contiguous, so the file is sorted by run (first appearance) and seq.
+    assert_eq!(stats.files_sorted_in_memory, 1);
+    let got: Vec<(String, String)> = c
+        .runs
+        .iter()
+        .map(|(r, rows)| {
+            (
+                r.run_id.clone(),
+                rows.iter().map(|x| interner.name(x.2)).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("r1".to_string(), "abc".to_string()),
+            ("r2".to_string(), "xy".to_string())
+        ]
+    );
+    assert_eq!(
+        (c.runs[0].0.source.as_str(), c.runs[0].0.mode.as_deref()),
+        ("duckdb", None)
+    );
+}

@@ -208,9 +208,12 @@ pub struct EvalArgs {
     /// Anomalous traces (attacks) to score.
     #[arg(long, value_name = "DATASET", num_args = 1.., required = true)]
     pub anomalous: Vec<String>,
-    /// View the traces are scored in (and the trained baseline is built in).
+    /// View the traces are scored in.
     #[arg(long, default_value = "thread")]
     pub view: View,
+    /// View the baseline is built in with --train (a profile file brings its own).
+    #[arg(long, default_value = "thread")]
+    pub baseline_view: View,
     /// Window length when training (a profile file brings its own).
     #[arg(short, default_value_t = DEFAULT_K)]
     pub k: usize,

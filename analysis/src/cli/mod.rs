@@ -33,7 +33,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, AnalysisError> {
 
 fn traces_table(traces: &[TraceMetrics]) -> String {
     let mut s = format!(
-        "{:<24} {:<12} {:<5} {:<12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>4} {:>8} {:>8}\n",
+        "{:<24} {:<12} {:<6} {:<12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>4} {:>8} {:>8}\n",
         "run_id",
         "scenario",
         "mode",
@@ -49,7 +49,7 @@ fn traces_table(traces: &[TraceMetrics]) -> String {
     );
     for t in traces {
         s.push_str(&format!(
-            "{:<24} {:<12} {:<5} {:<12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>4} {:>8} {:>8}\n",
+            "{:<24} {:<12} {:<6} {:<12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>4} {:>8} {:>8}\n",
             t.run_id,
             label(&t.scenario),
             label(&t.mode),
@@ -164,7 +164,7 @@ pub fn execute(cli: &Cli) -> Result<String, AnalysisError> {
                 None => BaselineSource::Train {
                     inputs: a.train.clone(),
                     selection: common.clone().and(&parse(&a.train_where)?),
-                    view: a.view,
+                    view: a.baseline_view,
                     k: a.k,
                 },
             };
