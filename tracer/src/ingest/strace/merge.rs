@@ -529,3 +529,56 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use analysis::dataset::RunInfo;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::ingest::{arch::Arch, strace::parser::parse_line};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any sequence of strace-like lines from a few threads assembles without panicking, and
+        /// every call line becomes exactly one row.
+        #[test]
+        fn any_line_sequence_assembles(
+            lines in proptest::collection::vec(
+                (1i32..5, prop_oneof![
+                    Just("clone(child_stack=NULL, flags=SIGCHLD) = 3".to_string()),
+                    Just("clone3({flags=CLONE_VM|CLONE_THREAD}, 88) = 4".to_string()),
+                    Just("clone(child_stack=NULL, flags=CLONE_THREAD <unfinished ...>".to_string()),
+                    Just("<... clone resumed>, tls=0x1) = 2".to_string()),
+                    Just("read(3,  <unfinished ...>".to_string()),
+                    Just("<... read resumed>\"ab\", 2) = 2".to_string()),
+                    Just("<... futex resumed>) = ?".to_string()),
+                    Just("execve(\"/bin/x\", [\"x\"], 0x1 /* 1 var */) = 0".to_string()),
+                    Just("exit_group(0) = ?".to_string()),
+                    Just("+++ exited with 1 +++".to_string()),
+                    Just("+++ killed by SIGKILL +++".to_string()),
+                    Just("--- SIGCHLD {si_signo=SIGCHLD} ---".to_string()),
+                    "[a-z]{1,8}\\(\\) = -?[0-9]{1,3}",
+                ]),
+                0..40,
+            )
+        ) {
+            let dir = tempfile::tempdir().expect("tmp");
+            let sink = SyscallSink::create(&dir.path().join("p.parquet"), RunInfo::default(), &[])
+                .expect("sink");
+            let mut a = Assembler::new(Arch::X86_64.table(), sink);
+            let mut calls = 0u64;
+            for (tid, text) in &lines {
+                let l = parse_line(text).expect("the fragments are valid lines");
+                if matches!(l.body, Body::Call { .. } | Body::Unfinished { .. }) {
+                    calls += 1;
+                }
+                a.feed(Event { tid: *tid, comm: None, ts_ns: None, body: l.body }).expect("feed");
+            }
+            let (sink, _, stats) = a.finish().expect("finish");
+            prop_assert_eq!(stats.rows, calls + stats.orphan_resumes);
+            sink.close().expect("close");
+        }
+    }
+}
