@@ -32,7 +32,8 @@
 //! generates datasets for tests and benchmarks.
 //!
 //! Memory is bounded by the profiles, one state per open sequence, and the distinct unknown
-//! windows of the trace being scored (which exact mismatch needs); never by the dataset.
+//! windows of the trace being scored, which exact mismatch needs, up to a limit
+//! (`ScoreConfig::max_exact_unknown`) past which [`sketch`] estimates them; never by the dataset.
 
 pub mod cli;
 pub mod compare;
@@ -48,6 +49,7 @@ pub mod profile;
 pub mod report;
 pub mod roc;
 pub mod scorer;
+pub mod sketch;
 pub mod sql;
 pub mod synth;
 pub mod tidy;

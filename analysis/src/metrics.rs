@@ -21,6 +21,7 @@ use crate::{
     error::AnalysisError,
     ngram::{KeyLayout, KeySet, WindowKey},
     profile::Profile,
+    sketch::HyperLogLog,
     view::{SequenceStats, View},
 };
 
@@ -28,6 +29,9 @@ use crate::{
 pub const DEFAULT_FRAME: usize = 20;
 /// Largest supported locality frame (the frame is a 128-bit mask).
 pub const MAX_FRAME: usize = 128;
+
+/// Default `ScoreConfig::max_exact_unknown`: 2 million keys, about 70 MiB of hash set.
+pub const DEFAULT_MAX_EXACT_UNKNOWN: usize = 2_000_000;
 
 /// Default `ScoreConfig::hamming_budget`: about a tenth of a second per trace.
 pub const DEFAULT_HAMMING_BUDGET: u64 = 50_000_000;
@@ -43,6 +47,10 @@ pub struct ScoreConfig {
     /// spaced sample of the unknown windows is measured (`TraceMetrics::hamming_windows_measured`
     /// says how many), so `hamming_max` is then a lower bound and `hamming_mean` an estimate.
     pub hamming_budget: u64,
+    /// Most distinct unknown windows of one trace kept (exactly) in memory; beyond, they are
+    /// counted by a HyperLogLog sketch (0.8 % standard error on that part) and the trace's
+    /// `distinct_windows_exact` is false. Bounds memory for huge traces of new behaviour.
+    pub max_exact_unknown: usize,
     /// Record the per-window known/unknown sequence of this run (for the mismatch-over-time plot).
     pub timeline_run: Option<String>,
 }
@@ -53,6 +61,7 @@ impl Default for ScoreConfig {
             frame: DEFAULT_FRAME,
             hamming: true,
             hamming_budget: DEFAULT_HAMMING_BUDGET,
+            max_exact_unknown: DEFAULT_MAX_EXACT_UNKNOWN,
             timeline_run: None,
         }
     }
@@ -109,6 +118,10 @@ pub struct TraceMetrics {
     pub known_windows: u64,
     /// |U(T) \ U(B)|.
     pub unknown_distinct_windows: u64,
+    /// Whether `distinct_windows` and `unknown_distinct_windows` are exact (false: the trace
+    /// had more distinct unknown windows than `ScoreConfig::max_exact_unknown`; the excess is
+    /// a HyperLogLog estimate, and so are mismatch and Jaccard distance).
+    pub distinct_windows_exact: bool,
     /// |U(B)|: the profile size.
     pub profile_distinct_windows: u64,
     /// known_windows / windows.
@@ -181,6 +194,8 @@ pub struct WindowScorer {
     known_seen: Vec<u64>,
     known_distinct: u64,
     unknown: KeySet<WindowKey>,
+    max_exact_unknown: usize,
+    overflow: Option<HyperLogLog>,
     timeline: Option<Vec<bool>>,
 }
 
@@ -193,8 +208,12 @@ pub struct WindowCounts {
     pub known_windows: u64,
     /// |U(T)|.
     pub distinct_windows: u64,
-    /// U(T) \ U(B), in no particular order.
+    /// U(T) \ U(B), in no particular order (all of it, or the first `max_exact_unknown`).
     pub unknown_distinct: Vec<WindowKey>,
+    /// Estimated distinct unknown windows beyond `unknown_distinct` (0 when exact).
+    pub unknown_distinct_estimated_beyond: u64,
+    /// Whether the distinct counts are exact.
+    pub exact: bool,
     /// Locality frame count.
     pub locality_frame_count: u32,
     /// Per-window unknown flags, if recorded.
@@ -202,8 +221,15 @@ pub struct WindowCounts {
 }
 
 impl WindowScorer {
-    /// A scorer with a locality frame of `frame` windows (1..=128).
+    /// A scorer with a locality frame of `frame` windows (1..=128) keeping every distinct
+    /// unknown window exactly.
     pub fn new(frame: usize) -> Self {
+        Self::with_exact_limit(frame, usize::MAX)
+    }
+
+    /// A scorer keeping at most `max_exact_unknown` distinct unknown windows in memory and
+    /// estimating the rest (see `ScoreConfig::max_exact_unknown`).
+    pub fn with_exact_limit(frame: usize, max_exact_unknown: usize) -> Self {
         let frame_mask = if frame >= 128 {
             u128::MAX
         } else {
@@ -218,6 +244,8 @@ impl WindowScorer {
             known_seen: Vec::new(),
             known_distinct: 0,
             unknown: KeySet::default(),
+            max_exact_unknown,
+            overflow: None,
             timeline: None,
         }
     }
@@ -249,7 +277,13 @@ impl WindowScorer {
                 false
             }
             None => {
-                self.unknown.insert(key);
+                if self.unknown.len() < self.max_exact_unknown {
+                    self.unknown.insert(key);
+                } else if !self.unknown.contains(&key) {
+                    self.overflow
+                        .get_or_insert_with(HyperLogLog::new)
+                        .insert(key);
+                }
                 true
             }
         };
@@ -263,11 +297,22 @@ impl WindowScorer {
     /// Returns the trace's counts and resets for the next trace (keeping allocations).
     pub fn finish(&mut self) -> WindowCounts {
         let unknown_distinct: Vec<WindowKey> = self.unknown.drain().collect();
+        let beyond = self
+            .overflow
+            .as_ref()
+            .map_or(0, |h| h.estimate().round() as u64);
+        let exact = self.overflow.is_none();
+        if let Some(h) = &mut self.overflow {
+            h.clear();
+        }
+        self.overflow = None;
         let counts = WindowCounts {
             windows: self.windows,
             known_windows: self.known,
-            distinct_windows: self.known_distinct + unknown_distinct.len() as u64,
+            distinct_windows: self.known_distinct + unknown_distinct.len() as u64 + beyond,
             unknown_distinct,
+            unknown_distinct_estimated_beyond: beyond,
+            exact,
             locality_frame_count: self.locality_frame_count,
             timeline: self.timeline.take(),
         };
@@ -346,7 +391,7 @@ pub fn trace_metrics(
         frame,
         hamming_budget,
     } = *ctx;
-    let unknown = counts.unknown_distinct.len() as u64;
+    let unknown = counts.unknown_distinct.len() as u64 + counts.unknown_distinct_estimated_beyond;
     let b = profile.distinct() as u64;
     let intersection = counts.distinct_windows - unknown;
     let union = b + unknown;
@@ -396,6 +441,7 @@ pub fn trace_metrics(
         distinct_windows: counts.distinct_windows,
         known_windows: counts.known_windows,
         unknown_distinct_windows: unknown,
+        distinct_windows_exact: counts.exact,
         profile_distinct_windows: b,
         coverage: ratio(counts.known_windows, counts.windows),
         mismatch: ratio(unknown, counts.distinct_windows),
@@ -560,6 +606,39 @@ mod tests {
         // 1 2 9 is one from 1 2 3; the others three from everything.
         assert_eq!(m.hamming_max, Some(1.0));
         assert!((m.hamming_mean.unwrap() - (1.0 + 3.0 * 3.0) / 4.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn distinct_counts_beyond_the_exact_limit_are_estimated() {
+        let b = profile_of(2, &[&[0, 0]]);
+        let layout = crate::ngram::KeyLayout::new(2);
+        let run = |limit: usize| {
+            let mut s = WindowScorer::with_exact_limit(20, limit);
+            s.begin_trace(&b);
+            // 30,000 distinct unknown windows, each twice, and the known one.
+            for i in 0..60_000u32 {
+                let j = i % 30_000;
+                s.window(&b, layout.pack(&[1 + (j / 200) as u16, (j % 200) as u16]));
+            }
+            s.window(&b, layout.pack(&[0, 0]));
+            s.finish()
+        };
+        let exact = run(usize::MAX);
+        assert!(exact.exact);
+        assert_eq!(
+            (exact.unknown_distinct.len(), exact.distinct_windows),
+            (30_000, 30_001)
+        );
+        let capped = run(1_000);
+        assert!(!capped.exact);
+        assert_eq!(capped.unknown_distinct.len(), 1_000);
+        let estimated =
+            capped.unknown_distinct.len() as f64 + capped.unknown_distinct_estimated_beyond as f64;
+        assert!(
+            (estimated - 30_000.0).abs() / 30_000.0 < 0.03,
+            "{estimated}"
+        );
+        assert_eq!((capped.windows, capped.known_windows), (60_001, 1));
     }
 
     #[test]

@@ -36,7 +36,12 @@ impl<'p> Scorer<'p> {
         config.check()?;
         let views = views
             .iter()
-            .map(|v| Ok((Windower::new(*v, k)?, WindowScorer::new(config.frame))))
+            .map(|v| {
+                Ok((
+                    Windower::new(*v, k)?,
+                    WindowScorer::with_exact_limit(config.frame, config.max_exact_unknown),
+                ))
+            })
             .collect::<Result<Vec<_>, AnalysisError>>()?;
         Ok(Self {
             k,

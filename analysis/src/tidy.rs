@@ -191,11 +191,11 @@ pub fn to_csv(rows: &[SummaryRow]) -> String {
 pub fn traces_csv(traces: &[TraceMetrics]) -> String {
     let o = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v}"));
     let mut s = String::from(
-        "run_id,source,scenario,mode,view,baseline,baseline_view,k,frame,calls,sequences,short_sequences,short_sequence_calls,windows,distinct_windows,known_windows,unknown_distinct_windows,profile_distinct_windows,coverage,mismatch,locality_frame_count,jaccard_distance,hamming_max,hamming_mean,hamming_windows_measured\n",
+        "run_id,source,scenario,mode,view,baseline,baseline_view,k,frame,calls,sequences,short_sequences,short_sequence_calls,windows,distinct_windows,known_windows,unknown_distinct_windows,profile_distinct_windows,coverage,mismatch,locality_frame_count,jaccard_distance,hamming_max,hamming_mean,hamming_windows_measured,distinct_windows_exact\n",
     );
     for t in traces {
         s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             t.run_id,
             t.source,
             label(&t.scenario),
@@ -220,7 +220,8 @@ pub fn traces_csv(traces: &[TraceMetrics]) -> String {
             o(t.jaccard_distance),
             o(t.hamming_max),
             o(t.hamming_mean),
-            t.hamming_windows_measured
+            t.hamming_windows_measured,
+            t.distinct_windows_exact
         ));
     }
     s
@@ -249,6 +250,7 @@ mod tests {
             distinct_windows: 5,
             known_windows: 5,
             unknown_distinct_windows: 0,
+            distinct_windows_exact: true,
             profile_distinct_windows: 9,
             coverage,
             mismatch: Some(0.0),

@@ -9,7 +9,7 @@ use crate::{
     compare::CompareConfig,
     dataset::{Selection, select::Field},
     error::AnalysisError,
-    metrics::{DEFAULT_FRAME, DEFAULT_HAMMING_BUDGET, ScoreConfig},
+    metrics::{DEFAULT_FRAME, DEFAULT_HAMMING_BUDGET, DEFAULT_MAX_EXACT_UNKNOWN, ScoreConfig},
     ngram::DEFAULT_K,
     view::View,
 };
@@ -140,6 +140,10 @@ pub struct ScoringArgs {
     /// unknown windows is measured (reported as hamming_windows_measured).
     #[arg(long, default_value_t = DEFAULT_HAMMING_BUDGET, value_name = "N")]
     pub hamming_budget: u64,
+    /// Most distinct unknown windows per trace counted exactly; beyond, a HyperLogLog sketch
+    /// estimates them (0.8 % error) so memory stays bounded (distinct_windows_exact = false).
+    #[arg(long, default_value_t = DEFAULT_MAX_EXACT_UNKNOWN, value_name = "N")]
+    pub max_exact_unknown: usize,
 }
 
 impl ScoringArgs {
@@ -149,6 +153,7 @@ impl ScoringArgs {
             frame: self.frame,
             hamming: !self.no_hamming,
             hamming_budget: self.hamming_budget,
+            max_exact_unknown: self.max_exact_unknown,
             timeline_run: None,
         }
     }

@@ -63,6 +63,12 @@ fn traces_table(traces: &[TraceMetrics]) -> String {
             fmt_opt(t.jaccard_distance),
             fmt_opt(t.hamming_max)
         ));
+        if !t.distinct_windows_exact {
+            s.push_str(&format!(
+                "{:<24} note: more than --max-exact-unknown distinct unknown windows; distinct, mismatch and jaccard are estimates\n",
+                ""
+            ));
+        }
         if t.short_sequences > 0 {
             s.push_str(&format!(
                 "{:<24} note: {} sequence(s) shorter than k = {} ({} calls) gave no window\n",
