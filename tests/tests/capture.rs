@@ -332,6 +332,34 @@ fn call_cut_short_by_thread_death_has_null_ret() {
 }
 
 #[test]
+fn signal_handler_returns_are_rt_sigreturn_rows() {
+    require_root();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prog = compile("sigret", dir.path());
+    let out = dir.path().join("sig.parquet");
+    let res = tracer(&["record", "-q", "-o", s(&out), "--", s(&prog)]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    let rows = read_syscalls(&out);
+    let names: Vec<&str> = rows.iter().map(|r| r.syscall.as_str()).collect();
+    assert_eq!(
+        names.iter().filter(|n| **n == "rt_sigreturn").count(),
+        3,
+        "{names:?}"
+    );
+    // Each handler's getppid is followed by the handler's return.
+    let pairs = names
+        .windows(2)
+        .filter(|w| w == &["getppid", "rt_sigreturn"])
+        .count();
+    assert_eq!(pairs, 3, "{names:?}");
+    assert!(
+        rows.iter()
+            .filter(|r| r.syscall == "rt_sigreturn")
+            .all(|r| r.nr == 15)
+    );
+}
+
+#[test]
 fn killed_command_gives_128_plus_signal() {
     require_root();
     let dir = tempfile::tempdir().expect("tempdir");

@@ -79,6 +79,9 @@ const ERESTART_LAST: i64 = -512;
 /// complete_signal() and zap_other_threads()).
 const SIGKILL_BIT: u64 = 1 << 8;
 
+/// x86_64 `rt_sigreturn` (arch/x86/entry/syscalls/syscall_64.tbl).
+const RT_SIGRETURN_NR: u64 = 15;
+
 /// `-ENOSYS`: what the entry code stores in `ax` before dispatching a syscall; still there if the
 /// call never returned.
 const NEG_ENOSYS: u64 = (-38i64) as u64;
@@ -236,7 +239,13 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     // include/trace/events/syscalls.h: TP_PROTO(struct pt_regs *regs, long ret).
     let regs: *const PtRegs = ctx.arg(0);
     let ret: i64 = ctx.arg(1);
-    let nr = reg!(regs, orig_ax);
+    let mut nr = reg!(regs, orig_ax);
+    if nr == u64::MAX {
+        // rt_sigreturn restores the interrupted context's registers and sets orig_ax to -1
+        // (arch/x86/kernel/signal_64.c restore_sigcontext), so at exit it names no call. It is
+        // the only x86_64 syscall that does; the return value is the restored ax.
+        nr = RT_SIGRETURN_NR;
+    }
     if nr >= MAX_SYSCALL_NR as u64 {
         return Ok(0);
     }

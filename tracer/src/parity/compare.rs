@@ -75,12 +75,6 @@ pub const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "the last call of a thread killed by a signal: strace prints `= ?`, while sys_exit still \
          fires with the kernel's -ERESTART* value (-512..-516) before the signal is delivered",
     ),
-    (
-        "sigreturn",
-        "rt_sigreturn/sigreturn: they restore the registers of the signal frame, orig_ax = -1 \
-         included, so the raw sys_exit tracepoint reports no syscall for them; only strace shows \
-         them",
-    ),
     ("ignored", "calls named with --ignore"),
 ];
 
@@ -391,12 +385,8 @@ fn normalise<'c>(
                 removed[2] += 1;
                 return false;
             }
-            if matches!(name, "rt_sigreturn" | "sigreturn") {
-                removed[3] += 1;
-                return false;
-            }
             if ignored.contains(&c.name) {
-                removed[4] += 1;
+                removed[3] += 1;
                 return false;
             }
             true
