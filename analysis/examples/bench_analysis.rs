@@ -10,8 +10,10 @@
 //!   --dataset-rows N  also write an N-row Parquet dataset (files of 5M rows, scenarios recon and
 //!                     privilege, modes ms and mr) and run the full `compare` on it in a child
 //!                     process, reporting rows/s and peak resident memory (default 0: skip)
+//!   --file-rows N     rows per file (= per run) of that dataset (default 5000000); e.g. half of
+//!                     --dataset-rows gives one huge M.S run and one huge M.R run
 //!   --dataset-dir DIR where to write it (default target/bench-analysis-dataset; reused when it
-//!                     already holds the same number of rows)
+//!                     already holds the same rows and file rows)
 //!   --json            print one JSON object instead of text
 
 use std::{
@@ -40,6 +42,7 @@ struct Opts {
     k: usize,
     python_rows: usize,
     dataset_rows: u64,
+    file_rows: u64,
     dataset_dir: PathBuf,
     json: bool,
     analyze_only: Option<PathBuf>,
@@ -52,6 +55,7 @@ fn parse() -> Opts {
         k: 6,
         python_rows: 2_000_000,
         dataset_rows: 0,
+        file_rows: 5_000_000,
         dataset_dir: PathBuf::from("target/bench-analysis-dataset"),
         json: false,
         analyze_only: None,
@@ -70,6 +74,7 @@ fn parse() -> Opts {
             "-k" | "--k" => o.k = num(i) as usize,
             "--python-rows" => o.python_rows = num(i) as usize,
             "--dataset-rows" => o.dataset_rows = num(i),
+            "--file-rows" => o.file_rows = num(i).max(1),
             "--dataset-dir" => o.dataset_dir = PathBuf::from(&args[i + 1]),
             "--analyze-only" => o.analyze_only = Some(PathBuf::from(&args[i + 1])),
             "--json" => {
@@ -206,25 +211,25 @@ fn analyze_only(dir: &Path, k: usize) {
             "dataset_rows_per_second": r.scan.rows_read as f64 / seconds,
             "peak_rss_bytes": peak_rss_bytes(),
             "traces_scored": r.traces.len(),
+            "traces_with_estimated_distinct_counts": r.traces.iter().filter(|t| !t.distinct_windows_exact).count(),
             "profiles_distinct_windows": r.baselines.iter().map(|b| b.distinct_windows).sum::<u64>(),
         })
     );
 }
 
-const FILE_ROWS: u64 = 5_000_000;
-
-fn write_dataset(dir: &Path, rows: u64) -> f64 {
+fn write_dataset(dir: &Path, rows: u64, file_rows: u64) -> f64 {
     let marker = dir.join("rows.txt");
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(&rows.to_string()) {
+    let shape = format!("{rows} rows, {file_rows} per file");
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(shape.as_str()) {
         return 0.0;
     }
     let _ = std::fs::remove_dir_all(dir);
     let sys = dir.join("syscalls");
     std::fs::create_dir_all(&sys).expect("create dataset dir");
     let start = Instant::now();
-    let files = rows.div_ceil(FILE_ROWS);
+    let files = rows.div_ceil(file_rows);
     for f in 0..files {
-        let n = FILE_ROWS.min(rows - f * FILE_ROWS) as usize;
+        let n = file_rows.min(rows - f * file_rows) as usize;
         let scenario = if f % 4 < 2 { "recon" } else { "privilege" };
         let mode = if f % 2 == 0 { "ms" } else { "mr" };
         let (threads, template_seed) = if scenario == "recon" { (12, 1) } else { (3, 2) };
@@ -253,7 +258,7 @@ fn write_dataset(dir: &Path, rows: u64) -> f64 {
         )
         .expect("write scale dataset");
     }
-    std::fs::write(&marker, rows.to_string()).expect("write marker");
+    std::fs::write(&marker, shape).expect("write marker");
     start.elapsed().as_secs_f64()
 }
 
@@ -391,7 +396,7 @@ fn main() {
     }
 
     if o.dataset_rows > 0 {
-        let write_s = write_dataset(&o.dataset_dir, o.dataset_rows);
+        let write_s = write_dataset(&o.dataset_dir, o.dataset_rows, o.file_rows);
         let child = Command::new(std::env::current_exe().expect("own path"))
             .args([
                 "--analyze-only",
@@ -409,12 +414,14 @@ fn main() {
         let v: serde_json::Value = serde_json::from_slice(&child.stdout).expect("child JSON");
         let rss = v["peak_rss_bytes"].as_u64().unwrap_or(0);
         text.push_str(&format!(
-            "scale: compare over {} rows in {} ({} written in {:.0} s; 0 = reused) took {:.1} s ({:.1} M dataset rows/s for the whole comparison: run listing, order checks, baseline pass, scoring pass in 3 views; Hamming off); peak resident memory {:.0} MiB ({} 1 GiB)\n",
-            v["rows"], o.dataset_dir.display(), o.dataset_rows, write_s,
+            "scale: compare over {} rows in {} (runs of {} rows; written in {:.0} s, 0 = reused) took {:.1} s ({:.1} M dataset rows/s for the whole comparison: run listing, order checks, baseline pass, scoring pass in 3 views; Hamming off); peak resident memory {:.0} MiB ({} 1 GiB); {} of {} trace-views past the exact distinct limit (HyperLogLog)\n",
+            v["rows"], o.dataset_dir.display(), o.file_rows, write_s,
             v["seconds"].as_f64().unwrap_or(0.0),
             v["dataset_rows_per_second"].as_f64().unwrap_or(0.0) / 1e6,
             rss as f64 / 1048576.0,
-            if rss < 1 << 30 { "under" } else { "OVER" }
+            if rss < 1 << 30 { "under" } else { "OVER" },
+            v["traces_with_estimated_distinct_counts"],
+            v["traces_scored"]
         ));
         out.insert("scale".into(), v);
     }
