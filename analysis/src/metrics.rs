@@ -195,7 +195,9 @@ pub struct WindowScorer {
     known_distinct: u64,
     unknown: KeySet<WindowKey>,
     max_exact_unknown: usize,
-    overflow: Option<HyperLogLog>,
+    sketch: HyperLogLog,
+    sketch_used: bool,
+    overflowed: bool,
     timeline: Option<Vec<bool>>,
 }
 
@@ -210,7 +212,8 @@ pub struct WindowCounts {
     pub distinct_windows: u64,
     /// U(T) \ U(B), in no particular order (all of it, or the first `max_exact_unknown`).
     pub unknown_distinct: Vec<WindowKey>,
-    /// Estimated distinct unknown windows beyond `unknown_distinct` (0 when exact).
+    /// Estimated distinct unknown windows beyond `unknown_distinct` (0 when exact): the sketch's
+    /// estimate of all of them minus those kept.
     pub unknown_distinct_estimated_beyond: u64,
     /// Whether the distinct counts are exact.
     pub exact: bool,
@@ -245,7 +248,9 @@ impl WindowScorer {
             known_distinct: 0,
             unknown: KeySet::default(),
             max_exact_unknown,
-            overflow: None,
+            sketch: HyperLogLog::new(),
+            sketch_used: false,
+            overflowed: false,
             timeline: None,
         }
     }
@@ -277,12 +282,17 @@ impl WindowScorer {
                 false
             }
             None => {
-                if self.unknown.len() < self.max_exact_unknown {
-                    self.unknown.insert(key);
-                } else if !self.unknown.contains(&key) {
-                    self.overflow
-                        .get_or_insert_with(HyperLogLog::new)
-                        .insert(key);
+                // Every unknown window also goes into the sketch, so once the exact set is full
+                // (and a new key proves the count inexact) the set is no longer probed: the
+                // sketch alone then counts, at the cost of one hash and one byte per window.
+                self.sketch.insert(key);
+                self.sketch_used = true;
+                if !self.overflowed {
+                    if self.unknown.len() < self.max_exact_unknown {
+                        self.unknown.insert(key);
+                    } else if !self.unknown.contains(&key) {
+                        self.overflowed = true;
+                    }
                 }
                 true
             }
@@ -297,15 +307,18 @@ impl WindowScorer {
     /// Returns the trace's counts and resets for the next trace (keeping allocations).
     pub fn finish(&mut self) -> WindowCounts {
         let unknown_distinct: Vec<WindowKey> = self.unknown.drain().collect();
-        let beyond = self
-            .overflow
-            .as_ref()
-            .map_or(0, |h| h.estimate().round() as u64);
-        let exact = self.overflow.is_none();
-        if let Some(h) = &mut self.overflow {
-            h.clear();
+        let exact = !self.overflowed;
+        let beyond = if exact {
+            0
+        } else {
+            let kept = unknown_distinct.len() as u64;
+            (self.sketch.estimate().round() as u64).max(kept + 1) - kept
+        };
+        if self.sketch_used {
+            self.sketch.clear();
+            self.sketch_used = false;
         }
-        self.overflow = None;
+        self.overflowed = false;
         let counts = WindowCounts {
             windows: self.windows,
             known_windows: self.known,
