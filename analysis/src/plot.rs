@@ -465,12 +465,37 @@ fn draw_timeline<DB: DrawingBackend>(
         .enumerate()
         .map(|(i, c)| ((i * bin) as f64, f64::from(*c.iter().max().unwrap_or(&0))))
         .collect();
-    c.draw_series(LineSeries::new(line, PALETTE[0].stroke_width(2)))?
-        .label(format!(
-            "unknown windows in the last {} (locality frame)",
+    let label = if bin > 1 {
+        format!(
+            "unknown windows in the last {} (locality frame), max per {bin} windows",
             t.frame
-        ))
+        )
+    } else {
+        format!("unknown windows in the last {} (locality frame)", t.frame)
+    };
+    // Thick polylines get miter spikes at sharp zig-zags, which would draw values that are not
+    // there: dense lines (more points than about a pixel each) are drawn one pixel wide.
+    let width = if n > 1000 { 1 } else { 2 };
+    c.draw_series(LineSeries::new(line, PALETTE[0].stroke_width(width)))?
+        .label(label)
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[0].stroke_width(2)));
+    if bin > 1 {
+        // A long trace: the bin maximum saturates easily, the bin mean shows the level.
+        let mean: Vec<(f64, f64)> = counts
+            .chunks(bin)
+            .enumerate()
+            .map(|(i, c)| {
+                let sum: u64 = c.iter().map(|v| u64::from(*v)).sum();
+                ((i * bin) as f64, sum as f64 / c.len() as f64)
+            })
+            .collect();
+        let color = PALETTE[1];
+        c.draw_series(LineSeries::new(mean, color.stroke_width(1)))?
+            .label(format!("the same, mean per {bin} windows"))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
     c.draw_series(std::iter::once(PathElement::new(
         vec![(0.0, f64::from(lfc)), (n as f64, f64::from(lfc))],
         BLACK.stroke_width(1),

@@ -140,4 +140,35 @@ mod tests {
         };
         assert_eq!(t.frame_counts(), vec![1, 2, 1, 1, 1, 0]);
     }
+
+    #[test]
+    fn frame_counts_agree_with_the_locality_frame_count() {
+        use crate::{
+            compare::{CompareConfig, run},
+            synth::{ExperimentSpec, write_experiment},
+        };
+        let dir = tempfile::tempdir().unwrap();
+        write_experiment(
+            dir.path(),
+            &ExperimentSpec {
+                reps: 2,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let cfg = CompareConfig {
+            inputs: vec![dir.path().display().to_string()],
+            ..Default::default()
+        };
+        let mut r = run(&cfg).unwrap();
+        let ids: Vec<String> = r.traces.iter().map(|t| t.run_id.clone()).collect();
+        for id in ids {
+            for view in View::ALL {
+                let t = r.timeline(&id, view).unwrap();
+                let max = t.frame_counts().into_iter().max().unwrap_or(0);
+                assert_eq!(max, t.metrics.locality_frame_count, "{id} {view}");
+                assert_eq!(t.unknown.len() as u64, t.metrics.windows, "{id} {view}");
+            }
+        }
+    }
 }
