@@ -289,6 +289,94 @@ fn profile_score_and_eval() {
     );
 }
 
+/// The stide evaluation on a dataset shaped like an ADFA-LD import (one single-thread run per
+/// trace, scenarios `training`, `validation`, `attack:<family>`), in one command.
+#[test]
+fn stide_evaluation_on_an_adfa_shaped_dataset() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let normal = "open read write close open read write close mmap open read close";
+    let traces = [
+        ("UTD-1", "training", normal),
+        (
+            "UTD-2",
+            "training",
+            "open read write close mmap open read write close",
+        ),
+        ("UVD-1", "validation", normal),
+        (
+            "UVD-2",
+            "validation",
+            "open read write close open read close",
+        ),
+        (
+            "UAD-1",
+            "attack:hydra_ftp",
+            "socket connect write read write read execve",
+        ),
+        (
+            "UAD-2",
+            "attack:meterpreter",
+            "open read execve mmap socket connect dup2 dup2 execve",
+        ),
+    ];
+    for (id, scenario, calls) in traces {
+        write_run(
+            &dir.path().join(format!("{id}.parquet")),
+            id,
+            Some(scenario),
+            None,
+            &thread(0, 0, calls),
+        );
+    }
+    let d = dir.path().to_str().expect("utf-8");
+    let e = run_json(&[
+        "eval",
+        "--train",
+        d,
+        "--train-where",
+        "scenario=training",
+        "-k",
+        "3",
+        "--normal",
+        d,
+        "--normal-where",
+        "scenario=validation",
+        "--anomalous",
+        d,
+        "--anomalous-where",
+        "scenario=attack:*",
+    ]);
+    assert_eq!(e["profile_runs"], 2);
+    let labels: Vec<(&str, &str)> = e["traces"]
+        .as_array()
+        .expect("traces")
+        .iter()
+        .map(|t| {
+            (
+                t["run_id"].as_str().expect("id"),
+                t["label"].as_str().expect("label"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("UVD-1", "normal"),
+            ("UVD-2", "normal"),
+            ("UAD-1", "anomalous"),
+            ("UAD-2", "anomalous")
+        ]
+    );
+    // Validation traces reuse training windows only; attacks are mostly new.
+    let mismatch = e["auc"]
+        .as_array()
+        .expect("auc")
+        .iter()
+        .find(|a| a["metric"] == "mismatch")
+        .expect("mismatch");
+    assert!(close(&mismatch["auc"], 1.0), "{mismatch}");
+}
+
 #[test]
 fn matrix_by_hand() {
     let dir = tempfile::tempdir().expect("tempdir");

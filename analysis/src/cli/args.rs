@@ -195,6 +195,12 @@ pub struct ScoreArgs {
 
 /// `eval` options.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "EXAMPLE (ADFA-LD imported with `tracer ingest --format adfa-ld ADFA-LD -o adfa`):
+    tracer-analyze eval --train adfa --train-where scenario=training \\
+        --normal adfa --normal-where scenario=validation \\
+        --anomalous adfa --anomalous-where 'scenario=attack:*'"
+)]
 pub struct EvalArgs {
     /// Baseline profile file (or use --train).
     #[arg(
