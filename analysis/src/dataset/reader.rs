@@ -3,8 +3,9 @@
 //! the columns the metrics need (run_id, source, scenario, mode, seq, pid, tid, syscall).
 //!
 //! Ordering: windows need each run's rows in `seq` order. Writers emit rows in that order, so a
-//! cheap first pass over `run_id` and `seq` only checks that every run is contiguous in its file
-//! and its `seq` never decreases; such a file is then streamed batch by batch (memory: one batch).
+//! cheap first pass over the run labels and `seq` only checks that every run is contiguous in its
+//! file and its `seq` never decreases, and whether any run of the file is selected at all (files
+//! without one are skipped); an ordered file is then streamed batch by batch (memory: one batch).
 //! A file that fails the check is loaded (the projected columns only, about 24 bytes per row),
 //! sorted by run and `seq`, and then fed the same way: memory proportional to that one file.
 
@@ -77,7 +78,9 @@ pub trait RowConsumer {
 pub struct ScanStats {
     /// Files read.
     pub files: usize,
-    /// Rows read (selected or not).
+    /// Files skipped after the first pass because none of their runs is selected.
+    pub files_without_selected_runs: usize,
+    /// Rows read in full (selected or not; skipped files excluded).
     pub rows_read: u64,
     /// Rows of selected runs.
     pub rows_selected: u64,
@@ -241,7 +244,10 @@ impl Dataset {
         let mut stats = ScanStats::default();
         for path in &self.files {
             stats.files += 1;
-            if is_run_ordered(path)? {
+            let pre = prescan(path, selection)?;
+            if !pre.any_selected {
+                stats.files_without_selected_runs += 1;
+            } else if pre.ordered {
                 scan_streaming(path, selection, interner, consumer, &mut stats)?;
             } else {
                 stats.files_sorted_in_memory += 1;
@@ -359,46 +365,64 @@ impl LabelColumns {
     }
 }
 
-/// Whether every run of `path` is contiguous and its `seq` never decreases.
-fn is_run_ordered(path: &Path) -> Result<bool, AnalysisError> {
+/// What the first, light pass over a file (labels and `seq` only) found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Prescan {
+    /// Every run is contiguous and its `seq` never decreases.
+    ordered: bool,
+    /// At least one run matches the selection.
+    any_selected: bool,
+}
+
+/// Reads the labels and `seq` of `path`, stopping as soon as the answer is known.
+fn prescan(path: &Path, selection: &Selection) -> Result<Prescan, AnalysisError> {
     let mut finished: HashSet<String> = HashSet::new();
     let mut current: Option<String> = None;
     let mut last_seq = 0u64;
     let mut ordered = true;
-    read_batches(path, &[col::RUN_ID, col::SEQ], |batch| {
-        if !ordered {
-            return Ok(());
-        }
-        let run = column_as(path, batch, col::RUN_ID, &dict_type())?;
-        let run = run.as_dictionary::<Int32Type>();
-        let seq = column_as(path, batch, col::SEQ, &DataType::UInt64)?;
-        let seq = seq.as_primitive::<UInt64Type>().values();
-        let keys = run.keys().values();
-        let mut last_key = None;
-        for i in 0..batch.num_rows() {
-            if last_key != Some(keys[i]) {
-                last_key = Some(keys[i]);
-                let id = dict_value(run, i).unwrap_or_default();
-                if current.as_deref() != Some(id.as_str()) {
-                    if finished.contains(&id) {
-                        ordered = false;
-                        return Ok(());
-                    }
-                    if let Some(prev) = current.replace(id) {
-                        finished.insert(prev);
-                    }
-                    last_seq = 0;
-                }
-            }
-            if seq[i] < last_seq {
-                ordered = false;
+    let mut any_selected = false;
+    read_batches(
+        path,
+        &[col::RUN_ID, col::SOURCE, col::SCENARIO, col::MODE, col::SEQ],
+        |batch| {
+            if !ordered && any_selected {
                 return Ok(());
             }
-            last_seq = seq[i];
-        }
-        Ok(())
-    })?;
-    Ok(ordered)
+            let labels = LabelColumns::new(path, batch)?;
+            let seq = column_as(path, batch, col::SEQ, &DataType::UInt64)?;
+            let seq = seq.as_primitive::<UInt64Type>().values();
+            let keys = labels.run_id.keys().values();
+            let mut last_key = None;
+            for i in 0..batch.num_rows() {
+                if last_key != Some(keys[i]) {
+                    last_key = Some(keys[i]);
+                    let id = labels.run_id(i);
+                    if current.as_deref() != Some(id.as_str()) {
+                        any_selected = any_selected || selection.matches(&labels.meta(i));
+                        if finished.contains(&id) {
+                            ordered = false;
+                        }
+                        if let Some(prev) = current.replace(id) {
+                            finished.insert(prev);
+                        }
+                        last_seq = 0;
+                    }
+                }
+                if seq[i] < last_seq {
+                    ordered = false;
+                }
+                last_seq = seq[i];
+                if !ordered && any_selected {
+                    return Ok(());
+                }
+            }
+            Ok(())
+        },
+    )?;
+    Ok(Prescan {
+        ordered,
+        any_selected,
+    })
 }
 
 /// Interns a batch's syscall dictionary and returns the id of every row.
