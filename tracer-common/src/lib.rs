@@ -24,11 +24,23 @@ pub const FLAG_PATH_FAULT: u32 = 1 << 1;
 /// `SyscallEvent::flags`: the call was cut short by the thread's death (it returned an
 /// `-ERESTART*` code with SIGKILL pending): it never returned to the program.
 pub const FLAG_KILLED: u32 = 1 << 2;
+/// `SyscallEvent::flags`: a 32-bit (ia32 ABI) call: `nr` is an i386 number and `args` come from
+/// bx, cx, dx, si, di, bp.
+pub const FLAG_COMPAT: u32 = 1 << 3;
+
+/// `TRACED` value: the process is alive and followed.
+pub const TRACED_LIVE: u32 = 1;
+/// `TRACED` value: the process's last thread is exiting; its remaining threads' exit events are
+/// still recorded. User space removes such entries shortly after (they must not linger, or the
+/// pid could be reused by an unrelated process).
+pub const TRACED_DYING: u32 = 2;
 /// `ExitEvent::flags`: this task was the last of its thread group (the process ended).
 pub const FLAG_GROUP_DEAD: u32 = 1 << 0;
 /// `ExitEvent::flags`: the task died inside a syscall that never returned (exit, exit_group);
 /// `nr` and `args` describe that call.
 pub const FLAG_IN_SYSCALL: u32 = 1 << 1;
+/// `ExitEvent::flags`: the task was a 32-bit one; `nr` is an i386 number.
+pub const FLAG_EXIT_COMPAT: u32 = 1 << 2;
 
 /// Bytes kept of a path argument, including the terminating NUL (DESIGN.md: at most 255 bytes).
 pub const PATH_BYTES: usize = 256;

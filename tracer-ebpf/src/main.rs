@@ -29,10 +29,11 @@ use aya_ebpf::{
     programs::BtfTracePointContext,
 };
 use tracer_common::{
-    ARGV_BYTES, COMM_BYTES, ExecEvent, ExitEvent, FLAG_GROUP_DEAD, FLAG_HAS_DURATION,
-    FLAG_IN_SYSCALL, FLAG_KILLED, FLAG_PATH_FAULT, ForkEvent, KIND_EXEC, KIND_EXIT, KIND_FORK,
-    KIND_SYSCALL, KIND_SYSCALL_PATH, KernelOffsets, LOST_KINDS, LOST_LIFECYCLE, LOST_SYSCALL,
-    MAX_SYSCALL_NR, SC_PATH_MASK, SC_PATH_SHIFT, SC_TRACE, SyscallEvent, SyscallPathEvent,
+    ARGV_BYTES, COMM_BYTES, ExecEvent, ExitEvent, FLAG_COMPAT, FLAG_EXIT_COMPAT, FLAG_GROUP_DEAD,
+    FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED, FLAG_PATH_FAULT, ForkEvent, KIND_EXEC,
+    KIND_EXIT, KIND_FORK, KIND_SYSCALL, KIND_SYSCALL_PATH, KernelOffsets, LOST_KINDS,
+    LOST_LIFECYCLE, LOST_SYSCALL, MAX_SYSCALL_NR, SC_PATH_MASK, SC_PATH_SHIFT, SC_TRACE,
+    SyscallEvent, SyscallPathEvent, TRACED_DYING, TRACED_LIVE,
 };
 
 /// x86_64 `struct pt_regs` (arch/x86/include/asm/ptrace.h): the user registers saved at kernel
@@ -79,8 +80,17 @@ const ERESTART_LAST: i64 = -512;
 /// complete_signal() and zap_other_threads()).
 const SIGKILL_BIT: u64 = 1 << 8;
 
-/// x86_64 `rt_sigreturn` (arch/x86/entry/syscalls/syscall_64.tbl).
+/// x86_64 numbers (arch/x86/entry/syscalls/syscall_64.tbl) of the calls handled specially.
 const RT_SIGRETURN_NR: u64 = 15;
+const EXIT_NR: u64 = 60;
+const EXIT_GROUP_NR: u64 = 231;
+/// i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl) of exit and exit_group.
+const IA32_EXIT_NR: u64 = 1;
+const IA32_EXIT_GROUP_NR: u64 = 252;
+/// `__USER32_CS` (arch/x86/include/asm/segment.h): the code segment of 32-bit tasks.
+const USER32_CS: u64 = 0x23;
+/// `-EINTR`: killable waits return it, rather than an -ERESTART* code, when the task is killed.
+const NEG_EINTR: i64 = -4;
 
 /// `-ENOSYS`: what the entry code stores in `ax` before dispatching a syscall; still there if the
 /// call never returned.
@@ -256,7 +266,7 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     // SAFETY: helper without preconditions.
     let now = unsafe { bpf_ktime_get_ns() };
     let mut flags = 0;
-    if (ERESTART_FIRST..=ERESTART_LAST).contains(&ret) {
+    if (ERESTART_FIRST..=ERESTART_LAST).contains(&ret) || ret == NEG_EINTR {
         // Rare path: was the call cut short because the thread is being killed?
         let off = offsets();
         // SAFETY: helper returning the current task; the read faults safely.
@@ -276,6 +286,10 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
         if !slot.is_null() {
             // SAFETY: a non-null task storage slot of the current task.
             let entry = unsafe { *slot };
+            // Cleared so a call that skips sys_enter (seccomp, ptrace) is not paired with the
+            // previous call's entry.
+            // SAFETY: as above.
+            unsafe { *slot = 0 };
             if entry != 0 && entry <= now {
                 ts_ns = entry;
                 duration_ns = now - entry;
@@ -283,7 +297,7 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
             }
         }
     }
-    let path_arg = (sc & SC_PATH_MASK) >> SC_PATH_SHIFT;
+    let mut path_arg = (sc & SC_PATH_MASK) >> SC_PATH_SHIFT;
     let head = SyscallEvent {
         kind: KIND_SYSCALL,
         flags,
@@ -303,6 +317,21 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
             reg!(regs, r9),
         ],
     };
+    let mut head = head;
+    if reg!(regs, cs) == USER32_CS {
+        // A 32-bit program (int 0x80 / sysenter): i386 numbers and argument registers
+        // (arch/x86/entry/entry_64_compat.S). The path table is the 64-bit one, so no path.
+        head.flags |= FLAG_COMPAT;
+        head.args = [
+            reg!(regs, bx),
+            reg!(regs, cx),
+            reg!(regs, dx),
+            reg!(regs, si),
+            reg!(regs, di),
+            reg!(regs, bp),
+        ];
+        path_arg = 0;
+    }
     if path_arg == 0 {
         match EVENTS.reserve::<SyscallEvent>(0) {
             Some(mut entry) => {
@@ -366,7 +395,10 @@ fn try_sched_process_fork(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     let child_tgid: u32 = unsafe { read_field(child, off.task_tgid) }.map_err(|_| 0)?;
     if child_tid == child_tgid {
         // A new process: follow it before it is woken.
-        TRACED.insert(&child_tgid, &1, 0).map_err(|_| 0)?;
+        if TRACED.insert(&child_tgid, &TRACED_LIVE, 0).is_err() {
+            // The map is full: the child would run untraced. Count it as lost.
+            count_lost(LOST_LIFECYCLE);
+        }
     }
     let comm = bpf_get_current_comm().unwrap_or([0; COMM_BYTES]);
     let event = ForkEvent {
@@ -495,7 +527,17 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
     if let Ok(regs) = unsafe { bpf_probe_read_kernel(regs_ptr) } {
         // `ax` still -ENOSYS: the task entered a syscall that never returned (exit,
         // exit_group). A call interrupted by a fatal signal returns through sys_exit first.
-        if regs.ax == NEG_ENOSYS && regs.orig_ax < MAX_SYSCALL_NR as u64 {
+        // Since ENOSYS is 32 bits, compare only the low half (a 32-bit task's ax is
+        // zero-extended).
+        let enosys = regs.ax as u32 == NEG_ENOSYS as u32;
+        if regs.cs == USER32_CS {
+            if enosys && (regs.orig_ax == IA32_EXIT_NR || regs.orig_ax == IA32_EXIT_GROUP_NR) {
+                nr = regs.orig_ax as i32;
+                args = [regs.bx, regs.cx, regs.dx, regs.si, regs.di, regs.bp];
+                // The filter table is the 64-bit one: 32-bit exits are always recorded.
+                flags |= FLAG_IN_SYSCALL | FLAG_EXIT_COMPAT;
+            }
+        } else if enosys && (regs.orig_ax == EXIT_NR || regs.orig_ax == EXIT_GROUP_NR) {
             nr = regs.orig_ax as i32;
             args = regs.args();
             let sc = SYSCALL_FLAGS.get(nr as u32).copied().unwrap_or(0);
@@ -505,7 +547,9 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
         }
     }
     if flags & FLAG_GROUP_DEAD != 0 {
-        let _ = TRACED.remove(&tgid);
+        // Not removed yet: other threads of the group may reach this tracepoint after us (each
+        // decrements `live` earlier, in do_exit). User space removes dying entries shortly.
+        let _ = TRACED.insert(&tgid, &TRACED_DYING, 0);
     }
     let event = ExitEvent {
         kind: KIND_EXIT,

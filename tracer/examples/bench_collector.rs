@@ -22,7 +22,10 @@ fn main() {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         if a == "--events" {
-            events = args.next().and_then(|v| v.parse().ok()).expect("--events N");
+            events = args
+                .next()
+                .and_then(|v| v.parse().ok())
+                .expect("--events N");
         }
     }
     // A realistic mix: mostly plain calls from a few threads, one in ten with a path.

@@ -223,6 +223,7 @@ impl RecordArgs {
             },
             metadata: Vec::new(),
             command_line,
+            job_process_groups: false,
         })
     }
 }

@@ -17,12 +17,15 @@ use std::{
 use analysis::dataset::{ProcessRow, SinkError, SyscallRow, SyscallSink};
 use aya::maps::{MapData, RingBuf};
 use tracer_common::{
-    ExecEvent, ExitEvent, FLAG_GROUP_DEAD, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED,
-    FLAG_PATH_FAULT, ForkEvent, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_SYSCALL, KIND_SYSCALL_PATH,
-    MAX_SYSCALL_NR, SyscallEvent, SyscallPathEvent,
+    ExecEvent, ExitEvent, FLAG_COMPAT, FLAG_EXIT_COMPAT, FLAG_GROUP_DEAD, FLAG_HAS_DURATION,
+    FLAG_IN_SYSCALL, FLAG_KILLED, FLAG_PATH_FAULT, ForkEvent, KIND_EXEC, KIND_EXIT, KIND_FORK,
+    KIND_SYSCALL, KIND_SYSCALL_PATH, MAX_SYSCALL_NR, SyscallEvent, SyscallPathEvent,
 };
 
 use crate::syscall_table::Arch;
+
+/// i386 exit_group (arch/x86/entry/syscalls/syscall_32.tbl).
+const IA32_EXIT_GROUP: i32 = 252;
 
 /// Bytes collected before a batch is handed to the writer.
 const BATCH_BYTES: usize = 1 << 20;
@@ -43,7 +46,7 @@ pub fn spawn_drain(
     mut ring: RingBuf<MapData>,
     stop: Arc<AtomicBool>,
     progress: Arc<Progress>,
-    batches: mpsc::Sender<Vec<u8>>,
+    batches: mpsc::SyncSender<Vec<u8>>,
 ) -> thread::JoinHandle<()> {
     thread::Builder::new()
         .name("tracer-drain".into())
@@ -114,6 +117,29 @@ pub struct WriterStats {
 /// by `Writer::finish`).
 pub type ProcState = ProcessRow;
 
+/// The exit statuses of a process's threads. What `wait()` reports (kernel/exit.c
+/// wait_task_zombie): the group's code after a group exit (exit_group, fatal signal), otherwise
+/// the leader's own.
+#[derive(Clone, Copy, Debug, Default)]
+struct ExitCodes {
+    leader: Option<u32>,
+    group: Option<u32>,
+    last: Option<u32>,
+}
+
+impl ExitCodes {
+    /// `(exit_code, signal)` for the processes table.
+    fn resolve(&self) -> (Option<i32>, Option<i32>) {
+        match self.group.or(self.leader).or(self.last) {
+            // kernel/exit.c: `status << 8` for exit/exit_group, else the signal (| 0x80 when a
+            // core was dumped).
+            Some(code) if code & 0x7f == 0 => (Some(((code >> 8) & 0xff) as i32), None),
+            Some(code) => (None, Some((code & 0x7f) as i32)),
+            None => (None, None),
+        }
+    }
+}
+
 /// Decoding state and the sink.
 pub struct Writer {
     sink: SyscallSink,
@@ -121,10 +147,18 @@ pub struct Writer {
     names: Vec<&'static str>,
     unknown_names: HashMap<i32, &'static str>,
     execve_nrs: [i32; 2],
+    compat_execve_nrs: [i32; 2],
     fork_nrs: [i32; 4],
+    exit_group_nr: i32,
     seq: u64,
     comm_by_tid: HashMap<u32, Option<String>>,
     procs: HashMap<u32, ProcState>,
+    /// Exit statuses seen per process, resolved into its row at the end.
+    exit_codes: HashMap<u32, ExitCodes>,
+    /// Rows of processes whose pid was reused during the capture.
+    finished: Vec<ProcessRow>,
+    /// Names of 32-bit (ia32) calls.
+    compat_names: Vec<&'static str>,
     /// Launched commands until their first exec: their rows are the tracer's own setup.
     awaiting_exec: std::collections::HashSet<u32>,
     pending_exec_path: HashMap<u32, String>,
@@ -174,10 +208,20 @@ impl Writer {
             names,
             unknown_names: HashMap::new(),
             execve_nrs,
+            compat_execve_nrs: [
+                Arch::X86.number("execve").unwrap_or(-1),
+                Arch::X86.number("execveat").unwrap_or(-1),
+            ],
             fork_nrs,
+            exit_group_nr: arch.number("exit_group").unwrap_or(-1),
             seq: 0,
             comm_by_tid: HashMap::new(),
             procs: HashMap::new(),
+            exit_codes: HashMap::new(),
+            finished: Vec::new(),
+            compat_names: (0..MAX_SYSCALL_NR as i64)
+                .map(|nr| Arch::X86.name(nr).unwrap_or(""))
+                .collect(),
             awaiting_exec: std::collections::HashSet::new(),
             pending_exec_path: HashMap::new(),
             stats: WriterStats::default(),
@@ -196,6 +240,19 @@ impl Writer {
 
     fn wall(&self, mono_ns: u64) -> i64 {
         mono_ns as i64 + self.clock_offset_ns
+    }
+
+    fn compat_name(&mut self, nr: i32) -> &'static str {
+        match usize::try_from(nr)
+            .ok()
+            .and_then(|i| self.compat_names.get(i))
+        {
+            Some(n) if !n.is_empty() => n,
+            _ => self
+                .unknown_names
+                .entry(-1 - nr)
+                .or_insert_with(|| Box::leak(format!("ia32_syscall_{nr}").into_boxed_str())),
+        }
     }
 
     fn name(&mut self, nr: i32) -> &'static str {
@@ -271,17 +328,32 @@ impl Writer {
     }
 
     fn syscall(&mut self, e: &SyscallEvent, path: Option<&[u8]>) -> Result<(), SinkError> {
+        let is_exec = e.ret == 0
+            && if e.flags & FLAG_COMPAT == 0 {
+                self.execve_nrs.contains(&e.nr)
+            } else {
+                self.compat_execve_nrs.contains(&e.nr)
+            };
         if !self.awaiting_exec.is_empty() && self.awaiting_exec.contains(&e.tgid) {
-            self.stats.pre_exec_dropped += 1;
-            return Ok(());
+            if !is_exec {
+                self.stats.pre_exec_dropped += 1;
+                return Ok(());
+            }
+            // The exec event was lost (counted): the successful execve row itself ends the
+            // launcher's part.
+            self.awaiting_exec.remove(&e.tgid);
         }
-        if e.ret == 0 && self.fork_nrs.contains(&e.nr) {
+        if e.ret == 0 && e.flags & FLAG_COMPAT == 0 && self.fork_nrs.contains(&e.nr) {
             // The child's return from fork/clone passes through sys_exit too, but the call was
             // the parent's (one row, with the child's pid as ret), as strace -f shows it.
             self.stats.fork_child_returns += 1;
             return Ok(());
         }
-        let name = self.name(e.nr);
+        let name = if e.flags & FLAG_COMPAT != 0 {
+            self.compat_name(e.nr)
+        } else {
+            self.name(e.nr)
+        };
         let path_owned;
         let mut path_str: Option<&str> = match path {
             Some(p) => match std::str::from_utf8(c_str(p)) {
@@ -294,7 +366,7 @@ impl Writer {
             None => None,
         };
         let exec_path;
-        if e.ret == 0 && self.execve_nrs.contains(&e.nr) {
+        if is_exec {
             // After a successful exec the registers belong to the new image; the path comes
             // from the exec event of the same thread, which precedes this record.
             exec_path = self.pending_exec_path.remove(&e.tid);
@@ -328,7 +400,8 @@ impl Writer {
             comm,
             syscall: name,
             nr: e.nr,
-            args: Some(e.args),
+            // After a successful exec the registers are the new image's (zeroed by the loader).
+            args: (!is_exec).then_some(e.args),
             // A call cut short by the thread's death never returned to the program.
             ret: (e.flags & FLAG_KILLED == 0).then_some(e.ret),
             path: path_str,
@@ -341,6 +414,17 @@ impl Writer {
         let comm = lossy(&e.comm);
         self.comm_by_tid.insert(e.child_tid, Some(comm.clone()));
         if e.child_tid == e.child_tgid {
+            if self
+                .procs
+                .get(&e.child_tgid)
+                .is_some_and(|p| p.exit_ns.is_some())
+            {
+                // The pid was reused during the capture: keep the earlier process's row.
+                if let Some(old) = self.procs.remove(&e.child_tgid) {
+                    let codes = self.exit_codes.remove(&e.child_tgid).unwrap_or_default();
+                    self.finished.push(finish_row(e.child_tgid, old, codes));
+                }
+            }
             let parent = self.procs.get(&e.parent_tgid).cloned().unwrap_or_default();
             self.procs.insert(
                 e.child_tgid,
@@ -389,7 +473,11 @@ impl Writer {
 
     fn exit(&mut self, e: &ExitEvent) -> Result<(), SinkError> {
         if e.flags & FLAG_IN_SYSCALL != 0 && !self.awaiting_exec.contains(&e.tgid) {
-            let name = self.name(e.nr);
+            let name = if e.flags & FLAG_EXIT_COMPAT != 0 {
+                self.compat_name(e.nr)
+            } else {
+                self.name(e.nr)
+            };
             let totals = self.stats.totals.entry(name).or_default();
             totals.calls += 1;
             let seq = self.seq;
@@ -418,48 +506,60 @@ impl Writer {
         }
         self.comm_by_tid.remove(&e.tid);
         self.pending_exec_path.remove(&e.tid);
+        let codes = self.exit_codes.entry(e.tgid).or_default();
+        codes.last = Some(e.exit_code);
+        if e.tid == e.tgid {
+            codes.leader = Some(e.exit_code);
+        }
+        let exit_group_nr = if e.flags & FLAG_EXIT_COMPAT != 0 {
+            IA32_EXIT_GROUP
+        } else {
+            self.exit_group_nr
+        };
+        let group_exit = e.flags & FLAG_IN_SYSCALL != 0 && e.nr == exit_group_nr;
+        if group_exit || e.exit_code & 0x7f != 0 {
+            codes.group = Some(e.exit_code);
+        }
         if e.flags & FLAG_GROUP_DEAD != 0 {
             let wall = self.wall(e.ts_ns);
-            let proc = self.procs.entry(e.tgid).or_default();
-            proc.exit_ns = Some(wall);
-            // kernel/exit.c: exit_code is `status << 8` for exit/exit_group, else the signal
-            // (with 0x80 when a core was dumped).
-            let code = e.exit_code;
-            if code & 0x7f == 0 {
-                proc.exit_code = Some(((code >> 8) & 0xff) as i32);
-                proc.signal = None;
-            } else {
-                proc.signal = Some((code & 0x7f) as i32);
-                proc.exit_code = None;
-            }
+            self.procs.entry(e.tgid).or_default().exit_ns = Some(wall);
         }
         Ok(())
     }
 
     /// Ends writing: returns the sink (still open, for final metadata), the process rows and
     /// the statistics.
-    pub fn finish(self) -> (SyscallSink, Vec<ProcessRow>, WriterStats) {
-        let mut rows: Vec<ProcessRow> = self
-            .procs
-            .into_iter()
-            .map(|(pid, p)| ProcessRow {
-                pid: pid as i32,
-                ..p
-            })
-            .collect();
+    pub fn finish(mut self) -> (SyscallSink, Vec<ProcessRow>, WriterStats) {
+        let mut rows = std::mem::take(&mut self.finished);
+        for (pid, p) in std::mem::take(&mut self.procs) {
+            let codes = self.exit_codes.remove(&pid).unwrap_or_default();
+            rows.push(finish_row(pid, p, codes));
+        }
         rows.sort_by_key(|r| (r.start_ns, r.pid));
         (self.sink, rows, self.stats)
     }
 }
 
-/// Puts the calling thread in `SCHED_IDLE`: decoding and compressing can wait for an idle CPU,
-/// so the collector does not compete with the traced workload (on a 2-core machine it would
-/// otherwise take a core from it). Batches queue in memory meanwhile; the drain thread keeps
-/// normal priority so the ring buffer never fills.
+/// Lowers the calling thread to nice 10: decoding and compressing yield to the traced workload
+/// (on a 2-core machine the writer would otherwise take a core from it), while still getting
+/// a share of a busy CPU. Batches queue meanwhile, up to a bound (see `record`); the drain
+/// thread keeps normal priority.
 fn lower_priority() {
-    let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: pid 0 is the calling thread; `param` is valid. Failure only costs priority.
-    unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+    // SAFETY: gettid has no preconditions; setpriority on our own thread id. Failure only
+    // costs priority.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+    }
+}
+
+/// A process's final row: its pid and, if it ended, the exit status `wait()` would report.
+fn finish_row(pid: u32, mut p: ProcState, codes: ExitCodes) -> ProcessRow {
+    p.pid = pid as i32;
+    if p.exit_ns.is_some() {
+        (p.exit_code, p.signal) = codes.resolve();
+    }
+    p
 }
 
 /// What the writer thread hands back: the open sink, the process rows, the statistics.

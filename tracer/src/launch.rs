@@ -64,7 +64,7 @@ impl LaunchError {
 }
 
 /// Who the command runs as.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Credentials {
     /// User id.
     pub uid: u32,
@@ -72,6 +72,27 @@ pub struct Credentials {
     pub gid: u32,
     /// Supplementary groups.
     pub groups: Vec<u32>,
+    /// Login name (for USER/LOGNAME; empty if unknown).
+    pub name: String,
+    /// Home directory (for HOME; empty if unknown).
+    pub home: String,
+    /// Login shell (for SHELL; empty if unknown).
+    pub shell: String,
+}
+
+/// How the child is set up before it execs.
+#[derive(Default)]
+pub struct LaunchOptions<'a> {
+    /// Switch to this user.
+    pub creds: Option<&'a Credentials>,
+    /// Redirect standard streams.
+    pub stdio: Option<&'a Stdio>,
+    /// Start a new process group (experiments).
+    pub new_process_group: bool,
+    /// Signals the tracer's own caller had ignored (nohup's SIGHUP, a background job's
+    /// SIGINT): the command ignores them too, as it would untraced. Every other signal the
+    /// tracer handles goes back to its default.
+    pub ignored_signals: Vec<i32>,
 }
 
 /// Finds `program` the way a shell does: as given if it has a slash, else on PATH.
@@ -85,6 +106,7 @@ pub fn resolve(program: &OsStr, path_var: Option<&OsStr>) -> Result<PathBuf, Lau
         let candidate = dir.join(p);
         if let Ok(meta) = candidate.metadata()
             && meta.is_file()
+            && std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0
         {
             return Ok(candidate);
         }
@@ -152,9 +174,10 @@ pub fn spawn_blocked(
     path: &Path,
     argv: &[OsString],
     env: &[(OsString, OsString)],
-    creds: Option<&Credentials>,
-    stdio: Option<&Stdio>,
+    options: &LaunchOptions<'_>,
 ) -> Result<Blocked, LaunchError> {
+    let (creds, stdio) = (options.creds, options.stdio);
+    let handled = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
     let c_path = cstring(path.as_os_str())?;
     let c_argv: Vec<CString> = argv.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?;
     let c_env: Vec<CString> = env
@@ -205,8 +228,23 @@ pub fn spawn_blocked(
                 // The tracer went away before releasing us: never run untraced.
                 libc::_exit(1);
             }
-            // Rust ignores SIGPIPE in its own process; the command gets the default back.
+            // Rust ignores SIGPIPE in its own process; the command gets the default back, and
+            // the signals the tracer handles get what its caller had set.
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            for sig in handled {
+                let ignored = options.ignored_signals.contains(&sig);
+                libc::signal(
+                    sig,
+                    if ignored {
+                        libc::SIG_IGN
+                    } else {
+                        libc::SIG_DFL
+                    },
+                );
+            }
+            if options.new_process_group {
+                libc::setpgid(0, 0);
+            }
             if let Some(io) = stdio
                 && (libc::dup2(io.stdin.as_raw_fd(), 0) < 0
                     || libc::dup2(io.output.as_raw_fd(), 1) < 0
@@ -296,11 +334,7 @@ impl Released {
         unsafe { libc::waitpid(self.pid, &mut status, 0) };
         let source = io::Error::from_raw_os_error(errno);
         if msg[0] == 1 {
-            let c = creds.cloned().unwrap_or(Credentials {
-                uid: 0,
-                gid: 0,
-                groups: vec![],
-            });
+            let c = creds.cloned().unwrap_or_default();
             return Err(LaunchError::Credentials {
                 uid: c.uid,
                 gid: c.gid,

@@ -10,6 +10,18 @@ pub const MIN_KERNEL: (u32, u32) = (5, 15);
 /// Why a capture cannot start on this machine.
 #[derive(Debug, thiserror::Error)]
 pub enum PreflightError {
+    /// Not x86_64.
+    #[error(
+        "tracer's eBPF programs read x86_64 registers (struct pt_regs); this machine is {0}, \
+         which is not supported yet"
+    )]
+    Architecture(&'static str),
+    /// Running inside a PID namespace (a container).
+    #[error(
+        "tracer must run in the host's PID namespace: the kernel hooks see host pids, while this \
+         process is in {0} (a container?). Run it on the host, or with --pid=host"
+    )]
+    PidNamespace(String),
     /// The kernel is older than `MIN_KERNEL`.
     #[error(
         "kernel {release} is too old: tracer needs Linux {}.{} or later (BPF ring buffer: 5.8, \
@@ -107,8 +119,26 @@ pub fn check_caps(caps: u64) -> Result<(), PreflightError> {
     })
 }
 
+/// `PROC_PID_INIT_INO` (include/linux/proc_ns.h): the inode of the initial PID namespace.
+const INIT_PID_NS: &str = "pid:[4026531836]";
+
+/// Checks that `ns` (the target of /proc/self/ns/pid) is the initial PID namespace.
+pub fn check_pid_namespace(ns: &str) -> Result<(), PreflightError> {
+    if ns == INIT_PID_NS {
+        Ok(())
+    } else {
+        Err(PreflightError::PidNamespace(ns.to_string()))
+    }
+}
+
 /// All checks for the running machine and process.
 pub fn check_all() -> Result<(), PreflightError> {
+    if !cfg!(target_arch = "x86_64") {
+        return Err(PreflightError::Architecture(std::env::consts::ARCH));
+    }
+    if let Ok(ns) = std::fs::read_link("/proc/self/ns/pid") {
+        check_pid_namespace(&ns.to_string_lossy())?;
+    }
     let release = kernel_release();
     check_kernel(&release, Path::new("/sys/kernel/btf/vmlinux").exists())?;
     check_caps(effective_caps())
@@ -136,6 +166,24 @@ mod tests {
         assert!(check_kernel("6.1.0", true).is_ok());
         let err = check_kernel("6.1.0", false).expect_err("no BTF");
         assert!(err.to_string().contains("CONFIG_DEBUG_INFO_BTF"));
+    }
+
+    #[test]
+    fn pid_namespaces() {
+        assert!(check_pid_namespace("pid:[4026531836]").is_ok());
+        let msg = check_pid_namespace("pid:[4026532201]")
+            .expect_err("container")
+            .to_string();
+        assert!(
+            msg.contains("pid:[4026532201]") && msg.contains("host"),
+            "{msg}"
+        );
+        let here = std::fs::read_link("/proc/self/ns/pid").expect("ns link");
+        assert_eq!(
+            here.to_string_lossy(),
+            INIT_PID_NS,
+            "the tests run on the host"
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@ use aya::{
     maps::{Array, HashMap, MapData, PerCpuArray, RingBuf},
     programs::BtfTracePoint,
 };
-use tracer_common::{KernelOffsets, LOST_KINDS, MAX_SYSCALL_NR, SC_PATH_SHIFT, SC_TRACE};
+use tracer_common::{
+    KernelOffsets, LOST_KINDS, MAX_SYSCALL_NR, SC_PATH_SHIFT, SC_TRACE, TRACED_DYING, TRACED_LIVE,
+};
 
 use crate::{
     btf::{Btf, BtfError},
@@ -204,16 +206,53 @@ impl Probe {
     /// Starts recording process `tgid` (all its threads) and, from now on, its new children.
     pub fn trace_pid(&mut self, tgid: u32) -> Result<(), ProbeError> {
         self.traced()?
-            .insert(tgid, 1, 0)
+            .insert(tgid, TRACED_LIVE, 0)
             .map_err(|source| ProbeError::Map {
                 name: "TRACED",
                 source,
             })
     }
 
-    /// Number of processes still traced (they leave the set when their last thread exits).
+    /// Number of traced processes still alive (dying ones no longer count).
     pub fn traced_count(&mut self) -> Result<usize, ProbeError> {
-        Ok(self.traced()?.keys().filter(Result::is_ok).count())
+        let traced = self.traced()?;
+        Ok(traced
+            .iter()
+            .filter_map(Result::ok)
+            .filter(|(_, v)| *v == TRACED_LIVE)
+            .count())
+    }
+
+    /// Traced process ids, alive and dying.
+    pub fn traced_pids(&mut self) -> Result<Vec<u32>, ProbeError> {
+        Ok(self.traced()?.keys().filter_map(Result::ok).collect())
+    }
+
+    /// Removes processes that have been dying for at least `grace` (every thread's exit event
+    /// has been written by then), so their pids cannot be reused by an unrelated process while
+    /// still in the filter. `dying_since` remembers when each was first seen dying.
+    pub fn prune_dying(
+        &mut self,
+        dying_since: &mut std::collections::HashMap<u32, std::time::Instant>,
+        grace: std::time::Duration,
+    ) -> Result<(), ProbeError> {
+        let now = std::time::Instant::now();
+        let mut traced = self.traced()?;
+        let dying: Vec<u32> = traced
+            .iter()
+            .filter_map(Result::ok)
+            .filter(|(_, v)| *v == TRACED_DYING)
+            .map(|(k, _)| k)
+            .collect();
+        dying_since.retain(|k, _| dying.contains(k));
+        for k in dying {
+            let since = *dying_since.entry(k).or_insert(now);
+            if now.duration_since(since) >= grace {
+                let _ = traced.remove(&k);
+                dying_since.remove(&k);
+            }
+        }
+        Ok(())
     }
 
     /// Stops recording every process (used when the capture ends before they do).

@@ -124,6 +124,10 @@ pub struct RecordConfig {
     pub metadata: Vec<(String, String)>,
     /// The command line recorded in the metadata.
     pub command_line: Vec<String>,
+    /// Start each job in its own process group, and send signals and timeouts to the group
+    /// (experiments: jobs read no terminal). Otherwise jobs share the tracer's group, so a
+    /// terminal's Ctrl-C and job control work as without the tracer.
+    pub job_process_groups: bool,
 }
 
 /// What happened to one launched command.
@@ -195,30 +199,97 @@ fn proc_state_of(pid: u32) -> Option<ProcState> {
     })
 }
 
-/// Sets RLIMIT_MEMLOCK to infinity: kernels before 5.11 charge BPF maps against it.
-fn raise_memlock() {
-    let rlim = libc::rlimit {
-        rlim_cur: libc::RLIM_INFINITY,
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: valid rlimit pointer; failure is harmless on 5.11+ (memcg accounting).
-    unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &rlim) };
+/// The process (thread group) id of `pid`, which may name a thread (`Tgid:` in
+/// /proc/PID/status): the filter works on processes.
+fn tgid_of(pid: u32) -> Option<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
-/// Checks that `path` can be created, before anything runs.
-pub fn check_writable(path: &Path) -> Result<(), RecordError> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .map(drop)
-        .map_err(|source| {
-            RecordError::Output(SinkError::Create {
-                path: path.to_path_buf(),
-                source,
+/// The output files, written under temporary names in their own directories and renamed into
+/// place only when complete: a failed or killed capture never leaves a truncated file (or
+/// destroys the previous one). Dropping it without `commit` removes the temporaries.
+struct Outputs {
+    files: Vec<(PathBuf, PathBuf)>,
+    committed: bool,
+}
+
+impl Outputs {
+    fn new(finals: &[&Path]) -> Self {
+        let files = finals
+            .iter()
+            .map(|f| {
+                let name = f
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let tmp = f.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+                (tmp, f.to_path_buf())
             })
-        })
+            .collect();
+        Self {
+            files,
+            committed: false,
+        }
+    }
+
+    fn tmp(&self, i: usize) -> &Path {
+        &self.files[i].0
+    }
+
+    /// Gives the files to `creds`' user (by descriptor, not by path) and renames them into place.
+    fn commit(mut self, creds: Option<&Credentials>) -> Result<(), RecordError> {
+        for (tmp, fin) in &self.files {
+            if let Some(c) = creds
+                && let Ok(f) = std::fs::File::open(tmp)
+            {
+                let _ = std::os::unix::fs::fchown(&f, Some(c.uid), Some(c.gid));
+            }
+            std::fs::rename(tmp, fin).map_err(|source| {
+                RecordError::Output(SinkError::Create {
+                    path: fin.clone(),
+                    source,
+                })
+            })?;
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Outputs {
+    fn drop(&mut self) {
+        if !self.committed {
+            for (tmp, _) in &self.files {
+                let _ = std::fs::remove_file(tmp);
+            }
+        }
+    }
+}
+
+/// The environment of a command run as another user: the tracer's own, with the identity
+/// variables of that user (as `runuser` sets them), so the program finds its own home.
+fn command_env(creds: Option<&Credentials>) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    if let Some(c) = creds {
+        let set = [
+            ("HOME", c.home.as_str()),
+            ("USER", c.name.as_str()),
+            ("LOGNAME", c.name.as_str()),
+            ("SHELL", c.shell.as_str()),
+        ];
+        for (key, value) in set {
+            if value.is_empty() {
+                continue;
+            }
+            env.retain(|(k, _)| k != key);
+            env.push((key.into(), value.into()));
+        }
+    }
+    env
 }
 
 struct Running {
@@ -226,12 +297,58 @@ struct Running {
     deadline: Option<Instant>,
 }
 
+/// How long a process stays in the filter after its last thread started exiting: every thread's
+/// exit event is written well within it.
+const DYING_GRACE: Duration = Duration::from_millis(50);
+/// Batches queued between the drain and writer threads (1 MiB each). When the writer falls this
+/// far behind, the drain waits, the ring buffer fills and further records are counted as lost:
+/// memory stays bounded and losses stay visible.
+const QUEUED_BATCHES: usize = 512;
+
+/// Whether this process is in the terminal's foreground group: a Ctrl-C typed there reaches the
+/// traced command directly, so it must not be sent a second time.
+fn terminal_foreground() -> bool {
+    // SAFETY: plain queries on fd 0 and our own process group.
+    unsafe { libc::isatty(0) == 1 && libc::tcgetpgrp(0) == libc::getpgrp() }
+}
+
 /// Runs a capture. Blocks until the traced processes are gone or a signal ends it.
 pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
     preflight::check_all()?;
+    // An inherited SIG_IGN for SIGCHLD would make waitpid fail and the wait below never end.
+    // SAFETY: restoring a default disposition.
+    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
+    // Which of the signals we handle our caller had ignored; the commands inherit that.
+    let ignored_signals: Vec<i32> = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP]
+        .into_iter()
+        .filter(|sig| {
+            // SAFETY: querying a disposition into a zeroed struct.
+            unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(*sig, std::ptr::null(), &mut old) == 0
+                    && old.sa_sigaction == libc::SIG_IGN
+            }
+        })
+        .collect();
+    // Signal handling starts before any file exists. The current-thread runtime starts no
+    // thread, so the fork below still happens in a single-threaded process.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(RecordError::Runtime)?;
+    let (mut sigint, mut sigterm, mut sighup) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let _guard = rt.enter();
+        (
+            signal(SignalKind::interrupt()).map_err(RecordError::Runtime)?,
+            signal(SignalKind::terminate()).map_err(RecordError::Runtime)?,
+            signal(SignalKind::hangup()).map_err(RecordError::Runtime)?,
+        )
+    };
     let arch = Arch::native();
-    // Resolve every program and check the outputs before anything starts.
+    // Resolve every program and pid before anything starts.
     let path_var = std::env::var_os("PATH");
+    let mut attach_pids = Vec::new();
     let resolved: Vec<PathBuf> = match &config.target {
         Target::Launch { jobs, .. } => {
             if jobs.is_empty() || jobs.iter().any(|j| j.argv.is_empty()) {
@@ -246,14 +363,14 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
                 return Err(RecordError::NothingToTrace);
             }
             for pid in pids {
-                if !Path::new(&format!("/proc/{pid}")).exists() {
-                    return Err(RecordError::NoSuchPid(*pid));
+                let tgid = tgid_of(*pid).ok_or(RecordError::NoSuchPid(*pid))?;
+                if !attach_pids.contains(&tgid) {
+                    attach_pids.push(tgid);
                 }
             }
             Vec::new()
         }
     };
-    check_writable(&config.processes_output)?;
     let clock_offset = clock_offset_ns();
     let start_wall = now_ns();
     let mut metadata = vec![
@@ -278,13 +395,13 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
         metadata.push(("syscall_tracer.filter".to_string(), expr.clone()));
     }
     metadata.extend(config.metadata.iter().cloned());
-    let sink = SyscallSink::create(&config.output, config.run.clone(), &metadata)
-        .map_err(RecordError::Output)?;
-    let mut processes =
-        ProcessSink::create(&config.processes_output, config.run.clone(), &metadata)
-            .map_err(RecordError::Output)?;
+    // Creating the files checks that the output is writable before any command runs.
+    let outputs = Outputs::new(&[&config.output, &config.processes_output]);
+    let sink = SyscallSink::create(outputs.tmp(0), config.run.clone(), &metadata)
+        .map_err(|e| RecordError::Output(with_final_path(e, &config.output)))?;
+    let mut processes = ProcessSink::create(outputs.tmp(1), config.run.clone(), &metadata)
+        .map_err(|e| RecordError::Output(with_final_path(e, &config.processes_output)))?;
 
-    raise_memlock();
     let mut probe = Probe::load(&ProbeConfig {
         ring_bytes: config.ring_bytes,
         durations: config.durations,
@@ -294,9 +411,10 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
     let mut writer = Writer::new(sink, arch, clock_offset);
 
     // Fork every command blocked, register it, and only then start threads.
-    let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let env = command_env(config.creds.as_ref());
     let mut blocked: Vec<Option<Blocked>> = Vec::new();
     let mut outcomes: Vec<JobOutcome> = Vec::new();
+    let own_groups = config.job_process_groups;
     match &config.target {
         Target::Launch { jobs, .. } => {
             // SAFETY: getpid has no preconditions.
@@ -310,8 +428,12 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
                     path,
                     &job.argv,
                     &env,
-                    config.creds.as_ref(),
-                    stdio.as_ref(),
+                    &launch::LaunchOptions {
+                        creds: config.creds.as_ref(),
+                        stdio: stdio.as_ref(),
+                        new_process_group: own_groups,
+                        ignored_signals: ignored_signals.clone(),
+                    },
                 )?;
                 probe.trace_pid(child.pid() as u32)?;
                 writer.add_root(
@@ -335,8 +457,8 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
                 blocked.push(Some(child));
             }
         }
-        Target::Attach { pids } => {
-            for pid in pids {
+        Target::Attach { .. } => {
+            for pid in &attach_pids {
                 let state = proc_state_of(*pid).ok_or(RecordError::NoSuchPid(*pid))?;
                 probe.trace_pid(*pid)?;
                 writer.add_root(*pid, state, false);
@@ -347,15 +469,11 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
     let ring = probe.take_ring()?;
     let stop = Arc::new(AtomicBool::new(false));
     let progress = Arc::new(Progress::default());
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = mpsc::sync_channel(QUEUED_BATCHES);
     let drain = collector::spawn_drain(ring, stop.clone(), progress.clone(), tx);
     let writer = collector::spawn_writer(writer, rx);
     let started = Instant::now();
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(RecordError::Runtime)?;
     let show_progress = config.progress && std::io::stderr().is_terminal();
     let jobs: Vec<Job> = match &config.target {
         Target::Launch { jobs, .. } => jobs.clone(),
@@ -367,17 +485,32 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
     };
     let attach = matches!(config.target, Target::Attach { .. });
     let creds = config.creds.clone();
-    let loop_result: Result<bool, RecordError> = rt.block_on(async {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut sigint = signal(SignalKind::interrupt()).map_err(RecordError::Runtime)?;
-        let mut sigterm = signal(SignalKind::terminate()).map_err(RecordError::Runtime)?;
-        let mut sighup = signal(SignalKind::hangup()).map_err(RecordError::Runtime)?;
+    // SAFETY: getpid has no preconditions.
+    let me = unsafe { libc::getpid() } as u32;
+    // Sends `sig` to a launched job: its process group in experiments, else the whole traced
+    // tree (every traced process), as a tree-wide Ctrl-C would.
+    let signal_job = |probe: &mut Probe, pid: i32, sig: i32| {
+        if own_groups {
+            // SAFETY: signalling the job's own process group.
+            unsafe { libc::kill(-pid, sig) };
+        } else {
+            for p in probe.traced_pids().unwrap_or_default() {
+                if p != me {
+                    // SAFETY: signalling a traced process.
+                    unsafe { libc::kill(p as i32, sig) };
+                }
+            }
+        }
+    };
+    let loop_result: Result<Option<i32>, RecordError> = rt.block_on(async {
         let mut tick = tokio::time::interval(Duration::from_millis(10));
         let mut running: Vec<(i32, Running)> = Vec::new();
         let mut next = 0usize;
         let mut last_exit: Option<Instant> = None;
         let mut signals = 0u32;
+        let mut last_signal = None;
         let mut last_progress = Instant::now();
+        let mut dying_since = std::collections::HashMap::new();
         let release = |i: usize,
                        blocked: &mut Vec<Option<Blocked>>,
                        outcomes: &mut Vec<JobOutcome>,
@@ -428,12 +561,15 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
             }
             if let Some(sig) = sig {
                 signals += 1;
+                last_signal = Some(sig);
                 if attach || signals > 1 {
-                    return Ok(true);
+                    // -p: stop and leave the processes running. Second signal: stop now.
+                    return Ok(Some(sig));
                 }
-                for (pid, _) in &running {
-                    // SAFETY: signalling our own child.
-                    unsafe { libc::kill(*pid, sig) };
+                if !(sig == libc::SIGINT && terminal_foreground()) {
+                    for (pid, _) in &running {
+                        signal_job(&mut probe, *pid, sig);
+                    }
                 }
                 // Commands not yet started never will be.
                 for b in blocked.iter_mut() {
@@ -448,17 +584,19 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
                 }
                 next = blocked.len();
             }
-            // Reap finished commands.
+            // Reap finished commands; kill those past their timeout.
+            let mut timed_out = Vec::new();
             running.retain(|(pid, r)| {
                 let mut status = 0;
                 // SAFETY: non-blocking wait for our own child.
                 let got = unsafe { libc::waitpid(*pid, &mut status, libc::WNOHANG) };
-                if got == *pid {
+                if got == *pid || got < 0 {
+                    // got < 0: the child is gone without a status (reaped elsewhere).
                     let o = &mut outcomes[r.job];
                     o.end_ns = now_ns();
-                    if libc::WIFEXITED(status) {
+                    if got == *pid && libc::WIFEXITED(status) {
                         o.exit_code = Some(libc::WEXITSTATUS(status));
-                    } else if libc::WIFSIGNALED(status) {
+                    } else if got == *pid && libc::WIFSIGNALED(status) {
                         o.signal = Some(libc::WTERMSIG(status));
                     }
                     last_exit = Some(Instant::now());
@@ -466,13 +604,16 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
                 }
                 if let Some(d) = r.deadline
                     && Instant::now() >= d
+                    && !outcomes[r.job].timed_out
                 {
                     outcomes[r.job].timed_out = true;
-                    // SAFETY: signalling our own child.
-                    unsafe { libc::kill(*pid, libc::SIGKILL) };
+                    timed_out.push(*pid);
                 }
                 true
             });
+            for pid in timed_out {
+                signal_job(&mut probe, pid, libc::SIGKILL);
+            }
             if let Schedule::Sequential { pause } = schedule
                 && running.is_empty()
                 && next < blocked.len()
@@ -490,16 +631,19 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
                 );
                 let _ = std::io::stderr().flush();
             }
+            probe.prune_dying(&mut dying_since, DYING_GRACE)?;
             if running.is_empty() && next >= blocked.len() && probe.traced_count()? == 0 {
-                return Ok(signals > 0);
+                // Let the last exit events of dying processes reach the ring.
+                tokio::time::sleep(DYING_GRACE).await;
+                return Ok(last_signal.filter(|_| signals > 0));
             }
         }
     });
     if show_progress {
         eprint!("\r\x1b[K");
     }
-    let interrupted = match loop_result {
-        Ok(i) => i,
+    let stopped_by = match loop_result {
+        Ok(s) => s,
         Err(e) => {
             let _ = probe.untrace_all();
             stop.store(true, Ordering::Release);
@@ -508,6 +652,7 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
             return Err(e);
         }
     };
+    let interrupted = stopped_by.is_some();
     // Whatever is still traced (second Ctrl-C, -p targets) runs on untraced.
     probe.untrace_all()?;
     stop.store(true, Ordering::Release);
@@ -549,17 +694,14 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
     }
     let rows = sink.close().map_err(RecordError::Sink)?;
     processes.close().map_err(RecordError::Sink)?;
-    if let Some(c) = &config.creds {
-        for p in [&config.output, &config.processes_output] {
-            let _ = std::os::unix::fs::chown(p, Some(c.uid), Some(c.gid));
-        }
-    }
+    outputs.commit(config.creds.as_ref())?;
     let exit_code = outcomes
         .first()
         .map(|o| match (o.exit_code, o.signal) {
             (Some(c), _) => c,
             (None, Some(s)) => 128 + s,
-            _ => 0,
+            // Stopped before the command ended (a second Ctrl-C): as if killed by the signal.
+            _ => stopped_by.map_or(0, |s| 128 + s),
         })
         .unwrap_or(0);
     let mut totals: Vec<(&'static str, SyscallTotals)> = stats.totals.into_iter().collect();
@@ -576,6 +718,17 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
         totals,
         durations: config.durations,
     })
+}
+
+/// Names the user's path, not the temporary one, in a creation error.
+fn with_final_path(e: SinkError, path: &Path) -> SinkError {
+    match e {
+        SinkError::Create { source, .. } => SinkError::Create {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => other,
+    }
 }
 
 /// The processes file beside a syscalls file: `trace.parquet` -> `trace.processes.parquet`.

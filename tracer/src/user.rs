@@ -33,18 +33,30 @@ pub fn lookup(name: &str) -> Result<Credentials, UserError> {
     if pw.is_null() {
         return Err(UserError::Unknown(name.to_string()));
     }
-    // SAFETY: non-null pointer from getpw*.
-    let (uid, gid, pw_name) = unsafe {
+    // SAFETY: non-null pointer from getpw*; its strings are NUL-terminated.
+    let (uid, gid, pw_name, home, shell) = unsafe {
+        let text = |p: *const libc::c_char| {
+            if p.is_null() {
+                String::new()
+            } else {
+                std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+            }
+        };
         (
             (*pw).pw_uid,
             (*pw).pw_gid,
             CString::from(std::ffi::CStr::from_ptr((*pw).pw_name)),
+            text((*pw).pw_dir),
+            text((*pw).pw_shell),
         )
     };
     Ok(Credentials {
         uid,
         gid,
         groups: group_list(&pw_name, gid),
+        name: pw_name.to_string_lossy().into_owned(),
+        home,
+        shell,
     })
 }
 
@@ -95,7 +107,16 @@ pub fn choose(
                 .and_then(|n| CString::new(n).ok())
                 .map(|n| group_list(&n, gid))
                 .unwrap_or_else(|| vec![gid]);
-            Ok(Some(Credentials { uid, gid, groups }))
+            // Name, home and shell from the password database when the user is in it.
+            let known = lookup(&uid.to_string()).ok();
+            Ok(Some(Credentials {
+                uid,
+                gid,
+                groups,
+                name: known.as_ref().map(|k| k.name.clone()).unwrap_or_default(),
+                home: known.as_ref().map(|k| k.home.clone()).unwrap_or_default(),
+                shell: known.map(|k| k.shell).unwrap_or_default(),
+            }))
         }
     }
 }

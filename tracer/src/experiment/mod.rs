@@ -423,6 +423,7 @@ pub fn run(args: &ExperimentArgs) -> Result<ExperimentOutcome, ExperimentError> 
             },
             metadata: vec![("syscall_tracer.rep".into(), p.rep.to_string())],
             command_line: std::env::args().collect(),
+            job_process_groups: true,
         };
         eprint!(
             "[{:>3}/{total}] {:<12} {} rep {}/{} ... ",
