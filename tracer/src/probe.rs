@@ -213,6 +213,17 @@ impl Probe {
             })
     }
 
+    /// Stops following `tgid`.
+    pub fn untrace(&mut self, tgid: u32) -> Result<(), ProbeError> {
+        match self.traced()?.remove(&tgid) {
+            Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+            Err(source) => Err(ProbeError::Map {
+                name: "TRACED",
+                source,
+            }),
+        }
+    }
+
     /// Number of traced processes still alive (dying ones no longer count).
     pub fn traced_count(&mut self) -> Result<usize, ProbeError> {
         let traced = self.traced()?;

@@ -209,6 +209,20 @@ fn tgid_of(pid: u32) -> Option<u32> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// Whether `pid` exists and is not a zombie.
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let after = stat.rfind(')')?;
+            stat[after + 1..]
+                .split_whitespace()
+                .next()
+                .map(|state| state != "Z" && state != "X")
+        })
+        .unwrap_or(false)
+}
+
 /// The output files, written under temporary names in their own directories and renamed into
 /// place only when complete: a failed or killed capture never leaves a truncated file (or
 /// destroys the previous one). Dropping it without `commit` removes the temporaries.
@@ -461,6 +475,12 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
             for pid in &attach_pids {
                 let state = proc_state_of(*pid).ok_or(RecordError::NoSuchPid(*pid))?;
                 probe.trace_pid(*pid)?;
+                // A process that ended between the check and the insert never reaches the exit
+                // hook as traced; its entry would keep the capture waiting forever.
+                if !alive(*pid) {
+                    probe.untrace(*pid)?;
+                    return Err(RecordError::NoSuchPid(*pid));
+                }
                 writer.add_root(*pid, state, false);
             }
         }
