@@ -586,7 +586,8 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
                     // -p: stop and leave the processes running. Second signal: stop now.
                     return Ok(Some(sig));
                 }
-                if !(sig == libc::SIGINT && terminal_foreground()) {
+                // Jobs in their own process groups never see the terminal's Ctrl-C: forward it.
+                if own_groups || !(sig == libc::SIGINT && terminal_foreground()) {
                     for (pid, _) in &running {
                         signal_job(&mut probe, *pid, sig);
                     }
