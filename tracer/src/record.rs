@@ -54,6 +54,9 @@ pub enum RecordError {
     /// A -p target does not exist.
     #[error("-p {0}: no such process")]
     NoSuchPid(u32),
+    /// The writer thread ended before the capture did.
+    #[error("the Parquet writer stopped early")]
+    WriterStopped,
     /// The async runtime could not start.
     #[error("starting the signal-handling runtime")]
     Runtime(#[source] std::io::Error),
@@ -652,6 +655,11 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
                 );
                 let _ = std::io::stderr().flush();
             }
+            if writer.is_finished() {
+                // The writer only ends early on an error (disk full, ...): stop now rather than
+                // trace on into nothing.
+                return Err(RecordError::WriterStopped);
+            }
             probe.prune_dying(&mut dying_since, DYING_GRACE)?;
             if running.is_empty() && next >= blocked.len() && probe.traced_count()? == 0 {
                 // Let the last exit events of dying processes reach the ring.
@@ -669,7 +677,9 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
             let _ = probe.untrace_all();
             stop.store(true, Ordering::Release);
             let _ = drain.join();
-            let _ = writer.join();
+            if let Ok(Err(sink_error)) = writer.join() {
+                return Err(RecordError::Sink(sink_error));
+            }
             return Err(e);
         }
     };
