@@ -82,6 +82,8 @@ const SIGKILL_BIT: u64 = 1 << 8;
 
 /// x86_64 numbers (arch/x86/entry/syscalls/syscall_64.tbl) of the calls handled specially.
 const RT_SIGRETURN_NR: u64 = 15;
+/// i386 rt_sigreturn (arch/x86/entry/syscalls/syscall_32.tbl).
+const IA32_RT_SIGRETURN_NR: u64 = 173;
 const EXIT_NR: u64 = 60;
 const EXIT_GROUP_NR: u64 = 231;
 /// i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl) of exit and exit_group.
@@ -249,17 +251,30 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     // include/trace/events/syscalls.h: TP_PROTO(struct pt_regs *regs, long ret).
     let regs: *const PtRegs = ctx.arg(0);
     let ret: i64 = ctx.arg(1);
+    // A 32-bit program (int 0x80 / sysenter) has i386 numbers and argument registers
+    // (arch/x86/entry/entry_64_compat.S); decided once, here.
+    let compat = reg!(regs, cs) == USER32_CS;
     let mut nr = reg!(regs, orig_ax);
     if nr == u64::MAX {
         // rt_sigreturn restores the interrupted context's registers and sets orig_ax to -1
         // (arch/x86/kernel/signal_64.c restore_sigcontext), so at exit it names no call. It is
-        // the only x86_64 syscall that does; the return value is the restored ax.
-        nr = RT_SIGRETURN_NR;
+        // the only call that does; the return value is the restored ax.
+        nr = if compat {
+            IA32_RT_SIGRETURN_NR
+        } else {
+            RT_SIGRETURN_NR
+        };
     }
     if nr >= MAX_SYSCALL_NR as u64 {
         return Ok(0);
     }
-    let sc = SYSCALL_FLAGS.get(nr as u32).copied().unwrap_or(0);
+    // The flag table is indexed by 64-bit numbers: 32-bit calls are always recorded, and
+    // without a path.
+    let sc = if compat {
+        SC_TRACE
+    } else {
+        SYSCALL_FLAGS.get(nr as u32).copied().unwrap_or(0)
+    };
     if sc & SC_TRACE == 0 {
         return Ok(0);
     }
@@ -297,7 +312,27 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
             }
         }
     }
-    let mut path_arg = (sc & SC_PATH_MASK) >> SC_PATH_SHIFT;
+    let path_arg = (sc & SC_PATH_MASK) >> SC_PATH_SHIFT;
+    let args = if compat {
+        flags |= FLAG_COMPAT;
+        [
+            reg!(regs, bx),
+            reg!(regs, cx),
+            reg!(regs, dx),
+            reg!(regs, si),
+            reg!(regs, di),
+            reg!(regs, bp),
+        ]
+    } else {
+        [
+            reg!(regs, di),
+            reg!(regs, si),
+            reg!(regs, dx),
+            reg!(regs, r10),
+            reg!(regs, r8),
+            reg!(regs, r9),
+        ]
+    };
     let head = SyscallEvent {
         kind: KIND_SYSCALL,
         flags,
@@ -308,30 +343,8 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
         ts_ns,
         duration_ns,
         ret,
-        args: [
-            reg!(regs, di),
-            reg!(regs, si),
-            reg!(regs, dx),
-            reg!(regs, r10),
-            reg!(regs, r8),
-            reg!(regs, r9),
-        ],
+        args,
     };
-    let mut head = head;
-    if reg!(regs, cs) == USER32_CS {
-        // A 32-bit program (int 0x80 / sysenter): i386 numbers and argument registers
-        // (arch/x86/entry/entry_64_compat.S). The path table is the 64-bit one, so no path.
-        head.flags |= FLAG_COMPAT;
-        head.args = [
-            reg!(regs, bx),
-            reg!(regs, cx),
-            reg!(regs, dx),
-            reg!(regs, si),
-            reg!(regs, di),
-            reg!(regs, bp),
-        ];
-        path_arg = 0;
-    }
     if path_arg == 0 {
         match EVENTS.reserve::<SyscallEvent>(0) {
             Some(mut entry) => {
@@ -347,7 +360,6 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
         return Ok(0);
     };
     let event = entry.as_mut_ptr();
-    let args = head.args;
     let user_ptr = match path_arg {
         1 => args[0],
         2 => args[1],

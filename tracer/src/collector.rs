@@ -15,6 +15,7 @@ use std::{
 };
 
 use analysis::dataset::{ProcessRow, SinkError, SyscallRow, SyscallSink};
+use analysis::ngram::KeyMap;
 use aya::maps::{MapData, RingBuf};
 use tracer_common::{
     ExecEvent, ExitEvent, FLAG_COMPAT, FLAG_EXIT_COMPAT, FLAG_GROUP_DEAD, FLAG_HAS_DURATION,
@@ -140,18 +141,35 @@ impl ExitCodes {
     }
 }
 
+/// One row to write, as both record kinds (returned calls, calls that never returned) give it.
+struct Call<'a> {
+    tgid: u32,
+    tid: u32,
+    nr: i32,
+    /// A 32-bit call: named from the i386 table.
+    compat: bool,
+    /// Kernel `CLOCK_MONOTONIC` time of the row.
+    ts_mono: u64,
+    duration_ns: Option<i64>,
+    args: Option<[u64; 6]>,
+    ret: Option<i64>,
+    path: Option<&'a str>,
+}
+
 /// Decoding state and the sink.
 pub struct Writer {
     sink: SyscallSink,
     clock_offset_ns: i64,
     names: Vec<&'static str>,
-    unknown_names: HashMap<i32, &'static str>,
+    unknown_names: HashMap<(bool, i32), &'static str>,
+    /// `--summary` totals by slot (64-bit numbers, then 32-bit ones): no hashing per row.
+    totals: Vec<(Option<&'static str>, SyscallTotals)>,
     execve_nrs: [i32; 2],
     compat_execve_nrs: [i32; 2],
     fork_nrs: [i32; 4],
     exit_group_nr: i32,
     seq: u64,
-    comm_by_tid: HashMap<u32, Option<String>>,
+    comm_by_tid: KeyMap<u32, Option<String>>,
     procs: HashMap<u32, ProcState>,
     /// Exit statuses seen per process, resolved into its row at the end.
     exit_codes: HashMap<u32, ExitCodes>,
@@ -207,6 +225,7 @@ impl Writer {
             clock_offset_ns,
             names,
             unknown_names: HashMap::new(),
+            totals: vec![(None, SyscallTotals::default()); 2 * MAX_SYSCALL_NR as usize],
             execve_nrs,
             compat_execve_nrs: [
                 Arch::X86.number("execve").unwrap_or(-1),
@@ -215,7 +234,7 @@ impl Writer {
             fork_nrs,
             exit_group_nr: arch.number("exit_group").unwrap_or(-1),
             seq: 0,
-            comm_by_tid: HashMap::new(),
+            comm_by_tid: KeyMap::default(),
             procs: HashMap::new(),
             exit_codes: HashMap::new(),
             finished: Vec::new(),
@@ -242,28 +261,75 @@ impl Writer {
         mono_ns as i64 + self.clock_offset_ns
     }
 
-    fn compat_name(&mut self, nr: i32) -> &'static str {
-        match usize::try_from(nr)
-            .ok()
-            .and_then(|i| self.compat_names.get(i))
-        {
-            Some(n) if !n.is_empty() => n,
-            _ => self
-                .unknown_names
-                .entry(-1 - nr)
-                .or_insert_with(|| Box::leak(format!("ia32_syscall_{nr}").into_boxed_str())),
-        }
-    }
-
-    fn name(&mut self, nr: i32) -> &'static str {
-        if let Some(n) = usize::try_from(nr).ok().and_then(|i| self.names.get(i))
+    /// The name of call `nr` from the 64-bit table, or the i386 one for 32-bit calls.
+    fn call_name(&mut self, nr: i32, compat: bool) -> &'static str {
+        let table = if compat {
+            &self.compat_names
+        } else {
+            &self.names
+        };
+        if let Some(n) = usize::try_from(nr).ok().and_then(|i| table.get(i))
             && !n.is_empty()
         {
             return n;
         }
-        self.unknown_names
-            .entry(nr)
-            .or_insert_with(|| Box::leak(format!("syscall_{nr}").into_boxed_str()))
+        self.unknown_names.entry((compat, nr)).or_insert_with(|| {
+            let prefix = if compat { "ia32_syscall" } else { "syscall" };
+            Box::leak(format!("{prefix}_{nr}").into_boxed_str())
+        })
+    }
+
+    /// Writes one row: numbers it, names it, counts it for `--summary`, and finds the thread's
+    /// command name.
+    fn push_row(&mut self, call: &Call<'_>) -> Result<(), SinkError> {
+        let name = self.call_name(call.nr, call.compat);
+        let slot = usize::try_from(call.nr)
+            .ok()
+            .filter(|nr| *nr < MAX_SYSCALL_NR as usize)
+            .map(|nr| {
+                if call.compat {
+                    MAX_SYSCALL_NR as usize + nr
+                } else {
+                    nr
+                }
+            });
+        let totals = match slot {
+            Some(i) => {
+                let entry = &mut self.totals[i];
+                entry.0 = Some(name);
+                &mut entry.1
+            }
+            None => self.stats.totals.entry(name).or_default(),
+        };
+        totals.calls += 1;
+        if call.ret.is_some_and(|r| (-4095..0).contains(&r)) {
+            totals.errors += 1;
+        }
+        totals.duration_ns += call.duration_ns.unwrap_or(0) as u64;
+        let seq = self.seq;
+        self.seq += 1;
+        let ts_ns = Some(self.wall(call.ts_mono));
+        let (tgid, tid) = (call.tgid, call.tid);
+        let comm = self
+            .comm_by_tid
+            .entry(tid)
+            .or_insert_with(|| proc_comm(tgid, tid))
+            .as_deref();
+        self.sink.push(&SyscallRow {
+            seq,
+            ts_ns,
+            duration_ns: call.duration_ns,
+            pid: tgid as i32,
+            tid: tid as i32,
+            comm,
+            syscall: name,
+            nr: call.nr,
+            args: call.args,
+            ret: call.ret,
+            path: call.path,
+        })?;
+        self.stats.rows += 1;
+        Ok(())
     }
 
     /// Decodes and writes one batch of back-to-back records.
@@ -349,11 +415,6 @@ impl Writer {
             self.stats.fork_child_returns += 1;
             return Ok(());
         }
-        let name = if e.flags & FLAG_COMPAT != 0 {
-            self.compat_name(e.nr)
-        } else {
-            self.name(e.nr)
-        };
         let path_owned;
         let mut path_str: Option<&str> = match path {
             Some(p) => match std::str::from_utf8(c_str(p)) {
@@ -374,40 +435,19 @@ impl Writer {
                 path_str = exec_path.as_deref();
             }
         }
-        let has_duration = e.flags & FLAG_HAS_DURATION != 0;
-        let ts_ns = Some(self.wall(e.ts_ns));
-        let duration_ns = has_duration.then_some(e.duration_ns as i64);
-        let totals = self.stats.totals.entry(name).or_default();
-        totals.calls += 1;
-        if (-4095..0).contains(&e.ret) {
-            totals.errors += 1;
-        }
-        totals.duration_ns += e.duration_ns;
-        let seq = self.seq;
-        self.seq += 1;
-        let (tgid, tid) = (e.tgid, e.tid);
-        let comm = self
-            .comm_by_tid
-            .entry(tid)
-            .or_insert_with(|| proc_comm(tgid, tid))
-            .as_deref();
-        self.sink.push(&SyscallRow {
-            seq,
-            ts_ns,
-            duration_ns,
-            pid: tgid as i32,
-            tid: tid as i32,
-            comm,
-            syscall: name,
+        self.push_row(&Call {
+            tgid: e.tgid,
+            tid: e.tid,
             nr: e.nr,
+            compat: e.flags & FLAG_COMPAT != 0,
+            ts_mono: e.ts_ns,
+            duration_ns: (e.flags & FLAG_HAS_DURATION != 0).then_some(e.duration_ns as i64),
             // After a successful exec the registers are the new image's (zeroed by the loader).
             args: (!is_exec).then_some(e.args),
             // A call cut short by the thread's death never returned to the program.
             ret: (e.flags & FLAG_KILLED == 0).then_some(e.ret),
             path: path_str,
-        })?;
-        self.stats.rows += 1;
-        Ok(())
+        })
     }
 
     fn fork(&mut self, e: &ForkEvent) {
@@ -473,36 +513,18 @@ impl Writer {
 
     fn exit(&mut self, e: &ExitEvent) -> Result<(), SinkError> {
         if e.flags & FLAG_IN_SYSCALL != 0 && !self.awaiting_exec.contains(&e.tgid) {
-            let name = if e.flags & FLAG_EXIT_COMPAT != 0 {
-                self.compat_name(e.nr)
-            } else {
-                self.name(e.nr)
-            };
-            let totals = self.stats.totals.entry(name).or_default();
-            totals.calls += 1;
-            let seq = self.seq;
-            self.seq += 1;
-            let ts_ns = Some(self.wall(e.ts_ns));
-            let (tgid, tid) = (e.tgid, e.tid);
-            let comm = self
-                .comm_by_tid
-                .entry(tid)
-                .or_insert_with(|| proc_comm(tgid, tid))
-                .as_deref();
-            self.sink.push(&SyscallRow {
-                seq,
-                ts_ns,
-                duration_ns: None,
-                pid: tgid as i32,
-                tid: tid as i32,
-                comm,
-                syscall: name,
+            // A call that never returned (exit, exit_group): no return value, no duration.
+            self.push_row(&Call {
+                tgid: e.tgid,
+                tid: e.tid,
                 nr: e.nr,
+                compat: e.flags & FLAG_EXIT_COMPAT != 0,
+                ts_mono: e.ts_ns,
+                duration_ns: None,
                 args: Some(e.args),
                 ret: None,
                 path: None,
             })?;
-            self.stats.rows += 1;
         }
         self.comm_by_tid.remove(&e.tid);
         self.pending_exec_path.remove(&e.tid);
@@ -536,6 +558,11 @@ impl Writer {
             rows.push(finish_row(pid, p, codes));
         }
         rows.sort_by_key(|r| (r.start_ns, r.pid));
+        for (name, t) in std::mem::take(&mut self.totals) {
+            if let Some(name) = name {
+                *self.stats.totals.entry(name).or_default() = t;
+            }
+        }
         (self.sink, rows, self.stats)
     }
 }

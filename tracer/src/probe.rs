@@ -48,6 +48,9 @@ pub enum ProbeError {
         #[source]
         source: aya::maps::MapError,
     },
+    /// A program the object must define is missing.
+    #[error("eBPF object has no program {0}")]
+    MissingProgram(&'static str),
     /// A map the object must define is missing.
     #[error("eBPF object has no map {0}")]
     MissingMap(&'static str),
@@ -113,39 +116,28 @@ impl Probe {
         let mut probe = Self { ebpf };
         probe.fill_syscall_flags(config)?;
         let btf = AyaBtf::from_sys_fs().map_err(ProbeError::AyaBtf)?;
-        for (name, tp) in [
-            ("sched_process_fork", "sched_process_fork"),
-            ("sched_process_exec", "sched_process_exec"),
-            ("sched_process_exit", "sched_process_exit"),
-        ] {
-            let prog: &mut BtfTracePoint = probe
-                .ebpf
-                .program_mut(name)
-                .ok_or(ProbeError::MissingMap(name))?
-                .try_into()
-                .map_err(|source| ProbeError::Program { name, source })?;
-            prog.load(tp, &btf)
-                .map_err(|source| ProbeError::Program { name, source })?;
-            prog.attach()
-                .map_err(|source| ProbeError::Program { name, source })?;
-        }
-        // raw_syscalls:sys_enter/sys_exit as BTF tracepoints: no tracefs needed, and typed
-        // access to `pt_regs`.
-        let mut syscall_hooks: Vec<&'static str> = vec!["sys_exit"];
+        // Process lifecycle hooks, then raw_syscalls:sys_exit (and sys_enter with -T). All are
+        // BTF tracepoints: no tracefs needed, typed arguments, and each program is named as its
+        // tracepoint.
+        let mut hooks = vec![
+            "sched_process_fork",
+            "sched_process_exec",
+            "sched_process_exit",
+            "sys_exit",
+        ];
         if config.durations {
-            syscall_hooks.push("sys_enter");
+            hooks.push("sys_enter");
         }
-        for name in syscall_hooks {
+        for name in hooks {
+            let program_err = |source| ProbeError::Program { name, source };
             let prog: &mut BtfTracePoint = probe
                 .ebpf
                 .program_mut(name)
-                .ok_or(ProbeError::MissingMap(name))?
+                .ok_or(ProbeError::MissingProgram(name))?
                 .try_into()
-                .map_err(|source| ProbeError::Program { name, source })?;
-            prog.load(name, &btf)
-                .map_err(|source| ProbeError::Program { name, source })?;
-            prog.attach()
-                .map_err(|source| ProbeError::Program { name, source })?;
+                .map_err(program_err)?;
+            prog.load(name, &btf).map_err(program_err)?;
+            prog.attach().map_err(program_err)?;
         }
         Ok(probe)
     }

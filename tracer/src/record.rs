@@ -134,7 +134,7 @@ pub struct RecordConfig {
 }
 
 /// What happened to one launched command.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct JobOutcome {
     /// Its pid.
     pub pid: i32,

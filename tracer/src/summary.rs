@@ -51,11 +51,7 @@ impl RecordOutcome {
                     t.duration_ns as f64 / 1e9,
                     t.duration_ns / 1000 / t.calls.max(1),
                     t.calls,
-                    if t.errors > 0 {
-                        t.errors.to_string()
-                    } else {
-                        String::new()
-                    },
+                    error_cell(t.errors),
                     name
                 ));
             }
@@ -74,11 +70,7 @@ impl RecordOutcome {
                 out.push_str(&format!(
                     "{:9} {:>9} {}\n",
                     t.calls,
-                    if t.errors > 0 {
-                        t.errors.to_string()
-                    } else {
-                        String::new()
-                    },
+                    error_cell(t.errors),
                     name
                 ));
             }
@@ -86,5 +78,14 @@ impl RecordOutcome {
             out.push_str(&format!("{total_calls:9} {total_errors:>9} total\n"));
         }
         out
+    }
+}
+
+/// strace -c leaves the errors column empty for calls that never failed.
+fn error_cell(errors: u64) -> String {
+    if errors > 0 {
+        errors.to_string()
+    } else {
+        String::new()
     }
 }

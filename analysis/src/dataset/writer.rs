@@ -6,7 +6,6 @@
 //! closed, and closing cannot be forgotten silently.
 
 use std::{
-    collections::HashMap,
     fs::File,
     path::{Path, PathBuf},
     sync::Arc,
@@ -29,6 +28,8 @@ use parquet::{
     file::{metadata::KeyValue, properties::WriterProperties},
     schema::types::ColumnPath,
 };
+
+use crate::ngram::KeyMap;
 
 use super::schema::{self, ARG_COUNT, args_item_field, meta, processes_schema, syscalls_schema};
 
@@ -124,7 +125,8 @@ pub struct SyscallSink {
     comm: StringDictionaryBuilder<Int32Type>,
     syscall_keys: Vec<i32>,
     syscall_names: Vec<String>,
-    syscall_index: HashMap<String, i32>,
+    /// Dictionary keys of the syscall names, with the crate's fast hasher: one lookup per row.
+    syscall_index: KeyMap<String, i32>,
     nr: Vec<i32>,
     args: Vec<u64>,
     args_valid: Vec<bool>,
@@ -228,7 +230,7 @@ impl SyscallSink {
             comm: StringDictionaryBuilder::new(),
             syscall_keys: Vec::with_capacity(BATCH_ROWS),
             syscall_names: Vec::new(),
-            syscall_index: HashMap::new(),
+            syscall_index: KeyMap::default(),
             nr: Vec::with_capacity(BATCH_ROWS),
             args: Vec::with_capacity(BATCH_ROWS * ARG_COUNT as usize),
             args_valid: Vec::with_capacity(BATCH_ROWS),

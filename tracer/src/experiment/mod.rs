@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::{
     launch,
-    record::{self, Job, RecordConfig, RecordError, Schedule, Target},
+    record::{self, Job, JobOutcome, RecordConfig, RecordError, Schedule, Target},
     user::{self, UserError},
 };
 pub use spec::{CommandSpec, Mode, Scenario, Spec, SpecError};
@@ -126,23 +126,15 @@ pub enum ExperimentError {
     Analysis(#[source] analysis::AnalysisError),
 }
 
-/// One command's fate in one run.
+/// One command's fate in one run: what ran, and the capture's outcome for it (pid, exit
+/// status, signal, timeout, start and end).
 #[derive(Clone, Debug, Serialize)]
 pub struct CommandRecord {
     /// What ran.
     pub command: String,
-    /// Its pid.
-    pub pid: i32,
-    /// Exit status.
-    pub exit_code: Option<i32>,
-    /// Fatal signal.
-    pub signal: Option<i32>,
-    /// Killed at its timeout.
-    pub timed_out: bool,
-    /// Start and end, ns since the epoch.
-    pub start_ns: i64,
-    /// End.
-    pub end_ns: i64,
+    /// How it ended.
+    #[serde(flatten)]
+    pub outcome: JobOutcome,
 }
 
 /// One run in the manifest.
@@ -466,12 +458,7 @@ pub fn run(args: &ExperimentArgs) -> Result<ExperimentOutcome, ExperimentError> 
                 .zip(jobs)
                 .map(|(o, (display, _))| CommandRecord {
                     command: display.clone(),
-                    pid: o.pid,
-                    exit_code: o.exit_code,
-                    signal: o.signal,
-                    timed_out: o.timed_out,
-                    start_ns: o.start_ns,
-                    end_ns: o.end_ns,
+                    outcome: o.clone(),
                 })
                 .collect(),
             interrupted: outcome.interrupted,
