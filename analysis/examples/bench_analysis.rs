@@ -24,12 +24,13 @@ use std::{
 
 use analysis::{
     compare::{self, CompareConfig},
-    dataset::{RowChunk, RunInfo},
+    dataset::RowChunk,
     metrics::{DEFAULT_FRAME, DEFAULT_MAX_EXACT_UNKNOWN, ScoreConfig, WindowScorer},
     profile::Profile,
     synth::{self, Columns, NAMES, StreamSpec},
     view::{View, Windower},
 };
+use tracer_dataset::RunInfo;
 
 const TARGET_PER_S: f64 = 30e6;
 const TEMPLATE_LEN: usize = 40;

@@ -216,7 +216,7 @@ pub fn run(cfg: &CompareConfig) -> Result<CompareResult, AnalysisError> {
         splits.insert(scenario, (train, held));
     }
 
-    let mut interner = Interner::for_k(cfg.k);
+    let mut interner = crate::intern::for_k(cfg.k);
     let training_ref = &training;
     let mut builder = ProfileBuilder::new(
         cfg.baseline_view,

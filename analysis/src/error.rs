@@ -58,16 +58,9 @@ pub enum AnalysisError {
         /// The parser's message.
         message: String,
     },
-    /// More distinct syscall names than 16-bit ids can hold.
-    #[error(
-        "more than {max} distinct syscall names (at `{name}`); longer windows leave fewer bits per id, see ngram::KeyLayout"
-    )]
-    TooManySyscalls {
-        /// The id space.
-        max: usize,
-        /// The name that did not fit.
-        name: String,
-    },
+    /// More distinct syscall names than the window's ids can hold.
+    #[error(transparent)]
+    TooManySyscalls(#[from] crate::intern::InternError),
     /// An option value is out of range or malformed.
     #[error("invalid {option}: {message}")]
     Config {
@@ -103,7 +96,7 @@ pub enum AnalysisError {
     },
     /// Writing a dataset file failed.
     #[error(transparent)]
-    Sink(#[from] crate::dataset::SinkError),
+    Sink(#[from] tracer_dataset::SinkError),
     /// The selection left nothing to work with (no baseline runs, no trace, ...).
     #[error("{0}")]
     Empty(String),

@@ -44,7 +44,7 @@ pub fn load_baseline(
             // re-check against the layout of its k.
             let mut wide = Interner::new();
             let profile = Profile::load(path, &mut wide)?;
-            let mut interner = Interner::for_k(profile.k);
+            let mut interner = crate::intern::for_k(profile.k);
             for n in wide.names() {
                 interner.intern(n)?;
             }
@@ -57,7 +57,7 @@ pub fn load_baseline(
             k,
         } => {
             let dataset = Dataset::open(inputs)?;
-            let mut interner = Interner::for_k(*k);
+            let mut interner = crate::intern::for_k(*k);
             let (profile, _) = build_profile(&dataset, selection, *view, *k, &mut interner)?;
             if profile.runs.is_empty() {
                 return Err(AnalysisError::Empty(format!(

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use crate::{
     dataset::{Dataset, RunMeta, Selection},
     error::AnalysisError,
-    intern::Interner,
     profile::{Profile, ProfileBuilder},
     tidy::label,
     view::View,
@@ -28,7 +27,7 @@ pub struct MatrixConfig {
 /// Builds one profile per scenario from the selected runs and scores each against each other.
 pub fn run(cfg: &MatrixConfig) -> Result<MismatchMatrix, AnalysisError> {
     let dataset = Dataset::open(&cfg.inputs)?;
-    let mut interner = Interner::for_k(cfg.k);
+    let mut interner = crate::intern::for_k(cfg.k);
     let mut builder = ProfileBuilder::new(
         cfg.view,
         cfg.k,

@@ -13,8 +13,6 @@
 //! Hamming distance needs the ids), and a 256-bit key doubles memory and hashing cost for the
 //! common k <= 8.
 
-use std::hash::{BuildHasherDefault, Hasher};
-
 use crate::intern::SyscallId;
 
 /// A packed window of k syscall ids.
@@ -106,73 +104,7 @@ pub fn pack(ids: &[SyscallId]) -> WindowKey {
     KeyLayout::new(ids.len()).pack(ids)
 }
 
-/// A fast hasher for window keys and small integers: one folded 64x64->128-bit multiply per
-/// word (the mixing step of wyhash / foldhash), so every input bit reaches the low bits the
-/// table indexes with and the high bits its control bytes use.
-///
-/// Keys are the analyst's own data, so SipHash's DoS resistance buys nothing and would cost a
-/// third of the scoring time.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct KeyHasher(u64);
-
-const K0: u64 = 0x243f_6a88_85a3_08d3;
-const K1: u64 = 0x1319_8a2e_0370_7344;
-
-#[inline(always)]
-fn fold_mul(a: u64, b: u64) -> u64 {
-    let p = u128::from(a).wrapping_mul(u128::from(b));
-    (p as u64) ^ ((p >> 64) as u64)
-}
-
-impl Hasher for KeyHasher {
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-
-    #[inline]
-    fn write_u128(&mut self, v: u128) {
-        self.0 = fold_mul((v as u64) ^ K0 ^ self.0, ((v >> 64) as u64) ^ K1);
-    }
-
-    #[inline]
-    fn write_u64(&mut self, v: u64) {
-        self.0 = fold_mul(v ^ K0 ^ self.0, K1);
-    }
-
-    #[inline]
-    fn write_i32(&mut self, v: i32) {
-        self.write_u64(u64::from(v as u32));
-    }
-
-    #[inline]
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(u64::from(v));
-    }
-
-    #[inline]
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
-}
-
-/// `BuildHasher` for `KeyHasher`.
-pub type BuildKeyHasher = BuildHasherDefault<KeyHasher>;
-
-/// A hash map keyed by window keys (or other integers) with the fast hasher.
-pub type KeyMap<K, V> = std::collections::HashMap<K, V, BuildKeyHasher>;
-
-/// A hash set of window keys with the fast hasher.
-pub type KeySet<K> = std::collections::HashSet<K, BuildKeyHasher>;
+pub use tracer_dataset::hash::{BuildKeyHasher, KeyHasher, KeyMap, KeySet};
 
 #[cfg(test)]
 mod tests {

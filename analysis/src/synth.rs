@@ -10,11 +10,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{
-    compare::SplitMix64,
-    dataset::{RunInfo, SyscallRow, SyscallSink},
-    error::AnalysisError,
-};
+use tracer_dataset::{RunInfo, SyscallRow, SyscallSink};
+
+use crate::{compare::SplitMix64, error::AnalysisError};
 
 /// Syscall names the generator draws from.
 pub const NAMES: [&str; 40] = [

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use analysis::dataset::{ProcessRow, ProcessSink, RunInfo, SyscallRow, SyscallSink};
 use tracer::parity::{ParityArgs, ParityError, compare_paths, render};
+use tracer_dataset::{ProcessRow, ProcessSink, RunInfo, SyscallRow, SyscallSink};
 
 /// (pid, tid, syscall, ret, path)
 type Call<'a> = (i32, i32, &'a str, Option<i64>, Option<&'a str>);

@@ -5,9 +5,10 @@
 
 use std::time::Instant;
 
-use analysis::dataset::{RunInfo, SyscallSink};
-use tracer::{collector::Writer, syscall_table::Arch};
+use tracer::collector::Writer;
 use tracer_common::{KIND_SYSCALL, KIND_SYSCALL_PATH, PATH_BYTES, SyscallEvent, SyscallPathEvent};
+use tracer_dataset::Arch;
+use tracer_dataset::{RunInfo, SyscallSink};
 
 /// The DESIGN.md target: records decoded and written per second on one core.
 const TARGET_PER_S: f64 = 3_000_000.0;

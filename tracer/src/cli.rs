@@ -2,12 +2,14 @@
 
 use std::{ffi::OsString, path::PathBuf};
 
-use analysis::dataset::RunInfo;
 use clap::{Args, Parser, Subcommand};
+use tracer_dataset::RunInfo;
+
+use tracer_dataset::Arch;
 
 use crate::{
-    record::{self, Job, RecordConfig, Schedule, Target},
-    syscall_table::{self, Arch, FilterError},
+    record::{Job, RecordConfig, Schedule, Target},
+    syscall_table::{self, FilterError},
     user::{self, UserError},
 };
 
@@ -205,7 +207,7 @@ impl RecordArgs {
             .collect();
         Ok(RecordConfig {
             target,
-            processes_output: record::processes_path(&self.output),
+            processes_output: tracer_dataset::layout::processes_path(&self.output),
             output: self.output.clone(),
             creds,
             filter,

@@ -14,16 +14,16 @@ use std::{
     time::Duration,
 };
 
-use analysis::dataset::{ProcessRow, SinkError, SyscallRow, SyscallSink};
-use analysis::ngram::KeyMap;
 use aya::maps::{MapData, RingBuf};
 use tracer_common::{
     ExecEvent, ExitEvent, FLAG_COMPAT, FLAG_EXIT_COMPAT, FLAG_GROUP_DEAD, FLAG_HAS_DURATION,
     FLAG_IN_SYSCALL, FLAG_KILLED, FLAG_PATH_FAULT, ForkEvent, KIND_EXEC, KIND_EXIT, KIND_FORK,
     KIND_SYSCALL, KIND_SYSCALL_PATH, MAX_SYSCALL_NR, SyscallEvent, SyscallPathEvent,
 };
+use tracer_dataset::hash::KeyMap;
+use tracer_dataset::{ProcessRow, SinkError, SyscallRow, SyscallSink};
 
-use crate::syscall_table::Arch;
+use tracer_dataset::Arch;
 
 /// i386 exit_group (arch/x86/entry/syscalls/syscall_32.tbl).
 const IA32_EXIT_GROUP: i32 = 252;
@@ -213,7 +213,7 @@ impl Writer {
     /// A writer into `sink`; `clock_offset_ns` turns kernel monotonic stamps into wall time.
     pub fn new(sink: SyscallSink, arch: Arch, clock_offset_ns: i64) -> Self {
         let names = (0..MAX_SYSCALL_NR as i64)
-            .map(|nr| arch.name(nr).unwrap_or(""))
+            .map(|nr| arch.name_of(nr).unwrap_or(""))
             .collect();
         let execve_nrs = [
             arch.number("execve").unwrap_or(-1),
@@ -239,7 +239,7 @@ impl Writer {
             exit_codes: HashMap::new(),
             finished: Vec::new(),
             compat_names: (0..MAX_SYSCALL_NR as i64)
-                .map(|nr| Arch::X86.name(nr).unwrap_or(""))
+                .map(|nr| Arch::X86.name_of(nr).unwrap_or(""))
                 .collect(),
             awaiting_exec: std::collections::HashSet::new(),
             pending_exec_path: HashMap::new(),

@@ -10,10 +10,9 @@ use tracer_common::{
     KernelOffsets, LOST_KINDS, MAX_SYSCALL_NR, SC_PATH_SHIFT, SC_TRACE, TRACED_DYING, TRACED_LIVE,
 };
 
-use crate::{
-    btf::{Btf, BtfError},
-    syscall_table::Arch,
-};
+use tracer_dataset::Arch;
+
+use crate::btf::{Btf, BtfError};
 
 /// The compiled eBPF object (built by build.rs).
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(env!("TRACER_EBPF_OBJECT"));
@@ -165,7 +164,7 @@ impl Probe {
         }
         for (nr, name) in config.arch.all() {
             if let (Some(idx), Some(f)) = (
-                crate::syscall_table::path_arg(name),
+                tracer_dataset::arch::path_arg(name),
                 usize::try_from(nr).ok().and_then(|i| table.get_mut(i)),
             ) {
                 *f |= (idx + 1) << SC_PATH_SHIFT;

@@ -5,7 +5,7 @@
 use std::{
     ffi::OsString,
     io::{IsTerminal, Write as _},
-    path::{Path, PathBuf},
+    path::PathBuf,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -14,8 +14,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use analysis::dataset::{ProcessSink, RunInfo, SinkError, SyscallSink, meta};
 use tracer_common::{LOST_LIFECYCLE, LOST_SYSCALL};
+use tracer_dataset::{RunFiles, RunInfo, SinkError, meta};
 
 use crate::{
     clock::{clock_offset_ns, now_ns},
@@ -23,8 +23,8 @@ use crate::{
     launch::{self, Blocked, Credentials, LaunchError},
     preflight::{self, PreflightError},
     probe::{Probe, ProbeConfig, ProbeError},
-    syscall_table::Arch,
 };
+use tracer_dataset::Arch;
 
 /// Default ring buffer: 128 MiB holds about 1.4 million syscall records, a few hundred
 /// milliseconds of a syscall storm, enough slack for the drain thread on a busy machine.
@@ -226,67 +226,6 @@ fn alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
-/// The output files, written under temporary names in their own directories and renamed into
-/// place only when complete: a failed or killed capture never leaves a truncated file (or
-/// destroys the previous one). Dropping it without `commit` removes the temporaries.
-struct Outputs {
-    files: Vec<(PathBuf, PathBuf)>,
-    committed: bool,
-}
-
-impl Outputs {
-    fn new(finals: &[&Path]) -> Self {
-        let files = finals
-            .iter()
-            .map(|f| {
-                let name = f
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let tmp = f.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-                (tmp, f.to_path_buf())
-            })
-            .collect();
-        Self {
-            files,
-            committed: false,
-        }
-    }
-
-    fn tmp(&self, i: usize) -> &Path {
-        &self.files[i].0
-    }
-
-    /// Gives the files to `creds`' user (by descriptor, not by path) and renames them into place.
-    fn commit(mut self, creds: Option<&Credentials>) -> Result<(), RecordError> {
-        for (tmp, fin) in &self.files {
-            if let Some(c) = creds
-                && let Ok(f) = std::fs::File::open(tmp)
-            {
-                let _ = std::os::unix::fs::fchown(&f, Some(c.uid), Some(c.gid));
-            }
-            std::fs::rename(tmp, fin).map_err(|source| {
-                RecordError::Output(SinkError::Create {
-                    path: fin.clone(),
-                    source,
-                })
-            })?;
-        }
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for Outputs {
-    fn drop(&mut self) {
-        if !self.committed {
-            for (tmp, _) in &self.files {
-                let _ = std::fs::remove_file(tmp);
-            }
-        }
-    }
-}
-
 /// The environment of a command run as another user: the tracer's own, with the identity
 /// variables of that user (as `runuser` sets them), so the program finds its own home.
 fn command_env(creds: Option<&Credentials>) -> Vec<(OsString, OsString)> {
@@ -409,15 +348,19 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
         (meta::START_NS.to_string(), start_wall.to_string()),
     ];
     if let Some((_, expr)) = &config.filter {
-        metadata.push(("syscall_tracer.filter".to_string(), expr.clone()));
+        metadata.push((meta::FILTER.to_string(), expr.clone()));
     }
     metadata.extend(config.metadata.iter().cloned());
     // Creating the files checks that the output is writable before any command runs.
-    let outputs = Outputs::new(&[&config.output, &config.processes_output]);
-    let sink = SyscallSink::create(outputs.tmp(0), config.run.clone(), &metadata)
-        .map_err(|e| RecordError::Output(with_final_path(e, &config.output)))?;
-    let mut processes = ProcessSink::create(outputs.tmp(1), config.run.clone(), &metadata)
-        .map_err(|e| RecordError::Output(with_final_path(e, &config.processes_output)))?;
+    // Both files are written under temporary names and renamed into place only when complete:
+    // a failed capture never leaves a truncated file (or destroys the previous one).
+    let (outputs, sink, mut processes) = RunFiles::create(
+        &config.output,
+        &config.processes_output,
+        &config.run,
+        &metadata,
+    )
+    .map_err(RecordError::Output)?;
 
     let mut probe = Probe::load(&ProbeConfig {
         ring_bytes: config.ring_bytes,
@@ -710,10 +653,7 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
         (meta::EVENTS_LOST_DETAIL, detail.to_string()),
         (meta::END_NS, end_wall.to_string()),
         (meta::INTERRUPTED, interrupted.to_string()),
-        (
-            "syscall_tracer.pre_exec_dropped",
-            stats.pre_exec_dropped.to_string(),
-        ),
+        (meta::PRE_EXEC_DROPPED, stats.pre_exec_dropped.to_string()),
     ];
     for (k, v) in &footer {
         sink.add_metadata(k, v.clone());
@@ -725,7 +665,9 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
     }
     let rows = sink.close().map_err(RecordError::Sink)?;
     processes.close().map_err(RecordError::Sink)?;
-    outputs.commit(config.creds.as_ref())?;
+    outputs
+        .commit(config.creds.as_ref().map(|c| (c.uid, c.gid)))
+        .map_err(RecordError::Output)?;
     let exit_code = outcomes
         .first()
         .map(|o| match (o.exit_code, o.signal) {
@@ -749,42 +691,4 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
         totals,
         durations: config.durations,
     })
-}
-
-/// Names the user's path, not the temporary one, in a creation error.
-fn with_final_path(e: SinkError, path: &Path) -> SinkError {
-    match e {
-        SinkError::Create { source, .. } => SinkError::Create {
-            path: path.to_path_buf(),
-            source,
-        },
-        other => other,
-    }
-}
-
-/// The processes file beside a syscalls file: `trace.parquet` -> `trace.processes.parquet`.
-pub fn processes_path(output: &Path) -> PathBuf {
-    let stem = output
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "trace.parquet".into());
-    let base = stem.strip_suffix(".parquet").unwrap_or(&stem);
-    output.with_file_name(format!("{base}.processes.parquet"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn processes_file_sits_beside() {
-        assert_eq!(
-            processes_path(Path::new("/x/trace.parquet")),
-            PathBuf::from("/x/trace.processes.parquet")
-        );
-        assert_eq!(
-            processes_path(Path::new("out")),
-            PathBuf::from("out.processes.parquet")
-        );
-    }
 }

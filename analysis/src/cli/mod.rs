@@ -13,7 +13,6 @@ use crate::{
     dataset::{Dataset, Selection, select::Field},
     error::AnalysisError,
     eval::{self, BaselineSource, EvalConfig},
-    intern::Interner,
     matrix::{self, MatrixConfig, fmt_opt},
     metrics::TraceMetrics,
     plot,
@@ -85,7 +84,7 @@ pub fn execute(cli: &Cli) -> Result<String, AnalysisError> {
     match &cli.command {
         Command::Profile(a) => {
             let dataset = Dataset::open(&a.data.inputs)?;
-            let mut interner = Interner::for_k(a.k);
+            let mut interner = crate::intern::for_k(a.k);
             let (profile, scan) =
                 build_profile(&dataset, &a.data.selection()?, a.view, a.k, &mut interner)?;
             if profile.runs.is_empty() {

@@ -21,15 +21,14 @@ use arrow::{
     compute::cast,
     datatypes::{DataType, Int32Type, UInt64Type},
 };
-use parquet::{
-    arrow::{ProjectionMask, arrow_reader::ParquetRecordBatchReaderBuilder},
-    file::reader::{FileReader, SerializedFileReader},
+use parquet::arrow::{ProjectionMask, arrow_reader::ParquetRecordBatchReaderBuilder};
+use tracer_dataset::{
+    col,
+    layout::{self, LayoutError},
+    table,
 };
 
-use super::{
-    schema::{col, meta},
-    select::{RunMeta, Selection},
-};
+use super::select::{RunMeta, Selection};
 use crate::{
     error::AnalysisError,
     intern::{Interner, SyscallId},
@@ -111,42 +110,19 @@ fn dict_type() -> DataType {
     DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
 }
 
-/// Which table a Parquet file holds, from its footer (`None`: not a Parquet file we can read).
-fn table_of(path: &Path) -> Result<Option<String>, AnalysisError> {
-    let file = File::open(path).map_err(|e| AnalysisError::io("opening", path, e))?;
-    let Ok(reader) = SerializedFileReader::new(file) else {
-        return Ok(None);
-    };
-    let md = reader.metadata().file_metadata();
-    if let Some(kv) = md.key_value_metadata()
-        && let Some(t) = kv.iter().find(|kv| kv.key == meta::TABLE)
-    {
-        return Ok(t.value.clone());
+fn layout_err(e: LayoutError) -> AnalysisError {
+    match e {
+        LayoutError::Io {
+            action,
+            path,
+            source,
+        } => AnalysisError::io(action, path, source),
+        LayoutError::NotFound(path) => AnalysisError::io(
+            "reading",
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
+        ),
     }
-    let has_syscall = md
-        .schema_descr()
-        .root_schema()
-        .get_fields()
-        .iter()
-        .any(|f| f.name() == col::SYSCALL);
-    Ok(Some(
-        if has_syscall { "syscalls" } else { "other" }.to_string(),
-    ))
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), AnalysisError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| AnalysisError::io("listing", dir, e))?;
-    for entry in entries {
-        let path = entry
-            .map_err(|e| AnalysisError::io("listing", dir, e))?
-            .path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "parquet") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 impl Dataset {
@@ -158,7 +134,8 @@ impl Dataset {
             let input = input.as_ref();
             let path = Path::new(input);
             if path.is_dir() {
-                walk(path, &mut candidates)?;
+                candidates
+                    .extend(layout::walk_files(path, &layout::is_parquet).map_err(layout_err)?);
             } else if path.is_file() {
                 candidates.push(path.to_path_buf());
             } else if input.contains(['*', '?', '[']) {
@@ -183,7 +160,7 @@ impl Dataset {
         candidates.dedup();
         let mut files = Vec::new();
         for c in candidates {
-            if table_of(&c)?.as_deref() == Some("syscalls") {
+            if layout::table_of(&c).map_err(layout_err)?.as_deref() == Some(table::SYSCALLS) {
                 files.push(c);
             }
         }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use analysis::dataset::{ProcessRow, ProcessSink, RunInfo, SyscallRow, SyscallSink};
+use tracer_dataset::{ProcessRow, ProcessSink, RunInfo, SyscallRow, SyscallSink};
 
 /// One call: (pid, tid, syscall name).
 pub type Call<'a> = (i32, i32, &'a str);

@@ -13,11 +13,15 @@ use std::{
 
 use analysis::{
     compare::SplitMix64,
-    dataset::RunInfo,
     report::{self, ReportConfig, ReportSummary},
 };
 use clap::Args;
 use serde::Serialize;
+use tracer_dataset::{
+    RunInfo,
+    layout::{self, LOGS_DIR, MANIFEST, PROCESSES_DIR, SYSCALLS_DIR},
+    meta,
+};
 
 use crate::{
     launch,
@@ -274,7 +278,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExperimentError + '_ {
 }
 
 fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), ExperimentError> {
-    let path = dir.join("manifest.json");
+    let path = dir.join(MANIFEST);
     let json = serde_json::to_string_pretty(manifest).expect("manifest serialises");
     std::fs::write(&path, json + "\n").map_err(io_err(&path))
 }
@@ -306,7 +310,7 @@ pub fn run(args: &ExperimentArgs) -> Result<ExperimentOutcome, ExperimentError> 
         std::env::var("SUDO_USER").ok().as_deref(),
     )?;
     let out = &args.output;
-    for sub in ["syscalls", "processes", "logs"] {
+    for sub in [SYSCALLS_DIR, PROCESSES_DIR, LOGS_DIR] {
         let d = out.join(sub);
         std::fs::create_dir_all(&d).map_err(io_err(&d))?;
     }
@@ -355,7 +359,7 @@ pub fn run(args: &ExperimentArgs) -> Result<ExperimentOutcome, ExperimentError> 
             .map(|s| s.trim().to_string())
             .unwrap_or_default(),
         kernel_release: crate::preflight::kernel_release(),
-        arch: crate::syscall_table::Arch::native().as_str().into(),
+        arch: tracer_dataset::Arch::native().as_str().into(),
         started_ns: now_ns(),
         ended_ns: 0,
         spec: spec.clone(),
@@ -380,9 +384,11 @@ pub fn run(args: &ExperimentArgs) -> Result<ExperimentOutcome, ExperimentError> 
             );
             continue;
         }
-        let syscalls_file = format!("syscalls/{run_id}.parquet");
-        let processes_file = format!("processes/{run_id}.parquet");
-        let log_file = format!("logs/{run_id}.log");
+        // Paths relative to the dataset folder, as the manifest lists them.
+        let file = layout::run_file_name(&run_id);
+        let syscalls_file = format!("{SYSCALLS_DIR}/{file}");
+        let processes_file = format!("{PROCESSES_DIR}/{file}");
+        let log_file = format!("{LOGS_DIR}/{run_id}.log");
         let schedule = match p.mode {
             Mode::Ms => Schedule::Sequential {
                 pause: Duration::from_millis(s.pause_ms.unwrap_or(spec.pause_ms)),
@@ -413,7 +419,7 @@ pub fn run(args: &ExperimentArgs) -> Result<ExperimentOutcome, ExperimentError> 
                 scenario: Some(s.name.clone()),
                 mode: Some(p.mode.as_str().into()),
             },
-            metadata: vec![("syscall_tracer.rep".into(), p.rep.to_string())],
+            metadata: vec![(meta::REP.into(), p.rep.to_string())],
             command_line: std::env::args().collect(),
             job_process_groups: true,
         };

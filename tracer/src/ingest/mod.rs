@@ -10,7 +10,6 @@
 //! knows processes, `OUT/processes/<run>.parquet` (a run id's `/` become `--` in file names).
 //! A `.parquet` output for an input of several runs is an error.
 
-pub mod arch;
 pub mod import;
 pub mod strace;
 
@@ -19,10 +18,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use analysis::dataset::{RunInfo, SinkError};
+use tracer_dataset::{RunInfo, SinkError, layout};
 
-pub use self::arch::Arch;
 use self::strace::detect::Date;
+pub use tracer_dataset::Arch;
 
 /// Input formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -268,17 +267,13 @@ impl Output {
             if let Some(parent) = self.root.parent().filter(|p| !p.as_os_str().is_empty()) {
                 mkdir(parent)?;
             }
-            let stem = self.root.file_stem().unwrap_or_default().to_string_lossy();
-            let procs = self
-                .root
-                .with_file_name(format!("{stem}.processes.parquet"));
-            return Ok((self.root.clone(), procs));
+            return Ok((self.root.clone(), layout::processes_path(&self.root)));
         }
-        let file = format!("{}.parquet", run_id.replace('/', "--"));
-        let (s, p) = (self.root.join("syscalls"), self.root.join("processes"));
-        mkdir(&s)?;
-        mkdir(&p)?;
-        Ok((s.join(&file), p.join(&file)))
+        let (s, p) = layout::run_paths(&self.root, run_id);
+        for dir in [&s, &p] {
+            mkdir(dir.parent().expect("a run file sits in a dataset folder"))?;
+        }
+        Ok((s, p))
     }
 }
 

@@ -18,6 +18,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use tracer_dataset::intern::SyscallId;
+
 use super::{
     align::align,
     load::{Call, Capture, Names},
@@ -361,7 +363,7 @@ fn normalise<'c>(
         .copied()
         .filter(|p| !s.parent.contains_key(p))
         .collect();
-    let ignored: HashSet<u32> = opts.ignore.iter().filter_map(|n| names.get(n)).collect();
+    let ignored: HashSet<SyscallId> = opts.ignore.iter().filter_map(|n| names.get(n)).collect();
     let mut removed = [0usize; KNOWN_DIFFERENCES.len()];
     let kept = cap
         .calls
@@ -538,8 +540,8 @@ pub fn compare(a: &Capture, b: &Capture, names: &Names, opts: &Options) -> Parit
             };
             paired_b_threads.insert((*pid_b, *tid_b));
             pm.threads_paired += 1;
-            let na: Vec<u32> = calls_a.iter().map(|c| c.name).collect();
-            let nb: Vec<u32> = calls_b.iter().map(|c| c.name).collect();
+            let na: Vec<u32> = calls_a.iter().map(|c| u32::from(c.name)).collect();
+            let nb: Vec<u32> = calls_b.iter().map(|c| u32::from(c.name)).collect();
             let pairs = align(&na, &nb);
             let thread = format!("{} #{} thread {}", key.0, key.1, rank);
             let mut note = |x: &Call, field: &'static str, a: String, b: String| {
@@ -610,7 +612,7 @@ pub fn compare(a: &Capture, b: &Capture, names: &Names, opts: &Options) -> Parit
         }
     }
     let total = ka.0.len() + kb.0.len();
-    let mut counts: HashMap<u32, (usize, usize)> = HashMap::new();
+    let mut counts: HashMap<SyscallId, (usize, usize)> = HashMap::new();
     for c in &ka.0 {
         counts.entry(c.name).or_default().0 += 1;
     }

@@ -313,7 +313,7 @@ mod tests {
                     seq: i as u64,
                     pid: *pid,
                     tid: *tid,
-                    name: names.intern(name),
+                    name: names.intern(name).expect("a few names"),
                     ret: *ret,
                     path: path.map(Arc::from),
                 })

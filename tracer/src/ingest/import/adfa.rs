@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use analysis::dataset::{RunInfo, SyscallRow, SyscallSink, meta};
+use tracer_dataset::{RunInfo, SyscallRow, SyscallSink, meta};
 
 use super::{malformed, name_of, read_text, walk};
 use crate::ingest::{Arch, IngestArgs, IngestError, Output, RunSummary};
@@ -71,7 +71,7 @@ pub fn ingest(args: &IngestArgs) -> Result<Vec<RunSummary>, IngestError> {
         };
         let (syscalls_path, _) = out.paths(&run_id)?;
         let metadata = vec![
-            (meta::ARCH.to_string(), arch.name().to_string()),
+            (meta::ARCH.to_string(), arch.as_str().to_string()),
             (meta::COMMAND_LINE.to_string(), path.display().to_string()),
         ];
         let mut sink = SyscallSink::create(&syscalls_path, run, &metadata)?;

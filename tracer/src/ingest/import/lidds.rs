@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use analysis::dataset::{ProcessRow, ProcessSink, RunInfo, SyscallRow, SyscallSink, meta};
+use tracer_dataset::{ProcessRow, ProcessSink, RunInfo, SyscallRow, SyscallSink, meta};
 
 use super::{malformed, read_text, walk};
 use crate::ingest::{Arch, IngestArgs, IngestError, Output, RunSummary, default_run_id};
@@ -153,7 +153,7 @@ pub fn ingest(args: &IngestArgs) -> Result<Vec<RunSummary>, IngestError> {
         };
         let (syscalls_path, processes_path) = out.paths(&run_id)?;
         let metadata = vec![
-            (meta::ARCH.to_string(), arch.name().to_string()),
+            (meta::ARCH.to_string(), arch.as_str().to_string()),
             (meta::COMMAND_LINE.to_string(), path.display().to_string()),
             (meta::TS_POINT.to_string(), "entry".to_string()),
         ];

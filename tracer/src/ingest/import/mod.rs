@@ -9,41 +9,20 @@ pub mod unm;
 
 use std::path::{Path, PathBuf};
 
+use tracer_dataset::layout::{self, LayoutError};
+
 use super::IngestError;
 
-/// Files under `root` (or `root` itself when it is a file) accepted by `keep`, sorted by path.
+/// Files under `root` (or `root` itself when it is a file) accepted by `keep`, sorted by path
+/// (the dataset crate's walker, errors as ingest errors).
 pub(crate) fn walk(root: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<Vec<PathBuf>, IngestError> {
-    if root.is_file() {
-        return Ok(vec![root.to_path_buf()]);
-    }
-    if !root.is_dir() {
-        return Err(IngestError::Input {
-            path: root.to_path_buf(),
+    layout::walk_files(root, keep).map_err(|e| match e {
+        LayoutError::NotFound(path) => IngestError::Input {
+            path,
             what: "no such file or folder".into(),
-        });
-    }
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|source| IngestError::Io {
-            path: dir.clone(),
-            source,
-        })?;
-        for entry in entries {
-            let entry = entry.map_err(|source| IngestError::Io {
-                path: dir.clone(),
-                source,
-            })?;
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if keep(&path) {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+        },
+        LayoutError::Io { path, source, .. } => IngestError::Io { path, source },
+    })
 }
 
 /// Reads a whole text file.
@@ -79,7 +58,7 @@ pub(crate) fn malformed(
 
 /// `name` of syscall `nr` in `table`, or `syscall_<nr>` when the table has no such number.
 pub(crate) fn name_of(
-    table: &super::arch::SyscallTable,
+    table: &tracer_dataset::arch::SyscallTable,
     nr: i64,
     buf: &mut String,
 ) -> &'static str {

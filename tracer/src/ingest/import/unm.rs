@@ -7,7 +7,7 @@
 //! either way. The processes file lists each pid in order of first appearance (no lineage: the
 //! traces carry none).
 
-use analysis::dataset::{ProcessRow, ProcessSink, RunInfo, SyscallRow, SyscallSink, meta};
+use tracer_dataset::{ProcessRow, ProcessSink, RunInfo, SyscallRow, SyscallSink, meta};
 
 use super::{malformed, name_of, read_text, walk};
 use crate::ingest::{Arch, IngestArgs, IngestError, Output, RunSummary, default_run_id};
@@ -36,7 +36,7 @@ pub fn ingest(args: &IngestArgs) -> Result<Vec<RunSummary>, IngestError> {
         };
         let (syscalls_path, processes_path) = out.paths(&run_id)?;
         let metadata = vec![
-            (meta::ARCH.to_string(), arch.name().to_string()),
+            (meta::ARCH.to_string(), arch.as_str().to_string()),
             (meta::COMMAND_LINE.to_string(), path.display().to_string()),
         ];
         let mut sink = SyscallSink::create(&syscalls_path, run.clone(), &metadata)?;

@@ -18,13 +18,13 @@
 
 use std::collections::HashMap;
 
-use analysis::dataset::{ProcessRow, SinkError, SyscallRow, SyscallSink};
+use tracer_dataset::{ProcessRow, SinkError, SyscallRow, SyscallSink};
 
 use super::{
     args::{creates_thread, numeric_args, path_at, string_list},
     parser::{Body, Ret},
 };
-use crate::ingest::arch::{SyscallInfo, SyscallTable, signal_by_name};
+use tracer_dataset::arch::{SyscallInfo, SyscallTable, signal_by_name};
 
 /// One line, with its thread id and wall-clock time resolved.
 #[derive(Clone, Copy, Debug)]
@@ -391,10 +391,10 @@ impl Assembler {
 
 #[cfg(test)]
 mod tests {
-    use analysis::dataset::RunInfo;
+    use tracer_dataset::RunInfo;
 
     use super::*;
-    use crate::ingest::arch::Arch;
+    use tracer_dataset::Arch;
 
     fn assembler(dir: &tempfile::TempDir) -> Assembler {
         let sink = SyscallSink::create(&dir.path().join("t.parquet"), RunInfo::default(), &[])
@@ -532,11 +532,12 @@ mod tests {
 
 #[cfg(test)]
 mod proptests {
-    use analysis::dataset::RunInfo;
     use proptest::prelude::*;
+    use tracer_dataset::RunInfo;
 
     use super::*;
-    use crate::ingest::{arch::Arch, strace::parser::parse_line};
+    use crate::ingest::strace::parser::parse_line;
+    use tracer_dataset::Arch;
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]

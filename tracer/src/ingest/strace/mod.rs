@@ -30,22 +30,21 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use analysis::dataset::{ProcessSink, RunInfo, SyscallSink, meta};
+use tracer_dataset::{ProcessSink, RunInfo, SyscallSink, meta};
 
 use self::{
     detect::{Clock, Date, DateSource, Input},
     merge::{Assembler, Event},
     parser::{Body, Line, Ret, parse_cut_line, parse_line},
 };
-use super::{IngestError, RunSummary, arch::SyscallTable};
+use tracer_dataset::arch::SyscallTable;
+
+use super::{IngestError, RunSummary};
 
 /// Bytes read from a log at a time.
 const CHUNK_BYTES: usize = 8 << 20;
 /// Longest text of a malformed line quoted in an error.
 const QUOTE_BYTES: usize = 200;
-
-/// Footer key: lines dropped because the log ended in the middle of them.
-pub const META_LINES_TRUNCATED: &str = "syscall_tracer.lines_truncated";
 
 /// How to read strace logs.
 #[derive(Clone, Copy, Debug)]
@@ -138,7 +137,10 @@ pub fn ingest(
 ) -> Result<RunSummary, IngestError> {
     let resolved = detect::resolve(input)?;
     let metadata = vec![
-        (meta::ARCH.to_string(), opts.table.arch().name().to_string()),
+        (
+            meta::ARCH.to_string(),
+            opts.table.arch().as_str().to_string(),
+        ),
         (meta::COMMAND_LINE.to_string(), input.display().to_string()),
         (meta::TS_POINT.to_string(), "entry".to_string()),
         // strace stops the tracee at every call: it loses nothing.
@@ -160,7 +162,7 @@ pub fn ingest(
     }
     let (mut sink, procs, stats) = asm.finish()?;
     sink.add_metadata(meta::LINES_SKIPPED, lines.skipped.to_string());
-    sink.add_metadata(META_LINES_TRUNCATED, lines.truncated.to_string());
+    sink.add_metadata(meta::LINES_TRUNCATED, lines.truncated.to_string());
     if let Some(t) = stats.first_ts_ns {
         sink.add_metadata(meta::START_NS, t.to_string());
     }

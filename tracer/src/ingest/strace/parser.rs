@@ -18,7 +18,7 @@
 //! decoration; only a decoration holding a file name with `) = <digit>` in it could still fool
 //! this, the one known limit.
 
-use super::super::arch::errno_by_name;
+use tracer_dataset::arch::errno_by_name;
 
 /// Nanoseconds per second.
 const NS_PER_S: i64 = 1_000_000_000;

@@ -1,4 +1,5 @@
-//! Column names, Arrow types and metadata keys of the dataset, defined once.
+//! Column names, Arrow types and metadata keys of the dataset, defined once (docs/DESIGN.md,
+//! "Data contract").
 
 use std::sync::{Arc, LazyLock};
 
@@ -100,6 +101,22 @@ pub mod meta {
     pub const SCENARIO: &str = "syscall_tracer.scenario";
     /// Experiment mode of the run.
     pub const MODE: &str = "syscall_tracer.mode";
+    /// Repetition number of an experiment run.
+    pub const REP: &str = "syscall_tracer.rep";
+    /// The `-e trace=` expression a capture was filtered with.
+    pub const FILTER: &str = "syscall_tracer.filter";
+    /// Calls the launched command made before its `execve` (the tracer's own set-up), dropped.
+    pub const PRE_EXEC_DROPPED: &str = "syscall_tracer.pre_exec_dropped";
+    /// strace lines cut short (the log ended inside them) that could not be completed, dropped.
+    pub const LINES_TRUNCATED: &str = "syscall_tracer.lines_truncated";
+}
+
+/// Values of `meta::TABLE`.
+pub mod table {
+    /// The `syscalls` table.
+    pub const SYSCALLS: &str = "syscalls";
+    /// The `processes` table.
+    pub const PROCESSES: &str = "processes";
 }
 
 fn dict_utf8() -> DataType {

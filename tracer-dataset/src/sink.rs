@@ -29,9 +29,10 @@ use parquet::{
     schema::types::ColumnPath,
 };
 
-use crate::ngram::KeyMap;
-
-use super::schema::{self, ARG_COUNT, args_item_field, meta, processes_schema, syscalls_schema};
+use crate::{
+    hash::KeyMap,
+    schema::{self, ARG_COUNT, args_item_field, meta, processes_schema, syscalls_schema},
+};
 
 /// Rows buffered before an Arrow batch is handed to the Parquet writer.
 pub const BATCH_ROWS: usize = 64 * 1024;
@@ -110,6 +111,10 @@ pub struct SyscallRow<'a> {
     /// First path argument.
     pub path: Option<&'a str>,
 }
+
+/// A syscall name's key in one `SyscallSink`'s dictionary (see `SyscallSink::syscall_key`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SyscallKey(i32);
 
 /// Streaming writer of one `syscalls` file.
 pub struct SyscallSink {
@@ -206,7 +211,18 @@ impl SyscallSink {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut kv = base_metadata("syscalls", &run);
+        Self::from_file(file, path, run, metadata)
+    }
+
+    /// Writes rows of `run` into `file`, already created (see `run::RunFiles`); `path` names it
+    /// in errors.
+    pub fn from_file(
+        file: File,
+        path: &Path,
+        run: RunInfo,
+        metadata: &[(String, String)],
+    ) -> Result<Self, SinkError> {
+        let mut kv = base_metadata(schema::table::SYSCALLS, &run);
         kv.extend(
             metadata
                 .iter()
@@ -249,8 +265,32 @@ impl SyscallSink {
         self.rows_written + self.seq.len() as u64
     }
 
+    /// The dictionary key of syscall name `name` in this file, adding the name if it is new.
+    /// A producer that knows its names up front (the capture, by syscall number) looks each one
+    /// up once and hands the key to `push_keyed`, so rows are not hashed by name.
+    pub fn syscall_key(&mut self, name: &str) -> SyscallKey {
+        if let Some(k) = self.syscall_index.get(name) {
+            return SyscallKey(*k);
+        }
+        let k = self.syscall_names.len() as i32;
+        self.syscall_names.push(name.to_string());
+        self.syscall_index.insert(name.to_string(), k);
+        SyscallKey(k)
+    }
+
     /// Appends one row; flushes a batch when `BATCH_ROWS` are buffered.
     pub fn push(&mut self, row: &SyscallRow<'_>) -> Result<(), SinkError> {
+        let key = self.syscall_key(row.syscall);
+        self.push_keyed(row, key)
+    }
+
+    /// Appends one row whose name is `key` (from `syscall_key` of this sink; `row.syscall` is
+    /// not read); flushes a batch when `BATCH_ROWS` are buffered.
+    pub fn push_keyed(&mut self, row: &SyscallRow<'_>, key: SyscallKey) -> Result<(), SinkError> {
+        debug_assert!(
+            (key.0 as usize) < self.syscall_names.len(),
+            "key of another sink"
+        );
         self.seq.push(row.seq);
         self.ts.append_option(row.ts_ns);
         self.duration.append_option(row.duration_ns);
@@ -262,16 +302,7 @@ impl SyscallSink {
             }
             None => self.comm.append_null(),
         }
-        let key = match self.syscall_index.get(row.syscall) {
-            Some(k) => *k,
-            None => {
-                let k = self.syscall_names.len() as i32;
-                self.syscall_names.push(row.syscall.to_string());
-                self.syscall_index.insert(row.syscall.to_string(), k);
-                k
-            }
-        };
-        self.syscall_keys.push(key);
+        self.syscall_keys.push(key.0);
         self.nr.push(row.nr);
         match row.args {
             Some(a) => {
@@ -422,7 +453,17 @@ impl ProcessSink {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut kv = base_metadata("processes", &run);
+        Self::from_file(file, path, run, metadata)
+    }
+
+    /// Writes the processes of `run` into `file`, already created; `path` names it in errors.
+    pub fn from_file(
+        file: File,
+        path: &Path,
+        run: RunInfo,
+        metadata: &[(String, String)],
+    ) -> Result<Self, SinkError> {
+        let mut kv = base_metadata(schema::table::PROCESSES, &run);
         kv.extend(
             metadata
                 .iter()

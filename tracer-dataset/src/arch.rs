@@ -1,0 +1,400 @@
+//! Syscall tables of the architectures a dataset can name calls for: name <-> number (from the
+//! `syscalls` crate, generated from the kernel's own tables, never hand-written), which argument
+//! of a call is a path (one table, for the capture and for every ingest), errno and signal names.
+
+use std::{collections::HashMap, str::FromStr, sync::LazyLock};
+
+/// Architecture whose syscall table names and numbers the calls of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Arch {
+    /// x86-64 (the `syscalls` crate's `x86_64::Sysno`), the capture architecture here.
+    #[cfg_attr(feature = "clap", value(name = "x86_64", alias = "amd64"))]
+    X86_64,
+    /// 32-bit x86 (`x86::Sysno`): i386 programs, and the table of ADFA-LD and UNM.
+    #[cfg_attr(feature = "clap", value(name = "x86", alias = "i386"))]
+    X86,
+    /// 64-bit Arm (`aarch64::Sysno`).
+    #[cfg_attr(feature = "clap", value(name = "aarch64", alias = "arm64"))]
+    Aarch64,
+}
+
+impl Arch {
+    /// The architecture this program was built for; the default for logs made on this machine.
+    pub fn native() -> Self {
+        if cfg!(target_arch = "aarch64") {
+            Self::Aarch64
+        } else if cfg!(target_arch = "x86") {
+            Self::X86
+        } else {
+            Self::X86_64
+        }
+    }
+
+    /// The name written into the dataset (`meta::ARCH`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::X86_64 => "x86_64",
+            Self::X86 => "x86",
+            Self::Aarch64 => "aarch64",
+        }
+    }
+
+    /// The syscall table of this architecture (built once per process).
+    pub fn table(self) -> &'static SyscallTable {
+        static X86_64: LazyLock<SyscallTable> = LazyLock::new(|| {
+            SyscallTable::build(
+                Arch::X86_64,
+                syscalls::x86_64::Sysno::iter().map(|s| (s.name(), s.id())),
+            )
+        });
+        static X86: LazyLock<SyscallTable> = LazyLock::new(|| {
+            SyscallTable::build(
+                Arch::X86,
+                syscalls::x86::Sysno::iter().map(|s| (s.name(), s.id())),
+            )
+        });
+        static AARCH64: LazyLock<SyscallTable> = LazyLock::new(|| {
+            SyscallTable::build(
+                Arch::Aarch64,
+                syscalls::aarch64::Sysno::iter().map(|s| (s.name(), s.id())),
+            )
+        });
+        match self {
+            Self::X86_64 => &X86_64,
+            Self::X86 => &X86,
+            Self::Aarch64 => &AARCH64,
+        }
+    }
+
+    /// Name of syscall `nr`, if the table has it.
+    pub fn name_of(self, nr: i64) -> Option<&'static str> {
+        self.table().by_nr(nr).map(|i| i.name)
+    }
+
+    /// Number of syscall `name`, if the table has it.
+    pub fn number(self, name: &str) -> Option<i32> {
+        self.table().by_name(name).map(|i| i.nr)
+    }
+
+    /// Every (number, name) of the table, by number.
+    pub fn all(self) -> Vec<(i32, &'static str)> {
+        self.table()
+            .by_nr
+            .iter()
+            .flatten()
+            .map(|i| (i.nr, i.name))
+            .collect()
+    }
+}
+
+impl FromStr for Arch {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "x86_64" | "amd64" => Ok(Arch::X86_64),
+            "x86" | "i386" | "i686" => Ok(Arch::X86),
+            "aarch64" | "arm64" => Ok(Arch::Aarch64),
+            _ => Err(format!("unknown architecture {s:?} (x86_64, x86, aarch64)")),
+        }
+    }
+}
+
+/// What the ingest needs to know about one syscall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyscallInfo {
+    /// Name in the architecture's table.
+    pub name: &'static str,
+    /// Number in the architecture's table.
+    pub nr: i32,
+    /// Index of the argument that holds a path, if the call takes one.
+    pub path_arg: Option<u8>,
+}
+
+/// Name <-> number table of one architecture.
+#[derive(Debug)]
+pub struct SyscallTable {
+    arch: Arch,
+    by_name: HashMap<&'static str, SyscallInfo>,
+    by_nr: Vec<Option<SyscallInfo>>,
+}
+
+impl SyscallTable {
+    fn build(arch: Arch, entries: impl Iterator<Item = (&'static str, i32)>) -> Self {
+        let mut by_name = HashMap::new();
+        let mut by_nr = Vec::new();
+        for (name, nr) in entries {
+            let info = SyscallInfo {
+                name,
+                nr,
+                path_arg: path_arg(name),
+            };
+            by_name.insert(name, info);
+            let idx = nr as usize;
+            if by_nr.len() <= idx {
+                by_nr.resize(idx + 1, None);
+            }
+            by_nr[idx] = Some(info);
+        }
+        Self {
+            arch,
+            by_name,
+            by_nr,
+        }
+    }
+
+    /// The table's architecture.
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// Looks a call up by the name strace prints.
+    pub fn by_name(&self, name: &str) -> Option<SyscallInfo> {
+        self.by_name.get(name).copied()
+    }
+
+    /// Looks a call up by number.
+    pub fn by_nr(&self, nr: i64) -> Option<SyscallInfo> {
+        usize::try_from(nr)
+            .ok()
+            .and_then(|i| self.by_nr.get(i).copied().flatten())
+    }
+}
+
+/// Syscalls whose arguments include a user-space path, with the index of the first path
+/// argument: the calls strace's `%file` class names (strace: src/linux/*/syscallent.h, `TF`
+/// flag), under the names of every table here (the i386 `stat64`, `chown32`, ... included).
+/// For calls with two paths (rename, link, symlink families) the first is kept. The capture reads
+/// the same argument that every ingest takes, so a captured row and an ingested row of the same
+/// call agree on `path`.
+pub const PATH_ARGS: &[(&str, u8)] = &[
+    ("open", 0),
+    ("creat", 0),
+    ("stat", 0),
+    ("lstat", 0),
+    ("stat64", 0),
+    ("lstat64", 0),
+    ("oldstat", 0),
+    ("oldlstat", 0),
+    ("access", 0),
+    ("execve", 0),
+    ("truncate", 0),
+    ("truncate64", 0),
+    ("chdir", 0),
+    ("rename", 0),
+    ("mkdir", 0),
+    ("rmdir", 0),
+    ("link", 0),
+    ("unlink", 0),
+    ("symlink", 0),
+    ("readlink", 0),
+    ("chmod", 0),
+    ("chown", 0),
+    ("chown32", 0),
+    ("lchown", 0),
+    ("lchown32", 0),
+    ("utime", 0),
+    ("utimes", 0),
+    ("mknod", 0),
+    ("uselib", 0),
+    ("statfs", 0),
+    ("statfs64", 0),
+    ("pivot_root", 0),
+    ("chroot", 0),
+    ("acct", 0),
+    ("mount", 1),
+    ("umount", 0),
+    ("umount2", 0),
+    ("swapon", 0),
+    ("swapoff", 0),
+    ("setxattr", 0),
+    ("lsetxattr", 0),
+    ("getxattr", 0),
+    ("lgetxattr", 0),
+    ("listxattr", 0),
+    ("llistxattr", 0),
+    ("removexattr", 0),
+    ("lremovexattr", 0),
+    ("inotify_add_watch", 1),
+    ("openat", 1),
+    ("openat2", 1),
+    ("mkdirat", 1),
+    ("mknodat", 1),
+    ("fchownat", 1),
+    ("futimesat", 1),
+    ("newfstatat", 1),
+    ("fstatat64", 1),
+    ("unlinkat", 1),
+    ("renameat", 1),
+    ("renameat2", 1),
+    ("linkat", 1),
+    ("symlinkat", 0),
+    ("readlinkat", 1),
+    ("fchmodat", 1),
+    ("fchmodat2", 1),
+    ("faccessat", 1),
+    ("faccessat2", 1),
+    ("utimensat", 1),
+    ("execveat", 1),
+    ("name_to_handle_at", 1),
+    ("statx", 1),
+    ("open_tree", 1),
+    ("mount_setattr", 1),
+    ("setxattrat", 1),
+    ("getxattrat", 1),
+    ("listxattrat", 1),
+    ("removexattrat", 1),
+    ("fanotify_mark", 4),
+];
+
+/// Index of the first path argument of `name`, if it takes one (see `PATH_ARGS`).
+pub fn path_arg(name: &str) -> Option<u8> {
+    static BY_NAME: LazyLock<HashMap<&'static str, u8>> =
+        LazyLock::new(|| PATH_ARGS.iter().copied().collect());
+    BY_NAME.get(name).copied()
+}
+
+/// errno name (`ENOENT`, and the kernel-internal `ERESTARTSYS` family) to its number, from the
+/// `syscalls` crate's table.
+pub fn errno_by_name(name: &str) -> Option<i64> {
+    static ERRNO: LazyLock<HashMap<&'static str, i64>> = LazyLock::new(|| {
+        (1..4096)
+            .filter_map(|n| {
+                syscalls::Errno::new(n)
+                    .name_and_description()
+                    .map(|(name, _)| (name, i64::from(n)))
+            })
+            .collect()
+    });
+    ERRNO.get(name).copied()
+}
+
+/// Signal name (`SIGKILL`) to its number on Linux.
+pub fn signal_by_name(name: &str) -> Option<i32> {
+    let n = match name {
+        "SIGHUP" => libc::SIGHUP,
+        "SIGINT" => libc::SIGINT,
+        "SIGQUIT" => libc::SIGQUIT,
+        "SIGILL" => libc::SIGILL,
+        "SIGTRAP" => libc::SIGTRAP,
+        "SIGABRT" => libc::SIGABRT,
+        "SIGBUS" => libc::SIGBUS,
+        "SIGFPE" => libc::SIGFPE,
+        "SIGKILL" => libc::SIGKILL,
+        "SIGUSR1" => libc::SIGUSR1,
+        "SIGSEGV" => libc::SIGSEGV,
+        "SIGUSR2" => libc::SIGUSR2,
+        "SIGPIPE" => libc::SIGPIPE,
+        "SIGALRM" => libc::SIGALRM,
+        "SIGTERM" => libc::SIGTERM,
+        "SIGSTKFLT" => libc::SIGSTKFLT,
+        "SIGCHLD" => libc::SIGCHLD,
+        "SIGCONT" => libc::SIGCONT,
+        "SIGSTOP" => libc::SIGSTOP,
+        "SIGTSTP" => libc::SIGTSTP,
+        "SIGTTIN" => libc::SIGTTIN,
+        "SIGTTOU" => libc::SIGTTOU,
+        "SIGURG" => libc::SIGURG,
+        "SIGXCPU" => libc::SIGXCPU,
+        "SIGXFSZ" => libc::SIGXFSZ,
+        "SIGVTALRM" => libc::SIGVTALRM,
+        "SIGPROF" => libc::SIGPROF,
+        "SIGWINCH" => libc::SIGWINCH,
+        "SIGIO" => libc::SIGIO,
+        "SIGPWR" => libc::SIGPWR,
+        "SIGSYS" => libc::SIGSYS,
+        _ => {
+            // Real-time signals: strace prints SIGRTMIN and SIGRT_<n>.
+            let rt = name.strip_prefix("SIGRT_")?.parse::<i32>().ok()?;
+            return Some(libc::SIGRTMIN() + rt);
+        }
+    };
+    Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_numbers_come_from_the_tables() {
+        let t = Arch::X86_64.table();
+        assert_eq!(t.by_name("openat").map(|i| i.nr), Some(257));
+        assert_eq!(t.by_name("openat").and_then(|i| i.path_arg), Some(1));
+        assert_eq!(t.by_nr(59).map(|i| i.name), Some("execve"));
+        assert_eq!(Arch::X86.table().by_nr(5).map(|i| i.name), Some("open"));
+        assert_eq!(
+            Arch::X86.table().by_name("_llseek").map(|i| i.nr),
+            Some(140)
+        );
+        assert!(t.by_name("no_such_call").is_none());
+    }
+
+    #[test]
+    fn names_and_numbers_round_trip() {
+        assert_eq!(Arch::X86_64.name_of(39), Some("getpid"));
+        assert_eq!(Arch::X86_64.number("openat"), Some(257));
+        assert_eq!(Arch::X86.name_of(5), Some("open"));
+        assert_eq!(Arch::X86_64.name_of(100_000), None);
+        assert_eq!("i386".parse::<Arch>(), Ok(Arch::X86));
+        assert!(
+            Arch::X86_64
+                .all()
+                .iter()
+                .any(|(nr, n)| *nr == 0 && *n == "read")
+        );
+    }
+
+    #[test]
+    fn every_path_call_exists_somewhere() {
+        for (name, idx) in PATH_ARGS {
+            assert!(*idx < 6);
+            assert!(
+                [Arch::X86_64, Arch::X86, Arch::Aarch64]
+                    .iter()
+                    .any(|a| a.number(name).is_some()),
+                "{name} is in no table"
+            );
+        }
+    }
+
+    /// The capture fills its kernel path table from `path_arg` by name, the ingest from
+    /// `SyscallTable`: both must give the same calls a path, for every call of every table
+    /// (they once disagreed on linkat, symlinkat, fanotify_mark and the *xattrat calls).
+    #[test]
+    fn capture_and_ingest_give_the_same_calls_a_path() {
+        for arch in [Arch::X86_64, Arch::X86, Arch::Aarch64] {
+            for (nr, name) in arch.all() {
+                let info = arch.table().by_nr(i64::from(nr)).expect("listed");
+                assert_eq!(info.path_arg, path_arg(name), "{name} on {arch:?}");
+                assert_eq!(
+                    arch.table().by_name(name).map(|i| i.path_arg),
+                    Some(path_arg(name))
+                );
+            }
+        }
+        let t = Arch::X86_64.table();
+        for (name, idx) in [("linkat", 1), ("symlinkat", 0), ("fanotify_mark", 4)] {
+            assert_eq!(
+                t.by_name(name).and_then(|i| i.path_arg),
+                Some(idx),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            Arch::X86.table().by_name("stat64").and_then(|i| i.path_arg),
+            Some(0)
+        );
+        assert_eq!(t.by_name("read").and_then(|i| i.path_arg), None);
+    }
+
+    #[test]
+    fn errno_and_signals() {
+        assert_eq!(errno_by_name("ENOENT"), Some(2));
+        assert_eq!(errno_by_name("ERESTARTSYS"), Some(512));
+        assert_eq!(errno_by_name("ERESTART_RESTARTBLOCK"), Some(516));
+        assert_eq!(signal_by_name("SIGKILL"), Some(9));
+        assert_eq!(signal_by_name("SIGNOPE"), None);
+    }
+}

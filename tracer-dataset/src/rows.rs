@@ -1,0 +1,413 @@
+//! The full-row reader: every column of a `syscalls` or `processes` file as owned records, and a
+//! file's key-value metadata. For comparisons of whole captures (`tracer parity`) and for tests;
+//! the analysis streams only the columns it needs (`analysis::dataset`).
+
+use std::{
+    collections::HashMap,
+    fs::File,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use arrow::{
+    array::{Array, AsArray, RecordBatch},
+    compute::cast,
+    datatypes::{DataType, Int32Type, Int64Type, UInt64Type},
+    error::ArrowError,
+};
+use parquet::{arrow::arrow_reader::ParquetRecordBatchReaderBuilder, errors::ParquetError};
+
+use crate::schema::{col, meta, table};
+
+/// Errors while reading a dataset file, naming it.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be opened.
+    #[error("cannot open {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not readable Parquet.
+    #[error("{path} is not readable Parquet")]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: ParquetError,
+    },
+    /// A batch could not be decoded.
+    #[error("decoding {path}")]
+    Arrow {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: ArrowError,
+    },
+    /// A column is missing or of another type than the contract's.
+    #[error("{path}: column {column:?} {problem}")]
+    Column {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: &'static str,
+        /// `is missing` or `has an unexpected type`.
+        problem: &'static str,
+    },
+}
+
+/// One row of the `syscalls` table, every column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyscallRecord {
+    /// The run.
+    pub run_id: String,
+    /// `ebpf`, `strace`, or a dataset's name.
+    pub source: String,
+    /// Order within the run.
+    pub seq: u64,
+    /// Wall-clock ns since the Unix epoch.
+    pub ts_ns: Option<i64>,
+    /// Entry-to-exit ns.
+    pub duration_ns: Option<i64>,
+    /// Process id.
+    pub pid: i32,
+    /// Thread id.
+    pub tid: i32,
+    /// Process name.
+    pub comm: Option<String>,
+    /// Syscall name.
+    pub syscall: String,
+    /// Syscall number.
+    pub nr: i32,
+    /// Argument registers.
+    pub args: Option<Vec<u64>>,
+    /// Return value.
+    pub ret: Option<i64>,
+    /// First path argument.
+    pub path: Option<String>,
+}
+
+/// One row of the `processes` table, every column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessRecord {
+    /// The run.
+    pub run_id: String,
+    /// Process id.
+    pub pid: i32,
+    /// Parent.
+    pub ppid: Option<i32>,
+    /// Start, ns since the Unix epoch.
+    pub start_ns: Option<i64>,
+    /// End, ns since the Unix epoch.
+    pub exit_ns: Option<i64>,
+    /// Exit status.
+    pub exit_code: Option<i32>,
+    /// Terminating signal.
+    pub signal: Option<i32>,
+    /// Last command name.
+    pub comm: Option<String>,
+    /// Last executed file.
+    pub exe: Option<String>,
+    /// Last argument vector.
+    pub argv: Option<Vec<String>>,
+}
+
+/// The batches of `path` with its key-value metadata.
+fn open(path: &Path) -> Result<(HashMap<String, String>, Vec<RecordBatch>), ReadError> {
+    let file = File::open(path).map_err(|source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let pq = |source| ReadError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
+    let kv = key_values(builder.metadata().file_metadata());
+    let batches = builder
+        .build()
+        .map_err(pq)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| ReadError::Arrow {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok((kv, batches))
+}
+
+fn key_values(md: &parquet::file::metadata::FileMetaData) -> HashMap<String, String> {
+    md.key_value_metadata()
+        .map(|kv| {
+            kv.iter()
+                .map(|e| (e.key.clone(), e.value.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The key-value metadata of a dataset file (`meta::*` keys).
+pub fn metadata(path: &Path) -> Result<HashMap<String, String>, ReadError> {
+    let file = File::open(path).map_err(|source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| ReadError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(key_values(builder.metadata().file_metadata()))
+}
+
+/// Typed access to one batch's columns, errors naming the file.
+struct Columns<'a> {
+    path: &'a Path,
+    batch: &'a RecordBatch,
+}
+
+impl<'a> Columns<'a> {
+    fn get(&self, name: &'static str) -> Result<&'a Arc<dyn Array>, ReadError> {
+        self.batch
+            .column_by_name(name)
+            .ok_or_else(|| ReadError::Column {
+                path: self.path.to_path_buf(),
+                column: name,
+                problem: "is missing",
+            })
+    }
+
+    fn bad(&self, column: &'static str) -> ReadError {
+        ReadError::Column {
+            path: self.path.to_path_buf(),
+            column,
+            problem: "has an unexpected type",
+        }
+    }
+
+    fn cast(&self, name: &'static str, to: &DataType) -> Result<Arc<dyn Array>, ReadError> {
+        cast(self.get(name)?, to).map_err(|source| ReadError::Arrow {
+            path: self.path.to_path_buf(),
+            source,
+        })
+    }
+
+    fn strings(&self, name: &'static str) -> Result<Vec<Option<String>>, ReadError> {
+        let c = self.cast(name, &DataType::Utf8)?;
+        let s = c.as_string::<i32>();
+        Ok((0..s.len())
+            .map(|i| s.is_valid(i).then(|| s.value(i).to_string()))
+            .collect())
+    }
+
+    fn i64s(&self, name: &'static str) -> Result<Vec<Option<i64>>, ReadError> {
+        let c = self.cast(name, &DataType::Int64)?;
+        let a = c.as_primitive::<Int64Type>();
+        Ok((0..a.len())
+            .map(|i| a.is_valid(i).then(|| a.value(i)))
+            .collect())
+    }
+
+    fn i32s(&self, name: &'static str) -> Result<Vec<Option<i32>>, ReadError> {
+        let a = self
+            .get(name)?
+            .as_primitive_opt::<Int32Type>()
+            .ok_or_else(|| self.bad(name))?;
+        Ok((0..a.len())
+            .map(|i| a.is_valid(i).then(|| a.value(i)))
+            .collect())
+    }
+}
+
+/// Every row of a `syscalls` file, in file order.
+pub fn read_syscalls(path: &Path) -> Result<Vec<SyscallRecord>, ReadError> {
+    let (_, batches) = open(path)?;
+    let mut rows = Vec::new();
+    for batch in &batches {
+        let c = Columns { path, batch };
+        let seq = c
+            .get(col::SEQ)?
+            .as_primitive_opt::<UInt64Type>()
+            .ok_or_else(|| c.bad(col::SEQ))?;
+        let (pid, tid, nr) = (c.i32s(col::PID)?, c.i32s(col::TID)?, c.i32s(col::NR)?);
+        let (ts, dur, ret) = (
+            c.i64s(col::TS_NS)?,
+            c.i64s(col::DURATION_NS)?,
+            c.i64s(col::RET)?,
+        );
+        let (run_id, source) = (c.strings(col::RUN_ID)?, c.strings(col::SOURCE)?);
+        let (comm, syscall, paths) = (
+            c.strings(col::COMM)?,
+            c.strings(col::SYSCALL)?,
+            c.strings(col::PATH)?,
+        );
+        let args = c
+            .get(col::ARGS)?
+            .as_fixed_size_list_opt()
+            .ok_or_else(|| c.bad(col::ARGS))?;
+        for i in 0..batch.num_rows() {
+            let a = args
+                .is_valid(i)
+                .then(|| args.value(i).as_primitive::<UInt64Type>().values().to_vec());
+            rows.push(SyscallRecord {
+                run_id: run_id[i].clone().unwrap_or_default(),
+                source: source[i].clone().unwrap_or_default(),
+                seq: seq.value(i),
+                ts_ns: ts[i],
+                duration_ns: dur[i],
+                pid: pid[i].unwrap_or_default(),
+                tid: tid[i].unwrap_or_default(),
+                comm: comm[i].clone(),
+                syscall: syscall[i].clone().unwrap_or_default(),
+                nr: nr[i].unwrap_or_default(),
+                args: a,
+                ret: ret[i],
+                path: paths[i].clone(),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// Every row of a `processes` file, in file order.
+pub fn read_processes(path: &Path) -> Result<Vec<ProcessRecord>, ReadError> {
+    let (_, batches) = open(path)?;
+    let mut out = Vec::new();
+    for batch in &batches {
+        let c = Columns { path, batch };
+        let (pid, ppid) = (c.i32s(col::PID)?, c.i32s(col::PPID)?);
+        let (code, signal) = (c.i32s(col::EXIT_CODE)?, c.i32s(col::SIGNAL)?);
+        let (start, exit) = (c.i64s(col::START_NS)?, c.i64s(col::EXIT_NS)?);
+        let (run_id, exe, comm) = (
+            c.strings(col::RUN_ID)?,
+            c.strings(col::EXE)?,
+            c.strings(col::COMM)?,
+        );
+        let argv = c
+            .get(col::ARGV)?
+            .as_list_opt::<i32>()
+            .ok_or_else(|| c.bad(col::ARGV))?;
+        for i in 0..batch.num_rows() {
+            let a = argv.is_valid(i).then(|| {
+                let v = argv.value(i);
+                let s = v.as_string::<i32>();
+                (0..s.len()).map(|j| s.value(j).to_string()).collect()
+            });
+            out.push(ProcessRecord {
+                run_id: run_id[i].clone().unwrap_or_default(),
+                pid: pid[i].unwrap_or_default(),
+                ppid: ppid[i],
+                start_ns: start[i],
+                exit_ns: exit[i],
+                exit_code: code[i],
+                signal: signal[i],
+                comm: comm[i].clone(),
+                exe: exe[i].clone(),
+                argv: a,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// What one dataset file holds, read whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileRows {
+    /// A `syscalls` file.
+    Syscalls(Vec<SyscallRecord>),
+    /// A `processes` file.
+    Processes(Vec<ProcessRecord>),
+}
+
+/// Reads a dataset file of either table, deciding by its footer (`meta::TABLE`; files without
+/// it are read as `syscalls`).
+pub fn read_file(path: &Path) -> Result<FileRows, ReadError> {
+    let is_processes = metadata(path)?
+        .get(meta::TABLE)
+        .is_some_and(|t| t == table::PROCESSES);
+    Ok(if is_processes {
+        FileRows::Processes(read_processes(path)?)
+    } else {
+        FileRows::Syscalls(read_syscalls(path)?)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::{ProcessRow, ProcessSink, RunInfo, SyscallRow, SyscallSink};
+
+    #[test]
+    fn rows_read_back_as_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let run = RunInfo {
+            run_id: "r1".into(),
+            source: "test".into(),
+            ..RunInfo::default()
+        };
+        let sp = dir.path().join("s.parquet");
+        let mut s = SyscallSink::create(&sp, run.clone(), &[("k".into(), "v".into())]).expect("s");
+        s.push(&SyscallRow {
+            seq: 7,
+            pid: 10,
+            tid: 11,
+            syscall: "openat",
+            nr: 257,
+            args: Some([1, 2, 3, 4, 5, 6]),
+            ret: Some(-2),
+            path: Some("/etc/x"),
+            ..SyscallRow::default()
+        })
+        .expect("push");
+        s.close().expect("close");
+        let rows = read_syscalls(&sp).expect("read");
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(
+            (r.seq, r.pid, r.tid, r.nr, r.ret),
+            (7, 10, 11, 257, Some(-2))
+        );
+        assert_eq!(
+            (r.syscall.as_str(), r.path.as_deref()),
+            ("openat", Some("/etc/x"))
+        );
+        assert_eq!(r.args.as_deref(), Some(&[1, 2, 3, 4, 5, 6][..]));
+        assert_eq!(
+            (r.run_id.as_str(), r.ts_ns, r.comm.as_deref()),
+            ("r1", None, None)
+        );
+        let md = metadata(&sp).expect("md");
+        assert_eq!(md["k"], "v");
+        assert_eq!(md[meta::EVENTS_WRITTEN], "1");
+
+        let pp = dir.path().join("p.parquet");
+        let mut p = ProcessSink::create(&pp, run, &[]).expect("p");
+        p.push(ProcessRow {
+            pid: 10,
+            ppid: Some(1),
+            exit_code: Some(3),
+            argv: Some(vec!["a".into(), "b".into()]),
+            ..ProcessRow::default()
+        });
+        p.close().expect("close");
+        let FileRows::Processes(procs) = read_file(&pp).expect("read") else {
+            panic!("a processes file");
+        };
+        assert_eq!(
+            (procs[0].pid, procs[0].ppid, procs[0].exit_code),
+            (10, Some(1), Some(3))
+        );
+        assert_eq!(
+            procs[0].argv.as_deref(),
+            Some(&["a".to_string(), "b".to_string()][..])
+        );
+        assert!(matches!(
+            read_file(&sp).expect("read"),
+            FileRows::Syscalls(_)
+        ));
+    }
+}
