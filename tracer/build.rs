@@ -4,6 +4,13 @@
 //! The nested cargo runs in its own target directory (`target/ebpf`) so it never waits on the
 //! lock of the build that runs this script. `cargo xtask setup` installs what it needs; set
 //! `TRACER_EBPF_OBJECT` to use a prebuilt object instead.
+//!
+//! Stub mode (as aya's template offers): where the eBPF toolchain is absent (no nightly
+//! toolchain or no `bpf-linker`), or with `TRACER_EBPF_STUB=1`, the crate is built with an empty
+//! object and a cargo warning, so the parts that need no kernel (strace ingest, importers,
+//! parity, their tests) build and test anywhere; `tracer record` then says which build step was
+//! skipped. `TRACER_EBPF_REQUIRE=1` (set by `cargo xtask`) turns the fallback into an error, so
+//! the project's own test and demo commands always build and load the real object.
 
 use std::{
     env,
@@ -13,10 +20,42 @@ use std::{
 
 use anyhow::{Context as _, bail};
 
+/// Why the real object cannot be built here, if it cannot: the toolchain pieces `setup` installs.
+fn missing_toolchain() -> Option<&'static str> {
+    let ok = |cmd: &mut Command| {
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !ok(Command::new("rustup").args(["run", "nightly", "rustc", "--version"])) {
+        return Some("the nightly toolchain");
+    }
+    if !ok(Command::new("bpf-linker").arg("--version")) {
+        return Some("bpf-linker");
+    }
+    None
+}
+
+/// Writes an empty object: `probe::Probe::load` refuses it with a message naming the reason.
+fn stub(dest: &Path, reason: &str) -> anyhow::Result<()> {
+    println!(
+        "cargo:warning=tracer: building without the eBPF object ({reason}); `tracer record` will \
+         refuse to run. `cargo xtask setup` installs the toolchain."
+    );
+    std::fs::write(dest, b"").with_context(|| format!("writing {}", dest.display()))?;
+    println!("cargo:rustc-env=TRACER_EBPF_OBJECT={}", dest.display());
+    println!("cargo:rustc-env=TRACER_EBPF_STUB_REASON={reason}");
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     println!("cargo:rerun-if-env-changed=TRACER_EBPF_OBJECT");
+    println!("cargo:rerun-if-env-changed=TRACER_EBPF_STUB");
+    println!("cargo:rerun-if-env-changed=TRACER_EBPF_REQUIRE");
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").context("OUT_DIR not set")?);
     let dest = out_dir.join("tracer-ebpf.o");
+    let required = env::var_os("TRACER_EBPF_REQUIRE").is_some_and(|v| v == "1");
     if let Some(prebuilt) = env::var_os("TRACER_EBPF_OBJECT") {
         std::fs::copy(&prebuilt, &dest).with_context(|| {
             format!(
@@ -26,6 +65,21 @@ fn main() -> anyhow::Result<()> {
         })?;
         println!("cargo:rustc-env=TRACER_EBPF_OBJECT={}", dest.display());
         return Ok(());
+    }
+    if env::var_os("TRACER_EBPF_STUB").is_some_and(|v| v == "1") {
+        if required {
+            bail!("TRACER_EBPF_STUB=1 and TRACER_EBPF_REQUIRE=1 contradict each other");
+        }
+        return stub(&dest, "TRACER_EBPF_STUB=1");
+    }
+    if let Some(missing) = missing_toolchain() {
+        if required {
+            bail!(
+                "building the eBPF object needs {missing}, which is not installed: run `cargo \
+                 xtask setup`"
+            );
+        }
+        return stub(&dest, &format!("{missing} is not installed"));
     }
     let manifest_dir =
         PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").context("CARGO_MANIFEST_DIR")?);

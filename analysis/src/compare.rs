@@ -1,4 +1,4 @@
-//! The M.S vs M.R comparison, the research question of ../shared/DESIGN.md.
+//! The M.S vs M.R comparison, the research question of docs/DESIGN.md.
 //!
 //! For each scenario the baseline is a profile of its M.S runs (all of them, or a seeded
 //! training share with the rest held out), built in the baseline view (default `thread`). Then

@@ -1,4 +1,4 @@
-//! Per-trace metrics against a baseline profile, as ../shared/DESIGN.md defines them.
+//! Per-trace metrics against a baseline profile, as docs/DESIGN.md defines them.
 //!
 //! For a trace T (one run, in one view) with window multiset W(T), distinct windows U(T), and a
 //! baseline profile B:

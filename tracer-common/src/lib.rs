@@ -42,7 +42,7 @@ pub const FLAG_IN_SYSCALL: u32 = 1 << 1;
 /// `ExitEvent::flags`: the task was a 32-bit one; `nr` is an i386 number.
 pub const FLAG_EXIT_COMPAT: u32 = 1 << 2;
 
-/// Bytes kept of a path argument, including the terminating NUL (DESIGN.md: at most 255 bytes).
+/// Bytes kept of a path argument, including the terminating NUL (docs/DESIGN.md: at most 255 bytes).
 pub const PATH_BYTES: usize = 256;
 /// Bytes kept of a process's argument block (argv strings, NUL-separated).
 pub const ARGV_BYTES: usize = 1024;

@@ -20,6 +20,12 @@ static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(env!("TRACER_EBPF_OBJECT
 /// Errors while setting up the kernel side.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
+    /// This binary was built without the eBPF object (build.rs stub mode).
+    #[error(
+        "this tracer was built without its eBPF programs ({0}); install the toolchain with \
+         `cargo xtask setup` and rebuild"
+    )]
+    NoObject(&'static str),
     /// Kernel structure offsets could not be read.
     #[error("reading kernel structure layout from BTF")]
     Btf(#[from] BtfError),
@@ -97,6 +103,11 @@ impl Probe {
     /// Loads the object, fills the syscall table and attaches every program. Nothing is recorded
     /// until a process is added with `trace_pid`.
     pub fn load(config: &ProbeConfig) -> Result<Self, ProbeError> {
+        if EBPF_OBJECT.is_empty() {
+            return Err(ProbeError::NoObject(
+                option_env!("TRACER_EBPF_STUB_REASON").unwrap_or("stub build"),
+            ));
+        }
         let ring = config.ring_bytes as u64;
         if ring < 4096 || !ring.is_power_of_two() {
             return Err(ProbeError::RingSize(ring));

@@ -112,8 +112,12 @@ fn test_with_totals(cmd: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+/// `cargo`, with the eBPF object required: the project's own commands never fall back to
+/// tracer/build.rs's stub mode (a missing toolchain is an error, after `setup` ran).
+pub fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.env("TRACER_EBPF_REQUIRE", "1");
+    cmd
 }
 
 fn main() -> anyhow::Result<()> {

@@ -1,5 +1,5 @@
 //! `tracer experiment`: run scenarios of commands in M.S (one after another) and M.R (all at
-//! once) under capture, write the dataset folder of DESIGN.md with its manifest, then compare
+//! once) under capture, write the dataset folder of docs/DESIGN.md with its manifest, then compare
 //! the modes with the analysis library and write the report.
 
 pub mod spec;

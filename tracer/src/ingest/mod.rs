@@ -1,5 +1,5 @@
 //! `tracer ingest`: strace logs and public syscall datasets into the dataset schema of
-//! DESIGN.md, so one analysis serves every source.
+//! docs/DESIGN.md, so one analysis serves every source.
 //!
 //! - `--format strace` (default): see `strace`.
 //! - `--format adfa-ld | unm | lid-ds`: see `import`.

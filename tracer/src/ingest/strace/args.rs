@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-/// Longest path kept, in bytes (DESIGN.md: at most 255).
+/// Longest path kept, in bytes (docs/DESIGN.md: at most 255).
 pub const PATH_MAX_BYTES: usize = 255;
 
 /// `CLONE_THREAD` from `<linux/sched.h>`.
