@@ -1,6 +1,8 @@
 //! Pictures, each written as PNG and SVG with plotters: coverage and mismatch per scenario,
-//! M.S vs M.R side by side in every view; the cross-scenario mismatch matrix as a heatmap; and
-//! mismatch over time for one trace (unknown windows and the locality frame count).
+//! M.S vs M.R side by side in every view (bars with bootstrap 95% intervals); the cross-scenario
+//! mismatch matrix as a heatmap; mismatch over time for one trace (unknown windows and the
+//! locality frame count); and in `mechanism` the pictures of why: mismatch against thread-switch
+//! rate, and metrics against the spacing of M.R sweeps.
 //!
 //! Text is drawn with DejaVu Sans embedded in the binary (`assets/`, Bitstream Vera / DejaVu
 //! licence), so plots render on machines without system fonts.
@@ -80,6 +82,8 @@ macro_rules! render_both {
     }};
 }
 
+pub mod mechanism;
+
 const PALETTE: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
@@ -98,15 +102,15 @@ pub fn mode_name(mode: &str) -> String {
     }
 }
 
-/// One bar: mean with a min-to-max range.
+/// One bar: mean with its 95% confidence interval.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BarValue {
     /// Mean.
     pub mean: f64,
-    /// Minimum.
-    pub min: f64,
-    /// Maximum.
-    pub max: f64,
+    /// Lower end of the error bar.
+    pub lo: f64,
+    /// Upper end of the error bar.
+    pub hi: f64,
     /// Traces.
     pub n: u64,
 }
@@ -144,8 +148,8 @@ impl BarChart {
                                 let r = tidy::find(&result.summary, s, m, *v, metric)?;
                                 Some(BarValue {
                                     mean: r.mean?,
-                                    min: r.min?,
-                                    max: r.max?,
+                                    lo: r.ci_lo?,
+                                    hi: r.ci_hi?,
                                     n: r.n,
                                 })
                             })
@@ -160,12 +164,12 @@ impl BarChart {
                 "{title} (k = {}, baseline: M.S runs of the same scenario, {} view)",
                 result.k, result.baseline_view
             ),
-            y_desc: format!("{metric} (ratio, mean; bar = min to max)"),
+            y_desc: format!("{metric} (ratio, mean; bar = bootstrap 95% CI)"),
             scenarios,
             modes,
             panels,
             note: result.ms_scored_on_training_runs.then(|| {
-                "M.S traces are the baseline's own training runs (use --train-share < 1 to hold some out)"
+                "M.S traces are the baseline's own training runs (--holdout leave-one-out scores them honestly)"
                     .to_string()
             }),
         }
@@ -257,16 +261,16 @@ fn draw_bars<DB: DrawingBackend>(
                     color.filled(),
                 )))?;
                 c.draw_series(std::iter::once(PathElement::new(
-                    vec![(xm, v.min), (xm, v.max)],
+                    vec![(xm, v.lo), (xm, v.hi)],
                     BLACK.stroke_width(2),
                 )))?;
-                for y in [v.min, v.max] {
+                for y in [v.lo, v.hi] {
                     c.draw_series(std::iter::once(PathElement::new(
                         vec![(xm - slot * 0.15, y), (xm + slot * 0.15, y)],
                         BLACK.stroke_width(2),
                     )))?;
                 }
-                let top = c.backend_coord(&(xm, v.max.max(v.mean)));
+                let top = c.backend_coord(&(xm, v.hi.max(v.mean)));
                 let base = area.get_base_pixel();
                 area.draw(&Text::new(
                     format!("{:.2}", v.mean),

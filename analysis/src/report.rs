@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+mod sections;
+
 use crate::{
     compare::{self, CompareConfig, CompareResult, SummaryLine},
     error::AnalysisError,
@@ -57,17 +59,20 @@ pub struct ReportSummary {
 /// A plain-text table of summary lines (for terminals).
 pub fn lines_table(lines: &[SummaryLine]) -> String {
     let mut s = format!(
-        "{:<16} {:<6} {:<12} {:>9} {:>9} {:>6} {:>7}\n",
-        "scenario", "mode", "view", "coverage", "mismatch", "lfc", "traces"
+        "{:<16} {:<6} {:<12} {:>9} {:>15} {:>9} {:>15} {:>6} {:>7}\n",
+        "scenario", "mode", "view", "coverage", "95% CI", "mismatch", "95% CI", "lfc", "traces"
     );
+    let ci = |c: Option<(f64, f64)>| c.map_or("-".into(), |(a, b)| format!("[{a:.3}, {b:.3}]"));
     for l in lines {
         s.push_str(&format!(
-            "{:<16} {:<6} {:<12} {:>9} {:>9} {:>6} {:>7}{}\n",
+            "{:<16} {:<6} {:<12} {:>9} {:>15} {:>9} {:>15} {:>6} {:>7}{}\n",
             l.scenario,
             l.mode,
             l.view.to_string(),
             fmt_opt(l.coverage_mean),
+            ci(l.coverage_ci),
             fmt_opt(l.mismatch_mean),
+            ci(l.mismatch_ci),
             l.locality_frame_count_mean
                 .map_or("-".into(), |v| format!("{v:.1}")),
             l.traces,
@@ -109,34 +114,40 @@ fn html(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>syscall-tracer analysis report</title>\n<style>body{font-family:sans-serif;margin:2em;max-width:1500px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#eee}td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}.note{color:#555}</style></head><body>\n",
     );
     h.push_str(&format!(
-        "<h1>M.S vs M.R: behaviour profiles of {}</h1>\n<p class=\"note\">k = {}, baselines built from each scenario's M.S runs in the <b>{}</b> view, locality frame = {} windows, training share = {} (seed {}). {}</p>\n",
+        "<h1>M.S vs M.R: behaviour profiles of {}</h1>\n<p class=\"note\">k = {}, baselines built from each scenario's M.S runs in the <b>{}</b> view, locality frame = {} windows, M.S scoring: <b>{}</b>, seed {} (bootstrap intervals and permutation tests). {}</p>\n",
         esc(&dataset.display().to_string()),
         result.k,
         result.baseline_view,
         result.frame,
-        result.train_share,
+        result.holdout,
         result.seed,
         if result.ms_scored_on_training_runs {
-            "M.S traces are scored against the baseline they built (resubstitution): their thread-view figures are 1 and 0 by construction; the M.S interleaved view and every M.R figure are informative."
+            "Some M.S traces are scored against the baseline they built (resubstitution): their thread-view figures are 1 and 0 by construction; the M.S interleaved view and every M.R figure are informative."
         } else {
-            "M.S traces are held-out runs."
+            "Every M.S trace is scored against a baseline built without it; M.R traces against all M.S runs."
         }
     ));
-    h.push_str("<h2>Coverage and mismatch</h2>\n<table><tr><th>scenario</th><th>mode</th><th>view</th><th>coverage (mean)</th><th>mismatch (mean)</th><th>locality frame count (mean)</th><th>traces</th></tr>\n");
+    h.push_str(&sections::study(result));
+    h.push_str("<h2>Coverage and mismatch</h2>\n<p class=\"note\">Means with their bootstrap 95% confidence intervals.</p>\n<table id=\"summary\"><tr><th>scenario</th><th>mode</th><th>view</th><th>coverage (mean)</th><th>coverage 95% CI</th><th>mismatch (mean)</th><th>mismatch 95% CI</th><th>locality frame count (mean)</th><th>traces</th></tr>\n");
+    let ci = |c: Option<(f64, f64)>| c.map_or("-".into(), |(a, b)| format!("{a:.3} to {b:.3}"));
     for l in result.summary_lines() {
         h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>\n",
             esc(&l.scenario),
             esc(&l.mode),
             l.view,
             fmt_opt(l.coverage_mean),
+            ci(l.coverage_ci),
             fmt_opt(l.mismatch_mean),
+            ci(l.mismatch_ci),
             l.locality_frame_count_mean.map_or("-".into(), |v| format!("{v:.1}")),
             l.traces,
             if l.resubstitution { " (training)" } else { "" }
         ));
     }
     h.push_str("</table>\n<p>Full table (mean, min, max, n of every metric): <a href=\"summary.csv\">summary.csv</a>, <a href=\"summary.parquet\">summary.parquet</a>, <a href=\"summary.md\">summary.md</a>; per trace: <a href=\"traces.csv\">traces.csv</a>; everything: <a href=\"compare.json\">compare.json</a>.</p>\n");
+    h.push_str(&sections::contrasts(result));
+    h.push_str(&sections::mechanism(result));
     h.push_str("<h2>Coverage</h2>\n<img src=\"coverage.png\" alt=\"coverage per scenario and mode\"> <a href=\"coverage.svg\">SVG</a>\n");
     h.push_str("<h2>Behavioural mismatch</h2>\n<img src=\"mismatch.png\" alt=\"mismatch per scenario and mode\"> <a href=\"mismatch.svg\">SVG</a>\n");
     h.push_str(&format!(
@@ -198,6 +209,10 @@ pub fn write_report(
     let mut files = result.write_tables(out_dir)?;
     files.extend(plot::coverage_chart(&result, &out_dir.join("coverage"))?);
     files.extend(plot::mismatch_chart(&result, &out_dir.join("mismatch"))?);
+    files.extend(plot::mechanism::scatter_chart(
+        &result,
+        &out_dir.join("scatter"),
+    )?);
     files.extend(plot::matrix_heatmap(
         &result.matrix,
         &out_dir.join("matrix"),

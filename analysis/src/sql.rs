@@ -1,6 +1,8 @@
 //! The metrics as DuckDB SQL (window functions over `seq` per view, on the Parquet files
 //! unchanged), shipped in the crate from `sql/*.sql`, and their rendering with concrete
-//! parameters. The `duckdb_agreement` test checks that DuckDB and the Rust code agree.
+//! parameters. The baseline is every run of the baseline mode (the comparison's
+//! `Holdout::Resubstitution`). The `duckdb_agreement` test checks that DuckDB and the Rust code
+//! agree.
 
 use crate::{error::AnalysisError, metrics::MAX_FRAME, view::View, view::check_k};
 

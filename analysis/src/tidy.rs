@@ -1,5 +1,5 @@
-//! The tidy summary table: one row per scenario x mode x view x metric with mean, min, max and n,
-//! and its Parquet, CSV and markdown forms.
+//! The tidy summary table: one row per scenario x mode x view x metric with mean, its bootstrap
+//! 95% confidence interval, min, max and n, and its Parquet, CSV and markdown forms.
 
 use std::{collections::BTreeMap, fs::File, path::Path, sync::Arc};
 
@@ -12,6 +12,7 @@ use parquet::{arrow::ArrowWriter, basic::Compression, file::properties::WriterPr
 use crate::{
     error::AnalysisError,
     metrics::{METRIC_NAMES, TraceMetrics},
+    stats,
     view::View,
 };
 
@@ -41,7 +42,14 @@ pub struct SummaryRow {
     pub n: u64,
     /// Whether the traces are the baseline's own training runs (resubstitution).
     pub resubstitution: bool,
+    /// Lower bound of the bootstrap 95% confidence interval of the mean.
+    pub ci_lo: Option<f64>,
+    /// Upper bound of that interval.
+    pub ci_hi: Option<f64>,
 }
+
+/// Confidence level of the summary's intervals.
+pub const CI_LEVEL: f64 = 0.95;
 
 /// `label` or `(none)`.
 pub fn label(v: &Option<String>) -> String {
@@ -49,7 +57,12 @@ pub fn label(v: &Option<String>) -> String {
 }
 
 /// Summarises `traces` per scenario, mode and view; `is_training(run_id)` marks resubstitution.
-pub fn summarize(traces: &[TraceMetrics], is_training: impl Fn(&str) -> bool) -> Vec<SummaryRow> {
+/// The intervals' resamples are drawn from `seed` and the group's labels (`stats::seed_for`).
+pub fn summarize(
+    traces: &[TraceMetrics],
+    is_training: impl Fn(&str) -> bool,
+    seed: u64,
+) -> Vec<SummaryRow> {
     let mut groups: BTreeMap<(String, String, View, bool), Vec<&TraceMetrics>> = BTreeMap::new();
     for t in traces {
         groups
@@ -67,6 +80,12 @@ pub fn summarize(traces: &[TraceMetrics], is_training: impl Fn(&str) -> bool) ->
         for metric in METRIC_NAMES {
             let values: Vec<f64> = ts.iter().filter_map(|t| t.metric(metric)).collect();
             let n = values.len();
+            let view_name = view.to_string();
+            let ci = stats::bootstrap_mean_ci(
+                &values,
+                CI_LEVEL,
+                stats::seed_for(seed, &[&scenario, &mode, &view_name, metric]),
+            );
             rows.push(SummaryRow {
                 scenario: scenario.clone(),
                 mode: mode.clone(),
@@ -78,6 +97,8 @@ pub fn summarize(traces: &[TraceMetrics], is_training: impl Fn(&str) -> bool) ->
                 max: values.iter().copied().reduce(f64::max),
                 n: n as u64,
                 resubstitution,
+                ci_lo: ci.map(|c| c.lo),
+                ci_hi: ci.map(|c| c.hi),
             });
         }
     }
@@ -109,6 +130,8 @@ pub fn write_parquet(rows: &[SummaryRow], path: &Path) -> Result<(), AnalysisErr
         Field::new("max", DataType::Float64, true),
         Field::new("n", DataType::UInt64, false),
         Field::new("resubstitution", DataType::Boolean, false),
+        Field::new("ci_lo", DataType::Float64, true),
+        Field::new("ci_hi", DataType::Float64, true),
     ]));
     let strings = |f: &dyn Fn(&SummaryRow) -> String| -> ArrayRef {
         Arc::new(StringArray::from_iter_values(rows.iter().map(f)))
@@ -129,6 +152,8 @@ pub fn write_parquet(rows: &[SummaryRow], path: &Path) -> Result<(), AnalysisErr
         Arc::new(BooleanArray::from_iter(
             rows.iter().map(|r| Some(r.resubstitution)),
         )),
+        floats(&|r| r.ci_lo),
+        floats(&|r| r.ci_hi),
     ];
     let arrow = |source| AnalysisError::Arrow {
         path: path.to_path_buf(),
@@ -167,11 +192,12 @@ fn csv_num(v: Option<f64>) -> String {
 
 /// `rows` as CSV with a header line.
 pub fn to_csv(rows: &[SummaryRow]) -> String {
-    let mut s =
-        String::from("scenario,mode,view,baseline_view,metric,mean,min,max,n,resubstitution\n");
+    let mut s = String::from(
+        "scenario,mode,view,baseline_view,metric,mean,min,max,n,resubstitution,ci_lo,ci_hi\n",
+    );
     for r in rows {
         s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
             csv_field(&r.scenario),
             csv_field(&r.mode),
             r.view,
@@ -181,7 +207,9 @@ pub fn to_csv(rows: &[SummaryRow]) -> String {
             csv_num(r.min),
             csv_num(r.max),
             r.n,
-            r.resubstitution
+            r.resubstitution,
+            csv_num(r.ci_lo),
+            csv_num(r.ci_hi)
         ));
     }
     s
@@ -271,7 +299,7 @@ mod tests {
             trace("c", "mr", None),
             trace("d", "ms", Some(0.25)),
         ];
-        let rows = summarize(&traces, |r| r == "d");
+        let rows = summarize(&traces, |r| r == "d", 0);
         let mr = find(&rows, "recon", "mr", View::Interleaved, "coverage").unwrap();
         assert_eq!(
             (mr.mean, mr.min, mr.max, mr.n),
@@ -285,7 +313,7 @@ mod tests {
         assert_eq!(rows.len(), 2 * METRIC_NAMES.len());
         let csv = to_csv(&rows);
         assert!(
-            csv.contains("recon,mr,interleaved,thread,coverage,0.75,0.5,1,2,false\n"),
+            csv.contains("recon,mr,interleaved,thread,coverage,0.75,0.5,1,2,false,0.5,1\n"),
             "{csv}"
         );
         let dir = tempfile::tempdir().unwrap();

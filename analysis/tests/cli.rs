@@ -64,6 +64,8 @@ fn compare_by_hand() {
         root.to_str().expect("utf-8"),
         "-k",
         "3",
+        "--holdout",
+        "resubstitution",
         "-o",
         out_dir.to_str().expect("utf-8"),
     ]);

@@ -7,7 +7,7 @@
 use std::{collections::BTreeMap, process::Command};
 
 use analysis::{
-    compare::{self, CompareConfig},
+    compare::{self, CompareConfig, Holdout},
     metrics::ScoreConfig,
     sql::{self, Query, SqlParams},
     synth::{self, ExperimentSpec},
@@ -36,6 +36,8 @@ fn duckdb_and_rust_agree() {
             k,
             baseline_view,
             views: vec![view],
+            // The SQL's baseline is every M.S run of the scenario (resubstitution).
+            holdout: Holdout::Resubstitution,
             score: ScoreConfig {
                 frame,
                 hamming: false,

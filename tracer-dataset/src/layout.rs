@@ -39,6 +39,21 @@ pub fn processes_path(syscalls: &Path) -> PathBuf {
     syscalls.with_file_name(format!("{base}.processes.parquet"))
 }
 
+/// The processes file of a syscalls file: in a dataset folder the same name under
+/// `processes/` (`D/syscalls/r.parquet` -> `D/processes/r.parquet`), otherwise beside it
+/// (`processes_path`).
+pub fn processes_for(syscalls: &Path) -> PathBuf {
+    let parent = syscalls.parent();
+    if parent
+        .and_then(Path::file_name)
+        .is_some_and(|n| n == SYSCALLS_DIR)
+        && let (Some(root), Some(name)) = (parent.and_then(Path::parent), syscalls.file_name())
+    {
+        return root.join(PROCESSES_DIR).join(name);
+    }
+    processes_path(syscalls)
+}
+
 /// File name of run `run_id` inside a dataset's `syscalls/` or `processes/` folder.
 pub fn run_file_name(run_id: &str) -> String {
     format!("{}.parquet", run_id.replace('/', "--"))
@@ -170,6 +185,18 @@ mod tests {
         assert_eq!(
             processes_path(Path::new("out")),
             PathBuf::from("out.processes.parquet")
+        );
+    }
+
+    #[test]
+    fn processes_of_a_dataset_file_are_in_the_processes_folder() {
+        assert_eq!(
+            processes_for(Path::new("d/syscalls/r.parquet")),
+            PathBuf::from("d/processes/r.parquet")
+        );
+        assert_eq!(
+            processes_for(Path::new("d/t.parquet")),
+            PathBuf::from("d/t.processes.parquet")
         );
     }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
-    compare::CompareConfig,
+    compare::{CompareConfig, Holdout},
     dataset::{Selection, select::Field},
     error::AnalysisError,
     metrics::{DEFAULT_FRAME, DEFAULT_HAMMING_BUDGET, DEFAULT_MAX_EXACT_UNKNOWN, ScoreConfig},
@@ -266,11 +266,16 @@ pub struct CompareArgs {
     /// Mode whose runs form the baselines.
     #[arg(long, default_value = "ms")]
     pub baseline_mode: String,
-    /// Share of each scenario's M.S runs used for training, the rest held out and scored
-    /// (1 = all: M.S runs are then scored against their own baseline).
-    #[arg(long, default_value_t = 1.0)]
-    pub train_share: f64,
-    /// Seed of the training split.
+    /// How M.S runs are scored: `leave-one-out` (each against a baseline of the scenario's other
+    /// M.S runs), or `resubstitution` (against the baseline they built, as the original study).
+    /// M.R runs are always scored against all M.S runs.
+    #[arg(long, value_enum, default_value = "leave-one-out")]
+    pub holdout: HoldoutArg,
+    /// Instead of --holdout: a fixed split, this share of each scenario's M.S runs builds the
+    /// baseline and the rest is held out and scored (1 = all: resubstitution).
+    #[arg(long, value_name = "SHARE")]
+    pub train_share: Option<f64>,
+    /// Seed of the training split, the bootstrap intervals and the permutation tests.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Scoring options.
@@ -297,11 +302,24 @@ impl CompareArgs {
                 self.views.clone()
             },
             baseline_mode: self.baseline_mode.clone(),
-            train_share: self.train_share,
+            holdout: match (self.train_share, self.holdout) {
+                (Some(share), _) => Holdout::from_share(share),
+                (None, HoldoutArg::LeaveOneOut) => Holdout::LeaveOneOut,
+                (None, HoldoutArg::Resubstitution) => Holdout::Resubstitution,
+            },
             seed: self.seed,
             score: self.scoring.config(),
         })
     }
+}
+
+/// `--holdout` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum HoldoutArg {
+    /// Each M.S run against the scenario's other M.S runs.
+    LeaveOneOut,
+    /// Each M.S run against all M.S runs, its own included.
+    Resubstitution,
 }
 
 /// `matrix` options.

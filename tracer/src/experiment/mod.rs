@@ -69,10 +69,12 @@ pub struct ExperimentArgs {
     #[arg(long, value_name = "SEED")]
     pub shuffle: Option<u64>,
 
-    /// Share of each scenario's M.S runs that builds the baseline; the rest are held out and
-    /// scored like the M.R runs.
-    #[arg(long, value_name = "SHARE", default_value_t = 0.6)]
-    pub train_share: f64,
+    /// A fixed split instead of the default leave-one-run-out scoring: this share of each
+    /// scenario's M.S runs builds the baseline, the rest are held out and scored like the M.R
+    /// runs (1 = resubstitution). Default: every M.S run is scored against a baseline of the
+    /// scenario's other M.S runs, every M.R run against all of them.
+    #[arg(long, value_name = "SHARE")]
+    pub train_share: Option<f64>,
 
     /// Run the commands as USER (default under sudo: the invoking user).
     #[arg(short = 'u', long = "user", value_name = "USER")]
@@ -484,7 +486,9 @@ pub fn run(args: &ExperimentArgs) -> Result<ExperimentOutcome, ExperimentError> 
     } else {
         eprintln!("tracer experiment: comparing M.S and M.R and writing the report ...");
         let mut cfg = ReportConfig::default();
-        cfg.compare.train_share = args.train_share;
+        if let Some(share) = args.train_share {
+            cfg.compare.holdout = analysis::compare::Holdout::from_share(share);
+        }
         let summary = report::write_report(out, &out.join("report"), &cfg)
             .map_err(ExperimentError::Analysis)?;
         Some(summary)
