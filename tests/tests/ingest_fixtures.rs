@@ -4,14 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use tests::{Row, metadata, read_processes, read_syscalls, workspace};
-use tracer::ingest::{Arch, Format, IngestArgs, IngestError, IngestSummary};
+use tracer::ingest::{Arch, Format, IngestConfig, IngestError, IngestSummary};
 
 fn fixture(name: &str) -> PathBuf {
     workspace().join("tests/data/strace").join(name)
 }
 
-fn args(input: &Path, out: &Path) -> IngestArgs {
-    IngestArgs {
+fn args(input: &Path, out: &Path) -> IngestConfig {
+    IngestConfig {
         input: input.to_path_buf(),
         output: out.to_path_buf(),
         format: Format::Strace,
@@ -24,7 +24,7 @@ fn args(input: &Path, out: &Path) -> IngestArgs {
     }
 }
 
-fn ingest(a: &IngestArgs) -> IngestSummary {
+fn ingest(a: &IngestConfig) -> IngestSummary {
     tracer::ingest::run(a).unwrap_or_else(|e| panic!("{e:#?}"))
 }
 

@@ -4,10 +4,10 @@
 use std::path::Path;
 
 use tests::{metadata, read_processes, read_syscalls, workspace};
-use tracer::ingest::{Format, IngestArgs};
+use tracer::ingest::{Format, IngestConfig};
 
-fn args(format: Format, input: &Path, out: &Path) -> IngestArgs {
-    IngestArgs {
+fn args(format: Format, input: &Path, out: &Path) -> IngestConfig {
+    IngestConfig {
         input: input.to_path_buf(),
         output: out.to_path_buf(),
         format,

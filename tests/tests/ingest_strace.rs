@@ -9,7 +9,7 @@ use std::{
 };
 
 use tests::{Proc, Row, compile, metadata, python, read_processes, read_syscalls};
-use tracer::ingest::{Arch, Format, IngestArgs, IngestSummary};
+use tracer::ingest::{Arch, Format, IngestConfig, IngestSummary};
 
 /// What a capture's flags let the ingest know.
 #[derive(Clone, Copy, Debug, Default)]
@@ -67,8 +67,8 @@ fn strace(flags: &[&str], stderr: bool) -> Traced {
     }
 }
 
-fn args(input: &Path, output: &Path) -> IngestArgs {
-    IngestArgs {
+fn args(input: &Path, output: &Path) -> IngestConfig {
+    IngestConfig {
         input: input.to_path_buf(),
         output: output.to_path_buf(),
         format: Format::Strace,
@@ -81,7 +81,7 @@ fn args(input: &Path, output: &Path) -> IngestArgs {
     }
 }
 
-fn ingest(a: &IngestArgs) -> IngestSummary {
+fn ingest(a: &IngestConfig) -> IngestSummary {
     tracer::ingest::run(a).unwrap_or_else(|e| panic!("ingest {}: {e:#?}", a.input.display()))
 }
 

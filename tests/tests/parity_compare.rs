@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use tracer::parity::{ParityArgs, ParityError, compare_paths, render};
+use tracer::parity::{ParityConfig, ParityError, compare_paths, render};
 use tracer_dataset::{ProcessRow, ProcessSink, RunInfo, SyscallRow, SyscallSink};
 
 /// (pid, tid, syscall, ret, path)
@@ -95,8 +95,8 @@ const EBPF: &[Call<'static>] = &[
     (500, 500, "exit_group", None, None),
 ];
 
-fn args(a: &Path, b: &Path) -> ParityArgs {
-    ParityArgs {
+fn args(a: &Path, b: &Path) -> ParityConfig {
+    ParityConfig {
         a: a.to_path_buf(),
         b: b.to_path_buf(),
         run_a: None,
@@ -104,8 +104,6 @@ fn args(a: &Path, b: &Path) -> ParityArgs {
         window: 3,
         ignore: vec![],
         min_similarity: Some(0.99),
-        json: true,
-        show_threads: 5,
     }
 }
 

@@ -7,12 +7,12 @@ use std::process::{Command, Stdio};
 
 use tests::{compile, require_root, tracer};
 use tracer::{
-    ingest::{Arch, Format, IngestArgs},
-    parity::{ParityArgs, compare_paths, render},
+    ingest::{Arch, Format, IngestConfig},
+    parity::{ParityConfig, compare_paths, render},
 };
 
-fn parity_args(a: &std::path::Path, b: &std::path::Path) -> ParityArgs {
-    ParityArgs {
+fn parity_args(a: &std::path::Path, b: &std::path::Path) -> ParityConfig {
+    ParityConfig {
         a: a.to_path_buf(),
         b: b.to_path_buf(),
         run_a: None,
@@ -20,8 +20,6 @@ fn parity_args(a: &std::path::Path, b: &std::path::Path) -> ParityArgs {
         window: 6,
         ignore: vec![],
         min_similarity: Some(0.99),
-        json: false,
-        show_threads: 10,
     }
 }
 
@@ -43,7 +41,7 @@ fn capture_both_and_compare(program: &str) {
         .expect("strace");
     let code = status.code();
     let strace_pq = d.join("strace.parquet");
-    tracer::ingest::run(&IngestArgs {
+    tracer::ingest::run(&IngestConfig {
         input: log.clone(),
         output: strace_pq.clone(),
         format: Format::Strace,

@@ -9,7 +9,7 @@
 
 use std::{fmt::Write as _, io::Write as _, path::PathBuf, time::Instant};
 
-use tracer::ingest::{Format, IngestArgs};
+use tracer::ingest::{Format, IngestConfig};
 
 /// The target, lines per second on one core.
 const TARGET_LINES_PER_S: f64 = 1_500_000.0;
@@ -144,7 +144,7 @@ fn main() {
         .expect("write the generated log");
     let bytes = text.len();
     drop(text);
-    let args = IngestArgs {
+    let args = IngestConfig {
         input: log.clone(),
         output: dir.join("bench.parquet"),
         format: Format::Strace,

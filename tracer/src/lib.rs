@@ -1,5 +1,5 @@
 //! The `tracer` library: eBPF capture (`record`), strace and dataset ingest (`ingest`), capture
-//! comparison (`parity`), and experiments.
+//! comparison (`parity`), and experiments; `cli` holds the command line and all printing.
 
 pub mod btf;
 pub mod cli;

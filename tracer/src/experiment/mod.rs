@@ -6,7 +6,6 @@ pub mod spec;
 
 use std::{
     ffi::OsString,
-    io::Write as _,
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
@@ -15,7 +14,6 @@ use analysis::{
     compare::SplitMix64,
     report::{self, ReportConfig, ReportSummary},
 };
-use clap::Args;
 use serde::Serialize;
 use tracer_dataset::{
     RunInfo,
@@ -24,77 +22,85 @@ use tracer_dataset::{
 };
 
 use crate::{
-    launch,
-    record::{self, Job, JobOutcome, RecordConfig, RecordError, Schedule, Target},
-    user::{self, UserError},
+    launch::{self, Credentials},
+    record::{self, Job, JobOutcome, RecordConfig, RecordError, RecordOutcome, Schedule, Target},
+    user::UserError,
 };
 pub use spec::{CommandSpec, Mode, Scenario, Spec, SpecError};
 
-/// `tracer experiment`.
-#[derive(Debug, Args)]
-#[command(after_help = "EXAMPLES:
-    sudo -E tracer experiment                       built-in privilege/recon/baseline set, 5 reps
-    sudo -E tracer experiment -s mine.toml --reps 3 -o runs/
-    tracer experiment --print-default > mine.toml   start a scenario file from the built-in one
-
-LAYOUT:
-    OUT/syscalls/<scenario>-<mode>-<rep>.parquet   one capture per run
-    OUT/processes/<scenario>-<mode>-<rep>.parquet  process lineage per run
-    OUT/logs/<run>.log                             the commands' own output
-    OUT/manifest.json                              spec, host, kernel, per-run exit codes and losses
-    OUT/report/index.html                          coverage/mismatch tables and plots")]
-pub struct ExperimentArgs {
-    /// Scenario file (TOML); default: the built-in set (see --print-default).
-    #[arg(short = 's', long = "scenarios", value_name = "FILE")]
-    pub scenarios: Option<PathBuf>,
-
+/// What `tracer experiment` runs: the command line, validated (the scenario file read, the
+/// overrides applied, the user resolved).
+#[derive(Clone, Debug)]
+pub struct ExperimentConfig {
+    /// The scenarios to run, after `--reps` and `--only`.
+    pub spec: Spec,
     /// Dataset folder to write.
-    #[arg(
-        short = 'o',
-        long = "output",
-        value_name = "DIR",
-        default_value = "experiment-out"
-    )]
     pub output: PathBuf,
-
-    /// Repetitions per mode (overrides the file).
-    #[arg(long, value_name = "N")]
-    pub reps: Option<u32>,
-
-    /// Only these scenarios (comma-separated).
-    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
-    pub only: Vec<String>,
-
-    /// Random run order from this seed instead of alternating M.S and M.R (ABAB...).
-    #[arg(long, value_name = "SEED")]
+    /// Seed of a random run order; `None` alternates M.S and M.R (ABAB...).
     pub shuffle: Option<u64>,
-
-    /// A fixed split instead of the default leave-one-run-out scoring: this share of each
-    /// scenario's M.S runs builds the baseline, the rest are held out and scored like the M.R
-    /// runs (1 = resubstitution). Default: every M.S run is scored against a baseline of the
-    /// scenario's other M.S runs, every M.R run against all of them.
-    #[arg(long, value_name = "SHARE")]
+    /// A fixed training share of each scenario's M.S runs instead of leave-one-run-out scoring
+    /// (`None`, the default: every M.S run against a baseline of the scenario's other M.S runs).
     pub train_share: Option<f64>,
-
-    /// Run the commands as USER (default under sudo: the invoking user).
-    #[arg(short = 'u', long = "user", value_name = "USER")]
-    pub user: Option<String>,
-
+    /// Who runs the commands; `None`: the tracer's own user.
+    pub creds: Option<Credentials>,
     /// Also record entry times and durations (second kernel hook).
-    #[arg(short = 'T', long = "durations")]
     pub durations: bool,
-
     /// Ring buffer size in bytes per capture.
-    #[arg(long = "ring-bytes", value_name = "BYTES", default_value = "64M", value_parser = crate::cli::parse_bytes)]
     pub ring_bytes: u32,
+    /// Compare the modes and write the report after the captures.
+    pub report: bool,
+    /// The tracer's command line, written into every capture's metadata.
+    pub command_line: Vec<String>,
+}
 
-    /// Capture only; skip the comparison and report.
-    #[arg(long)]
-    pub no_report: bool,
+/// Where run `n` of `total` (1-based) stands in the run order.
+#[derive(Clone, Copy, Debug)]
+pub struct Position {
+    /// 1-based.
+    pub n: usize,
+    /// Runs planned.
+    pub total: usize,
+}
 
-    /// Print the built-in scenario file and exit.
-    #[arg(long)]
-    pub print_default: bool,
+/// What an experiment reports while it runs, for the caller to show (`tracer experiment`
+/// prints one line per run on stderr).
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A command is left out because its program is missing here (before the first run).
+    Skipping(&'a SkippedCommand),
+    /// A planned run is left out: every command of its scenario is missing here.
+    RunSkipped {
+        /// Its place in the order.
+        position: Position,
+        /// Its run id.
+        run_id: &'a str,
+    },
+    /// A run's capture starts.
+    RunStarting {
+        /// Its place in the order.
+        position: Position,
+        /// Its scenario.
+        scenario: &'a str,
+        /// Its mode.
+        mode: Mode,
+        /// Its repetition (0-based).
+        rep: u32,
+        /// Repetitions of its scenario.
+        reps: u32,
+    },
+    /// A run's capture ended.
+    RunDone {
+        /// The capture's outcome.
+        outcome: &'a RecordOutcome,
+        /// Events captured by this and the earlier runs.
+        events_so_far: u64,
+        /// Time since the first run started.
+        elapsed: Duration,
+    },
+    /// A signal stopped the experiment after a run; the runs so far are kept.
+    Interrupted,
+    /// The captures are done; the comparison and the report start.
+    Reporting,
 }
 
 /// Errors of an experiment.
@@ -285,41 +291,54 @@ fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), ExperimentError
     std::fs::write(&path, json + "\n").map_err(io_err(&path))
 }
 
-/// Runs the experiment. Progress goes to stderr.
-pub fn run(args: &ExperimentArgs) -> Result<ExperimentOutcome, ExperimentError> {
-    let mut spec = match &args.scenarios {
-        Some(p) => Spec::from_file(p)?,
-        None => Spec::builtin(),
-    };
-    if let Some(r) = args.reps {
-        spec.reps = r;
-        for s in &mut spec.scenarios {
-            s.reps = None;
-        }
-    }
-    if !args.only.is_empty() {
-        for name in &args.only {
-            if !spec.scenarios.iter().any(|s| &s.name == name) {
-                return Err(ExperimentError::UnknownScenario(name.clone()));
-            }
-        }
-        spec.scenarios.retain(|s| args.only.contains(&s.name));
-    }
-    let creds = user::choose(
-        args.user.as_deref(),
-        std::env::var("SUDO_UID").ok().as_deref(),
-        std::env::var("SUDO_GID").ok().as_deref(),
-        std::env::var("SUDO_USER").ok().as_deref(),
-    )?;
-    let out = &args.output;
+/// A scenario's commands that can run here: what the manifest calls each, and its job.
+type Jobs = Vec<(String, Job)>;
+
+/// Runs the experiment `config` describes: captures every planned run, writes the manifest
+/// after each, then the report. Tells `progress` what happens; prints nothing.
+pub fn run(
+    config: &ExperimentConfig,
+    progress: &mut dyn FnMut(Event<'_>),
+) -> Result<ExperimentOutcome, ExperimentError> {
+    let out = &config.output;
     for sub in [SYSCALLS_DIR, PROCESSES_DIR, LOGS_DIR] {
         let d = out.join(sub);
         std::fs::create_dir_all(&d).map_err(io_err(&d))?;
     }
-    // Which commands can run here.
+    let (jobs_of, skipped) = runnable_jobs(&config.spec);
+    for sk in &skipped {
+        progress(Event::Skipping(sk));
+    }
+    let order = plan(&config.spec, config.shuffle);
+    let mut manifest = new_manifest(config, skipped);
+    capture_runs(config, &order, &jobs_of, &mut manifest, progress)?;
+    manifest.ended_ns = now_ns();
+    write_manifest(out, &manifest)?;
+    let report = if !config.report || manifest.runs.is_empty() {
+        None
+    } else {
+        progress(Event::Reporting);
+        let mut cfg = ReportConfig::default();
+        if let Some(share) = config.train_share {
+            cfg.compare.holdout = analysis::compare::Holdout::from_share(share);
+        }
+        let summary = report::write_report(out, &out.join("report"), &cfg)
+            .map_err(ExperimentError::Analysis)?;
+        Some(summary)
+    };
+    Ok(ExperimentOutcome {
+        manifest,
+        report,
+        output: out.clone(),
+    })
+}
+
+/// Each scenario's jobs whose program exists here (in scenario order), and the commands left
+/// out because it does not.
+fn runnable_jobs(spec: &Spec) -> (Vec<Jobs>, Vec<SkippedCommand>) {
     let path_var = std::env::var_os("PATH");
     let mut skipped = Vec::new();
-    let mut jobs_of: Vec<Vec<(String, Job)>> = Vec::new();
+    let mut jobs_of = Vec::new();
     for s in &spec.scenarios {
         let mut jobs = Vec::new();
         for c in &s.commands {
@@ -347,14 +366,12 @@ pub fn run(args: &ExperimentArgs) -> Result<ExperimentOutcome, ExperimentError> 
         }
         jobs_of.push(jobs);
     }
-    for sk in &skipped {
-        eprintln!(
-            "tracer experiment: skipping `{}` in {}: {}",
-            sk.command, sk.scenario, sk.reason
-        );
-    }
-    let order = plan(&spec, args.shuffle);
-    let mut manifest = Manifest {
+    (jobs_of, skipped)
+}
+
+/// The manifest before the first run.
+fn new_manifest(config: &ExperimentConfig, skipped: Vec<SkippedCommand>) -> Manifest {
+    Manifest {
         manifest_version: 1,
         tracer_version: env!("CARGO_PKG_VERSION").into(),
         host: std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -364,14 +381,44 @@ pub fn run(args: &ExperimentArgs) -> Result<ExperimentOutcome, ExperimentError> 
         arch: tracer_dataset::Arch::native().as_str().into(),
         started_ns: now_ns(),
         ended_ns: 0,
-        spec: spec.clone(),
+        spec: config.spec.clone(),
         skipped_commands: skipped,
-        order: args
+        order: config
             .shuffle
             .map_or("alternating".into(), |s| format!("shuffled:{s}")),
         runs: Vec::new(),
         interrupted: false,
-    };
+    }
+}
+
+/// A run's files, relative to the dataset folder, as the manifest lists them.
+struct RunFiles {
+    syscalls: String,
+    processes: String,
+    log: String,
+}
+
+impl RunFiles {
+    fn new(run_id: &str) -> Self {
+        let file = layout::run_file_name(run_id);
+        Self {
+            syscalls: format!("{SYSCALLS_DIR}/{file}"),
+            processes: format!("{PROCESSES_DIR}/{file}"),
+            log: format!("{LOGS_DIR}/{run_id}.log"),
+        }
+    }
+}
+
+/// Captures the runs in `order`, adding each to the manifest and writing it after each run;
+/// stops after a run a signal interrupted.
+fn capture_runs(
+    config: &ExperimentConfig,
+    order: &[Planned],
+    jobs_of: &[Jobs],
+    manifest: &mut Manifest,
+    progress: &mut dyn FnMut(Event<'_>),
+) -> Result<(), ExperimentError> {
+    let spec = &config.spec;
     let started = Instant::now();
     let total = order.len();
     let mut events_so_far = 0u64;
@@ -379,125 +426,127 @@ pub fn run(args: &ExperimentArgs) -> Result<ExperimentOutcome, ExperimentError> 
         let s = &spec.scenarios[p.scenario];
         let jobs = &jobs_of[p.scenario];
         let run_id = format!("{}-{}-{}", s.name, p.mode.as_str(), p.rep);
+        let position = Position { n: i + 1, total };
         if jobs.is_empty() {
-            eprintln!(
-                "[{:>3}/{total}] {run_id}: every command is missing here, skipped",
-                i + 1
-            );
+            progress(Event::RunSkipped {
+                position,
+                run_id: &run_id,
+            });
             continue;
         }
-        // Paths relative to the dataset folder, as the manifest lists them.
-        let file = layout::run_file_name(&run_id);
-        let syscalls_file = format!("{SYSCALLS_DIR}/{file}");
-        let processes_file = format!("{PROCESSES_DIR}/{file}");
-        let log_file = format!("{LOGS_DIR}/{run_id}.log");
-        let schedule = match p.mode {
-            Mode::Ms => Schedule::Sequential {
-                pause: Duration::from_millis(s.pause_ms.unwrap_or(spec.pause_ms)),
-            },
-            Mode::Mr => Schedule::Concurrent,
-        };
-        let config = RecordConfig {
-            target: Target::Launch {
-                jobs: jobs
-                    .iter()
-                    .map(|(_, j)| Job {
-                        log: Some(out.join(&log_file)),
-                        ..j.clone()
-                    })
-                    .collect(),
-                schedule,
-            },
-            output: out.join(&syscalls_file),
-            processes_output: out.join(&processes_file),
-            creds: creds.clone(),
-            filter: None,
-            ring_bytes: args.ring_bytes,
-            durations: args.durations,
-            progress: false,
-            run: RunInfo {
-                run_id: run_id.clone(),
-                source: "ebpf".into(),
-                scenario: Some(s.name.clone()),
-                mode: Some(p.mode.as_str().into()),
-            },
-            metadata: vec![(meta::REP.into(), p.rep.to_string())],
-            command_line: std::env::args().collect(),
-            job_process_groups: true,
-        };
-        eprint!(
-            "[{:>3}/{total}] {:<12} {} rep {}/{} ... ",
-            i + 1,
-            s.name,
-            p.mode.as_str(),
-            p.rep + 1,
-            s.reps.unwrap_or(spec.reps)
-        );
-        let _ = std::io::stderr().flush();
-        let outcome = record::run(&config).map_err(|source| ExperimentError::Record {
+        let files = RunFiles::new(&run_id);
+        let record_config = run_config(config, s, p, jobs, &files, &run_id);
+        progress(Event::RunStarting {
+            position,
+            scenario: &s.name,
+            mode: p.mode,
+            rep: p.rep,
+            reps: s.reps.unwrap_or(spec.reps),
+        });
+        let outcome = record::run(&record_config).map_err(|source| ExperimentError::Record {
             run_id: run_id.clone(),
             source: Box::new(source),
         })?;
         events_so_far += outcome.rows;
-        eprintln!(
-            "{} events, {} lost, {} processes, {:.2} s (total {} events, {:.0} s)",
-            outcome.rows,
-            outcome.lost,
-            outcome.processes,
-            outcome.wall.as_secs_f64(),
+        progress(Event::RunDone {
+            outcome: &outcome,
             events_so_far,
-            started.elapsed().as_secs_f64()
-        );
-        manifest.runs.push(RunRecord {
-            run_id,
-            scenario: s.name.clone(),
-            mode: p.mode,
-            rep: p.rep,
-            order: i,
-            syscalls_file,
-            processes_file,
-            log_file,
-            events: outcome.rows,
-            events_lost: outcome.lost,
-            duration_ns: outcome.wall.as_nanos() as u64,
-            commands: outcome
-                .jobs
-                .iter()
-                .zip(jobs)
-                .map(|(o, (display, _))| CommandRecord {
-                    command: display.clone(),
-                    outcome: o.clone(),
-                })
-                .collect(),
-            interrupted: outcome.interrupted,
+            elapsed: started.elapsed(),
         });
+        manifest
+            .runs
+            .push(run_record(run_id, s, p, i, files, &outcome, jobs));
         manifest.ended_ns = now_ns();
-        write_manifest(out, &manifest)?;
+        write_manifest(&config.output, manifest)?;
         if outcome.interrupted {
             manifest.interrupted = true;
-            eprintln!("tracer experiment: interrupted; the runs so far are kept");
+            progress(Event::Interrupted);
             break;
         }
     }
-    manifest.ended_ns = now_ns();
-    write_manifest(out, &manifest)?;
-    let report = if args.no_report || manifest.runs.is_empty() {
-        None
-    } else {
-        eprintln!("tracer experiment: comparing M.S and M.R and writing the report ...");
-        let mut cfg = ReportConfig::default();
-        if let Some(share) = args.train_share {
-            cfg.compare.holdout = analysis::compare::Holdout::from_share(share);
-        }
-        let summary = report::write_report(out, &out.join("report"), &cfg)
-            .map_err(ExperimentError::Analysis)?;
-        Some(summary)
+    Ok(())
+}
+
+/// The capture of one planned run: its scenario's jobs, M.S one after another with the
+/// scenario's pause, M.R all at once.
+fn run_config(
+    config: &ExperimentConfig,
+    s: &Scenario,
+    p: &Planned,
+    jobs: &Jobs,
+    files: &RunFiles,
+    run_id: &str,
+) -> RecordConfig {
+    let out = &config.output;
+    let schedule = match p.mode {
+        Mode::Ms => Schedule::Sequential {
+            pause: Duration::from_millis(s.pause_ms.unwrap_or(config.spec.pause_ms)),
+        },
+        Mode::Mr => Schedule::Concurrent,
     };
-    Ok(ExperimentOutcome {
-        manifest,
-        report,
-        output: out.clone(),
-    })
+    RecordConfig {
+        target: Target::Launch {
+            jobs: jobs
+                .iter()
+                .map(|(_, j)| Job {
+                    log: Some(out.join(&files.log)),
+                    ..j.clone()
+                })
+                .collect(),
+            schedule,
+        },
+        output: out.join(&files.syscalls),
+        processes_output: out.join(&files.processes),
+        creds: config.creds.clone(),
+        filter: None,
+        ring_bytes: config.ring_bytes,
+        durations: config.durations,
+        progress: false,
+        run: RunInfo {
+            run_id: run_id.to_string(),
+            source: "ebpf".into(),
+            scenario: Some(s.name.clone()),
+            mode: Some(p.mode.as_str().into()),
+        },
+        metadata: vec![(meta::REP.into(), p.rep.to_string())],
+        command_line: config.command_line.clone(),
+        job_process_groups: true,
+    }
+}
+
+/// The manifest entry of a captured run.
+fn run_record(
+    run_id: String,
+    s: &Scenario,
+    p: &Planned,
+    order: usize,
+    files: RunFiles,
+    outcome: &RecordOutcome,
+    jobs: &Jobs,
+) -> RunRecord {
+    RunRecord {
+        run_id,
+        scenario: s.name.clone(),
+        mode: p.mode,
+        rep: p.rep,
+        order,
+        syscalls_file: files.syscalls,
+        processes_file: files.processes,
+        log_file: files.log,
+        events: outcome.rows,
+        events_lost: outcome.lost,
+        duration_ns: outcome.wall.as_nanos() as u64,
+        commands: outcome
+            .jobs
+            .iter()
+            .zip(jobs)
+            .map(|(o, (display, _))| CommandRecord {
+                command: display.clone(),
+                outcome: o.clone(),
+            })
+            .collect(),
+        interrupted: outcome.interrupted,
+    }
 }
 
 /// The end-of-experiment summary: the runs, then coverage and mismatch per scenario, mode and

@@ -50,59 +50,31 @@ impl Format {
     }
 }
 
-/// `tracer ingest`: read strace logs or a public syscall dataset into Parquet.
-#[derive(Clone, Debug, clap::Args)]
-#[command(after_help = "Examples:\n  \
-    tracer ingest trace.log -o trace.parquet\n  \
-    tracer ingest --date 2024-05-01 strace-tt.log -o out.parquet   (-t/-tt logs carry no date)\n  \
-    tracer ingest traces/ -o out.parquet          (a folder holding one `strace -ff -o traces/x` set)\n  \
-    tracer ingest --format adfa-ld ADFA-LD/ -o adfa/")]
-pub struct IngestArgs {
-    /// A strace log; an `strace -ff -o PREFIX` set given as its folder or as PREFIX; or, with
-    /// --format, a dataset file or folder.
+/// What `tracer ingest` reads and writes: the command line, validated.
+#[derive(Clone, Debug)]
+pub struct IngestConfig {
+    /// A strace log; an `strace -ff -o PREFIX` set given as its folder or as PREFIX; or, for the
+    /// dataset formats, a dataset file or folder.
     pub input: PathBuf,
-
-    /// Output: a `.parquet` file for one run (processes go beside it as `NAME.processes.parquet`),
-    /// or a dataset folder (`OUT/syscalls/<run>.parquet`, `OUT/processes/<run>.parquet`).
-    #[arg(short, long, value_name = "PATH")]
+    /// A `.parquet` file for one run, or a dataset folder (see the module doc).
     pub output: PathBuf,
-
     /// Input format.
-    #[arg(long, value_enum, default_value_t = Format::Strace)]
     pub format: Format,
-
-    /// Architecture whose syscall table names and numbers the calls. Default: this machine's for
+    /// Architecture whose syscall table names and numbers the calls; `None`: this machine's for
     /// strace and lid-ds, x86 (i386) for adfa-ld and unm.
-    #[arg(long, value_enum)]
     pub arch: Option<Arch>,
-
-    /// Date (YYYY-MM-DD, local time) of the first line of a `-t`/`-tt` log, whose stamps have no
-    /// date. Default: derived from the log's modification time.
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    /// Date (local time) of the first line of a `-t`/`-tt` log; `None`: from the log's
+    /// modification time.
     pub date: Option<Date>,
-
-    /// Skip malformed lines instead of failing; their count is written into the file metadata
-    /// (`syscall_tracer.lines_skipped`).
-    #[arg(long)]
+    /// Skip malformed lines (counted in the file metadata) instead of failing.
     pub lenient: bool,
-
-    /// Run id (one-run inputs). Default: the input's file name without extension.
-    #[arg(long)]
+    /// Run id of a one-run input; `None`: the input's file name without extension.
     pub run_id: Option<String>,
-
-    /// Scenario of the run(s). adfa-ld sets it from the folder (training, validation,
-    /// attack:<family>) unless given.
-    #[arg(long)]
+    /// Scenario of the run(s); `None` leaves it empty (adfa-ld derives it from the folder).
     pub scenario: Option<String>,
-
-    /// Pid of strace lines that carry no pid prefix (a log of one process written without -f).
-    /// Default: the -ff file suffix, or the pid no fork returned, or 0.
-    #[arg(long)]
+    /// Pid of strace lines without a pid prefix; `None`: the -ff file suffix, the pid no fork
+    /// returned, or 0.
     pub pid: Option<i32>,
-}
-
-fn parse_date(s: &str) -> Result<Date, String> {
-    s.parse()
 }
 
 /// Errors of `tracer ingest`, naming the file (and line) at fault.
@@ -284,43 +256,43 @@ fn default_run_id(path: &Path) -> String {
         .unwrap_or_else(|| "run".to_string())
 }
 
-/// Runs `tracer ingest`.
-pub fn run(args: &IngestArgs) -> Result<IngestSummary, IngestError> {
+/// Runs `tracer ingest` as `config` says; returns what was written, without printing.
+pub fn run(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
     let started = Instant::now();
-    let runs = match args.format {
+    let runs = match config.format {
         Format::Strace => {
-            let run_id = args
+            let run_id = config
                 .run_id
                 .clone()
-                .unwrap_or_else(|| default_run_id(&args.input));
-            let out = Output::new(&args.output, 1)?;
+                .unwrap_or_else(|| default_run_id(&config.input));
+            let out = Output::new(&config.output, 1)?;
             let (syscalls, processes) = out.paths(&run_id)?;
             let run = RunInfo {
                 run_id,
                 source: Format::Strace.source().to_string(),
-                scenario: args.scenario.clone(),
+                scenario: config.scenario.clone(),
                 mode: None,
             };
             let opts = strace::Options {
-                table: args.arch.unwrap_or_else(Arch::native).table(),
-                date: args.date,
-                lenient: args.lenient,
-                pid: args.pid,
+                table: config.arch.unwrap_or_else(Arch::native).table(),
+                date: config.date,
+                lenient: config.lenient,
+                pid: config.pid,
             };
             vec![strace::ingest(
-                &args.input,
+                &config.input,
                 run,
                 &syscalls,
                 &processes,
                 &opts,
             )?]
         }
-        Format::AdfaLd => import::adfa::ingest(args)?,
-        Format::Unm => import::unm::ingest(args)?,
-        Format::LidDs => import::lidds::ingest(args)?,
+        Format::AdfaLd => import::adfa::ingest(config)?,
+        Format::Unm => import::unm::ingest(config)?,
+        Format::LidDs => import::lidds::ingest(config)?,
     };
     Ok(IngestSummary {
-        format: args.format,
+        format: config.format,
         runs,
         elapsed: started.elapsed(),
     })
@@ -328,40 +300,7 @@ pub fn run(args: &IngestArgs) -> Result<IngestSummary, IngestError> {
 
 #[cfg(test)]
 mod tests {
-    use clap::{Args as _, FromArgMatches as _};
-
     use super::*;
-
-    fn parse(argv: &[&str]) -> IngestArgs {
-        let cmd = IngestArgs::augment_args(clap::Command::new("ingest"));
-        cmd.clone().debug_assert();
-        let m = cmd.try_get_matches_from(argv).expect("parses");
-        IngestArgs::from_arg_matches(&m).expect("valid")
-    }
-
-    #[test]
-    fn command_line() {
-        let a = parse(&[
-            "ingest",
-            "t.log",
-            "-o",
-            "t.parquet",
-            "--date",
-            "2024-05-01",
-            "--lenient",
-        ]);
-        assert_eq!((a.format, a.lenient, a.arch), (Format::Strace, true, None));
-        assert_eq!(a.date, Some("2024-05-01".parse().unwrap()));
-        let a = parse(&[
-            "ingest", "--format", "adfa-ld", "--arch", "i386", "ADFA", "-o", "out",
-        ]);
-        assert_eq!((a.format, a.arch), (Format::AdfaLd, Some(Arch::X86)));
-        let cmd = IngestArgs::augment_args(clap::Command::new("ingest"));
-        assert!(
-            cmd.try_get_matches_from(["ingest", "x", "-o", "y", "--date", "May 1"])
-                .is_err()
-        );
-    }
 
     #[test]
     fn output_layouts() {

@@ -468,22 +468,85 @@ fn by_thread<'c>(calls: &[&'c Call], s: &Structure) -> Threads<'c> {
 pub fn compare(a: &Capture, b: &Capture, names: &Names, opts: &Options) -> ParityReport {
     let k = opts.window.max(1);
     let (sa, sb) = (structure(a, names), structure(b, names));
-    let (ka, kb) = (
-        normalise(a, &sa, names, opts),
-        normalise(b, &sb, names, opts),
-    );
-    let adjustments = KNOWN_DIFFERENCES
+    let (kept_a, removed_a) = normalise(a, &sa, names, opts);
+    let (kept_b, removed_b) = normalise(b, &sb, names, opts);
+    let (ta, tb) = (by_thread(&kept_a, &sa), by_thread(&kept_b, &sb));
+    let (pa, pb) = (keyed(&sa), keyed(&sb));
+    let mut pairing = pair_processes(&sa, &sb, &pa, &pb);
+    let totals = compare_threads(&mut pairing, &ta, &tb, names, k);
+    let total = kept_a.len() + kept_b.len();
+    ParityReport {
+        a: side(a, &sa, kept_a.len(), &ta),
+        b: side(b, &sb, kept_b.len(), &tb),
+        adjustments: adjustments(&removed_a, &removed_b),
+        processes: pairing.processes,
+        similarity: if total == 0 {
+            1.0
+        } else {
+            2.0 * totals.matched as f64 / total as f64
+        },
+        window: k,
+        window_share: if totals.windows_total == 0 {
+            1.0
+        } else {
+            totals.windows_shared as f64 / totals.windows_total as f64
+        },
+        returns: totals.returns,
+        paths: totals.paths,
+        mismatches: totals.mismatches,
+        count_differences: count_differences(&kept_a, &kept_b, names),
+        thread_pairs: totals.thread_pairs,
+    }
+}
+
+/// The known differences with the calls each removed per side.
+fn adjustments(
+    removed_a: &[usize; KNOWN_DIFFERENCES.len()],
+    removed_b: &[usize; KNOWN_DIFFERENCES.len()],
+) -> Vec<Adjustment> {
+    KNOWN_DIFFERENCES
         .iter()
         .enumerate()
         .map(|(i, (id, description))| Adjustment {
             id,
             description,
-            removed_a: ka.1[i],
-            removed_b: kb.1[i],
+            removed_a: removed_a[i],
+            removed_b: removed_b[i],
         })
-        .collect();
-    let (ta, tb) = (by_thread(&ka.0, &sa), by_thread(&kb.0, &sb));
-    let (pa, pb) = (keyed(&sa), keyed(&sb));
+        .collect()
+}
+
+/// One side's totals.
+fn side(cap: &Capture, s: &Structure, kept: usize, threads: &Threads<'_>) -> Side {
+    Side {
+        input: cap.input.display().to_string(),
+        run_id: cap.run_id.clone(),
+        source: cap.source.clone(),
+        calls: cap.calls.len(),
+        calls_compared: kept,
+        processes: s.order.len(),
+        threads: threads.values().map(Vec::len).sum(),
+    }
+}
+
+/// A's processes paired with B's by (key, rank).
+struct Pairing<'k> {
+    /// A's (key, rank) and pid, in A's order of creation.
+    ordered: Vec<(&'k (String, usize), i32)>,
+    /// A's pid -> its partner's pid in B.
+    pair_of_a: HashMap<i32, i32>,
+    /// The counts for the report (the thread counts are filled by `compare_threads`).
+    processes: ProcessMatch,
+}
+
+/// Pairs the n-th process with a key in A with the n-th with that key in B (`pa`, `pb`: the
+/// processes by (key, rank)), and checks whether their parents are paired too.
+fn pair_processes<'k>(
+    sa: &Structure,
+    sb: &Structure,
+    pa: &'k HashMap<(String, usize), i32>,
+    pb: &HashMap<(String, usize), i32>,
+) -> Pairing<'k> {
     let mut pm = ProcessMatch::default();
     let mut pair_of_a: HashMap<i32, i32> = HashMap::new();
     let mut keys: Vec<&(String, usize)> = pa.keys().collect();
@@ -510,22 +573,36 @@ pub fn compare(a: &Capture, b: &Capture, names: &Names, opts: &Options) -> Parit
             },
         )
         .count();
-
-    let mut matched_total = 0usize;
-    let mut windows_shared = 0usize;
-    let mut windows_total = 0usize;
-    let mut returns = Agreement::default();
-    let mut paths = Agreement::default();
-    let mut thread_pairs = Vec::new();
-    let mut mismatches = Vec::new();
-    let mut paired_b_threads: HashSet<(i32, i32)> = HashSet::new();
     let mut ordered: Vec<(&(String, usize), i32)> = keys.iter().map(|k| (*k, pa[*k])).collect();
     ordered.sort_by_key(|(_, pid)| sa.order.iter().position(|p| p == pid));
-    for (key, pid_a) in &ordered {
+    Pairing {
+        ordered,
+        pair_of_a,
+        processes: pm,
+    }
+}
+
+/// Pairs the threads of paired processes in order of creation and compares each pair; threads
+/// without a partner count as entirely different.
+fn compare_threads<'n>(
+    pairing: &mut Pairing<'_>,
+    ta: &Threads<'_>,
+    tb: &Threads<'_>,
+    names: &'n Names,
+    k: usize,
+) -> Totals<'n> {
+    let Pairing {
+        ordered,
+        pair_of_a,
+        processes: pm,
+    } = pairing;
+    let mut totals = Totals::new(names, k);
+    let mut paired_b_threads: HashSet<(i32, i32)> = HashSet::new();
+    for (key, pid_a) in ordered.iter() {
         let threads_a = ta.get(pid_a).map(Vec::as_slice).unwrap_or(&[]);
         let Some(pid_b) = pair_of_a.get(pid_a) else {
             pm.threads_only_a += threads_a.len();
-            windows_total += threads_a
+            totals.windows_total += threads_a
                 .iter()
                 .map(|(_, v)| window_count(v.len(), k))
                 .sum::<usize>();
@@ -535,88 +612,140 @@ pub fn compare(a: &Capture, b: &Capture, names: &Names, opts: &Options) -> Parit
         for (rank, (tid_a, calls_a)) in threads_a.iter().enumerate() {
             let Some((tid_b, calls_b)) = threads_b.get(rank) else {
                 pm.threads_only_a += 1;
-                windows_total += window_count(calls_a.len(), k);
+                totals.windows_total += window_count(calls_a.len(), k);
                 continue;
             };
             paired_b_threads.insert((*pid_b, *tid_b));
             pm.threads_paired += 1;
-            let na: Vec<u32> = calls_a.iter().map(|c| u32::from(c.name)).collect();
-            let nb: Vec<u32> = calls_b.iter().map(|c| u32::from(c.name)).collect();
-            let pairs = align(&na, &nb);
             let thread = format!("{} #{} thread {}", key.0, key.1, rank);
-            let mut note = |x: &Call, field: &'static str, a: String, b: String| {
-                if mismatches.len() < MAX_EXAMPLES {
-                    mismatches.push(Mismatch {
-                        thread: thread.clone(),
-                        syscall: names.name(x.name).to_string(),
-                        field,
-                        a,
-                        b,
-                    });
-                }
-            };
-            for &(i, j) in &pairs {
-                let (x, y) = (calls_a[i], calls_b[j]);
-                if let (Some(ra), Some(rb)) = (x.ret, y.ret) {
-                    returns.compared += 1;
-                    if returns_agree(names.name(x.name), ra, rb) {
-                        returns.agreed += 1;
-                    } else {
-                        note(x, "ret", ra.to_string(), rb.to_string());
-                    }
-                }
-                if let (Some(p), Some(q)) = (&x.path, &y.path) {
-                    paths.compared += 1;
-                    if cut(p) == cut(q) {
-                        paths.agreed += 1;
-                    } else {
-                        note(x, "path", format!("{p:?}"), format!("{q:?}"));
-                    }
-                }
-            }
-            let (wa, wb) = (windows(&na, k), windows(&nb, k));
-            let shared: usize = wa
-                .iter()
-                .map(|(w, ca)| (*ca).min(wb.get(w).copied().unwrap_or(0)))
-                .sum();
-            let wmax = window_count(na.len(), k).max(window_count(nb.len(), k));
-            windows_shared += shared;
-            windows_total += wmax;
-            matched_total += pairs.len();
-            let len = na.len() + nb.len();
-            thread_pairs.push(ThreadPair {
-                key: thread,
-                tid_a: *tid_a,
-                tid_b: *tid_b,
-                calls_a: na.len(),
-                calls_b: nb.len(),
-                edit_ratio: if len == 0 {
-                    1.0
-                } else {
-                    2.0 * pairs.len() as f64 / len as f64
-                },
-                window_share: if wmax == 0 {
-                    1.0
-                } else {
-                    shared as f64 / wmax as f64
-                },
-            });
+            totals.add_pair(thread, (*tid_a, calls_a), (*tid_b, calls_b));
         }
     }
-    for (pid_b, threads) in &tb {
+    for (pid_b, threads) in tb {
         for (tid_b, calls) in threads {
             if !paired_b_threads.contains(&(*pid_b, *tid_b)) {
                 pm.threads_only_b += 1;
-                windows_total += window_count(calls.len(), k);
+                totals.windows_total += window_count(calls.len(), k);
             }
         }
     }
-    let total = ka.0.len() + kb.0.len();
+    totals
+}
+
+/// Sums over all threads, and what the report lists per pair.
+struct Totals<'n> {
+    names: &'n Names,
+    /// Window length.
+    k: usize,
+    /// Aligned calls over all pairs.
+    matched: usize,
+    windows_shared: usize,
+    windows_total: usize,
+    returns: Agreement,
+    paths: Agreement,
+    thread_pairs: Vec<ThreadPair>,
+    mismatches: Vec<Mismatch>,
+}
+
+impl<'n> Totals<'n> {
+    fn new(names: &'n Names, k: usize) -> Self {
+        Self {
+            names,
+            k,
+            matched: 0,
+            windows_shared: 0,
+            windows_total: 0,
+            returns: Agreement::default(),
+            paths: Agreement::default(),
+            thread_pairs: Vec::new(),
+            mismatches: Vec::new(),
+        }
+    }
+
+    /// Aligns the calls of one pair of threads, compares the aligned calls and the windows.
+    fn add_pair(
+        &mut self,
+        thread: String,
+        (tid_a, calls_a): (i32, &[&Call]),
+        (tid_b, calls_b): (i32, &[&Call]),
+    ) {
+        let k = self.k;
+        let na: Vec<u32> = calls_a.iter().map(|c| u32::from(c.name)).collect();
+        let nb: Vec<u32> = calls_b.iter().map(|c| u32::from(c.name)).collect();
+        let pairs = align(&na, &nb);
+        for &(i, j) in &pairs {
+            self.compare_calls(&thread, calls_a[i], calls_b[j]);
+        }
+        let (wa, wb) = (windows(&na, k), windows(&nb, k));
+        let shared: usize = wa
+            .iter()
+            .map(|(w, ca)| (*ca).min(wb.get(w).copied().unwrap_or(0)))
+            .sum();
+        let wmax = window_count(na.len(), k).max(window_count(nb.len(), k));
+        self.windows_shared += shared;
+        self.windows_total += wmax;
+        self.matched += pairs.len();
+        let len = na.len() + nb.len();
+        self.thread_pairs.push(ThreadPair {
+            key: thread,
+            tid_a,
+            tid_b,
+            calls_a: na.len(),
+            calls_b: nb.len(),
+            edit_ratio: if len == 0 {
+                1.0
+            } else {
+                2.0 * pairs.len() as f64 / len as f64
+            },
+            window_share: if wmax == 0 {
+                1.0
+            } else {
+                shared as f64 / wmax as f64
+            },
+        });
+    }
+
+    /// Compares the return values and paths of two aligned calls.
+    fn compare_calls(&mut self, thread: &str, x: &Call, y: &Call) {
+        if let (Some(ra), Some(rb)) = (x.ret, y.ret) {
+            self.returns.compared += 1;
+            if returns_agree(self.names.name(x.name), ra, rb) {
+                self.returns.agreed += 1;
+            } else {
+                self.note(thread, x, "ret", ra.to_string(), rb.to_string());
+            }
+        }
+        if let (Some(p), Some(q)) = (&x.path, &y.path) {
+            self.paths.compared += 1;
+            if cut(p) == cut(q) {
+                self.paths.agreed += 1;
+            } else {
+                self.note(thread, x, "path", format!("{p:?}"), format!("{q:?}"));
+            }
+        }
+    }
+
+    /// Keeps a disagreement as an example, up to `MAX_EXAMPLES`.
+    fn note(&mut self, thread: &str, x: &Call, field: &'static str, a: String, b: String) {
+        if self.mismatches.len() < MAX_EXAMPLES {
+            self.mismatches.push(Mismatch {
+                thread: thread.to_string(),
+                syscall: self.names.name(x.name).to_string(),
+                field,
+                a,
+                b,
+            });
+        }
+    }
+}
+
+/// Syscalls whose counts differ, largest difference first.
+fn count_differences(kept_a: &[&Call], kept_b: &[&Call], names: &Names) -> Vec<CountDiff> {
     let mut counts: HashMap<SyscallId, (usize, usize)> = HashMap::new();
-    for c in &ka.0 {
+    for c in kept_a {
         counts.entry(c.name).or_default().0 += 1;
     }
-    for c in &kb.0 {
+    for c in kept_b {
         counts.entry(c.name).or_default().1 += 1;
     }
     let mut count_differences: Vec<CountDiff> = counts
@@ -630,35 +759,5 @@ pub fn compare(a: &Capture, b: &Capture, names: &Names, opts: &Options) -> Parit
         .collect();
     count_differences
         .sort_by(|x, y| (y.a.abs_diff(y.b), &x.syscall).cmp(&(x.a.abs_diff(x.b), &y.syscall)));
-    let side = |cap: &Capture, s: &Structure, kept: usize, threads: &Threads<'_>| Side {
-        input: cap.input.display().to_string(),
-        run_id: cap.run_id.clone(),
-        source: cap.source.clone(),
-        calls: cap.calls.len(),
-        calls_compared: kept,
-        processes: s.order.len(),
-        threads: threads.values().map(Vec::len).sum(),
-    };
-    ParityReport {
-        a: side(a, &sa, ka.0.len(), &ta),
-        b: side(b, &sb, kb.0.len(), &tb),
-        adjustments,
-        processes: pm,
-        similarity: if total == 0 {
-            1.0
-        } else {
-            2.0 * matched_total as f64 / total as f64
-        },
-        window: k,
-        window_share: if windows_total == 0 {
-            1.0
-        } else {
-            windows_shared as f64 / windows_total as f64
-        },
-        returns,
-        paths,
-        mismatches,
-        count_differences,
-        thread_pairs,
-    }
+    count_differences
 }

@@ -8,54 +8,29 @@ pub mod align;
 pub mod compare;
 pub mod load;
 
-use std::{fmt::Write as _, io::Write as _, path::PathBuf};
+use std::{fmt::Write as _, path::PathBuf};
 
 pub use self::compare::{KNOWN_DIFFERENCES, ParityReport, RUN_VARIANT_RETURNS};
 use self::load::Names;
 
-/// `tracer parity`: compare two captures of the same workload.
-#[derive(Clone, Debug, clap::Args)]
-#[command(after_help = "Example:\n  \
-    strace -f -ttt -T -o w.strace ./workload && tracer ingest w.strace -o strace.parquet\n  \
-    tracer record -o ebpf.parquet -- ./workload\n  \
-    tracer parity strace.parquet ebpf.parquet --min-similarity 0.99\n\n\
-    Exit status: 0, or 1 when the similarity is below --min-similarity.")]
-pub struct ParityArgs {
-    /// First capture: a syscalls Parquet file (its NAME.processes.parquet is read too) or a
+/// What `tracer parity` compares: the command line, validated.
+#[derive(Clone, Debug)]
+pub struct ParityConfig {
+    /// First capture: a syscalls Parquet file (its `NAME.processes.parquet` is read too) or a
     /// dataset folder.
     pub a: PathBuf,
-
-    /// Second capture, as A.
+    /// Second capture, as `a`.
     pub b: PathBuf,
-
-    /// Run of A to compare, when A holds several.
-    #[arg(long, value_name = "RUN_ID")]
+    /// Run of `a` to compare, when it holds several.
     pub run_a: Option<String>,
-
-    /// Run of B to compare, when B holds several.
-    #[arg(long, value_name = "RUN_ID")]
+    /// Run of `b` to compare, when it holds several.
     pub run_b: Option<String>,
-
-    /// Window length k of the identical-window share.
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..))]
-    pub window: u16,
-
-    /// Syscalls to leave out of the comparison (comma-separated), e.g. calls the workload makes
-    /// a varying number of times.
-    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+    /// Window length k of the identical-window share (at least 1).
+    pub window: usize,
+    /// Syscalls left out of the comparison.
     pub ignore: Vec<String>,
-
-    /// Exit with status 1 when the similarity (edit-distance ratio over all calls) is below this.
-    #[arg(long, value_name = "0..1")]
+    /// The similarity below which the comparison fails.
     pub min_similarity: Option<f64>,
-
-    /// Print the report as JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
-
-    /// Thread pairs listed in the text report (all are in the JSON).
-    #[arg(long, default_value_t = 20)]
-    pub show_threads: usize,
 }
 
 /// Errors of `tracer parity`, naming the file at fault.
@@ -96,9 +71,6 @@ pub enum ParityError {
         /// What is wrong.
         what: String,
     },
-    /// Writing the report failed.
-    #[error("cannot write the report")]
-    Output(#[source] std::io::Error),
 }
 
 /// What `tracer parity` found, and the exit status it implies.
@@ -121,42 +93,31 @@ impl ParityOutcome {
     pub fn exit_code(&self) -> i32 {
         if self.passed() { 0 } else { 1 }
     }
-}
 
-/// Compares the captures named in `args`, without printing.
-pub fn compare_paths(args: &ParityArgs) -> Result<ParityOutcome, ParityError> {
-    let mut names = Names::default();
-    let a = load::load(&args.a, args.run_a.as_deref(), &mut names)?;
-    let b = load::load(&args.b, args.run_b.as_deref(), &mut names)?;
-    let opts = compare::Options {
-        window: usize::from(args.window),
-        ignore: args.ignore.clone(),
-    };
-    Ok(ParityOutcome {
-        report: compare::compare(&a, &b, &names, &opts),
-        min_similarity: args.min_similarity,
-    })
-}
-
-/// Runs `tracer parity`: compares, prints the report (text or `--json`) on stdout, and returns
-/// the outcome (`exit_code()` is the status to exit with). A closed stdout is not an error.
-pub fn run(args: &ParityArgs) -> Result<ParityOutcome, ParityError> {
-    let outcome = compare_paths(args)?;
-    let text = if args.json {
-        let mut v = serde_json::to_value(&outcome.report).expect("the report serialises");
-        v["min_similarity"] = serde_json::json!(outcome.min_similarity);
-        v["passed"] = serde_json::json!(outcome.passed());
+    /// The report as pretty JSON, with the threshold and the verdict, ending in a newline.
+    pub fn to_json(&self) -> String {
+        let mut v = serde_json::to_value(&self.report).expect("the report serialises");
+        v["min_similarity"] = serde_json::json!(self.min_similarity);
+        v["passed"] = serde_json::json!(self.passed());
         let mut s = serde_json::to_string_pretty(&v).expect("the report serialises");
         s.push('\n');
         s
-    } else {
-        render(&outcome, args.show_threads)
-    };
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(ParityError::Output(e)),
-        _ => {}
     }
-    Ok(outcome)
+}
+
+/// Compares the captures `config` names, without printing.
+pub fn compare_paths(config: &ParityConfig) -> Result<ParityOutcome, ParityError> {
+    let mut names = Names::default();
+    let a = load::load(&config.a, config.run_a.as_deref(), &mut names)?;
+    let b = load::load(&config.b, config.run_b.as_deref(), &mut names)?;
+    let opts = compare::Options {
+        window: config.window,
+        ignore: config.ignore.clone(),
+    };
+    Ok(ParityOutcome {
+        report: compare::compare(&a, &b, &names, &opts),
+        min_similarity: config.min_similarity,
+    })
 }
 
 fn pct(x: f64) -> String {
@@ -167,6 +128,17 @@ fn pct(x: f64) -> String {
 pub fn render(outcome: &ParityOutcome, show_threads: usize) -> String {
     let r = &outcome.report;
     let mut s = String::new();
+    render_sides(&mut s, r);
+    render_processes(&mut s, &r.processes);
+    render_agreement(&mut s, r);
+    render_counts(&mut s, &r.count_differences);
+    render_threads(&mut s, &r.thread_pairs, show_threads);
+    render_verdict(&mut s, outcome);
+    s
+}
+
+/// Both sides' totals and the known differences removed from each.
+fn render_sides(s: &mut String, r: &ParityReport) {
     for (label, side) in [("A", &r.a), ("B", &r.b)] {
         let _ = writeln!(
             s,
@@ -188,7 +160,10 @@ pub fn render(outcome: &ParityOutcome, show_threads: usize) -> String {
             adj.id, adj.removed_a, adj.removed_b, adj.description
         );
     }
-    let p = &r.processes;
+}
+
+/// The process and thread pairing.
+fn render_processes(s: &mut String, p: &compare::ProcessMatch) {
     let _ = writeln!(
         s,
         "\nprocesses: {} paired by exec path and order ({} with agreeing parents), {} only in A, {} only in B",
@@ -208,6 +183,10 @@ pub fn render(outcome: &ParityOutcome, show_threads: usize) -> String {
         "threads: {} paired, {} only in A, {} only in B",
         p.threads_paired, p.threads_only_a, p.threads_only_b
     );
+}
+
+/// Sequence similarity, and return-value and path agreement with the first disagreements.
+fn render_agreement(s: &mut String, r: &ParityReport) {
     let _ = writeln!(
         s,
         "\nsimilarity (edit-distance ratio over all calls): {:.4}",
@@ -229,27 +208,31 @@ pub fn render(outcome: &ParityOutcome, show_threads: usize) -> String {
             m.syscall, m.field, m.a, m.b, m.thread
         );
     }
-    if r.count_differences.is_empty() {
+}
+
+/// The syscalls whose counts differ.
+fn render_counts(s: &mut String, diffs: &[compare::CountDiff]) {
+    if diffs.is_empty() {
         let _ = writeln!(s, "\nper-syscall counts: identical");
-    } else {
+        return;
+    }
+    let _ = writeln!(s, "\nper-syscall count differences ({}):", diffs.len());
+    let _ = writeln!(s, "  {:<24} {:>8} {:>8} {:>8}", "syscall", "A", "B", "A-B");
+    for d in diffs {
         let _ = writeln!(
             s,
-            "\nper-syscall count differences ({}):",
-            r.count_differences.len()
+            "  {:<24} {:>8} {:>8} {:>+8}",
+            d.syscall,
+            d.a,
+            d.b,
+            d.a as i64 - d.b as i64
         );
-        let _ = writeln!(s, "  {:<24} {:>8} {:>8} {:>8}", "syscall", "A", "B", "A-B");
-        for d in &r.count_differences {
-            let _ = writeln!(
-                s,
-                "  {:<24} {:>8} {:>8} {:>+8}",
-                d.syscall,
-                d.a,
-                d.b,
-                d.a as i64 - d.b as i64
-            );
-        }
     }
-    let mut worst: Vec<&compare::ThreadPair> = r.thread_pairs.iter().collect();
+}
+
+/// The `show_threads` least similar thread pairs.
+fn render_threads(s: &mut String, pairs: &[compare::ThreadPair], show_threads: usize) {
+    let mut worst: Vec<&compare::ThreadPair> = pairs.iter().collect();
     worst.sort_by(|x, y| x.edit_ratio.total_cmp(&y.edit_ratio));
     let _ = writeln!(
         s,
@@ -270,21 +253,25 @@ pub fn render(outcome: &ParityOutcome, show_threads: usize) -> String {
             t.key
         );
     }
+}
+
+/// The similarity, with the verdict against `--min-similarity` when one was given.
+fn render_verdict(s: &mut String, outcome: &ParityOutcome) {
+    let similarity = outcome.report.similarity;
     match outcome.min_similarity {
         Some(m) => {
             let _ = writeln!(
                 s,
                 "\n{}: similarity {:.4} {} --min-similarity {m}",
                 if outcome.passed() { "PASS" } else { "FAIL" },
-                r.similarity,
+                similarity,
                 if outcome.passed() { ">=" } else { "<" }
             );
         }
         None => {
-            let _ = writeln!(s, "\nsimilarity {:.4}", r.similarity);
+            let _ = writeln!(s, "\nsimilarity {similarity:.4}");
         }
     }
-    s
 }
 
 #[cfg(test)]
@@ -320,32 +307,6 @@ mod tests {
                 .collect(),
             processes: Default::default(),
         }
-    }
-
-    #[test]
-    fn command_line() {
-        use clap::{Args as _, FromArgMatches as _};
-        let cmd = ParityArgs::augment_args(clap::Command::new("parity"));
-        cmd.clone().debug_assert();
-        let m = cmd
-            .try_get_matches_from([
-                "parity",
-                "a.parquet",
-                "b",
-                "--json",
-                "--min-similarity",
-                "0.99",
-                "--ignore",
-                "futex,sched_yield",
-            ])
-            .expect("parses");
-        let a = ParityArgs::from_arg_matches(&m).expect("valid");
-        assert_eq!(
-            (a.a.to_str(), a.b.to_str(), a.json),
-            (Some("a.parquet"), Some("b"), true)
-        );
-        assert_eq!((a.min_similarity, a.window), (Some(0.99), 6));
-        assert_eq!(a.ignore, ["futex", "sched_yield"]);
     }
 
     fn opts() -> Options {

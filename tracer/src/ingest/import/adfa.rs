@@ -13,7 +13,7 @@ use std::path::Path;
 use tracer_dataset::{RunInfo, SyscallRow, SyscallSink, meta};
 
 use super::{malformed, name_of, read_text, walk};
-use crate::ingest::{Arch, IngestArgs, IngestError, Output, RunSummary};
+use crate::ingest::{Arch, IngestConfig, IngestError, Output, RunSummary};
 
 /// The scenario a trace's folder implies.
 pub fn scenario_of(rel: &Path) -> Option<String> {
@@ -37,28 +37,30 @@ pub fn scenario_of(rel: &Path) -> Option<String> {
     }
 }
 
-/// Imports every `.txt` trace under `args.input`.
-pub fn ingest(args: &IngestArgs) -> Result<Vec<RunSummary>, IngestError> {
-    let files = walk(&args.input, &|p| p.extension().is_some_and(|e| e == "txt"))?;
+/// Imports every `.txt` trace under `config.input`.
+pub fn ingest(config: &IngestConfig) -> Result<Vec<RunSummary>, IngestError> {
+    let files = walk(&config.input, &|p| {
+        p.extension().is_some_and(|e| e == "txt")
+    })?;
     if files.is_empty() {
         return Err(IngestError::Input {
-            path: args.input.clone(),
+            path: config.input.clone(),
             what: "no ADFA-LD .txt trace files".into(),
         });
     }
-    let arch = args.arch.unwrap_or(Arch::X86);
+    let arch = config.arch.unwrap_or(Arch::X86);
     let table = arch.table();
-    let out = Output::new(&args.output, files.len())?;
-    let base = if args.input.is_dir() {
-        args.input.as_path()
+    let out = Output::new(&config.output, files.len())?;
+    let base = if config.input.is_dir() {
+        config.input.as_path()
     } else {
-        args.input.parent().unwrap_or(Path::new(""))
+        config.input.parent().unwrap_or(Path::new(""))
     };
     let mut runs = Vec::with_capacity(files.len());
     let mut unknown = String::new();
     for path in files {
         let rel = path.strip_prefix(base).unwrap_or(&path);
-        let run_id = match (&args.run_id, rel.with_extension("").to_str()) {
+        let run_id = match (&config.run_id, rel.with_extension("").to_str()) {
             (Some(r), _) => r.clone(),
             (None, Some(r)) => r.to_string(),
             (None, None) => rel.with_extension("").to_string_lossy().into_owned(),
@@ -66,7 +68,7 @@ pub fn ingest(args: &IngestArgs) -> Result<Vec<RunSummary>, IngestError> {
         let run = RunInfo {
             run_id: run_id.clone(),
             source: "adfa-ld".into(),
-            scenario: args.scenario.clone().or_else(|| scenario_of(rel)),
+            scenario: config.scenario.clone().or_else(|| scenario_of(rel)),
             mode: None,
         };
         let (syscalls_path, _) = out.paths(&run_id)?;
@@ -82,7 +84,7 @@ pub fn ingest(args: &IngestArgs) -> Result<Vec<RunSummary>, IngestError> {
             for tok in line.split_ascii_whitespace() {
                 let Ok(nr) = tok.parse::<i64>() else {
                     malformed(
-                        args.lenient,
+                        config.lenient,
                         &mut skipped,
                         &path,
                         i as u64 + 1,

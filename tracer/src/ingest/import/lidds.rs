@@ -15,12 +15,14 @@
 //! `procexit`, `signaldeliver`, ...) are not syscalls and are not written (`procexit` sets the
 //! process's exit time); other unknown names are written with `nr` = -1.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, path::Path};
 
-use tracer_dataset::{ProcessRow, ProcessSink, RunInfo, SyscallRow, SyscallSink, meta};
+use tracer_dataset::{
+    ProcessRow, ProcessSink, RunInfo, SinkError, SyscallRow, SyscallSink, arch::SyscallTable, meta,
+};
 
 use super::{malformed, read_text, walk};
-use crate::ingest::{Arch, IngestArgs, IngestError, Output, RunSummary, default_run_id};
+use crate::ingest::{Arch, IngestConfig, IngestError, Output, RunSummary, default_run_id};
 
 /// sysdig event names that are not system calls.
 const META_EVENTS: &[&str] = &[
@@ -128,52 +130,242 @@ struct Pending {
 }
 
 /// Imports one `.sc` file or every `.sc` under a folder.
-pub fn ingest(args: &IngestArgs) -> Result<Vec<RunSummary>, IngestError> {
-    let files = walk(&args.input, &|p| p.extension().is_some_and(|e| e == "sc"))?;
+pub fn ingest(config: &IngestConfig) -> Result<Vec<RunSummary>, IngestError> {
+    let files = walk(&config.input, &|p| p.extension().is_some_and(|e| e == "sc"))?;
     if files.is_empty() {
         return Err(IngestError::Input {
-            path: args.input.clone(),
+            path: config.input.clone(),
             what: "no LID-DS .sc files".into(),
         });
     }
-    let arch = args.arch.unwrap_or_else(Arch::native);
-    let table = arch.table();
-    let out = Output::new(&args.output, files.len())?;
+    let arch = config.arch.unwrap_or_else(Arch::native);
+    let out = Output::new(&config.output, files.len())?;
     let mut runs = Vec::new();
     for path in files {
-        let run_id = match (&args.run_id, args.input.is_file()) {
+        let run_id = match (&config.run_id, config.input.is_file()) {
             (Some(r), true) => r.clone(),
             _ => default_run_id(&path),
         };
-        let run = RunInfo {
-            run_id: run_id.clone(),
-            source: "lid-ds".into(),
-            scenario: args.scenario.clone(),
-            mode: None,
-        };
-        let (syscalls_path, processes_path) = out.paths(&run_id)?;
-        let metadata = vec![
-            (meta::ARCH.to_string(), arch.as_str().to_string()),
-            (meta::COMMAND_LINE.to_string(), path.display().to_string()),
-            (meta::TS_POINT.to_string(), "entry".to_string()),
-        ];
-        let mut sink = SyscallSink::create(&syscalls_path, run.clone(), &metadata)?;
-        let text = read_text(&path)?;
-        let (mut seq, mut skipped, mut lines) = (0u64, 0u64, 0u64);
-        let mut pending: HashMap<i32, Pending> = HashMap::new();
-        let mut procs: HashMap<i32, ProcessRow> = HashMap::new();
-        let mut order = Vec::new();
-        let write = |sink: &mut SyscallSink, p: &Pending, tid: i32, exit: Option<(i64, &str)>| {
-            let info = table.by_name(&p.name);
-            let ret = exit.and_then(|(_, a)| {
-                value(a, "res")
-                    .or_else(|| value(a, "fd"))
+        runs.push(ingest_file(config, arch, &out, &path, run_id)?);
+    }
+    Ok(runs)
+}
+
+/// Imports the recording at `path` as run `run_id`.
+fn ingest_file(
+    config: &IngestConfig,
+    arch: Arch,
+    out: &Output,
+    path: &Path,
+    run_id: String,
+) -> Result<RunSummary, IngestError> {
+    let run = RunInfo {
+        run_id: run_id.clone(),
+        source: "lid-ds".into(),
+        scenario: config.scenario.clone(),
+        mode: None,
+    };
+    let (syscalls_path, processes_path) = out.paths(&run_id)?;
+    let metadata = vec![
+        (meta::ARCH.to_string(), arch.as_str().to_string()),
+        (meta::COMMAND_LINE.to_string(), path.display().to_string()),
+        (meta::TS_POINT.to_string(), "entry".to_string()),
+    ];
+    let sink = SyscallSink::create(&syscalls_path, run.clone(), &metadata)?;
+    let text = read_text(path)?;
+    let mut recording = Recording::new(sink, arch.table());
+    let (mut skipped, mut lines) = (0u64, 0u64);
+    for (i, line) in text.lines().enumerate() {
+        lines += 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match parse(line) {
+            Ok(ev) => recording.event(&ev)?,
+            Err(expected) => malformed(
+                config.lenient,
+                &mut skipped,
+                path,
+                i as u64 + 1,
+                expected,
+                line,
+            )?,
+        }
+    }
+    let (mut sink, procs) = recording.finish()?;
+    sink.add_metadata(meta::LINES_SKIPPED, skipped.to_string());
+    let rows = sink.close()?;
+    let mut psink = ProcessSink::create(&processes_path, run, &metadata)?;
+    for p in procs {
+        psink.push(p);
+    }
+    let processes = psink.close()?;
+    Ok(RunSummary {
+        run_id,
+        syscalls_path,
+        processes_path: Some(processes_path),
+        rows,
+        processes,
+        lines,
+        lines_skipped: skipped,
+        lines_truncated: 0,
+    })
+}
+
+/// One recording being paired into rows: the calls waiting for their exit, and the processes
+/// seen so far.
+struct Recording {
+    sink: SyscallSink,
+    table: &'static SyscallTable,
+    /// The next row's `seq`.
+    seq: u64,
+    /// tid -> its call waiting for an exit.
+    pending: HashMap<i32, Pending>,
+    procs: HashMap<i32, ProcessRow>,
+    /// pids in order of first appearance.
+    order: Vec<i32>,
+}
+
+impl Recording {
+    fn new(sink: SyscallSink, table: &'static SyscallTable) -> Self {
+        Self {
+            sink,
+            table,
+            seq: 0,
+            pending: HashMap::new(),
+            procs: HashMap::new(),
+            order: Vec::new(),
+        }
+    }
+
+    /// Takes one event line: notes its process, then pairs or writes its call.
+    fn event(&mut self, ev: &Ev<'_>) -> Result<(), IngestError> {
+        let order = &mut self.order;
+        let proc = self.procs.entry(ev.pid).or_insert_with(|| {
+            order.push(ev.pid);
+            ProcessRow {
+                pid: ev.pid,
+                start_ns: Some(ev.ts),
+                ..ProcessRow::default()
+            }
+        });
+        if proc.comm.as_deref() != Some(ev.comm) {
+            proc.comm = Some(ev.comm.to_string());
+        }
+        if META_EVENTS.contains(&ev.name) {
+            if ev.name == "procexit" && ev.tid == ev.pid {
+                proc.exit_ns = Some(ev.ts);
+                proc.exit_code = value(ev.args, "status")
                     .and_then(leading_int)
-            });
-            let path = info
-                .and_then(|i| i.path_arg)
-                .and_then(|_| path_of(&p.args).or_else(|| exit.and_then(|(_, a)| path_of(a))));
-            sink.push(&SyscallRow {
+                    .and_then(|v| i32::try_from(v).ok());
+            }
+            return Ok(());
+        }
+        if ev.enter {
+            self.enter(ev)
+        } else {
+            self.exit(ev)
+        }
+    }
+
+    /// An entry: waits for its exit (a call still waiting on the thread never returned).
+    fn enter(&mut self, ev: &Ev<'_>) -> Result<(), IngestError> {
+        if let Some(old) = self.pending.remove(&ev.tid) {
+            self.write(&old, ev.tid, None)?;
+        }
+        self.pending.insert(
+            ev.tid,
+            Pending {
+                entered: true,
+                seq: self.seq,
+                ts: ev.ts,
+                pid: ev.pid,
+                comm: ev.comm.to_string(),
+                name: ev.name.to_string(),
+                args: ev.args.to_string(),
+            },
+        );
+        self.seq += 1;
+        Ok(())
+    }
+
+    /// An exit: completes the thread's waiting call of the same name, or stands alone when the
+    /// recording missed the entry.
+    fn exit(&mut self, ev: &Ev<'_>) -> Result<(), IngestError> {
+        let p = match self.pending.remove(&ev.tid) {
+            Some(p) if p.name == ev.name => p,
+            other => {
+                if let Some(old) = other {
+                    self.write(&old, ev.tid, None)?;
+                }
+                self.seq += 1;
+                Pending {
+                    entered: false,
+                    seq: self.seq - 1,
+                    ts: ev.ts,
+                    pid: ev.pid,
+                    comm: ev.comm.to_string(),
+                    name: ev.name.to_string(),
+                    args: String::new(),
+                }
+            }
+        };
+        let ret = self.write(&p, ev.tid, Some((ev.ts, ev.args)))?;
+        self.follow(ev, &p, ret);
+        Ok(())
+    }
+
+    /// Lineage and executables from a completed call: the child a fork or clone created, the
+    /// file an execve ran.
+    fn follow(&mut self, ev: &Ev<'_>, p: &Pending, ret: Option<i64>) {
+        match (ev.name, ret) {
+            ("clone" | "clone3" | "fork" | "vfork", Some(child)) if child > 0 => {
+                let child = i32::try_from(child).unwrap_or(i32::MAX);
+                if !ev.args.contains("CLONE_THREAD") && !self.procs.contains_key(&child) {
+                    self.order.push(child);
+                    self.procs.insert(
+                        child,
+                        ProcessRow {
+                            pid: child,
+                            ppid: Some(ev.pid),
+                            start_ns: Some(ev.ts),
+                            ..ProcessRow::default()
+                        },
+                    );
+                } else if let Some(c) = self.procs.get_mut(&child) {
+                    c.ppid.get_or_insert(ev.pid);
+                }
+            }
+            ("execve" | "execveat", Some(0)) => {
+                if let Some(proc) = self.procs.get_mut(&ev.pid) {
+                    proc.exe = value(ev.args, "exe")
+                        .or_else(|| path_of(&p.args))
+                        .map(str::to_string);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes the row of call `p` on thread `tid`, with its exit's time and arguments when it
+    /// returned; returns the return value.
+    fn write(
+        &mut self,
+        p: &Pending,
+        tid: i32,
+        exit: Option<(i64, &str)>,
+    ) -> Result<Option<i64>, SinkError> {
+        let info = self.table.by_name(&p.name);
+        let ret = exit.and_then(|(_, a)| {
+            value(a, "res")
+                .or_else(|| value(a, "fd"))
+                .and_then(leading_int)
+        });
+        let path = info
+            .and_then(|i| i.path_arg)
+            .and_then(|_| path_of(&p.args).or_else(|| exit.and_then(|(_, a)| path_of(a))));
+        self.sink
+            .push(&SyscallRow {
                 seq: p.seq,
                 ts_ns: Some(p.ts),
                 duration_ns: exit
@@ -190,138 +382,23 @@ pub fn ingest(args: &IngestArgs) -> Result<Vec<RunSummary>, IngestError> {
                 path,
             })
             .map(|()| ret)
-        };
-        for (i, line) in text.lines().enumerate() {
-            lines += 1;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let ev = match parse(line) {
-                Ok(ev) => ev,
-                Err(expected) => {
-                    malformed(
-                        args.lenient,
-                        &mut skipped,
-                        &path,
-                        i as u64 + 1,
-                        expected,
-                        line,
-                    )?;
-                    continue;
-                }
-            };
-            let proc = procs.entry(ev.pid).or_insert_with(|| {
-                order.push(ev.pid);
-                ProcessRow {
-                    pid: ev.pid,
-                    start_ns: Some(ev.ts),
-                    ..ProcessRow::default()
-                }
-            });
-            if proc.comm.as_deref() != Some(ev.comm) {
-                proc.comm = Some(ev.comm.to_string());
-            }
-            if META_EVENTS.contains(&ev.name) {
-                if ev.name == "procexit" && ev.tid == ev.pid {
-                    proc.exit_ns = Some(ev.ts);
-                    proc.exit_code = value(ev.args, "status")
-                        .and_then(leading_int)
-                        .and_then(|v| i32::try_from(v).ok());
-                }
-                continue;
-            }
-            if ev.enter {
-                if let Some(old) = pending.remove(&ev.tid) {
-                    write(&mut sink, &old, ev.tid, None)?;
-                }
-                pending.insert(
-                    ev.tid,
-                    Pending {
-                        entered: true,
-                        seq,
-                        ts: ev.ts,
-                        pid: ev.pid,
-                        comm: ev.comm.to_string(),
-                        name: ev.name.to_string(),
-                        args: ev.args.to_string(),
-                    },
-                );
-                seq += 1;
-                continue;
-            }
-            let p = match pending.remove(&ev.tid) {
-                Some(p) if p.name == ev.name => p,
-                other => {
-                    if let Some(old) = other {
-                        write(&mut sink, &old, ev.tid, None)?;
-                    }
-                    seq += 1;
-                    Pending {
-                        entered: false,
-                        seq: seq - 1,
-                        ts: ev.ts,
-                        pid: ev.pid,
-                        comm: ev.comm.to_string(),
-                        name: ev.name.to_string(),
-                        args: String::new(),
-                    }
-                }
-            };
-            let ret = write(&mut sink, &p, ev.tid, Some((ev.ts, ev.args)))?;
-            match (ev.name, ret) {
-                ("clone" | "clone3" | "fork" | "vfork", Some(child)) if child > 0 => {
-                    let child = i32::try_from(child).unwrap_or(i32::MAX);
-                    if !ev.args.contains("CLONE_THREAD") && !procs.contains_key(&child) {
-                        order.push(child);
-                        procs.insert(
-                            child,
-                            ProcessRow {
-                                pid: child,
-                                ppid: Some(ev.pid),
-                                start_ns: Some(ev.ts),
-                                ..ProcessRow::default()
-                            },
-                        );
-                    } else if let Some(c) = procs.get_mut(&child) {
-                        c.ppid.get_or_insert(ev.pid);
-                    }
-                }
-                ("execve" | "execveat", Some(0)) => {
-                    if let Some(proc) = procs.get_mut(&ev.pid) {
-                        proc.exe = value(ev.args, "exe")
-                            .or_else(|| path_of(&p.args))
-                            .map(str::to_string);
-                    }
-                }
-                _ => {}
-            }
-        }
-        let mut left: Vec<(i32, Pending)> = pending.into_iter().collect();
+    }
+
+    /// Writes the calls still waiting (they never returned), in `seq` order; returns the sink
+    /// and the processes in order of first appearance.
+    fn finish(mut self) -> Result<(SyscallSink, Vec<ProcessRow>), IngestError> {
+        let mut left: Vec<(i32, Pending)> = std::mem::take(&mut self.pending).into_iter().collect();
         left.sort_by_key(|(_, p)| p.seq);
         for (tid, p) in &left {
-            write(&mut sink, p, *tid, None)?;
+            self.write(p, *tid, None)?;
         }
-        sink.add_metadata(meta::LINES_SKIPPED, skipped.to_string());
-        let rows = sink.close()?;
-        let mut psink = ProcessSink::create(&processes_path, run, &metadata)?;
-        for pid in &order {
-            if let Some(p) = procs.remove(pid) {
-                psink.push(p);
-            }
-        }
-        let processes = psink.close()?;
-        runs.push(RunSummary {
-            run_id,
-            syscalls_path,
-            processes_path: Some(processes_path),
-            rows,
-            processes,
-            lines,
-            lines_skipped: skipped,
-            lines_truncated: 0,
-        });
+        let procs = self
+            .order
+            .iter()
+            .filter_map(|pid| self.procs.remove(pid))
+            .collect();
+        Ok((self.sink, procs))
     }
-    Ok(runs)
 }
 
 #[cfg(test)]

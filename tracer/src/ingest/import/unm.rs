@@ -10,28 +10,28 @@
 use tracer_dataset::{ProcessRow, ProcessSink, RunInfo, SyscallRow, SyscallSink, meta};
 
 use super::{malformed, name_of, read_text, walk};
-use crate::ingest::{Arch, IngestArgs, IngestError, Output, RunSummary, default_run_id};
+use crate::ingest::{Arch, IngestConfig, IngestError, Output, RunSummary, default_run_id};
 
 /// Imports a UNM trace file, or every file under a folder.
-pub fn ingest(args: &IngestArgs) -> Result<Vec<RunSummary>, IngestError> {
-    let files = walk(&args.input, &|p| {
+pub fn ingest(config: &IngestConfig) -> Result<Vec<RunSummary>, IngestError> {
+    let files = walk(&config.input, &|p| {
         !p.file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with('.'))
     })?;
-    let arch = args.arch.unwrap_or(Arch::X86);
+    let arch = config.arch.unwrap_or(Arch::X86);
     let table = arch.table();
-    let out = Output::new(&args.output, files.len())?;
+    let out = Output::new(&config.output, files.len())?;
     let mut runs = Vec::with_capacity(files.len());
     let mut unknown = String::new();
     for path in files {
-        let run_id = match (&args.run_id, files_one(&args.input)) {
+        let run_id = match (&config.run_id, files_one(&config.input)) {
             (Some(r), true) => r.clone(),
             _ => default_run_id(&path),
         };
         let run = RunInfo {
             run_id: run_id.clone(),
             source: "unm".into(),
-            scenario: args.scenario.clone(),
+            scenario: config.scenario.clone(),
             mode: None,
         };
         let (syscalls_path, processes_path) = out.paths(&run_id)?;
@@ -52,7 +52,7 @@ pub fn ingest(args: &IngestArgs) -> Result<Vec<RunSummary>, IngestError> {
                     (Ok(p), Ok(n)) => (p, n),
                     _ => {
                         malformed(
-                            args.lenient,
+                            config.lenient,
                             &mut skipped,
                             &path,
                             i as u64 + 1,
@@ -64,7 +64,7 @@ pub fn ingest(args: &IngestArgs) -> Result<Vec<RunSummary>, IngestError> {
                 },
                 _ => {
                     malformed(
-                        args.lenient,
+                        config.lenient,
                         &mut skipped,
                         &path,
                         i as u64 + 1,

@@ -1,43 +1,17 @@
-//! Command-line arguments of `tracer`, and their validation into typed configurations.
+//! `tracer record`: its arguments, their validation into a `RecordConfig`, and the summary it
+//! prints on stderr.
 
 use std::{ffi::OsString, path::PathBuf};
 
-use clap::{Args, Parser, Subcommand};
-use tracer_dataset::RunInfo;
+use clap::Args;
+use tracer_dataset::{Arch, RunInfo};
 
-use tracer_dataset::Arch;
-
+use super::{CliError, parse_bytes};
 use crate::{
-    record::{Job, RecordConfig, Schedule, Target},
+    record::{self, Job, RecordConfig, Schedule, Target},
     syscall_table::{self, FilterError},
     user::{self, UserError},
 };
-
-/// Record any command's syscalls with eBPF into Parquet, at a small fraction of strace's cost.
-#[derive(Debug, Parser)]
-#[command(name = "tracer", version, about, long_about = None, propagate_version = true)]
-pub struct Cli {
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run a command (or attach to processes) and record every syscall of it and its
-    /// descendants into a Parquet file. Needs root: `sudo -E tracer record -- make -j4`.
-    Record(RecordArgs),
-    /// Run scenarios of commands one at a time (M.S) and all at once (M.R) under capture, then
-    /// compare their syscall-sequence profiles and write a report. Needs root.
-    Experiment(crate::experiment::ExperimentArgs),
-    /// Read strace logs (any flags, -ff sets) or public datasets (ADFA-LD, UNM, LID-DS) into
-    /// the same Parquet schema as captures. No root needed.
-    Ingest(crate::ingest::IngestArgs),
-    /// Compare two captures of the same workload (e.g. strace vs eBPF): processes, counts,
-    /// per-thread sequence similarity, return values and paths.
-    Parity(crate::parity::ParityArgs),
-}
 
 /// `tracer record`.
 #[derive(Debug, Args)]
@@ -100,26 +74,6 @@ pub struct RecordArgs {
     /// The command to run and its arguments (after `--`).
     #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
-}
-
-/// Parses `4096`, `64K`, `128M`, `1G`.
-pub fn parse_bytes(s: &str) -> Result<u32, String> {
-    let (num, mult) = match s.chars().last() {
-        Some('K' | 'k') => (&s[..s.len() - 1], 1u64 << 10),
-        Some('M' | 'm') => (&s[..s.len() - 1], 1 << 20),
-        Some('G' | 'g') => (&s[..s.len() - 1], 1 << 30),
-        _ => (s, 1),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size like 4096, 64K, 128M"))?;
-    let bytes = n * mult;
-    if bytes < 4096 || !bytes.is_power_of_two() || bytes > (1 << 31) {
-        return Err(format!(
-            "{s}: the ring buffer must be a power of two between 4K and 2G"
-        ));
-    }
-    Ok(bytes as u32)
 }
 
 /// Invalid `record` arguments.
@@ -230,17 +184,36 @@ impl RecordArgs {
     }
 }
 
+/// Runs `tracer record`: captures, then prints the `-c` table and the summary line (unless
+/// `-q`) on stderr; returns the command's exit status.
+pub fn run(args: &RecordArgs) -> Result<i32, CliError> {
+    let config = args.to_config()?;
+    let outcome = record::run(&config).map_err(|source| CliError::Record {
+        output: config.output.clone(),
+        source: Box::new(source),
+    })?;
+    if args.summary {
+        eprint!("{}", outcome.summary_table());
+    }
+    if !args.quiet {
+        eprintln!("{}", outcome.summary_line(&config.output));
+        if outcome.lost > 0 {
+            eprintln!(
+                "tracer: warning: {} events were lost (ring buffer full); the file records \
+                 the count. Try a larger --ring-bytes.",
+                outcome.lost
+            );
+        }
+    }
+    Ok(outcome.exit_code)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use clap::Parser as _;
 
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_bytes("4096"), Ok(4096));
-        assert_eq!(parse_bytes("128M"), Ok(128 << 20));
-        assert!(parse_bytes("1000").is_err());
-        assert!(parse_bytes("lots").is_err());
-    }
+    use super::*;
+    use crate::cli::{Cli, Command};
 
     #[test]
     fn dates() {
