@@ -11,15 +11,22 @@
 //! - M.S, interleaved view: abc bca cab abc bcx cxy xyz yzx zxy xyz: 2 of 10 unknown (coverage
 //!   0.8), 2 of 8 distinct unknown (mismatch 0.25).
 
-mod common;
+use std::{
+    path::Path,
+    process::{Command, Output},
+};
 
-use std::{path::Path, process::Command};
-
-use common::*;
 use serde_json::Value;
+
+use crate::common::*;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tracer-analyze"))
+}
+
+/// Runs `tracer-analyze ARGS`, returning its output whatever the exit status.
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run")
 }
 
 fn run_json(args: &[&str]) -> Value {
@@ -56,18 +63,17 @@ fn line<'a>(lines: &'a Value, mode: &str, view: &str) -> &'a Value {
 
 #[test]
 fn compare_by_hand() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = tiny_experiment(dir.path());
+    let (dir, root) = temp_tiny_experiment();
     let out_dir = dir.path().join("tables");
     let v = run_json(&[
         "compare",
-        root.to_str().expect("utf-8"),
+        utf8(&root),
         "-k",
         "3",
         "--holdout",
         "resubstitution",
         "-o",
-        out_dir.to_str().expect("utf-8"),
+        utf8(&out_dir),
     ]);
     let lines = &v["summary_lines"];
     let mr_i = line(lines, "mr", "interleaved");
@@ -131,11 +137,10 @@ fn compare_by_hand() {
 
 #[test]
 fn held_out_split_scores_only_held_out_ms_runs() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = tiny_experiment(dir.path());
+    let (_dir, root) = temp_tiny_experiment();
     let v = run_json(&[
         "compare",
-        root.to_str().expect("utf-8"),
+        utf8(&root),
         "-k",
         "3",
         "--train-share",
@@ -163,18 +168,17 @@ fn held_out_split_scores_only_held_out_ms_runs() {
 
 #[test]
 fn profile_score_and_eval() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = tiny_experiment(dir.path());
+    let (dir, root) = temp_tiny_experiment();
     let prof = dir.path().join("s.prof");
     let p = run_json(&[
         "profile",
-        root.to_str().expect("utf-8"),
+        utf8(&root),
         "--mode",
         "ms",
         "-k",
         "3",
         "-o",
-        prof.to_str().expect("utf-8"),
+        utf8(&prof),
     ]);
     assert_eq!(
         (
@@ -187,9 +191,9 @@ fn profile_score_and_eval() {
     let mr = root.join("syscalls/s-mr-0.parquet");
     let s = run_json(&[
         "score",
-        mr.to_str().expect("utf-8"),
+        utf8(&mr),
         "--profile",
-        prof.to_str().expect("utf-8"),
+        utf8(&prof),
         "--view",
         "interleaved",
     ]);
@@ -203,11 +207,11 @@ fn profile_score_and_eval() {
     let e = run_json(&[
         "eval",
         "--profile",
-        prof.to_str().expect("utf-8"),
+        utf8(&prof),
         "--normal",
         &ms_glob,
         "--anomalous",
-        mr.to_str().expect("utf-8"),
+        utf8(&mr),
         "--view",
         "interleaved",
     ]);
@@ -234,7 +238,7 @@ fn profile_score_and_eval() {
         "--normal",
         &ms_glob,
         "--anomalous",
-        mr.to_str().expect("utf-8"),
+        utf8(&mr),
         "--view",
         "interleaved",
     ]);
@@ -248,7 +252,7 @@ fn profile_score_and_eval() {
         "--normal",
         &ms_glob,
         "--anomalous",
-        mr.to_str().expect("utf-8"),
+        utf8(&mr),
         "--view",
         "interleaved",
     ]);
@@ -261,7 +265,7 @@ fn profile_score_and_eval() {
     let e3 = run_json(&[
         "eval",
         "--train",
-        root.to_str().expect("utf-8"),
+        utf8(&root),
         "--train-where",
         "mode=ms",
         "--baseline-view",
@@ -269,11 +273,11 @@ fn profile_score_and_eval() {
         "-k",
         "3",
         "--normal",
-        root.to_str().expect("utf-8"),
+        utf8(&root),
         "--normal-where",
         "mode=ms",
         "--anomalous",
-        root.to_str().expect("utf-8"),
+        utf8(&root),
         "--anomalous-where",
         "mode=mr",
         "--view",
@@ -330,7 +334,7 @@ fn stide_evaluation_on_an_adfa_shaped_dataset() {
             &thread(0, 0, calls),
         );
     }
-    let d = dir.path().to_str().expect("utf-8");
+    let d = utf8(dir.path());
     let e = run_json(&[
         "eval",
         "--train",
@@ -381,8 +385,7 @@ fn stide_evaluation_on_an_adfa_shaped_dataset() {
 
 #[test]
 fn matrix_by_hand() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = tiny_experiment(dir.path());
+    let (_dir, root) = temp_tiny_experiment();
     // Scenario t: one M.S run `a b c x y z` (k = 3: abc bcx cxy xyz).
     write_run(
         &root.join("syscalls/t-ms-0.parquet"),
@@ -391,7 +394,7 @@ fn matrix_by_hand() {
         Some("ms"),
         &thread(30, 30, "a b c x y z"),
     );
-    let m = run_json(&["matrix", root.to_str().expect("utf-8"), "-k", "3"]);
+    let m = run_json(&["matrix", utf8(&root), "-k", "3"]);
     assert_eq!(m["scenarios"], serde_json::json!(["s", "t"]));
     // s \ t = {bca, cab, yzx, zxy}: 4/6; t \ s = {bcx, cxy}: 2/4.
     assert!(
@@ -409,19 +412,12 @@ fn short_sequences_are_reported() {
     calls.extend(thread(1, 2, "b c"));
     write_run(&f, "short", None, None, &calls);
     let prof = dir.path().join("p.prof");
-    run_json(&[
-        "profile",
-        f.to_str().expect("utf-8"),
-        "-k",
-        "3",
-        "-o",
-        prof.to_str().expect("utf-8"),
-    ]);
+    run_json(&["profile", utf8(&f), "-k", "3", "-o", utf8(&prof)]);
     let s = run_json(&[
         "score",
-        f.to_str().expect("utf-8"),
+        utf8(&f),
         "--profile",
-        prof.to_str().expect("utf-8"),
+        utf8(&prof),
         "--view",
         "thread",
     ]);
@@ -435,17 +431,14 @@ fn short_sequences_are_reported() {
         (Some(2), Some(1), Some(2))
     );
     assert_eq!(t["windows"], 2);
-    let text = bin()
-        .args([
-            "score",
-            f.to_str().expect("utf-8"),
-            "--profile",
-            prof.to_str().expect("utf-8"),
-            "--view",
-            "thread",
-        ])
-        .output()
-        .expect("run");
+    let text = run(&[
+        "score",
+        utf8(&f),
+        "--profile",
+        utf8(&prof),
+        "--view",
+        "thread",
+    ]);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(
         text.contains("1 sequence(s) shorter than k = 3 (2 calls)"),
@@ -465,17 +458,9 @@ fn png_ok(path: &Path, size: (u32, u32)) {
 
 #[test]
 fn report_writes_plots_and_index() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = tiny_experiment(dir.path());
+    let (dir, root) = temp_tiny_experiment();
     let out = dir.path().join("report");
-    let r = run_json(&[
-        "report",
-        root.to_str().expect("utf-8"),
-        "-k",
-        "3",
-        "-o",
-        out.to_str().expect("utf-8"),
-    ]);
+    let r = run_json(&["report", utf8(&root), "-k", "3", "-o", utf8(&out)]);
     assert_eq!(r["timeline_run"], "s-mr-0");
     png_ok(&out.join("coverage.png"), analysis::plot::BAR_CHART_SIZE);
     png_ok(&out.join("mismatch.png"), analysis::plot::BAR_CHART_SIZE);
@@ -504,43 +489,25 @@ fn report_writes_plots_and_index() {
 
 #[test]
 fn errors_name_the_input_and_exit_nonzero() {
-    let out = bin()
-        .args(["compare", "/nonexistent/data.parquet"])
-        .output()
-        .expect("run");
+    let out = run(&["compare", "/nonexistent/data.parquet"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/data.parquet"), "{err}");
-    let out = bin()
-        .args(["compare", "x", "-k", "17"])
-        .output()
-        .expect("run");
+    let out = run(&["compare", "x", "-k", "17"]);
     assert!(!out.status.success());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = tiny_experiment(dir.path());
-    let out = bin()
-        .args(["compare", root.to_str().expect("utf-8"), "-k", "17"])
-        .output()
-        .expect("run");
+    let (_dir, root) = temp_tiny_experiment();
+    let out = run(&["compare", utf8(&root), "-k", "17"]);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("17"),
         "k error should name the value"
     );
-    let out = bin()
-        .args([
-            "compare",
-            root.to_str().expect("utf-8"),
-            "--where",
-            "colour=red",
-        ])
-        .output()
-        .expect("run");
+    let out = run(&["compare", utf8(&root), "--where", "colour=red"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("colour"));
 }
 
 #[test]
 fn help_lists_every_command() {
-    let out = bin().arg("--help").output().expect("run");
+    let out = run(&["--help"]);
     let text = String::from_utf8_lossy(&out.stdout);
     for c in [
         "profile", "score", "eval", "compare", "matrix", "plot", "report", "sql", "--json",
@@ -551,16 +518,15 @@ fn help_lists_every_command() {
 
 #[test]
 fn plot_and_sql_commands() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = tiny_experiment(dir.path());
+    let (dir, root) = temp_tiny_experiment();
     let out = dir.path().join("plots");
     let v = run_json(&[
         "plot",
-        root.to_str().expect("utf-8"),
+        utf8(&root),
         "-k",
         "3",
         "-o",
-        out.to_str().expect("utf-8"),
+        utf8(&out),
         "--timeline-view",
         "thread",
         "--timeline-run",
@@ -568,10 +534,7 @@ fn plot_and_sql_commands() {
     ]);
     assert_eq!(v["files_written"].as_array().map(Vec::len), Some(8));
     png_ok(&out.join("timeline.png"), analysis::plot::TIMELINE_SIZE);
-    let sql = bin()
-        .args(["sql", "d/*.parquet", "--view", "process", "-k", "4"])
-        .output()
-        .expect("run");
+    let sql = run(&["sql", "d/*.parquet", "--view", "process", "-k", "4"]);
     let sql = String::from_utf8_lossy(&sql.stdout);
     assert!(
         sql.contains("read_parquet('d/*.parquet')")

@@ -1,14 +1,12 @@
 //! The streaming reader on real Parquet files: inputs (file, folder, glob), skipping processes
 //! files, selection, and files whose rows are not in seq order.
 
-mod common;
-
+use crate::common::*;
 use analysis::{
     dataset::{Dataset, RowChunk, RowConsumer, RunMeta, Selection},
     error::AnalysisError,
     intern::Interner,
 };
-use common::*;
 
 /// One row as (seq, tid, syscall id).
 type Row = (u64, i32, u16);
@@ -47,8 +45,7 @@ fn scan(inputs: &[String], sel: &Selection) -> (Collect, Interner, analysis::dat
 
 #[test]
 fn folder_glob_and_file_inputs_skip_processes_files() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = tiny_experiment(dir.path());
+    let (_dir, root) = temp_tiny_experiment();
     let ds = Dataset::open(&[root.display().to_string()]).expect("open folder");
     assert_eq!(
         ds.files().len(),
@@ -70,8 +67,8 @@ fn folder_glob_and_file_inputs_skip_processes_files() {
 
 #[test]
 fn runs_are_listed_and_selected() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = tiny_experiment(dir.path()).display().to_string();
+    let (_dir, root) = temp_tiny_experiment();
+    let root = root.display().to_string();
     let ds = Dataset::open(std::slice::from_ref(&root)).expect("open");
     let runs = ds.runs().expect("runs");
     let ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();

@@ -1,18 +1,18 @@
 //! Helpers shared by the end-to-end tests in `tests/tests/`: locating the built binaries,
-//! compiling the C test programs, reading Parquet files back, and running Python readers.
+//! compiling the C test programs, running a live capture, reading Parquet files back (through
+//! the dataset crate's full-row reader), and running Python readers.
 
 use std::{
     collections::HashMap,
+    os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
     process::{Command, Output},
 };
 
-use arrow::{
-    array::{Array, AsArray, RecordBatch},
-    compute::cast,
-    datatypes::{DataType, Int32Type, Int64Type, UInt64Type},
+use tracer_dataset::{
+    layout::processes_path,
+    rows::{self, ProcessRecord, ReadError, SyscallRecord},
 };
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -77,197 +77,108 @@ pub fn tracer(args: &[&str]) -> Output {
         .expect("running tracer")
 }
 
-/// One row of the syscalls table, with the columns the tests check.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Row {
-    /// seq.
-    pub seq: u64,
-    /// ts_ns.
-    pub ts_ns: Option<i64>,
-    /// duration_ns.
-    pub duration_ns: Option<i64>,
-    /// pid.
-    pub pid: i32,
-    /// tid.
-    pub tid: i32,
-    /// comm.
-    pub comm: Option<String>,
-    /// syscall.
-    pub syscall: String,
-    /// nr.
-    pub nr: i32,
-    /// args.
-    pub args: Option<Vec<u64>>,
-    /// ret.
-    pub ret: Option<i64>,
-    /// path.
-    pub path: Option<String>,
-}
-
-fn batches(path: &Path) -> Vec<RecordBatch> {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .unwrap_or_else(|e| panic!("{} is not readable Parquet: {e}", path.display()))
-        .build()
-        .expect("reader");
-    reader.map(|b| b.expect("batch")).collect()
-}
-
-fn strings(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
-    let col = batch
-        .column_by_name(name)
-        .unwrap_or_else(|| panic!("no column {name}"));
-    let utf8 = cast(col, &DataType::Utf8).expect("cast to utf8");
-    let a = utf8.as_string::<i32>();
-    (0..a.len())
-        .map(|i| a.is_valid(i).then(|| a.value(i).to_string()))
-        .collect()
-}
-
-fn i64s(batch: &RecordBatch, name: &str) -> Vec<Option<i64>> {
-    let col = batch
-        .column_by_name(name)
-        .unwrap_or_else(|| panic!("no column {name}"));
-    let c = cast(col, &DataType::Int64).expect("cast to i64");
-    let a = c.as_primitive::<Int64Type>();
-    (0..a.len())
-        .map(|i| a.is_valid(i).then(|| a.value(i)))
-        .collect()
-}
-
-/// Reads every row of a syscalls file.
-pub fn read_syscalls(path: &Path) -> Vec<Row> {
-    let mut rows = Vec::new();
-    for b in batches(path) {
-        let seq = b
-            .column_by_name("seq")
-            .expect("seq")
-            .as_primitive::<UInt64Type>()
-            .clone();
-        let pid = b
-            .column_by_name("pid")
-            .expect("pid")
-            .as_primitive::<Int32Type>()
-            .clone();
-        let tid = b
-            .column_by_name("tid")
-            .expect("tid")
-            .as_primitive::<Int32Type>()
-            .clone();
-        let nr = b
-            .column_by_name("nr")
-            .expect("nr")
-            .as_primitive::<Int32Type>()
-            .clone();
-        let ts = i64s(&b, "ts_ns");
-        let dur = i64s(&b, "duration_ns");
-        let ret = i64s(&b, "ret");
-        let comm = strings(&b, "comm");
-        let syscall = strings(&b, "syscall");
-        let path_col = strings(&b, "path");
-        let args = b
-            .column_by_name("args")
-            .expect("args")
-            .as_fixed_size_list()
-            .clone();
-        for i in 0..b.num_rows() {
-            let a = args
-                .is_valid(i)
-                .then(|| args.value(i).as_primitive::<UInt64Type>().values().to_vec());
-            rows.push(Row {
-                seq: seq.value(i),
-                ts_ns: ts[i],
-                duration_ns: dur[i],
-                pid: pid.value(i),
-                tid: tid.value(i),
-                comm: comm[i].clone(),
-                syscall: syscall[i].clone().expect("syscall is never null"),
-                nr: nr.value(i),
-                args: a,
-                ret: ret[i],
-                path: path_col[i].clone(),
-            });
-        }
+/// Why `path` could not be read, with the whole error chain.
+fn unreadable(path: &Path, error: &ReadError) -> ! {
+    let mut msg = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        msg.push_str(": ");
+        msg.push_str(&cause.to_string());
+        source = cause.source();
     }
-    rows
+    panic!("reading {}: {msg}", path.display())
 }
 
-/// One row of the processes table.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Proc {
-    /// pid.
-    pub pid: i32,
-    /// ppid.
-    pub ppid: Option<i64>,
-    /// exit_code.
-    pub exit_code: Option<i64>,
-    /// signal.
-    pub signal: Option<i64>,
-    /// start_ns.
-    pub start_ns: Option<i64>,
-    /// exit_ns.
-    pub exit_ns: Option<i64>,
-    /// exe.
-    pub exe: Option<String>,
-    /// comm.
-    pub comm: Option<String>,
-    /// argv.
-    pub argv: Option<Vec<String>>,
+/// Every row of a syscalls file (the dataset crate's reader), panicking with the file's name.
+pub fn read_syscalls(path: &Path) -> Vec<SyscallRecord> {
+    rows::read_syscalls(path).unwrap_or_else(|e| unreadable(path, &e))
 }
 
-/// Reads a processes file.
-pub fn read_processes(path: &Path) -> Vec<Proc> {
-    let mut out = Vec::new();
-    for b in batches(path) {
-        let pid = i64s(&b, "pid");
-        let ppid = i64s(&b, "ppid");
-        let code = i64s(&b, "exit_code");
-        let signal = i64s(&b, "signal");
-        let start = i64s(&b, "start_ns");
-        let exit = i64s(&b, "exit_ns");
-        let exe = strings(&b, "exe");
-        let comm = strings(&b, "comm");
-        let argv = b
-            .column_by_name("argv")
-            .expect("argv")
-            .as_list::<i32>()
-            .clone();
-        for i in 0..b.num_rows() {
-            let a = argv.is_valid(i).then(|| {
-                let v = argv.value(i);
-                let s = v.as_string::<i32>();
-                (0..s.len()).map(|j| s.value(j).to_string()).collect()
-            });
-            out.push(Proc {
-                pid: pid[i].expect("pid") as i32,
-                ppid: ppid[i],
-                exit_code: code[i],
-                signal: signal[i],
-                start_ns: start[i],
-                exit_ns: exit[i],
-                exe: exe[i].clone(),
-                comm: comm[i].clone(),
-                argv: a,
-            });
-        }
-    }
-    out
+/// Every row of a processes file (the dataset crate's reader), panicking with the file's name.
+pub fn read_processes(path: &Path) -> Vec<ProcessRecord> {
+    rows::read_processes(path).unwrap_or_else(|e| unreadable(path, &e))
 }
 
-/// The file's key-value metadata.
+/// Both files of one run: the syscalls file `syscalls` and the processes file beside it.
+pub fn read_run(syscalls: &Path) -> (Vec<SyscallRecord>, Vec<ProcessRecord>) {
+    (
+        read_syscalls(syscalls),
+        read_processes(&processes_path(syscalls)),
+    )
+}
+
+/// The file's key-value metadata (`tracer_dataset::meta` keys), panicking with the file's name.
 pub fn metadata(path: &Path) -> HashMap<String, String> {
-    let file = std::fs::File::open(path).expect("open");
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet");
-    builder
-        .metadata()
-        .file_metadata()
-        .key_value_metadata()
-        .map(|kv| {
-            kv.iter()
-                .map(|e| (e.key.clone(), e.value.clone().unwrap_or_default()))
-                .collect()
-        })
-        .unwrap_or_default()
+    rows::metadata(path).unwrap_or_else(|e| unreadable(path, &e))
+}
+
+/// One live capture: a temporary folder, the output `<dir>/<stem>.parquet` that `tracer
+/// record -o` writes (its processes file beside it), and the tracer run on it. The folder is
+/// removed when the value is dropped.
+pub struct Capture {
+    dir: tempfile::TempDir,
+    /// The syscalls file given to `-o`.
+    pub out: PathBuf,
+}
+
+impl Capture {
+    /// A fresh folder for a capture into `<stem>.parquet`. Panics unless root
+    /// ([`require_root`]): every capture loads the real programs.
+    pub fn new(stem: &str) -> Self {
+        require_root();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join(format!("{stem}.parquet"));
+        Self { dir, out }
+    }
+
+    /// Lets every user write the folder, for a tracer or command running as another user.
+    pub fn writable_by_all(self) -> Self {
+        std::fs::set_permissions(self.dir(), PermissionsExt::from_mode(0o777)).expect("chmod");
+        self
+    }
+
+    /// The temporary folder.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Compiles `tests/data/programs/<name>.c` into the folder ([`compile`]).
+    pub fn compile(&self, name: &str) -> PathBuf {
+        compile(name, self.dir())
+    }
+
+    /// `tracer record FLAGS -o OUT -- COMMAND`, to run, spawn or adjust (environment, pipes).
+    /// An empty `command` gives no `--` (attaching with `-p`).
+    pub fn record_command(&self, flags: &[&str], command: &[&str]) -> Command {
+        let mut cmd = Command::new(bin("tracer"));
+        cmd.arg("record").args(flags).arg("-o").arg(&self.out);
+        if !command.is_empty() {
+            cmd.arg("--").args(command);
+        }
+        cmd
+    }
+
+    /// Runs [`Capture::record_command`] to the end, returning its output.
+    pub fn record(&self, flags: &[&str], command: &[&str]) -> Output {
+        self.record_command(flags, command)
+            .output()
+            .expect("running tracer")
+    }
+
+    /// Every row of the syscalls file.
+    pub fn syscalls(&self) -> Vec<SyscallRecord> {
+        read_syscalls(&self.out)
+    }
+
+    /// Every row of the processes file beside it.
+    pub fn processes(&self) -> Vec<ProcessRecord> {
+        read_processes(&processes_path(&self.out))
+    }
+
+    /// The syscalls file's key-value metadata.
+    pub fn metadata(&self) -> HashMap<String, String> {
+        metadata(&self.out)
+    }
 }
 
 /// Runs a Python script with `args`, panicking with its output if it fails; returns stdout.

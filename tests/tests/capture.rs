@@ -3,16 +3,16 @@
 
 use std::{
     collections::{BTreeSet, HashMap},
-    os::unix::fs::PermissionsExt,
     path::Path,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
-use tests::{Row, compile, metadata, python, read_processes, read_syscalls, require_root, tracer};
+use tests::{Capture, python, require_root, tracer};
+use tracer_dataset::{meta, rows::SyscallRecord};
 
-fn by_pid(rows: &[Row]) -> HashMap<i32, Vec<&Row>> {
-    let mut m: HashMap<i32, Vec<&Row>> = HashMap::new();
+fn by_pid(rows: &[SyscallRecord]) -> HashMap<i32, Vec<&SyscallRecord>> {
+    let mut m: HashMap<i32, Vec<&SyscallRecord>> = HashMap::new();
     for r in rows {
         m.entry(r.pid).or_default().push(r);
     }
@@ -29,24 +29,14 @@ fn s(p: &Path) -> &str {
 
 #[test]
 fn known_program_exact_calls() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let prog = compile("known", dir.path());
-    let written = dir.path().join("written.txt");
-    let out = dir.path().join("known.parquet");
+    let cap = Capture::new("known");
+    let prog = cap.compile("known");
+    let written = cap.dir().join("written.txt");
     let (n, m) = (1234, 567);
-    let res = tracer(&[
-        "record",
-        "--user",
-        "root",
-        "-o",
-        s(&out),
-        "--",
-        s(&prog),
-        s(&written),
-        &n.to_string(),
-        &m.to_string(),
-    ]);
+    let res = cap.record(
+        &["--user", "root"],
+        &[s(&prog), s(&written), &n.to_string(), &m.to_string()],
+    );
     assert_eq!(
         res.status.code(),
         Some(3),
@@ -57,16 +47,12 @@ fn known_program_exact_calls() {
         std::fs::read_to_string(&written).expect("file written"),
         "hello tracer\n"
     );
-    let rows = read_syscalls(&out);
-    let procs = read_processes(&out.with_file_name("known.processes.parquet"));
-    let meta = metadata(&out);
+    let rows = cap.syscalls();
+    let procs = cap.processes();
+    let md = cap.metadata();
+    assert_eq!(md.get(meta::EVENTS_LOST).map(String::as_str), Some("0"));
     assert_eq!(
-        meta.get("syscall_tracer.events_lost").map(String::as_str),
-        Some("0")
-    );
-    assert_eq!(
-        meta.get("syscall_tracer.events_written")
-            .map(String::as_str),
+        md.get(meta::EVENTS_WRITTEN).map(String::as_str),
         Some(rows.len().to_string().as_str())
     );
 
@@ -87,7 +73,7 @@ fn known_program_exact_calls() {
 
     let groups = by_pid(&rows);
     let child_rows = &groups[&child];
-    let getppid: Vec<&&Row> = child_rows
+    let getppid: Vec<&&SyscallRecord> = child_rows
         .iter()
         .filter(|r| r.syscall == "getppid")
         .collect();
@@ -102,7 +88,7 @@ fn known_program_exact_calls() {
     assert_eq!(last.ret, None, "exit_group never returns");
     assert_eq!(last.args.as_ref().expect("args")[0], 7);
 
-    let getuid: Vec<&Row> = rows.iter().filter(|r| r.syscall == "getuid").collect();
+    let getuid: Vec<&SyscallRecord> = rows.iter().filter(|r| r.syscall == "getuid").collect();
     assert_eq!(getuid.len(), m, "every getuid of the thread");
     let thread = getuid[0].tid;
     assert_ne!(thread, parent, "the thread has its own tid");
@@ -173,33 +159,20 @@ fn known_program_exact_calls() {
         .iter()
         .find(|p| p.pid == child)
         .expect("child process row");
-    assert_eq!(c.ppid, Some(i64::from(parent)));
+    assert_eq!(c.ppid, Some(parent));
     assert_eq!(c.exit_code, Some(7));
     assert!(c.start_ns.expect("start") <= c.exit_ns.expect("exit"));
 }
 
 #[test]
 fn durations_mode_fills_entry_time_and_duration() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let prog = compile("known", dir.path());
-    let out = dir.path().join("t.parquet");
-    let written = dir.path().join("w.txt");
-    let res = tracer(&[
-        "record",
-        "-T",
-        "-q",
-        "-o",
-        s(&out),
-        "--",
-        s(&prog),
-        s(&written),
-        "100",
-        "100",
-    ]);
+    let cap = Capture::new("t");
+    let prog = cap.compile("known");
+    let written = cap.dir().join("w.txt");
+    let res = cap.record(&["-T", "-q"], &[s(&prog), s(&written), "100", "100"]);
     assert_eq!(res.status.code(), Some(3), "{}", stderr(&res));
-    let rows = read_syscalls(&out);
-    let completed: Vec<&Row> = rows.iter().filter(|r| r.ret.is_some()).collect();
+    let rows = cap.syscalls();
+    let completed: Vec<&SyscallRecord> = rows.iter().filter(|r| r.ret.is_some()).collect();
     assert!(completed.len() > 200);
     assert!(
         completed
@@ -213,9 +186,7 @@ fn durations_mode_fills_entry_time_and_duration() {
             .all(|r| r.duration_ns.is_none())
     );
     assert_eq!(
-        metadata(&out)
-            .get("syscall_tracer.ts_point")
-            .map(String::as_str),
+        cap.metadata().get(meta::TS_POINT).map(String::as_str),
         Some("entry")
     );
     assert_eq!(rows.iter().filter(|r| r.syscall == "getppid").count(), 100);
@@ -223,22 +194,12 @@ fn durations_mode_fills_entry_time_and_duration() {
 
 #[test]
 fn follows_every_child_from_its_first_syscall() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let prog = compile("forkrace", dir.path());
-    let out = dir.path().join("race.parquet");
+    let cap = Capture::new("race");
+    let prog = cap.compile("forkrace");
     let k = 200;
-    let res = tracer(&[
-        "record",
-        "-q",
-        "-o",
-        s(&out),
-        "--",
-        s(&prog),
-        &k.to_string(),
-    ]);
+    let res = cap.record(&["-q"], &[s(&prog), &k.to_string()]);
     assert_eq!(res.status.code(), Some(0), "{}", stderr(&res));
-    let rows = read_syscalls(&out);
+    let rows = cap.syscalls();
     let groups = by_pid(&rows);
     let root = rows[0].pid;
     let children: Vec<i32> = groups.keys().copied().filter(|p| *p != root).collect();
@@ -253,41 +214,33 @@ fn follows_every_child_from_its_first_syscall() {
             "child {c} traced from its first syscall: {names:?}"
         );
     }
-    let procs = read_processes(&out.with_file_name("race.processes.parquet"));
+    let procs = cap.processes();
     assert_eq!(procs.len(), k + 1);
     assert!(
         procs
             .iter()
             .filter(|p| p.pid != root)
-            .all(|p| p.ppid == Some(i64::from(root)) && p.exit_code == Some(0))
+            .all(|p| p.ppid == Some(root) && p.exit_code == Some(0))
     );
 }
 
 #[test]
 fn exec_chain_and_nothing_outside_the_tree() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("sh.parquet");
+    let cap = Capture::new("sh");
     // A busy process outside the tree must not appear.
     let mut outsider = Command::new("sh")
         .args(["-c", "while :; do cat /proc/self/stat >/dev/null; done"])
         .spawn()
         .expect("outsider");
-    let res = tracer(&[
-        "record",
-        "-q",
-        "-o",
-        s(&out),
-        "--",
-        "sh",
-        "-c",
-        "/bin/true; ls / >/dev/null; exit 42",
-    ]);
+    let res = cap.record(
+        &["-q"],
+        &["sh", "-c", "/bin/true; ls / >/dev/null; exit 42"],
+    );
     outsider.kill().expect("kill outsider");
     let _ = outsider.wait();
     assert_eq!(res.status.code(), Some(42), "{}", stderr(&res));
-    let rows = read_syscalls(&out);
-    let procs = read_processes(&out.with_file_name("sh.processes.parquet"));
+    let rows = cap.syscalls();
+    let procs = cap.processes();
     let pids: BTreeSet<i32> = rows.iter().map(|r| r.pid).collect();
     let known: BTreeSet<i32> = procs.iter().map(|p| p.pid).collect();
     assert!(
@@ -322,15 +275,13 @@ fn exec_chain_and_nothing_outside_the_tree() {
 
 #[test]
 fn call_cut_short_by_thread_death_has_null_ret() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let prog = compile("cutshort", dir.path());
-    let out = dir.path().join("cut.parquet");
-    let res = tracer(&["record", "-q", "-o", s(&out), "--", s(&prog)]);
+    let cap = Capture::new("cut");
+    let prog = cap.compile("cutshort");
+    let res = cap.record(&["-q"], &[s(&prog)]);
     assert_eq!(res.status.code(), Some(5), "{}", stderr(&res));
-    let rows = read_syscalls(&out);
+    let rows = cap.syscalls();
     let pid = rows[0].pid;
-    let reader: Vec<&Row> = rows.iter().filter(|r| r.tid != pid).collect();
+    let reader: Vec<&SyscallRecord> = rows.iter().filter(|r| r.tid != pid).collect();
     let last = reader.last().expect("reader thread rows");
     assert_eq!(last.syscall, "read");
     assert_eq!(last.ret, None, "the read never returned: {last:?}");
@@ -347,13 +298,11 @@ fn call_cut_short_by_thread_death_has_null_ret() {
 
 #[test]
 fn signal_handler_returns_are_rt_sigreturn_rows() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let prog = compile("sigret", dir.path());
-    let out = dir.path().join("sig.parquet");
-    let res = tracer(&["record", "-q", "-o", s(&out), "--", s(&prog)]);
+    let cap = Capture::new("sig");
+    let prog = cap.compile("sigret");
+    let res = cap.record(&["-q"], &[s(&prog)]);
     assert!(res.status.success(), "{}", stderr(&res));
-    let rows = read_syscalls(&out);
+    let rows = cap.syscalls();
     let names: Vec<&str> = rows.iter().map(|r| r.syscall.as_str()).collect();
     assert_eq!(
         names.iter().filter(|n| **n == "rt_sigreturn").count(),
@@ -375,11 +324,10 @@ fn signal_handler_returns_are_rt_sigreturn_rows() {
 
 #[test]
 fn thirty_two_bit_programs_get_i386_names_and_registers() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
+    let cap = Capture::new("c32");
     let src = tests::workspace().join("tests/data/programs/compat32.s");
-    let obj = dir.path().join("compat32.o");
-    let prog = dir.path().join("compat32");
+    let obj = cap.dir().join("compat32.o");
+    let prog = cap.dir().join("compat32");
     let ok = Command::new("as")
         .args(["--32", "-o"])
         .arg(&obj)
@@ -394,10 +342,9 @@ fn thirty_two_bit_programs_get_i386_names_and_registers() {
         .status()
         .expect("ld");
     assert!(ok.success(), "linking a 32-bit program");
-    let out = dir.path().join("c32.parquet");
-    let res = tracer(&["record", "-q", "-o", s(&out), "--", s(&prog)]);
+    let res = cap.record(&["-q"], &[s(&prog)]);
     assert_eq!(res.status.code(), Some(3), "{}", stderr(&res));
-    let rows = read_syscalls(&out);
+    let rows = cap.syscalls();
     let got: Vec<(&str, i32)> = rows.iter().map(|r| (r.syscall.as_str(), r.nr)).collect();
     assert_eq!(
         got,
@@ -419,49 +366,29 @@ fn thirty_two_bit_programs_get_i386_names_and_registers() {
 
 #[test]
 fn killed_command_gives_128_plus_signal() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("k.parquet");
-    let res = tracer(&[
-        "record",
-        "-q",
-        "-o",
-        s(&out),
-        "--",
-        "sh",
-        "-c",
-        "kill -9 $$",
-    ]);
+    let cap = Capture::new("k");
+    let res = cap.record(&["-q"], &["sh", "-c", "kill -9 $$"]);
     assert_eq!(res.status.code(), Some(137), "{}", stderr(&res));
-    let procs = read_processes(&out.with_file_name("k.processes.parquet"));
+    let procs = cap.processes();
     assert_eq!(procs[0].signal, Some(9));
     assert_eq!(procs[0].exit_code, None);
 }
 
 #[test]
 fn attach_with_p_follows_future_children_and_ends_with_them() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let prog = compile("ticker", dir.path());
+    let cap = Capture::new("p");
+    let prog = cap.compile("ticker");
     let mut ticker = Command::new(&prog).arg("2.5").spawn().expect("ticker");
     std::thread::sleep(Duration::from_millis(300));
-    let out = dir.path().join("p.parquet");
     let started = Instant::now();
-    let res = tracer(&[
-        "record",
-        "-q",
-        "-p",
-        &ticker.id().to_string(),
-        "-o",
-        s(&out),
-    ]);
+    let res = cap.record(&["-q", "-p", &ticker.id().to_string()], &[]);
     let _ = ticker.wait();
     assert!(res.status.success(), "{}", stderr(&res));
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "the capture ends when the process does"
     );
-    let rows = read_syscalls(&out);
+    let rows = cap.syscalls();
     let pid = ticker.id() as i32;
     let mine = rows
         .iter()
@@ -478,7 +405,7 @@ fn attach_with_p_follows_future_children_and_ends_with_them() {
         names == ["set_robust_list", "getpid", "exit_group"] || names == ["getpid", "exit_group"],
         "the child forked after attaching, from its first syscall: {names:?}"
     );
-    let procs = read_processes(&out.with_file_name("p.processes.parquet"));
+    let procs = cap.processes();
     let root = procs
         .iter()
         .find(|p| p.pid == pid)
@@ -497,16 +424,10 @@ fn attach_with_p_follows_future_children_and_ends_with_them() {
 
 #[test]
 fn sigint_mid_capture_leaves_a_complete_file() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let prog = compile("ticker", dir.path());
-    let out = dir.path().join("int.parquet");
-    let child = Command::new(tests::bin("tracer"))
-        .args(["record", "-q", "-o"])
-        .arg(&out)
-        .arg("--")
-        .arg(&prog)
-        .arg("30")
+    let cap = Capture::new("int");
+    let prog = cap.compile("ticker");
+    let child = cap
+        .record_command(&["-q"], &[s(&prog), "30"])
         .stderr(Stdio::piped())
         .spawn()
         .expect("tracer");
@@ -517,34 +438,24 @@ fn sigint_mid_capture_leaves_a_complete_file() {
     let res = child.wait_with_output().expect("wait");
     assert!(started.elapsed() < Duration::from_secs(5), "stops promptly");
     assert_eq!(res.status.code(), Some(130), "128+SIGINT: {}", stderr(&res));
-    let rows = read_syscalls(&out);
+    let rows = cap.syscalls();
     let ticks = rows.iter().filter(|r| r.syscall == "getppid").count();
     assert!(
         (10..3000).contains(&ticks),
         "the calls made until the signal: {ticks}"
     );
-    let meta = metadata(&out);
-    assert_eq!(
-        meta.get("syscall_tracer.interrupted").map(String::as_str),
-        Some("true")
-    );
-    assert_eq!(
-        meta.get("syscall_tracer.events_lost").map(String::as_str),
-        Some("0")
-    );
-    let procs = read_processes(&out.with_file_name("int.processes.parquet"));
-    assert_eq!(procs[0].signal, Some(i64::from(libc::SIGINT)));
+    let md = cap.metadata();
+    assert_eq!(md.get(meta::INTERRUPTED).map(String::as_str), Some("true"));
+    assert_eq!(md.get(meta::EVENTS_LOST).map(String::as_str), Some("0"));
+    let procs = cap.processes();
+    assert_eq!(procs[0].signal, Some(libc::SIGINT));
 }
 
 #[test]
 fn sigterm_is_forwarded_and_the_file_completed() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("term.parquet");
-    let child = Command::new(tests::bin("tracer"))
-        .args(["record", "-q", "-o"])
-        .arg(&out)
-        .args(["--", "sleep", "30"])
+    let cap = Capture::new("term");
+    let child = cap
+        .record_command(&["-q"], &["sleep", "30"])
         .stderr(Stdio::piped())
         .spawn()
         .expect("tracer");
@@ -558,35 +469,23 @@ fn sigterm_is_forwarded_and_the_file_completed() {
         "128+SIGTERM: {}",
         stderr(&res)
     );
-    let rows = read_syscalls(&out);
+    let rows = cap.syscalls();
     let last = rows.last().expect("rows");
     assert_eq!(
         last.syscall, "clock_nanosleep",
         "the sleep was cut short by the signal"
     );
     assert_eq!(last.ret, None);
-    let procs = read_processes(&out.with_file_name("term.processes.parquet"));
-    assert_eq!(procs[0].signal, Some(i64::from(libc::SIGTERM)));
+    let procs = cap.processes();
+    assert_eq!(procs[0].signal, Some(libc::SIGTERM));
 }
 
 #[test]
 fn trace_filter_keeps_only_the_chosen_calls() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("f.parquet");
-    let res = tracer(&[
-        "record",
-        "-q",
-        "-e",
-        "trace=%file,exit_group",
-        "-o",
-        s(&out),
-        "--",
-        "ls",
-        "/",
-    ]);
+    let cap = Capture::new("f");
+    let res = cap.record(&["-q", "-e", "trace=%file,exit_group"], &["ls", "/"]);
     assert!(res.status.success(), "{}", stderr(&res));
-    let rows = read_syscalls(&out);
+    let rows = cap.syscalls();
     assert!(rows.iter().any(|r| r.syscall == "openat"));
     assert!(rows.iter().any(|r| r.syscall == "exit_group"));
     assert!(
@@ -601,10 +500,8 @@ fn trace_filter_keeps_only_the_chosen_calls() {
 
 #[test]
 fn summary_table_and_line() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("s.parquet");
-    let res = tracer(&["record", "-c", "-o", s(&out), "--", "ls", "/"]);
+    let cap = Capture::new("s");
+    let res = cap.record(&["-c"], &["ls", "/"]);
     assert!(res.status.success());
     let err = stderr(&res);
     assert!(
@@ -623,10 +520,8 @@ fn summary_table_and_line() {
 
 #[test]
 fn command_not_found_exits_127() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("nf.parquet");
-    let res = tracer(&["record", "-o", s(&out), "--", "no-such-command-xyz"]);
+    let cap = Capture::new("nf");
+    let res = cap.record(&[], &["no-such-command-xyz"]);
     assert_eq!(res.status.code(), Some(127));
     assert!(
         stderr(&res).contains("no-such-command-xyz: command not found"),
@@ -656,10 +551,7 @@ fn unwritable_output_fails_before_the_command_runs() {
 
 #[test]
 fn unprivileged_run_names_the_missing_capabilities() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(0o777)).expect("chmod");
-    let out = dir.path().join("np.parquet");
+    let cap = Capture::new("np").writable_by_all();
     let res = Command::new("setpriv")
         .args([
             "--reuid=65534",
@@ -669,7 +561,7 @@ fn unprivileged_run_names_the_missing_capabilities() {
         ])
         .arg(tests::bin("tracer"))
         .args(["record", "-o"])
-        .arg(&out)
+        .arg(&cap.out)
         .args(["--", "true"])
         .output()
         .expect("setpriv");
@@ -683,14 +575,9 @@ fn unprivileged_run_names_the_missing_capabilities() {
 
 #[test]
 fn runs_as_the_sudo_user_and_gives_them_the_files() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(0o777)).expect("chmod");
-    let out = dir.path().join("u.parquet");
-    let res = Command::new(tests::bin("tracer"))
-        .args(["record", "-q", "-o"])
-        .arg(&out)
-        .args(["--", "id", "-u"])
+    let cap = Capture::new("u").writable_by_all();
+    let res = cap
+        .record_command(&["-q"], &["id", "-u"])
         .env("SUDO_UID", "65534")
         .env("SUDO_GID", "65534")
         .output()
@@ -703,20 +590,18 @@ fn runs_as_the_sudo_user_and_gives_them_the_files() {
     );
     use std::os::unix::fs::MetadataExt;
     assert_eq!(
-        std::fs::metadata(&out).expect("out").uid(),
+        std::fs::metadata(&cap.out).expect("out").uid(),
         65534,
         "output owned by the user"
     );
-    let rows = read_syscalls(&out);
+    let rows = cap.syscalls();
     assert!(rows.iter().any(|r| r.syscall == "execve"));
 }
 
 #[test]
 fn duckdb_and_polars_read_the_documented_types() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("db.parquet");
-    let res = tracer(&["record", "-q", "-o", s(&out), "--", "ls", "/"]);
+    let cap = Capture::new("db");
+    let res = cap.record(&["-q"], &["ls", "/"]);
     assert!(res.status.success());
     let script = r#"
 import sys, duckdb, polars as pl
@@ -738,11 +623,11 @@ assert df.filter(pl.col("syscall") == "openat").height == n
 assert pl.scan_parquet(path).group_by("syscall").len().collect().height > 5
 print(n, df.height)
 "#;
-    let printed = python(script, &[s(&out)]);
+    let printed = python(script, &[s(&cap.out)]);
     let mut it = printed.split_whitespace();
     let openats: usize = it.next().expect("n").parse().expect("int");
     let total: usize = it.next().expect("rows").parse().expect("int");
-    let rows = read_syscalls(&out);
+    let rows = cap.syscalls();
     assert_eq!(total, rows.len());
     assert_eq!(
         openats,
@@ -752,44 +637,27 @@ print(n, df.height)
 
 #[test]
 fn storm_loses_nothing() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let prog = compile("storm", dir.path());
-    let out = dir.path().join("storm.parquet");
-    let res = tracer(&["record", "-q", "-o", s(&out), "--", s(&prog), "500000"]);
+    let cap = Capture::new("storm");
+    let prog = cap.compile("storm");
+    let res = cap.record(&["-q"], &[s(&prog), "500000"]);
     assert!(res.status.success(), "{}", stderr(&res));
-    let meta = metadata(&out);
-    assert_eq!(
-        meta.get("syscall_tracer.events_lost").map(String::as_str),
-        Some("0")
-    );
+    let md = cap.metadata();
+    assert_eq!(md.get(meta::EVENTS_LOST).map(String::as_str), Some("0"));
     let count = python(
         "import sys, duckdb; print(duckdb.sql(f\"SELECT count(*) FROM '{sys.argv[1]}' WHERE syscall='getppid'\").fetchall()[0][0])",
-        &[s(&out)],
+        &[s(&cap.out)],
     );
     assert_eq!(count.trim(), "500000");
 }
 
 #[test]
 fn tiny_ring_counts_losses_in_the_file() {
-    require_root();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let prog = compile("storm", dir.path());
-    let out = dir.path().join("lossy.parquet");
-    let res = tracer(&[
-        "record",
-        "--ring-bytes",
-        "4K",
-        "-o",
-        s(&out),
-        "--",
-        s(&prog),
-        "300000",
-    ]);
+    let cap = Capture::new("lossy");
+    let prog = cap.compile("storm");
+    let res = cap.record(&["--ring-bytes", "4K"], &[s(&prog), "300000"]);
     assert!(res.status.success(), "{}", stderr(&res));
-    let meta = metadata(&out);
-    let lost: u64 = meta["syscall_tracer.events_lost"].parse().expect("number");
-    let rows = read_syscalls(&out);
+    let lost: u64 = cap.metadata()[meta::EVENTS_LOST].parse().expect("number");
+    let rows = cap.syscalls();
     let getppid = rows.iter().filter(|r| r.syscall == "getppid").count() as u64;
     let others = rows.len() as u64 - getppid;
     assert!(lost > 0, "a 4 KiB ring cannot hold a storm");

@@ -1,13 +1,29 @@
 //! `tracer experiment` run for real under capture on a tiny scenario file: the dataset layout,
 //! the manifest, M.R overlap and M.S sequencing from the processes tables, and the report.
 
-use std::{collections::BTreeSet, path::Path};
+use std::{
+    collections::BTreeSet,
+    path::Path,
+    process::{Command, Output},
+};
 
-use tests::{Proc, bin, metadata, read_processes, read_syscalls, require_root, workspace};
+use tests::{bin, metadata, read_processes, read_syscalls, require_root, workspace};
+use tracer_dataset::{meta, rows::ProcessRecord};
+
+/// Runs `tracer experiment -s SPEC -o OUT`, returning its output.
+fn experiment(spec: &Path, out: &Path) -> Output {
+    Command::new(bin("tracer"))
+        .args(["experiment", "-s"])
+        .arg(spec)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .expect("tracer experiment")
+}
 
 /// The launched commands of a run: processes whose parent is not in the run (the tracer).
-fn roots(procs: &[Proc]) -> Vec<(i64, i64)> {
-    let pids: BTreeSet<i64> = procs.iter().map(|p| i64::from(p.pid)).collect();
+fn roots(procs: &[ProcessRecord]) -> Vec<(i64, i64)> {
+    let pids: BTreeSet<i32> = procs.iter().map(|p| p.pid).collect();
     let mut out: Vec<(i64, i64)> = procs
         .iter()
         .filter(|p| p.ppid.is_none_or(|pp| !pids.contains(&pp)))
@@ -27,13 +43,7 @@ fn tiny_experiment_end_to_end() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("exp");
     let spec = workspace().join("tests/data/experiment/tiny.toml");
-    let res = std::process::Command::new(bin("tracer"))
-        .args(["experiment", "-s"])
-        .arg(&spec)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .expect("tracer experiment");
+    let res = experiment(&spec, &out);
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert!(res.status.success(), "{stderr}");
     assert!(stderr.contains("[  8/8]"), "progress lines: {stderr}");
@@ -94,9 +104,9 @@ fn tiny_experiment_end_to_end() {
         assert_eq!(file, out.join(format!("syscalls/{run_id}.parquet")));
         let rows = read_syscalls(&file);
         assert_eq!(rows.len() as u64, r["events"].as_u64().expect("events"));
-        let meta = metadata(&file);
-        assert_eq!(meta["syscall_tracer.scenario"], scenario);
-        assert_eq!(meta["syscall_tracer.mode"], mode);
+        let md = metadata(&file);
+        assert_eq!(md[meta::SCENARIO], scenario);
+        assert_eq!(md[meta::MODE], mode);
         let procs = read_processes(&out.join(r["processes_file"].as_str().expect("procs")));
         let roots = roots(&procs);
         assert_eq!(
@@ -151,13 +161,7 @@ fn malformed_scenario_file_names_the_line() {
         "reps = 1\n[[scenario]]\nname = \"x\"\ncommands = [[\"id\"]]\nrepz = 3\n",
     )
     .expect("write");
-    let res = std::process::Command::new(bin("tracer"))
-        .args(["experiment", "-s"])
-        .arg(&bad)
-        .arg("-o")
-        .arg(dir.path().join("out"))
-        .output()
-        .expect("tracer");
+    let res = experiment(&bad, &dir.path().join("out"));
     assert_eq!(res.status.code(), Some(1));
     let err = String::from_utf8_lossy(&res.stderr);
     assert!(err.contains("bad.toml:5:") && err.contains("repz"), "{err}");

@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use tests::{Row, metadata, read_processes, read_syscalls, workspace};
+use tests::{metadata, read_processes, read_syscalls, workspace};
 use tracer::ingest::{Arch, Format, IngestConfig, IngestError, IngestSummary};
+use tracer_dataset::{layout::processes_path, meta, rows::SyscallRecord};
 
 fn fixture(name: &str) -> PathBuf {
     workspace().join("tests/data/strace").join(name)
@@ -28,7 +29,7 @@ fn ingest(a: &IngestConfig) -> IngestSummary {
     tracer::ingest::run(a).unwrap_or_else(|e| panic!("{e:#?}"))
 }
 
-fn by_seq(mut rows: Vec<Row>) -> Vec<Row> {
+fn by_seq(mut rows: Vec<SyscallRecord>) -> Vec<SyscallRecord> {
     rows.sort_by_key(|r| r.seq);
     rows
 }
@@ -116,7 +117,7 @@ fn every_edge_case_of_one_log() {
     assert_eq!(r(13).ret, Some(0x8000));
     assert_eq!((r(14).nr, r(14).ret), (500, Some(-38)));
     assert_eq!((r(15).ret, r(15).pid), (None, 100));
-    let procs = read_processes(&dir.path().join("edge.processes.parquet"));
+    let procs = read_processes(&processes_path(&out));
     assert_eq!(procs.len(), 2, "101 is a thread: {procs:?}");
     let p100 = procs.iter().find(|p| p.pid == 100).expect("100");
     assert_eq!(
@@ -142,10 +143,10 @@ fn every_edge_case_of_one_log() {
         (Some("/bin/sleep"), Some("sleep"))
     );
     let m = metadata(&out);
-    assert_eq!(m["syscall_tracer.run_id"], "edge");
-    assert_eq!(m["syscall_tracer.scenario"], "fixtures");
-    assert_eq!(m["syscall_tracer.arch"], "x86_64");
-    assert_eq!(m["syscall_tracer.start_ns"], "1700000000000001000");
+    assert_eq!(m[meta::RUN_ID], "edge");
+    assert_eq!(m[meta::SCENARIO], "fixtures");
+    assert_eq!(m[meta::ARCH], "x86_64");
+    assert_eq!(m[meta::START_NS], "1700000000000001000");
 }
 
 #[test]
@@ -166,7 +167,7 @@ fn a_line_cut_by_the_end_of_the_file_is_an_unfinished_call() {
     let s = ingest(&args(&fixture("cut-stamp.strace"), &out2));
     assert_eq!(s.runs[0].lines_truncated, 1);
     assert_eq!(read_syscalls(&out2).len(), 1);
-    assert_eq!(metadata(&out2)["syscall_tracer.lines_truncated"], "1");
+    assert_eq!(metadata(&out2)[meta::LINES_TRUNCATED], "1");
 }
 
 #[test]
@@ -207,7 +208,7 @@ fn malformed_lines_fail_with_file_and_line_or_are_skipped_and_counted() {
         ["getpid", "getppid", "close"],
         "nothing valid is dropped"
     );
-    assert_eq!(metadata(&out)["syscall_tracer.lines_skipped"], "1");
+    assert_eq!(metadata(&out)[meta::LINES_SKIPPED], "1");
 }
 
 #[test]
@@ -238,7 +239,7 @@ fn split_set_is_merged_by_time_and_builds_the_tree() {
                 ("exit_group", 200)
             ]
         );
-        let procs = read_processes(&dir.path().join(format!("{name}.processes.parquet")));
+        let procs = read_processes(&processes_path(&out));
         let child = procs.iter().find(|p| p.pid == 201).expect("201");
         assert_eq!((child.ppid, child.exit_code), (Some(200), Some(4)));
     }
@@ -276,7 +277,7 @@ fn terminal_capture_lines_without_prefix_belong_to_the_last_task() {
             ("exit_group", 11, None),
         ]
     );
-    let procs = read_processes(&dir.path().join("orphan.processes.parquet"));
+    let procs = read_processes(&processes_path(&out));
     let sleep = procs.iter().find(|p| p.pid == 11).expect("11");
     assert_eq!(
         (sleep.ppid, sleep.exe.as_deref(), sleep.exit_code),

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use tests::{metadata, read_processes, read_syscalls, workspace};
 use tracer::ingest::{Format, IngestConfig};
+use tracer_dataset::{layout::processes_path, meta};
 
 fn args(format: Format, input: &Path, out: &Path) -> IngestConfig {
     IngestConfig {
@@ -47,23 +48,17 @@ fn adfa_ld_one_run_per_trace_with_scenarios_from_folders() {
     assert!(rows.iter().all(|r| r.ts_ns.is_none() && r.pid == 0));
     let m = metadata(&train);
     assert_eq!(
-        (
-            m["syscall_tracer.scenario"].as_str(),
-            m["syscall_tracer.arch"].as_str()
-        ),
+        (m[meta::SCENARIO].as_str(), m[meta::ARCH].as_str()),
         ("training", "x86")
     );
-    assert_eq!(m["syscall_tracer.source"], "adfa-ld");
+    assert_eq!(m[meta::SOURCE], "adfa-ld");
     let attack = out.join("syscalls/Attack_Data_Master--Hydra_FTP_1--UAD-Hydra-FTP-1-2.parquet");
-    assert_eq!(
-        metadata(&attack)["syscall_tracer.scenario"],
-        "attack:hydra_ftp"
-    );
+    assert_eq!(metadata(&attack)[meta::SCENARIO], "attack:hydra_ftp");
     let rows = read_syscalls(&attack);
     assert_eq!(rows[0].syscall, "socketcall");
     assert_eq!((rows[4].syscall.as_str(), rows[4].nr), ("syscall_999", 999));
     let val = out.join("syscalls/Validation_Data_Master--UVD-0001.parquet");
-    assert_eq!(metadata(&val)["syscall_tracer.scenario"], "validation");
+    assert_eq!(metadata(&val)[meta::SCENARIO], "validation");
 }
 
 #[test]
@@ -92,7 +87,7 @@ fn unm_keeps_the_interleaving_of_the_file() {
             (4, 552, "exit")
         ]
     );
-    let procs = read_processes(&dir.path().join("lpr.processes.parquet"));
+    let procs = read_processes(&processes_path(&out));
     assert_eq!(procs.iter().map(|p| p.pid).collect::<Vec<_>>(), [551, 552]);
     // A malformed line names file and line.
     let bad = dir.path().join("bad.trace");
@@ -144,7 +139,7 @@ fn lid_ds_pairs_entries_and_exits() {
         "an exit without its entry"
     );
     assert!(rows.iter().all(|r| r.comm.as_deref() == Some("apache2")));
-    let procs = read_processes(&dir.path().join("normal.processes.parquet"));
+    let procs = read_processes(&processes_path(&out));
     let child = procs.iter().find(|p| p.pid == 206300).expect("child");
     assert_eq!(child.ppid, Some(206290));
 }

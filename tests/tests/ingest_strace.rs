@@ -8,8 +8,13 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use tests::{Proc, Row, compile, metadata, python, read_processes, read_syscalls};
+use tests::{compile, metadata, python, read_run, read_syscalls};
 use tracer::ingest::{Arch, Format, IngestConfig, IngestSummary};
+use tracer_dataset::{
+    layout::processes_path,
+    meta,
+    rows::{ProcessRecord, SyscallRecord},
+};
 
 /// What a capture's flags let the ingest know.
 #[derive(Clone, Copy, Debug, Default)]
@@ -115,7 +120,7 @@ fn call_lines(files: &[PathBuf]) -> usize {
 }
 
 /// Checks what every capture of the workload must show.
-fn check(rows: &[Row], procs: &[Proc], t: &Traced, e: Expect) {
+fn check(rows: &[SyscallRecord], procs: &[ProcessRecord], t: &Traced, e: Expect) {
     assert!(!rows.is_empty());
     let mut seqs: Vec<u64> = rows.iter().map(|r| r.seq).collect();
     seqs.sort_unstable();
@@ -149,14 +154,14 @@ fn check(rows: &[Row], procs: &[Proc], t: &Traced, e: Expect) {
         main.exe.as_deref().map(|x| x.ends_with("ingest_workload")),
         Some(true)
     );
-    let exits: Vec<&Row> = rows.iter().filter(|r| r.syscall == "exit_group").collect();
+    let exits: Vec<&SyscallRecord> = rows.iter().filter(|r| r.syscall == "exit_group").collect();
     assert!(
         !exits.is_empty() && exits.iter().all(|r| r.ret.is_none()),
         "exit_group never returns"
     );
     let ok_rows = rows.iter().filter(|r| r.ret.is_some());
     if e.follow {
-        let missing: Vec<&Row> = rows
+        let missing: Vec<&SyscallRecord> = rows
             .iter()
             .filter(|r| {
                 r.path
@@ -173,9 +178,9 @@ fn check(rows: &[Row], procs: &[Proc], t: &Traced, e: Expect) {
         assert_eq!(procs.len(), 4, "main and three children: {procs:?}");
         assert_eq!(main.exit_code, Some(3));
         assert_eq!(main.ppid, None);
-        let children: Vec<&Proc> = procs.iter().filter(|p| p.pid != main_pid).collect();
+        let children: Vec<&ProcessRecord> = procs.iter().filter(|p| p.pid != main_pid).collect();
         assert!(
-            children.iter().all(|p| p.ppid == Some(main_pid as i64)),
+            children.iter().all(|p| p.ppid == Some(main_pid)),
             "{children:?}"
         );
         let tru = children
@@ -202,11 +207,15 @@ fn check(rows: &[Row], procs: &[Proc], t: &Traced, e: Expect) {
     } else {
         // Children are known from the clone returns, but their lives were not traced.
         assert_eq!(procs.len(), 4, "{procs:?}");
-        assert!(procs.iter().filter(|p| p.pid != main_pid).all(|p| p.ppid
-            == Some(main_pid as i64)
-            && p.exit_code.is_none()
-            && p.signal.is_none()
-            && p.exe.is_none()));
+        assert!(
+            procs
+                .iter()
+                .filter(|p| p.pid != main_pid)
+                .all(|p| p.ppid == Some(main_pid)
+                    && p.exit_code.is_none()
+                    && p.signal.is_none()
+                    && p.exe.is_none())
+        );
     }
     if e.wall_clock {
         let now = now_ns();
@@ -217,7 +226,7 @@ fn check(rows: &[Row], procs: &[Proc], t: &Traced, e: Expect) {
                 "ts {ts} is not within an hour of now"
             );
         }
-        let mut by_seq: Vec<&Row> = rows.iter().collect();
+        let mut by_seq: Vec<&SyscallRecord> = rows.iter().collect();
         by_seq.sort_by_key(|r| r.seq);
         for w in by_seq.windows(2) {
             assert!(
@@ -259,7 +268,7 @@ fn check(rows: &[Row], procs: &[Proc], t: &Traced, e: Expect) {
 }
 
 /// Traces, ingests into a `.parquet` file, reads back, checks.
-fn roundtrip(flags: &[&str], e: Expect) -> (Traced, Vec<Row>, Vec<Proc>) {
+fn roundtrip(flags: &[&str], e: Expect) -> (Traced, Vec<SyscallRecord>, Vec<ProcessRecord>) {
     let t = strace(flags, false);
     let out = t.dir.join("out.parquet");
     let summary = ingest(&args(&t.log, &out));
@@ -267,8 +276,7 @@ fn roundtrip(flags: &[&str], e: Expect) -> (Traced, Vec<Row>, Vec<Proc>) {
     let run = &summary.runs[0];
     assert_eq!(run.lines_skipped, 0);
     assert_eq!(run.lines_truncated, 0);
-    let rows = read_syscalls(&out);
-    let procs = read_processes(&t.dir.join("out.processes.parquet"));
+    let (rows, procs) = read_run(&out);
     assert_eq!(
         rows.len(),
         call_lines(std::slice::from_ref(&t.log)),
@@ -276,18 +284,9 @@ fn roundtrip(flags: &[&str], e: Expect) -> (Traced, Vec<Row>, Vec<Proc>) {
     );
     check(&rows, &procs, &t, e);
     let m = metadata(&out);
-    assert_eq!(
-        m.get("syscall_tracer.source").map(String::as_str),
-        Some("strace")
-    );
-    assert_eq!(
-        m.get("syscall_tracer.lines_skipped").map(String::as_str),
-        Some("0")
-    );
-    assert_eq!(
-        m.get("syscall_tracer.events_written"),
-        Some(&rows.len().to_string())
-    );
+    assert_eq!(m.get(meta::SOURCE).map(String::as_str), Some("strace"));
+    assert_eq!(m.get(meta::LINES_SKIPPED).map(String::as_str), Some("0"));
+    assert_eq!(m.get(meta::EVENTS_WRITTEN), Some(&rows.len().to_string()));
     (t, rows, procs)
 }
 
@@ -396,8 +395,7 @@ fn single_process_without_follow() {
     let out = t.dir.join("one.parquet");
     let mut a = args(&t.log, &out);
     ingest(&a);
-    let rows = read_syscalls(&out);
-    let procs = read_processes(&t.dir.join("one.processes.parquet"));
+    let (rows, procs) = read_run(&out);
     check(&rows, &procs, &t, Expect::default());
     assert!(
         rows.iter().all(|r| r.pid == 0 && r.tid == 0),
@@ -420,8 +418,7 @@ fn terminal_capture_with_pid_brackets() {
     assert!(text.contains("[pid "), "strace wrote [pid N] prefixes");
     let out = t.dir.join("tty.parquet");
     ingest(&args(&t.log, &out));
-    let rows = read_syscalls(&out);
-    let procs = read_processes(&t.dir.join("tty.processes.parquet"));
+    let (rows, procs) = read_run(&out);
     check(
         &rows,
         &procs,
@@ -461,8 +458,7 @@ fn split_per_process_files_with_timestamps_are_merged_by_time() {
     // Given as the prefix.
     let out = t.dir.join("ff.parquet");
     ingest(&args(&t.log, &out));
-    let rows = read_syscalls(&out);
-    let procs = read_processes(&t.dir.join("ff.processes.parquet"));
+    let (rows, procs) = read_run(&out);
     assert_eq!(rows.len(), call_lines(&files));
     check(
         &rows,
@@ -501,12 +497,11 @@ fn split_per_process_files_without_timestamps_are_taken_in_pid_order() {
     let files = split_files(&t);
     let out = t.dir.join("ff.parquet");
     ingest(&args(&t.log, &out));
-    let rows = read_syscalls(&out);
-    let procs = read_processes(&t.dir.join("ff.processes.parquet"));
+    let (rows, procs) = read_run(&out);
     assert_eq!(rows.len(), call_lines(&files));
     check(&rows, &procs, &t, F);
     // Files one after another: seq never goes back to an earlier tid's file.
-    let mut by_seq: Vec<&Row> = rows.iter().collect();
+    let mut by_seq: Vec<&SyscallRecord> = rows.iter().collect();
     by_seq.sort_by_key(|r| r.seq);
     for w in by_seq.windows(2) {
         assert!(w[0].tid <= w[1].tid, "file order by pid");
@@ -545,7 +540,7 @@ fn read_with_duckdb_and_polars() {
         },
     );
     let out = t.dir.join("out.parquet");
-    let procs_file = t.dir.join("out.processes.parquet");
+    let procs_file = processes_path(&out);
     let script = r#"
 import sys, duckdb, polars as pl
 f, p = sys.argv[1], sys.argv[2]

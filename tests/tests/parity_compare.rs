@@ -5,7 +5,9 @@
 use std::path::Path;
 
 use tracer::parity::{ParityConfig, ParityError, compare_paths, render};
-use tracer_dataset::{ProcessRow, ProcessSink, RunInfo, SyscallRow, SyscallSink};
+use tracer_dataset::{
+    ProcessRow, ProcessSink, RunInfo, SyscallRow, SyscallSink, layout::processes_path,
+};
 
 /// (pid, tid, syscall, ret, path)
 type Call<'a> = (i32, i32, &'a str, Option<i64>, Option<&'a str>);
@@ -111,13 +113,7 @@ fn args(a: &Path, b: &Path) -> ParityConfig {
 fn strace_and_ebpf_datasets_compare_as_worked_out() {
     let dir = tempfile::tempdir().expect("tmp");
     let a = dir.path().join("strace.parquet");
-    write_run(
-        &a,
-        Some(&dir.path().join("strace.processes.parquet")),
-        "s",
-        "strace",
-        STRACE,
-    );
+    write_run(&a, Some(&processes_path(&a)), "s", "strace", STRACE);
     // B as a dataset folder.
     let b = dir.path().join("ebpf");
     std::fs::create_dir_all(b.join("syscalls")).expect("mkdir");

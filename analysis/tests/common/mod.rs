@@ -1,7 +1,5 @@
 //! Helpers shared by the integration tests: small datasets written with the project's writers.
 
-#![allow(dead_code, reason = "each test binary uses a different subset")]
-
 use std::path::{Path, PathBuf};
 
 use tracer_dataset::{ProcessRow, ProcessSink, RunInfo, SyscallRow, SyscallSink};
@@ -122,4 +120,16 @@ pub fn tiny_experiment(dir: &Path) -> PathBuf {
     write_processes(&dir.join("processes/s-ms-0.parquet"), "s-ms-0");
     std::fs::write(dir.join("manifest.json"), "{}").expect("write manifest");
     dir.to_path_buf()
+}
+
+/// [`tiny_experiment`] in a new temporary folder; the folder lives as long as the `TempDir`.
+pub fn temp_tiny_experiment() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = tiny_experiment(dir.path());
+    (dir, root)
+}
+
+/// `path` as a command-line argument.
+pub fn utf8(path: &Path) -> &str {
+    path.to_str().expect("utf-8")
 }

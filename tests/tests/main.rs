@@ -1,0 +1,10 @@
+//! The end-to-end tests as one binary, a module per area; the helpers they share (binaries,
+//! C programs, live captures, reading files back) are the `tests` library (`src/lib.rs`).
+
+mod capture;
+mod experiment;
+mod ingest_fixtures;
+mod ingest_import;
+mod ingest_strace;
+mod parity_compare;
+mod parity_live;
