@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Install what the build needs (idempotent): nightly rust-src, llvm-22-dev, bpf-linker,
-    /// strace, and the Python readers (duckdb, polars) the tests use.
+    /// strace, headless Chromium, and the Python readers (duckdb, polars) the tests use.
     Setup,
     /// Build the eBPF object (through tracer/build.rs) and the tracer.
     BuildEbpf,

@@ -1,4 +1,5 @@
-//! `cargo xtask setup`: installs the eBPF toolchain and test readers, idempotently.
+//! `cargo xtask setup`: installs the eBPF toolchain, the test readers and the browser the report
+//! test uses, idempotently.
 
 use std::process::Command;
 
@@ -97,10 +98,14 @@ pub fn setup() -> anyhow::Result<()> {
             .arg(format!("llvm-{LLVM_MAJOR}"))
             .env("PATH", path))?;
     }
-    // 4. What the tests drive: strace (parity reference), a C compiler (test programs).
+    // 4. What the tests drive: strace (parity reference), a C compiler (test programs), and
+    // Debian's headless Chromium (the report test renders index.html in a real browser).
     let mut missing = Vec::new();
     if !ok(Command::new("strace").arg("-V")) {
         missing.push("strace");
+    }
+    if !ok(Command::new("chromium").arg("--version")) {
+        missing.push("chromium");
     }
     if !ok(Command::new("cc").arg("--version")) {
         missing.push("gcc");
