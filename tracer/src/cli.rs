@@ -1,6 +1,10 @@
 //! Command-line arguments of `tracer`, and their validation into typed configurations.
 
-use std::{ffi::OsString, path::PathBuf};
+use std::{
+    ffi::OsString,
+    io::{IsTerminal as _, Write as _},
+    path::PathBuf,
+};
 
 use clap::{Args, Parser, Subcommand};
 use tracer_dataset::RunInfo;
@@ -8,7 +12,7 @@ use tracer_dataset::RunInfo;
 use tracer_dataset::Arch;
 
 use crate::{
-    record::{Job, RecordConfig, Schedule, Target},
+    capture::{Job, Progress, ProgressFn, RecordConfig, Schedule, Target},
     syscall_table::{self, FilterError},
     user::{self, UserError},
 };
@@ -213,7 +217,8 @@ impl RecordArgs {
             filter,
             ring_bytes: self.ring_bytes,
             durations: self.durations,
-            progress: !self.quiet,
+            progress: (!self.quiet && std::io::stderr().is_terminal())
+                .then(|| ProgressFn::new(show_progress)),
             run: RunInfo {
                 run_id: self
                     .run_id
@@ -227,6 +232,18 @@ impl RecordArgs {
             command_line,
             job_process_groups: false,
         })
+    }
+}
+
+/// The live counter of `tracer record` on a terminal's stderr, redrawn in place and cleared at
+/// the end.
+fn show_progress(progress: &Progress) {
+    match progress {
+        Progress::Running { events, elapsed } => {
+            eprint!("\rtracer: {events} events, {:.1} s ", elapsed.as_secs_f64());
+            let _ = std::io::stderr().flush();
+        }
+        Progress::Done => eprint!("\r\x1b[K"),
     }
 }
 

@@ -14,9 +14,9 @@ fn main() -> ExitCode {
         Err(err) => {
             eprintln!("tracer: {err:#}");
             let code = err
-                .downcast_ref::<tracer::record::RecordError>()
+                .downcast_ref::<tracer::capture::RecordError>()
                 .and_then(|e| match e {
-                    tracer::record::RecordError::Launch(l) => Some(l.exit_code()),
+                    tracer::capture::RecordError::Launch(l) => Some(l.exit_code()),
                     _ => None,
                 })
                 .unwrap_or(1);
@@ -29,7 +29,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Record(args) => {
             let config = args.to_config()?;
-            let outcome = tracer::record::run(&config)
+            let outcome = tracer::capture::run(&config)
                 .with_context(|| format!("recording into {}", config.output.display()))?;
             if args.summary {
                 eprint!("{}", outcome.summary_table());

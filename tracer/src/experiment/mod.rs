@@ -24,8 +24,8 @@ use tracer_dataset::{
 };
 
 use crate::{
-    launch,
-    record::{self, Job, JobOutcome, RecordConfig, RecordError, Schedule, Target},
+    capture::{self, Job, JobOutcome, RecordConfig, RecordError, Schedule, Target, launch},
+    clock::now_ns,
     user::{self, UserError},
 };
 pub use spec::{CommandSpec, Mode, Scenario, Spec, SpecError};
@@ -263,13 +263,6 @@ fn plan(spec: &Spec, shuffle: Option<u64>) -> Vec<Planned> {
     out
 }
 
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}
-
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExperimentError + '_ {
     move |source| ExperimentError::Io {
         path: path.to_path_buf(),
@@ -412,7 +405,7 @@ pub fn run(args: &ExperimentArgs) -> Result<ExperimentOutcome, ExperimentError> 
             filter: None,
             ring_bytes: args.ring_bytes,
             durations: args.durations,
-            progress: false,
+            progress: None,
             run: RunInfo {
                 run_id: run_id.clone(),
                 source: "ebpf".into(),
@@ -432,7 +425,7 @@ pub fn run(args: &ExperimentArgs) -> Result<ExperimentOutcome, ExperimentError> 
             s.reps.unwrap_or(spec.reps)
         );
         let _ = std::io::stderr().flush();
-        let outcome = record::run(&config).map_err(|source| ExperimentError::Record {
+        let outcome = capture::run(&config).map_err(|source| ExperimentError::Record {
             run_id: run_id.clone(),
             source: Box::new(source),
         })?;
