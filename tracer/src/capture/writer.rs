@@ -227,3 +227,203 @@ pub fn spawn_writer(
         })
         .expect("spawning the writer thread")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use tracer_dataset::{RunInfo, rows::SyscallRecord};
+
+    use super::*;
+    use crate::capture::testing::{bytes, exec_event, exit_event, path_event, syscall_event};
+
+    /// Pids far above any `pid_max`: /proc has none of them.
+    const P: u32 = 900_000_000;
+    /// x86_64 numbers.
+    const READ: i32 = 0;
+    const WRITE: i32 = 1;
+    const GETPID: i32 = 39;
+    const CLONE: i32 = 56;
+    const EXECVE: i32 = 59;
+    const EXIT_GROUP: i32 = 231;
+
+    /// A writer into a fresh file of a temporary folder.
+    fn writer() -> (tempfile::TempDir, PathBuf, Writer) {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("t.parquet");
+        let run = RunInfo {
+            run_id: "t".into(),
+            source: "ebpf".into(),
+            ..RunInfo::default()
+        };
+        let sink = SyscallSink::create(&path, run, &[]).expect("a syscalls file");
+        (dir, path.clone(), Writer::new(sink, Arch::X86_64, 0))
+    }
+
+    fn batch(records: &[&[u8]]) -> Batch {
+        let mut batch = Batch::default();
+        for r in records {
+            batch.push(r);
+        }
+        batch
+    }
+
+    /// Writes `records` as one batch; returns the rows read back, the processes and the stats.
+    fn capture(
+        roots: &[(u32, bool)],
+        records: &[&[u8]],
+    ) -> (Vec<SyscallRecord>, Vec<ProcessRow>, WriterStats) {
+        let (_dir, path, mut w) = writer();
+        for (pid, launched) in roots {
+            w.add_root(*pid, ProcessRow::default(), *launched);
+        }
+        w.write_batch(&batch(records))
+            .expect("the batch is written");
+        let collected = w.finish();
+        collected.sink.close().expect("the file closes");
+        let rows = tracer_dataset::rows::read_syscalls(&path).expect("the file reads back");
+        (rows, collected.processes, collected.stats)
+    }
+
+    fn names(rows: &[SyscallRecord]) -> Vec<&str> {
+        rows.iter().map(|r| r.syscall.as_str()).collect()
+    }
+
+    #[test]
+    fn an_unknown_kind_mid_batch_skips_that_record_only() {
+        let mut unknown = syscall_event(P, P, WRITE, 1);
+        unknown.kind = 77;
+        let (rows, _, stats) = capture(
+            &[],
+            &[
+                bytes(&syscall_event(P, P, GETPID, 1)),
+                bytes(&unknown),
+                bytes(&syscall_event(P, P, READ, 5)),
+                bytes(&path_event(P, P, 257, 3, b"/etc/hosts")),
+            ],
+        );
+        assert_eq!(
+            names(&rows),
+            ["getpid", "read", "openat"],
+            "the records after the unknown one are decoded"
+        );
+        assert_eq!(
+            rows.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [0, 1, 2],
+            "seq has no hole"
+        );
+        assert_eq!(rows[2].path.as_deref(), Some("/etc/hosts"), "path kept");
+        assert_eq!(
+            (stats.undecodable, stats.rows),
+            (1, 3),
+            "one skipped, three rows"
+        );
+    }
+
+    #[test]
+    fn a_short_record_mid_batch_skips_that_record_only() {
+        let call = syscall_event(P, P, WRITE, 1);
+        let (rows, _, stats) = capture(
+            &[],
+            &[
+                bytes(&syscall_event(P, P, GETPID, 1)),
+                &bytes(&call)[..40],
+                &[],
+                bytes(&syscall_event(P, P, READ, 5)),
+            ],
+        );
+        assert_eq!(names(&rows), ["getpid", "read"], "the next record decodes");
+        assert_eq!(stats.undecodable, 2, "the cut record and the empty one");
+    }
+
+    #[test]
+    fn the_execve_row_takes_its_path_from_the_exec_record_before_it() {
+        let (rows, procs, _) = capture(
+            &[],
+            &[
+                bytes(&exec_event(P, P, "/usr/bin/true", &["true", "-x"])),
+                // The path register now points into the new image: whatever it read is wrong.
+                bytes(&path_event(P, P, EXECVE, 0, b"garbage")),
+                bytes(&syscall_event(P, P, GETPID, 1)),
+            ],
+        );
+        assert_eq!(names(&rows), ["execve", "getpid"], "both rows");
+        assert_eq!(
+            rows[0].path.as_deref(),
+            Some("/usr/bin/true"),
+            "the exec record's file"
+        );
+        assert_eq!(rows[0].args, None, "no registers of the old image");
+        assert_eq!(rows[1].comm.as_deref(), Some("true"), "the new comm");
+        let p = &procs[0];
+        assert_eq!(
+            (p.exe.as_deref(), p.argv.clone()),
+            (
+                Some("/usr/bin/true"),
+                Some(vec!["true".into(), "-x".into()])
+            ),
+            "exe and argv of the new image"
+        );
+        // Without an exec record before it, a failed exec keeps its own path.
+        let (rows, _, _) = capture(&[], &[bytes(&path_event(P, P, EXECVE, -2, b"/nope"))]);
+        assert_eq!(rows[0].path.as_deref(), Some("/nope"), "its own path");
+    }
+
+    #[test]
+    fn a_launched_commands_rows_before_its_exec_are_dropped() {
+        let (rows, procs, stats) = capture(
+            &[(P, true), (P + 1, true)],
+            &[
+                bytes(&syscall_event(P, P, READ, 1)),
+                bytes(&syscall_event(P, P, WRITE, 1)),
+                bytes(&exec_event(P, P, "/bin/ls", &["ls"])),
+                bytes(&path_event(P, P, EXECVE, 0, b"")),
+                bytes(&syscall_event(P, P, GETPID, 1)),
+                // P+1's exec record was lost: its execve row ends the launcher's part.
+                bytes(&syscall_event(P + 1, P + 1, READ, 1)),
+                bytes(&path_event(P + 1, P + 1, EXECVE, 0, b"/bin/true")),
+                bytes(&syscall_event(P + 1, P + 1, GETPID, 1)),
+                // A child's return from clone is not a row: the call was its parent's.
+                bytes(&syscall_event(P + 1, P + 2, CLONE, 0)),
+                bytes(&exit_event(P + 1, P + 1, 0, FLAG_IN_SYSCALL, EXIT_GROUP)),
+            ],
+        );
+        let calls: Vec<(i32, &str)> = rows.iter().map(|r| (r.pid, r.syscall.as_str())).collect();
+        assert_eq!(
+            calls,
+            [
+                (P as i32, "execve"),
+                (P as i32, "getpid"),
+                ((P + 1) as i32, "execve"),
+                ((P + 1) as i32, "getpid"),
+                ((P + 1) as i32, "exit_group"),
+            ],
+            "the commands' own calls only"
+        );
+        assert_eq!(rows[2].path.as_deref(), Some("/bin/true"), "its own path");
+        assert_eq!(rows[4].ret, None, "exit_group never returned");
+        assert_eq!(stats.pre_exec_dropped, 3, "the setup rows are counted");
+        assert_eq!(stats.fork_child_returns, 1, "the child's return is counted");
+        let start = procs.iter().find(|p| p.pid == P as i32).map(|p| p.start_ns);
+        assert_eq!(start, Some(Some(3_000)), "it starts at its exec");
+    }
+
+    #[test]
+    fn a_launched_command_dying_before_its_exec_writes_no_row() {
+        let (rows, _, stats) = capture(
+            &[(P, true)],
+            &[bytes(&exit_event(
+                P,
+                P,
+                1 << 8,
+                FLAG_IN_SYSCALL | tracer_common::FLAG_GROUP_DEAD,
+                EXIT_GROUP,
+            ))],
+        );
+        assert!(
+            rows.is_empty(),
+            "the launcher's exit_group is not a row: {rows:?}"
+        );
+        assert_eq!(stats.rows, 0, "nothing written");
+    }
+}
