@@ -1,13 +1,13 @@
 //! One capture from start to end, cut into parts that can be read one at a time:
 //!
-//! - starting: [`signals`] (caught before any file exists), [`targets`] (programs on PATH,
-//!   `-p` pids, registering them before they run), [`launch`] (the blocked fork and exec),
-//!   [`files`] (the two output files and their metadata);
-//! - following: [`follow`], the main loop over the launched commands, signals and timeouts;
-//! - collecting: [`pipeline`] runs the [`drain`] thread (ring buffer to batches) and the
-//!   [`writer`] thread, which [`decode`]s each record, keeps the process table ([`lineage`]),
-//!   builds the `syscalls` rows ([`rows`]) and the `--summary` [`totals`];
-//! - ending: [`teardown`], one path for a finished, interrupted or failed capture.
+//! - starting: `signals` (caught before any file exists), `targets` (programs on PATH,
+//!   `-p` pids, registering them before they run), `launch` (the blocked fork and exec),
+//!   `files` (the two output files and their metadata);
+//! - following: `follow`, the main loop over the launched commands, signals and timeouts;
+//! - collecting: `pipeline` runs the `drain` thread (ring buffer to batches) and the
+//!   `writer` thread, which `decode`s each record, keeps the process table (`lineage`),
+//!   builds the `syscalls` rows (`rows`) and the `--summary` `totals`;
+//! - ending: `teardown`, one path for a finished, interrupted or failed capture.
 
 mod decode;
 mod drain;

@@ -1,8 +1,6 @@
-//! The writer thread: takes the drain's batches, decodes each record ([`decode`]), keeps the
-//! process table ([`Lineage`]) and writes the rows ([`Rows`]) and `--summary` [`Totals`].
-//! It runs at a lower priority than the traced workload; batches queue meanwhile.
-//!
-//! [`decode`]: super::decode
+//! The writer thread: takes the drain's batches, decodes each record (`decode`), keeps the
+//! process table (`lineage`), and writes the rows (`rows`) and the `--summary` totals
+//! (`totals`). It runs at a lower priority than the traced workload; batches queue meanwhile.
 
 use std::{borrow::Cow, sync::mpsc, thread};
 
