@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use tracer::collector::Writer;
+use tracer::capture::{Batch, Writer};
 use tracer_common::{KIND_SYSCALL, KIND_SYSCALL_PATH, PATH_BYTES, SyscallEvent, SyscallPathEvent};
 use tracer_dataset::Arch;
 use tracer_dataset::{RunInfo, SyscallSink};
@@ -30,8 +30,10 @@ fn main() {
         }
     }
     // A realistic mix: mostly plain calls from a few threads, one in ten with a path.
-    let mut batches: Vec<Vec<u8>> = Vec::new();
-    let mut batch = Vec::with_capacity(1 << 20);
+    // Batches as the drain thread builds them: about 1 MiB of records, each with its length.
+    let new_batch = || Batch::with_capacity((1 << 20) + 4096, 1 << 14);
+    let mut batches: Vec<Batch> = Vec::new();
+    let mut batch = new_batch();
     let nrs = [0i32, 1, 3, 9, 10, 12, 202, 228, 232, 110];
     for i in 0..events {
         let head = SyscallEvent {
@@ -59,12 +61,12 @@ fn main() {
                 },
                 path,
             };
-            batch.extend_from_slice(as_bytes(&e));
+            batch.push(as_bytes(&e));
         } else {
-            batch.extend_from_slice(as_bytes(&head));
+            batch.push(as_bytes(&head));
         }
-        if batch.len() >= 1 << 20 {
-            batches.push(std::mem::replace(&mut batch, Vec::with_capacity(1 << 20)));
+        if batch.byte_len() >= 1 << 20 {
+            batches.push(std::mem::replace(&mut batch, new_batch()));
         }
     }
     batches.push(batch);
@@ -86,8 +88,9 @@ fn main() {
     for b in &batches {
         writer.write_batch(b).expect("write");
     }
-    let (sink, _, stats) = writer.finish();
-    let rows = sink.close().expect("close");
+    let collected = writer.finish();
+    let stats = collected.stats;
+    let rows = collected.sink.close().expect("close");
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(rows, events);
     assert_eq!(stats.rows, events);

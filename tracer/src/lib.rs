@@ -1,17 +1,15 @@
-//! The `tracer` library: eBPF capture (`record`), strace and dataset ingest (`ingest`), capture
+//! The `tracer` library: eBPF capture (`capture`), strace and dataset ingest (`ingest`), capture
 //! comparison (`parity`), and experiments; `cli` holds the command line and all printing.
 
 pub mod btf;
+pub mod capture;
 pub mod cli;
 pub mod clock;
-pub mod collector;
 pub mod experiment;
 pub mod ingest;
-pub mod launch;
 pub mod parity;
 pub mod preflight;
 pub mod probe;
-pub mod record;
 pub mod summary;
 pub mod syscall_table;
 pub mod user;

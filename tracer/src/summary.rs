@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::record::RecordOutcome;
+use crate::capture::RecordOutcome;
 
 impl RecordOutcome {
     /// The one-line summary printed at the end of a capture.

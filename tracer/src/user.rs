@@ -4,7 +4,7 @@
 
 use std::ffi::CString;
 
-use crate::launch::Credentials;
+use crate::capture::Credentials;
 
 /// Errors resolving a user.
 #[derive(Debug, thiserror::Error)]

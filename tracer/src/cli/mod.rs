@@ -22,7 +22,7 @@ pub use self::{
     record::{ArgsError, RecordArgs, default_run_id},
 };
 use crate::{
-    experiment::ExperimentError, ingest::IngestError, parity::ParityError, record::RecordError,
+    capture::RecordError, experiment::ExperimentError, ingest::IngestError, parity::ParityError,
 };
 
 /// Record any command's syscalls with eBPF into Parquet, at a small fraction of strace's cost.

@@ -1,14 +1,18 @@
 //! `tracer record`: its arguments, their validation into a `RecordConfig`, and the summary it
 //! prints on stderr.
 
-use std::{ffi::OsString, path::PathBuf};
+use std::{
+    ffi::OsString,
+    io::{IsTerminal as _, Write as _},
+    path::PathBuf,
+};
 
 use clap::Args;
 use tracer_dataset::{Arch, RunInfo};
 
 use super::{CliError, parse_bytes};
 use crate::{
-    record::{self, Job, RecordConfig, Schedule, Target},
+    capture::{self, Job, Progress, ProgressFn, RecordConfig, Schedule, Target},
     syscall_table::{self, FilterError},
     user::{self, UserError},
 };
@@ -167,7 +171,8 @@ impl RecordArgs {
             filter,
             ring_bytes: self.ring_bytes,
             durations: self.durations,
-            progress: !self.quiet,
+            progress: (!self.quiet && std::io::stderr().is_terminal())
+                .then(|| ProgressFn::new(show_progress)),
             run: RunInfo {
                 run_id: self
                     .run_id
@@ -188,7 +193,7 @@ impl RecordArgs {
 /// `-q`) on stderr; returns the command's exit status.
 pub fn run(args: &RecordArgs) -> Result<i32, CliError> {
     let config = args.to_config()?;
-    let outcome = record::run(&config).map_err(|source| CliError::Record {
+    let outcome = capture::run(&config).map_err(|source| CliError::Record {
         output: config.output.clone(),
         source: Box::new(source),
     })?;
@@ -206,6 +211,18 @@ pub fn run(args: &RecordArgs) -> Result<i32, CliError> {
         }
     }
     Ok(outcome.exit_code)
+}
+
+/// The live counter of `tracer record` on a terminal's stderr, redrawn in place and cleared at
+/// the end.
+fn show_progress(progress: &Progress) {
+    match progress {
+        Progress::Running { events, elapsed } => {
+            eprint!("\rtracer: {events} events, {:.1} s ", elapsed.as_secs_f64());
+            let _ = std::io::stderr().flush();
+        }
+        Progress::Done => eprint!("\r\x1b[K"),
+    }
 }
 
 #[cfg(test)]

@@ -22,8 +22,11 @@ use tracer_dataset::{
 };
 
 use crate::{
-    launch::{self, Credentials},
-    record::{self, Job, JobOutcome, RecordConfig, RecordError, RecordOutcome, Schedule, Target},
+    capture::{
+        self, Job, JobOutcome, RecordConfig, RecordError, RecordOutcome, Schedule, Target,
+        launch::{self, Credentials},
+    },
+    clock::now_ns,
     user::UserError,
 };
 pub use spec::{CommandSpec, Mode, Scenario, Spec, SpecError};
@@ -271,13 +274,6 @@ fn plan(spec: &Spec, shuffle: Option<u64>) -> Vec<Planned> {
     out
 }
 
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}
-
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExperimentError + '_ {
     move |source| ExperimentError::Io {
         path: path.to_path_buf(),
@@ -443,7 +439,7 @@ fn capture_runs(
             rep: p.rep,
             reps: s.reps.unwrap_or(spec.reps),
         });
-        let outcome = record::run(&record_config).map_err(|source| ExperimentError::Record {
+        let outcome = capture::run(&record_config).map_err(|source| ExperimentError::Record {
             run_id: run_id.clone(),
             source: Box::new(source),
         })?;
@@ -501,7 +497,7 @@ fn run_config(
         filter: None,
         ring_bytes: config.ring_bytes,
         durations: config.durations,
-        progress: false,
+        progress: None,
         run: RunInfo {
             run_id: run_id.to_string(),
             source: "ebpf".into(),

@@ -166,6 +166,53 @@ pub struct Blocked {
     errors: OwnedFd,
 }
 
+/// The exec arguments as C strings and pointer arrays, prepared before the fork: the child
+/// allocates nothing.
+struct ExecImage {
+    path: CString,
+    /// Owns the strings `argv_ptrs` points into.
+    _argv: Vec<CString>,
+    /// Owns the strings `env_ptrs` points into.
+    _env: Vec<CString>,
+    argv_ptrs: Vec<*const libc::c_char>,
+    env_ptrs: Vec<*const libc::c_char>,
+    groups: Vec<libc::gid_t>,
+}
+
+impl ExecImage {
+    fn new(
+        path: &Path,
+        argv: &[OsString],
+        env: &[(OsString, OsString)],
+        creds: Option<&Credentials>,
+    ) -> Result<Self, LaunchError> {
+        let c_path = cstring(path.as_os_str())?;
+        let c_argv: Vec<CString> = argv.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?;
+        let c_env: Vec<CString> = env
+            .iter()
+            .map(|(k, v)| {
+                let mut kv = k.clone();
+                kv.push("=");
+                kv.push(v);
+                cstring(&kv)
+            })
+            .collect::<Result<_, _>>()?;
+        let nul_terminated = |strings: &[CString]| {
+            let mut ptrs: Vec<*const libc::c_char> = strings.iter().map(|c| c.as_ptr()).collect();
+            ptrs.push(std::ptr::null());
+            ptrs
+        };
+        Ok(Self {
+            path: c_path,
+            argv_ptrs: nul_terminated(&c_argv),
+            env_ptrs: nul_terminated(&c_env),
+            _argv: c_argv,
+            _env: c_env,
+            groups: creds.map(|c| c.groups.clone()).unwrap_or_default(),
+        })
+    }
+}
+
 /// Forks a child that waits until `Blocked::release`, then runs `argv` (program at `path`) with
 /// `env`, as `creds` if given. Must be called while the process has a single thread (the child
 /// of a multi-threaded fork may only call async-signal-safe functions; ours allocates nothing,
@@ -176,28 +223,10 @@ pub fn spawn_blocked(
     env: &[(OsString, OsString)],
     options: &LaunchOptions<'_>,
 ) -> Result<Blocked, LaunchError> {
-    let (creds, stdio) = (options.creds, options.stdio);
-    let handled = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
-    let c_path = cstring(path.as_os_str())?;
-    let c_argv: Vec<CString> = argv.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?;
-    let c_env: Vec<CString> = env
-        .iter()
-        .map(|(k, v)| {
-            let mut kv = k.clone();
-            kv.push("=");
-            kv.push(v);
-            cstring(&kv)
-        })
-        .collect::<Result<_, _>>()?;
-    let mut argv_ptrs: Vec<*const libc::c_char> = c_argv.iter().map(|c| c.as_ptr()).collect();
-    argv_ptrs.push(std::ptr::null());
-    let mut env_ptrs: Vec<*const libc::c_char> = c_env.iter().map(|c| c.as_ptr()).collect();
-    env_ptrs.push(std::ptr::null());
-    let groups: Vec<libc::gid_t> = creds.map(|c| c.groups.clone()).unwrap_or_default();
-
+    let image = ExecImage::new(path, argv, env, options.creds)?;
     let (go_read, go_write) = pipe()?;
     let (err_read, err_write) = pipe()?;
-    // SAFETY: fork in a single-threaded process; the child only makes raw syscalls below.
+    // SAFETY: fork in a single-threaded process; the child only makes raw syscalls (`child`).
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return Err(LaunchError::Sys {
@@ -206,63 +235,8 @@ pub fn spawn_blocked(
         });
     }
     if pid == 0 {
-        // Child. Only raw libc calls from here to exec or _exit.
-        // SAFETY: all pointers were prepared before fork and stay valid; on any failure the
-        // child reports errno through `err_write` and exits without unwinding.
-        unsafe {
-            let report = |code: i32, stage: u8| -> ! {
-                let errno = *libc::__errno_location();
-                let msg = [stage, (errno & 0xff) as u8, ((errno >> 8) & 0xff) as u8, 0];
-                libc::write(err_write.as_raw_fd(), msg.as_ptr().cast(), msg.len());
-                libc::_exit(code)
-            };
-            let mut byte = 0u8;
-            loop {
-                let n = libc::read(go_read.as_raw_fd(), (&mut byte as *mut u8).cast(), 1);
-                if n == 1 {
-                    break;
-                }
-                if n < 0 && *libc::__errno_location() == libc::EINTR {
-                    continue;
-                }
-                // The tracer went away before releasing us: never run untraced.
-                libc::_exit(1);
-            }
-            // Rust ignores SIGPIPE in its own process; the command gets the default back, and
-            // the signals the tracer handles get what its caller had set.
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-            for sig in handled {
-                let ignored = options.ignored_signals.contains(&sig);
-                libc::signal(
-                    sig,
-                    if ignored {
-                        libc::SIG_IGN
-                    } else {
-                        libc::SIG_DFL
-                    },
-                );
-            }
-            if options.new_process_group {
-                libc::setpgid(0, 0);
-            }
-            if let Some(io) = stdio
-                && (libc::dup2(io.stdin.as_raw_fd(), 0) < 0
-                    || libc::dup2(io.output.as_raw_fd(), 1) < 0
-                    || libc::dup2(io.output.as_raw_fd(), 2) < 0)
-            {
-                report(126, 2);
-            }
-            if let Some(c) = creds
-                && (libc::setgroups(groups.len(), groups.as_ptr()) != 0
-                    || libc::setgid(c.gid) != 0
-                    || libc::setuid(c.uid) != 0)
-            {
-                report(126, 1);
-            }
-            libc::execve(c_path.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr());
-            let errno = *libc::__errno_location();
-            report(if errno == libc::ENOENT { 127 } else { 126 }, 2);
-        }
+        // SAFETY: we are the child of the fork above; `image` was prepared before it.
+        unsafe { child(&image, &go_read, &err_write, options) }
     }
     drop(go_read);
     drop(err_write);
@@ -272,6 +246,81 @@ pub fn spawn_blocked(
         go: go_write,
         errors: err_read,
     })
+}
+
+/// The child's side of `spawn_blocked`: waits for its release, sets itself up and execs. On any
+/// failure it reports the stage and errno through `err_write` and exits without unwinding.
+///
+/// # Safety
+/// Only in the child of a fork, with `image` prepared before it: only raw libc calls from here
+/// to exec or `_exit`.
+unsafe fn child(
+    image: &ExecImage,
+    go_read: &OwnedFd,
+    err_write: &OwnedFd,
+    options: &LaunchOptions<'_>,
+) -> ! {
+    let handled = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+    // SAFETY: all pointers were prepared before fork and stay valid (see the function's
+    // contract).
+    unsafe {
+        let report = |code: i32, stage: u8| -> ! {
+            let errno = *libc::__errno_location();
+            let msg = [stage, (errno & 0xff) as u8, ((errno >> 8) & 0xff) as u8, 0];
+            libc::write(err_write.as_raw_fd(), msg.as_ptr().cast(), msg.len());
+            libc::_exit(code)
+        };
+        let mut byte = 0u8;
+        loop {
+            let n = libc::read(go_read.as_raw_fd(), (&mut byte as *mut u8).cast(), 1);
+            if n == 1 {
+                break;
+            }
+            if n < 0 && *libc::__errno_location() == libc::EINTR {
+                continue;
+            }
+            // The tracer went away before releasing us: never run untraced.
+            libc::_exit(1);
+        }
+        // Rust ignores SIGPIPE in its own process; the command gets the default back, and
+        // the signals the tracer handles get what its caller had set.
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        for sig in handled {
+            let ignored = options.ignored_signals.contains(&sig);
+            libc::signal(
+                sig,
+                if ignored {
+                    libc::SIG_IGN
+                } else {
+                    libc::SIG_DFL
+                },
+            );
+        }
+        if options.new_process_group {
+            libc::setpgid(0, 0);
+        }
+        if let Some(io) = options.stdio
+            && (libc::dup2(io.stdin.as_raw_fd(), 0) < 0
+                || libc::dup2(io.output.as_raw_fd(), 1) < 0
+                || libc::dup2(io.output.as_raw_fd(), 2) < 0)
+        {
+            report(126, 2);
+        }
+        if let Some(c) = options.creds
+            && (libc::setgroups(image.groups.len(), image.groups.as_ptr()) != 0
+                || libc::setgid(c.gid) != 0
+                || libc::setuid(c.uid) != 0)
+        {
+            report(126, 1);
+        }
+        libc::execve(
+            image.path.as_ptr(),
+            image.argv_ptrs.as_ptr(),
+            image.env_ptrs.as_ptr(),
+        );
+        let errno = *libc::__errno_location();
+        report(if errno == libc::ENOENT { 127 } else { 126 }, 2);
+    }
 }
 
 impl Blocked {

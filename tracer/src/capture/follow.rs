@@ -1,0 +1,271 @@
+//! Following a capture until it is over: releasing the launched commands (one after another,
+//! or all at once after every one is registered), reaping them, killing those past their
+//! timeout, forwarding signals, pruning dead processes from the kernel filter and reporting
+//! progress. The capture is over when every command has ended and no traced process is left,
+//! on a second signal (or the first with `-p`), or when the writer fails.
+
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+
+use super::{
+    Job, JobOutcome, Progress, RecordConfig, RecordError, Schedule, Target,
+    launch::{Blocked, Credentials},
+    pipeline::Pipeline,
+    signals::{Streams, terminal_foreground},
+    targets::Registered,
+};
+use crate::{clock::now_ns, probe::Probe};
+
+/// How long a process stays in the filter after its last thread started exiting: every thread's
+/// exit event is written well within it.
+const DYING_GRACE: Duration = Duration::from_millis(50);
+/// Period of the main loop.
+const TICK: Duration = Duration::from_millis(10);
+/// Period of progress reports.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// A released command that has not been reaped yet.
+struct Running {
+    pid: i32,
+    job: usize,
+    deadline: Option<Instant>,
+}
+
+/// The main loop's state.
+pub struct Follower<'a> {
+    config: &'a RecordConfig,
+    probe: &'a mut Probe,
+    pipeline: &'a Pipeline,
+    jobs: &'a [Job],
+    schedule: Schedule,
+    /// Per job, its blocked child until released (or killed unreleased).
+    blocked: Vec<Option<Blocked>>,
+    outcomes: Vec<JobOutcome>,
+    running: Vec<Running>,
+    /// The next job to release in sequence (`blocked.len()`: none left).
+    next: usize,
+    /// When the last command was reaped (the sequential pause counts from it).
+    last_exit: Option<Instant>,
+    /// Signals received, and the last one.
+    signals: u32,
+    last_signal: Option<i32>,
+    started: Instant,
+    last_progress: Instant,
+    /// When each dying process was first seen dying (see `Probe::prune_dying`).
+    dying_since: HashMap<u32, Instant>,
+    /// The tracer's own pid, never signalled.
+    me: u32,
+}
+
+impl<'a> Follower<'a> {
+    /// A loop over the `registered` targets of `config`; `started`: when the capture started.
+    pub fn new(
+        config: &'a RecordConfig,
+        probe: &'a mut Probe,
+        registered: Registered,
+        pipeline: &'a Pipeline,
+        started: Instant,
+    ) -> Self {
+        let (jobs, schedule) = match &config.target {
+            Target::Launch { jobs, schedule } => (jobs.as_slice(), *schedule),
+            Target::Attach { .. } => (&[][..], Schedule::Concurrent),
+        };
+        Self {
+            config,
+            probe,
+            pipeline,
+            jobs,
+            schedule,
+            blocked: registered.blocked,
+            outcomes: registered.outcomes,
+            running: Vec::new(),
+            next: 0,
+            last_exit: None,
+            signals: 0,
+            last_signal: None,
+            started,
+            last_progress: Instant::now(),
+            dying_since: HashMap::new(),
+            // SAFETY: getpid has no preconditions.
+            me: unsafe { libc::getpid() } as u32,
+        }
+    }
+
+    /// What happened to each launched command.
+    pub fn into_outcomes(self) -> Vec<JobOutcome> {
+        self.outcomes
+    }
+
+    /// Follows until the capture is over; returns the signal that ended it, if one did.
+    pub async fn follow(&mut self, streams: &mut Streams) -> Result<Option<i32>, RecordError> {
+        let mut tick = tokio::time::interval(TICK);
+        if self.schedule == Schedule::Concurrent {
+            self.release_all()?;
+        }
+        loop {
+            if let Some(sig) = streams.next(&mut tick).await
+                && let Some(stop) = self.on_signal(sig)
+            {
+                return Ok(Some(stop));
+            }
+            self.reap();
+            self.release_next()?;
+            self.report_progress();
+            if self.pipeline.writer_finished() {
+                // The writer only ends early on an error (disk full, ...): stop now rather than
+                // trace on into nothing.
+                return Err(RecordError::WriterStopped);
+            }
+            self.probe.prune_dying(&mut self.dying_since, DYING_GRACE)?;
+            if self.running.is_empty()
+                && self.next >= self.blocked.len()
+                && self.probe.traced_count()? == 0
+            {
+                // Let the last exit events of dying processes reach the ring.
+                tokio::time::sleep(DYING_GRACE).await;
+                return Ok(self.last_signal);
+            }
+        }
+    }
+
+    fn creds(&self) -> Option<&'a Credentials> {
+        self.config.creds.as_ref()
+    }
+
+    fn run(&mut self, job: usize, pid: i32) {
+        self.running.push(Running {
+            pid,
+            job,
+            deadline: self.jobs[job].timeout.map(|t| Instant::now() + t),
+        });
+    }
+
+    /// The M.R barrier: everything is forked and registered; lets all go at once, then collects
+    /// their exec results.
+    fn release_all(&mut self) -> Result<(), RecordError> {
+        let mut released = Vec::new();
+        for (i, b) in self.blocked.iter_mut().enumerate() {
+            if let Some(child) = b.take() {
+                self.outcomes[i].start_ns = now_ns();
+                released.push((i, child.go()?));
+            }
+        }
+        for (i, r) in released {
+            let pid = r.wait_exec(self.creds())?;
+            self.run(i, pid);
+        }
+        self.next = self.blocked.len();
+        Ok(())
+    }
+
+    /// M.S: releases the next command once the previous one has exited and the pause is over.
+    fn release_next(&mut self) -> Result<(), RecordError> {
+        let Schedule::Sequential { pause } = self.schedule else {
+            return Ok(());
+        };
+        if !self.running.is_empty()
+            || self.next >= self.blocked.len()
+            || self.last_exit.is_some_and(|t| t.elapsed() < pause)
+        {
+            return Ok(());
+        }
+        let i = self.next;
+        self.next += 1;
+        if let Some(child) = self.blocked[i].take() {
+            self.outcomes[i].start_ns = now_ns();
+            let pid = child.release(self.creds())?;
+            self.run(i, pid);
+        }
+        Ok(())
+    }
+
+    /// Handles a signal; returns it when the capture must stop now (`-p`, or a second signal).
+    fn on_signal(&mut self, sig: i32) -> Option<i32> {
+        self.signals += 1;
+        self.last_signal = Some(sig);
+        if matches!(self.config.target, Target::Attach { .. }) || self.signals > 1 {
+            // -p: stop and leave the processes running. Second signal: stop now.
+            return Some(sig);
+        }
+        // Jobs in their own process groups never see the terminal's Ctrl-C: forward it.
+        if self.config.job_process_groups || !(sig == libc::SIGINT && terminal_foreground()) {
+            let pids: Vec<i32> = self.running.iter().map(|r| r.pid).collect();
+            for pid in pids {
+                self.signal_job(pid, sig);
+            }
+        }
+        // Commands not yet started never will be.
+        for child in self.blocked.iter_mut().filter_map(Option::take) {
+            // SAFETY: killing our own blocked child; then reaping it.
+            unsafe {
+                libc::kill(child.pid(), libc::SIGKILL);
+                let mut status = 0;
+                libc::waitpid(child.pid(), &mut status, 0);
+            }
+        }
+        self.next = self.blocked.len();
+        None
+    }
+
+    /// Sends `sig` to a launched job: its process group in experiments, else the whole traced
+    /// tree (every traced process), as a tree-wide Ctrl-C would.
+    fn signal_job(&mut self, pid: i32, sig: i32) {
+        if self.config.job_process_groups {
+            // SAFETY: signalling the job's own process group.
+            unsafe { libc::kill(-pid, sig) };
+            return;
+        }
+        for p in self.probe.traced_pids().unwrap_or_default() {
+            if p != self.me {
+                // SAFETY: signalling a traced process.
+                unsafe { libc::kill(p as i32, sig) };
+            }
+        }
+    }
+
+    /// Reaps finished commands and kills those past their timeout.
+    fn reap(&mut self) {
+        let mut timed_out = Vec::new();
+        let (outcomes, last_exit) = (&mut self.outcomes, &mut self.last_exit);
+        self.running.retain(|r| {
+            let mut status = 0;
+            // SAFETY: non-blocking wait for our own child.
+            let got = unsafe { libc::waitpid(r.pid, &mut status, libc::WNOHANG) };
+            let o = &mut outcomes[r.job];
+            if got == r.pid || got < 0 {
+                // got < 0: the child is gone without a status (reaped elsewhere).
+                o.end_ns = now_ns();
+                if got == r.pid && libc::WIFEXITED(status) {
+                    o.exit_code = Some(libc::WEXITSTATUS(status));
+                } else if got == r.pid && libc::WIFSIGNALED(status) {
+                    o.signal = Some(libc::WTERMSIG(status));
+                }
+                *last_exit = Some(Instant::now());
+                return false;
+            }
+            if r.deadline.is_some_and(|d| Instant::now() >= d) && !o.timed_out {
+                o.timed_out = true;
+                timed_out.push(r.pid);
+            }
+            true
+        });
+        for pid in timed_out {
+            self.signal_job(pid, libc::SIGKILL);
+        }
+    }
+
+    fn report_progress(&mut self) {
+        let Some(progress) = &self.config.progress else {
+            return;
+        };
+        if self.last_progress.elapsed() >= PROGRESS_EVERY {
+            self.last_progress = Instant::now();
+            progress.report(&Progress::Running {
+                events: self.pipeline.records_drained(),
+                elapsed: self.started.elapsed(),
+            });
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! One capture from start to end, cut into parts that can be read one at a time:
+//!
+//! - starting: `signals` (caught before any file exists), `targets` (programs on PATH,
+//!   `-p` pids, registering them before they run), `launch` (the blocked fork and exec),
+//!   `files` (the two output files and their metadata);
+//! - following: `follow`, the main loop over the launched commands, signals and timeouts;
+//! - collecting: `pipeline` runs the `drain` thread (ring buffer to batches) and the
+//!   `writer` thread, which `decode`s each record, keeps the process table (`lineage`),
+//!   builds the `syscalls` rows (`rows`) and the `--summary` `totals`;
+//! - ending: `teardown`, one path for a finished, interrupted or failed capture.
+
+mod decode;
+mod drain;
+mod files;
+mod follow;
+pub mod launch;
+mod lineage;
+mod pipeline;
+mod procfs;
+mod rows;
+mod signals;
+mod targets;
+mod teardown;
+mod totals;
+mod writer;
+
+#[cfg(test)]
+mod testing;
+
+use std::{
+    ffi::OsString,
+    fmt,
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use tracer_dataset::{Arch, RunInfo, SinkError};
+
+use crate::{
+    clock::clock_offset_ns,
+    preflight::{self, PreflightError},
+    probe::{Probe, ProbeConfig, ProbeError},
+};
+pub use drain::Batch;
+pub use launch::{Credentials, LaunchError};
+pub use totals::SyscallTotals;
+pub use writer::{Collected, Writer, WriterStats};
+
+/// Default ring buffer: 128 MiB holds about 1.4 million syscall records, a few hundred
+/// milliseconds of a syscall storm, enough slack for the drain thread on a busy machine.
+pub const DEFAULT_RING_BYTES: u32 = 128 << 20;
+
+/// Errors of a capture.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The machine or process cannot capture.
+    #[error(transparent)]
+    Preflight(#[from] PreflightError),
+    /// An output file cannot be written.
+    #[error("output file is not writable")]
+    Output(#[source] SinkError),
+    /// Setting up the kernel side failed.
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
+    /// Starting the command failed.
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    /// Writing the dataset failed.
+    #[error("writing the capture")]
+    Sink(#[source] SinkError),
+    /// No process to trace.
+    #[error("nothing to trace: give a command after `--` or one or more -p PID")]
+    NothingToTrace,
+    /// A -p target does not exist.
+    #[error("-p {0}: no such process")]
+    NoSuchPid(u32),
+    /// The writer thread ended before the capture did.
+    #[error("the Parquet writer stopped early")]
+    WriterStopped,
+    /// The async runtime could not start.
+    #[error("starting the signal-handling runtime")]
+    Runtime(#[source] std::io::Error),
+}
+
+/// One command to run under capture.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// Program and arguments.
+    pub argv: Vec<OsString>,
+    /// Kill the command (SIGKILL) after this long.
+    pub timeout: Option<Duration>,
+    /// Send its stdout and stderr to this file (stdin from /dev/null) instead of the terminal.
+    pub log: Option<PathBuf>,
+}
+
+/// How several commands are started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schedule {
+    /// One after another, each started when the previous one has exited (M.S).
+    Sequential {
+        /// Pause between a command's exit and the next start.
+        pause: Duration,
+    },
+    /// All released at once, after all are forked and registered (M.R).
+    Concurrent,
+}
+
+/// What to trace.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// Start these commands.
+    Launch {
+        /// The commands.
+        jobs: Vec<Job>,
+        /// How to start them.
+        schedule: Schedule,
+    },
+    /// Attach to running processes (and their future children).
+    Attach {
+        /// Their pids.
+        pids: Vec<u32>,
+    },
+}
+
+/// Live progress of a capture, for a display (see `RecordConfig::progress`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Progress {
+    /// Sent about every 250 ms while the capture follows its processes.
+    Running {
+        /// Records drained from the ring buffer so far.
+        events: u64,
+        /// Time since the capture started.
+        elapsed: Duration,
+    },
+    /// Following has ended (the files are written next): a display clears itself.
+    Done,
+}
+
+/// Receives a capture's [`Progress`]; the library never prints, its caller draws.
+#[derive(Clone)]
+pub struct ProgressFn(Arc<dyn Fn(&Progress) + Send + Sync>);
+
+impl ProgressFn {
+    /// Calls `f` with each progress report.
+    pub fn new(f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
+    /// Hands `progress` to the receiver.
+    pub fn report(&self, progress: &Progress) {
+        (self.0)(progress);
+    }
+}
+
+impl fmt::Debug for ProgressFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProgressFn(..)")
+    }
+}
+
+/// A validated capture request.
+#[derive(Clone, Debug)]
+pub struct RecordConfig {
+    /// What to trace.
+    pub target: Target,
+    /// The syscalls file.
+    pub output: PathBuf,
+    /// The processes file.
+    pub processes_output: PathBuf,
+    /// Run the commands as this user (`None`: as the tracer).
+    pub creds: Option<Credentials>,
+    /// Syscall numbers to keep (`None`: all) and the expression they came from.
+    pub filter: Option<(Vec<i32>, String)>,
+    /// Ring buffer bytes.
+    pub ring_bytes: u32,
+    /// Attach sys_enter too for entry times and durations.
+    pub durations: bool,
+    /// Where to report live progress (`tracer record` draws a counter on a terminal's stderr);
+    /// `None`: nowhere.
+    pub progress: Option<ProgressFn>,
+    /// Identity of the run in the dataset.
+    pub run: RunInfo,
+    /// More footer metadata (experiments add theirs).
+    pub metadata: Vec<(String, String)>,
+    /// The command line recorded in the metadata.
+    pub command_line: Vec<String>,
+    /// Start each job in its own process group, and send signals and timeouts to the group
+    /// (experiments: jobs read no terminal). Otherwise jobs share the tracer's group, so a
+    /// terminal's Ctrl-C and job control work as without the tracer.
+    pub job_process_groups: bool,
+}
+
+/// What happened to one launched command.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct JobOutcome {
+    /// Its pid.
+    pub pid: i32,
+    /// Exit status, when it exited.
+    pub exit_code: Option<i32>,
+    /// Fatal signal, when killed.
+    pub signal: Option<i32>,
+    /// Killed for exceeding its timeout.
+    pub timed_out: bool,
+    /// Start, ns since the epoch.
+    pub start_ns: i64,
+    /// End, ns since the epoch.
+    pub end_ns: i64,
+}
+
+/// The result of a capture.
+#[derive(Clone, Debug, Default)]
+pub struct RecordOutcome {
+    /// Exit status for `tracer record`: the (first) command's, 128+signal if killed.
+    pub exit_code: i32,
+    /// Per launched command.
+    pub jobs: Vec<JobOutcome>,
+    /// Rows in the syscalls file.
+    pub rows: u64,
+    /// Records lost in the kernel (all kinds).
+    pub lost: u64,
+    /// Lost syscall records.
+    pub lost_syscalls: u64,
+    /// Processes in the processes file.
+    pub processes: u64,
+    /// Wall time of the capture.
+    pub wall: Duration,
+    /// Ended by a signal before the traced processes did.
+    pub interrupted: bool,
+    /// Per-syscall totals, for `--summary`, by name.
+    pub totals: Vec<(&'static str, SyscallTotals)>,
+    /// Whether durations were measured.
+    pub durations: bool,
+}
+
+/// Runs a capture. Blocks until the traced processes are gone or a signal ends it.
+pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
+    preflight::check_all()?;
+    let mut signals = signals::Signals::install()?;
+    // Resolve every program and pid before anything starts.
+    let resolved = targets::resolve(&config.target)?;
+    let arch = Arch::native();
+    let clock_offset = clock_offset_ns();
+    let (files, sink) = files::create(config, arch, clock_offset)?;
+    let mut probe = Probe::load(&ProbeConfig {
+        ring_bytes: config.ring_bytes,
+        durations: config.durations,
+        filter: config.filter.as_ref().map(|(nrs, _)| nrs.clone()),
+        arch,
+    })?;
+    let mut writer = Writer::new(sink, arch, clock_offset);
+    let registered =
+        targets::register(config, &resolved, &signals.ignored, &mut probe, &mut writer)?;
+    let pipeline = pipeline::Pipeline::start(probe.take_ring()?, writer);
+    let started = Instant::now();
+    let mut follower = follow::Follower::new(config, &mut probe, registered, &pipeline, started);
+    let followed = signals.follow(&mut follower);
+    let jobs = follower.into_outcomes();
+    if let Some(progress) = &config.progress {
+        progress.report(&Progress::Done);
+    }
+    teardown::finish(
+        config,
+        teardown::Ending {
+            followed,
+            probe,
+            pipeline,
+            files,
+            jobs,
+            started,
+        },
+    )
+}

@@ -1,0 +1,77 @@
+//! The drain and writer threads as one unit: started once the targets are registered, watched
+//! by the main loop, stopped once at the end.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+        mpsc,
+    },
+    thread::{self, JoinHandle},
+};
+
+use aya::maps::{MapData, RingBuf};
+use tracer_dataset::SinkError;
+
+use super::{
+    drain::{self, DrainCounters},
+    writer::{self, Collected, Writer},
+};
+
+/// Batches queued between the drain and writer threads (1 MiB each). When the writer falls this
+/// far behind, the drain waits, the ring buffer fills and further records are counted as lost:
+/// memory stays bounded and losses stay visible.
+const QUEUED_BATCHES: usize = 512;
+
+/// The running threads.
+pub struct Pipeline {
+    stop: Arc<AtomicBool>,
+    counters: Arc<DrainCounters>,
+    drain: JoinHandle<()>,
+    writer: JoinHandle<Result<Collected, SinkError>>,
+}
+
+/// How the threads ended.
+pub struct Joined {
+    /// The drain thread (an error is its panic).
+    pub drain: thread::Result<()>,
+    /// The writer thread (an error is its panic).
+    pub writer: thread::Result<Result<Collected, SinkError>>,
+}
+
+impl Pipeline {
+    /// Starts draining `ring` into `writer`.
+    pub fn start(ring: RingBuf<MapData>, writer: Writer) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let counters = Arc::new(DrainCounters::default());
+        let (tx, rx) = mpsc::sync_channel(QUEUED_BATCHES);
+        let drain = drain::spawn_drain(ring, stop.clone(), counters.clone(), tx);
+        let writer = writer::spawn_writer(writer, rx);
+        Self {
+            stop,
+            counters,
+            drain,
+            writer,
+        }
+    }
+
+    /// Records drained from the ring so far.
+    pub fn records_drained(&self) -> u64 {
+        self.counters.records.load(Ordering::Relaxed)
+    }
+
+    /// Whether the writer has ended; before `stop`, only an error ends it.
+    pub fn writer_finished(&self) -> bool {
+        self.writer.is_finished()
+    }
+
+    /// Stops the drain after a last pass over the ring, so every record committed before now
+    /// reaches the writer, and waits for both threads.
+    pub fn stop(self) -> Joined {
+        self.stop.store(true, Ordering::Release);
+        Joined {
+            drain: self.drain.join(),
+            writer: self.writer.join(),
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Building the `syscalls` rows: numbering them (`seq`), turning kernel times into wall time,
+//! naming each call from its architecture's table and writing it. A name's dictionary key is
+//! looked up in the sink once per syscall number (64-bit and 32-bit numbers have their own
+//! slots) and handed to `push_keyed`, so no row is hashed by name.
+
+use std::collections::HashMap;
+
+use tracer_common::MAX_SYSCALL_NR;
+use tracer_dataset::{Arch, SinkError, SyscallKey, SyscallRow, SyscallSink};
+
+/// Slots of the per-number caches: 64-bit numbers, then 32-bit ones.
+pub const SLOTS: usize = 2 * MAX_SYSCALL_NR as usize;
+
+/// One row to write, as both record kinds (returned calls, calls that never returned) give it.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    /// Process id.
+    pub tgid: u32,
+    /// Thread id.
+    pub tid: u32,
+    /// Syscall number.
+    pub nr: i32,
+    /// A 32-bit call: named from the i386 table.
+    pub compat: bool,
+    /// Kernel `CLOCK_MONOTONIC` time of the row.
+    pub ts_mono: u64,
+    /// Entry-to-exit ns.
+    pub duration_ns: Option<i64>,
+    /// Argument registers.
+    pub args: Option<[u64; 6]>,
+    /// Return value; `None`: never returned.
+    pub ret: Option<i64>,
+    /// First path argument.
+    pub path: Option<&'a str>,
+}
+
+/// How a row was named: its slot (`None` for numbers outside the tables) and name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Named {
+    /// See [`slot`].
+    pub slot: Option<usize>,
+    /// The syscall name.
+    pub name: &'static str,
+}
+
+/// The cache slot of call `nr`: 64-bit numbers first, then 32-bit ones; `None` out of range.
+#[inline]
+pub fn slot(nr: i32, compat: bool) -> Option<usize> {
+    let nr = usize::try_from(nr)
+        .ok()
+        .filter(|nr| *nr < MAX_SYSCALL_NR as usize)?;
+    Some(if compat {
+        MAX_SYSCALL_NR as usize + nr
+    } else {
+        nr
+    })
+}
+
+/// The name of call `nr` in `arch`'s table, or `syscall_<nr>` (`ia32_syscall_<nr>` for a
+/// 32-bit call) when the table has none or `nr` has no slot.
+fn name_of(arch: Arch, nr: i32, compat: bool) -> &'static str {
+    if slot(nr, compat).is_some()
+        && let Some(name) = arch.name_of(i64::from(nr))
+    {
+        return name;
+    }
+    let prefix = if compat { "ia32_syscall" } else { "syscall" };
+    // Leaked once per distinct unknown number and capture (see the key caches): a few bytes.
+    Box::leak(format!("{prefix}_{nr}").into_boxed_str())
+}
+
+/// The rows of one `syscalls` file.
+pub struct Rows {
+    sink: SyscallSink,
+    clock_offset_ns: i64,
+    /// The run's architecture (64-bit calls).
+    arch: Arch,
+    seq: u64,
+    /// Name and dictionary key per slot, filled on first use.
+    keys: Vec<Option<(SyscallKey, &'static str)>>,
+    /// Name and key of numbers without a slot.
+    other_keys: HashMap<(bool, i32), (SyscallKey, &'static str)>,
+}
+
+impl Rows {
+    /// Rows into `sink`; `clock_offset_ns` turns kernel monotonic stamps into wall time.
+    pub fn new(sink: SyscallSink, arch: Arch, clock_offset_ns: i64) -> Self {
+        Self {
+            sink,
+            clock_offset_ns,
+            arch,
+            seq: 0,
+            keys: vec![None; SLOTS],
+            other_keys: HashMap::new(),
+        }
+    }
+
+    /// The table of a call: the run's own, or i386 for 32-bit calls.
+    fn table(&self, compat: bool) -> Arch {
+        if compat { Arch::X86 } else { self.arch }
+    }
+
+    /// The key and name of call `nr`, from the cache or (once per number) the sink.
+    #[inline]
+    fn key(&mut self, nr: i32, compat: bool) -> (SyscallKey, Named) {
+        let slot = slot(nr, compat);
+        let cached = match slot {
+            Some(i) => self.keys[i],
+            None => self.other_keys.get(&(compat, nr)).copied(),
+        };
+        let (key, name) = match cached {
+            Some(hit) => hit,
+            None => {
+                let name = name_of(self.table(compat), nr, compat);
+                let entry = (self.sink.syscall_key(name), name);
+                match slot {
+                    Some(i) => self.keys[i] = Some(entry),
+                    None => {
+                        self.other_keys.insert((compat, nr), entry);
+                    }
+                }
+                entry
+            }
+        };
+        (key, Named { slot, name })
+    }
+
+    /// Writes `call` as the next row, with thread name `comm`; returns how it was named.
+    #[inline]
+    pub fn push(&mut self, call: &Call<'_>, comm: Option<&str>) -> Result<Named, SinkError> {
+        let (key, named) = self.key(call.nr, call.compat);
+        let seq = self.seq;
+        self.seq += 1;
+        let row = SyscallRow {
+            seq,
+            ts_ns: Some(call.ts_mono as i64 + self.clock_offset_ns),
+            duration_ns: call.duration_ns,
+            pid: call.tgid as i32,
+            tid: call.tid as i32,
+            comm,
+            syscall: named.name,
+            nr: call.nr,
+            args: call.args,
+            ret: call.ret,
+            path: call.path,
+        };
+        self.sink.push_keyed(&row, key)?;
+        Ok(named)
+    }
+
+    /// The sink, still open (for the footer metadata).
+    pub fn into_sink(self) -> SyscallSink {
+        self.sink
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_separate_64_and_32_bit_numbers() {
+        assert_eq!(slot(0, false), Some(0), "first 64-bit slot");
+        assert_eq!(
+            slot(0, true),
+            Some(MAX_SYSCALL_NR as usize),
+            "first 32-bit slot"
+        );
+        assert_eq!(slot(-1, false), None, "negative: no slot");
+        assert_eq!(
+            slot(MAX_SYSCALL_NR as i32, true),
+            None,
+            "past the table: no slot"
+        );
+    }
+
+    #[test]
+    fn unknown_numbers_are_named_by_number() {
+        assert_eq!(
+            name_of(Arch::X86_64, 39, false),
+            "getpid",
+            "known 64-bit call"
+        );
+        assert_eq!(name_of(Arch::X86, 20, true), "getpid", "known i386 call");
+        assert_eq!(
+            name_of(Arch::X86_64, 1000, false),
+            "syscall_1000",
+            "unknown 64-bit"
+        );
+        assert_eq!(
+            name_of(Arch::X86, 1000, true),
+            "ia32_syscall_1000",
+            "unknown 32-bit"
+        );
+    }
+}

@@ -1,0 +1,427 @@
+//! The writer thread: takes the drain's batches, decodes each record (`decode`), keeps the
+//! process table (`lineage`), and writes the rows (`rows`) and the `--summary` totals
+//! (`totals`). It runs at a lower priority than the traced workload; batches queue meanwhile.
+
+use std::{borrow::Cow, sync::mpsc, thread};
+
+use tracer_common::{
+    ExitEvent, FLAG_COMPAT, FLAG_EXIT_COMPAT, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED,
+    SyscallEvent,
+};
+use tracer_dataset::{Arch, ProcessRow, SinkError, SyscallSink};
+
+use super::{
+    decode::{Record, decode},
+    drain::Batch,
+    lineage::{Admit, Lineage},
+    rows::{Call, Rows},
+    totals::{SyscallTotals, Totals},
+};
+
+/// What the writer saw.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Rows written to the syscalls table.
+    pub rows: u64,
+    /// Rows of the launched command before its exec (the tracer's own setup), not written.
+    pub pre_exec_dropped: u64,
+    /// Child-side returns of fork/clone (not rows: the call is the parent's).
+    pub fork_child_returns: u64,
+    /// Records that failed to decode, each skipped alone (should stay 0).
+    pub undecodable: u64,
+}
+
+/// What the writer hands back at the end.
+pub struct Collected {
+    /// The syscalls sink, still open for the footer metadata.
+    pub sink: SyscallSink,
+    /// The processes rows, ordered by start.
+    pub processes: Vec<ProcessRow>,
+    /// What it saw.
+    pub stats: WriterStats,
+    /// `--summary` totals, by name.
+    pub totals: Vec<(&'static str, SyscallTotals)>,
+}
+
+/// Numbers of the calls the writer treats specially.
+#[derive(Debug)]
+struct SpecialCalls {
+    /// execve, execveat: in the run's table, then in the i386 one.
+    execve: [[i32; 2]; 2],
+    /// clone, clone3, fork, vfork (64-bit).
+    fork: [i32; 4],
+}
+
+impl SpecialCalls {
+    fn new(arch: Arch) -> Self {
+        let exec = |a: Arch| ["execve", "execveat"].map(|n| a.number(n).unwrap_or(-1));
+        Self {
+            execve: [exec(arch), exec(Arch::X86)],
+            fork: ["clone", "clone3", "fork", "vfork"].map(|n| arch.number(n).unwrap_or(-1)),
+        }
+    }
+}
+
+/// Decoding state and the sink.
+pub struct Writer {
+    rows: Rows,
+    lineage: Lineage,
+    totals: Totals,
+    calls: SpecialCalls,
+    stats: WriterStats,
+}
+
+impl Writer {
+    /// A writer into `sink`; `clock_offset_ns` turns kernel monotonic stamps into wall time.
+    pub fn new(sink: SyscallSink, arch: Arch, clock_offset_ns: i64) -> Self {
+        Self {
+            rows: Rows::new(sink, arch, clock_offset_ns),
+            lineage: Lineage::new(arch, clock_offset_ns),
+            totals: Totals::default(),
+            calls: SpecialCalls::new(arch),
+            stats: WriterStats::default(),
+        }
+    }
+
+    /// Registers a process known before its first record (the launched command, `-p`
+    /// targets). `launched` marks a command whose rows before its first exec are the tracer's.
+    pub fn add_root(&mut self, tgid: u32, row: ProcessRow, launched: bool) {
+        self.lineage.add_root(tgid, row, launched);
+    }
+
+    /// Decodes and writes one batch; a record that does not decode is counted and skipped.
+    pub fn write_batch(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        for record in batch.records() {
+            self.write_record(record)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes and writes one record.
+    #[inline]
+    pub fn write_record(&mut self, record: &[u8]) -> Result<(), SinkError> {
+        match decode(record) {
+            Ok(Record::Syscall(e)) => self.syscall(&e, None),
+            Ok(Record::SyscallPath { call, path }) => self.syscall(&call, path),
+            Ok(Record::Fork(f)) => {
+                self.lineage.fork(&f);
+                Ok(())
+            }
+            Ok(Record::Exec(e)) => {
+                self.lineage.exec(e);
+                Ok(())
+            }
+            Ok(Record::Exit(e)) => self.exit(&e),
+            Err(error) => {
+                log::debug!("skipping a ring-buffer record: {error}");
+                self.stats.undecodable += 1;
+                Ok(())
+            }
+        }
+    }
+
+    /// A call that returned.
+    #[inline]
+    fn syscall(&mut self, e: &SyscallEvent, path: Option<Cow<'_, str>>) -> Result<(), SinkError> {
+        let compat = e.flags & FLAG_COMPAT != 0;
+        let is_exec = e.ret == 0 && self.calls.execve[usize::from(compat)].contains(&e.nr);
+        let exec_path = match self.lineage.admit(e.tgid, e.tid, is_exec) {
+            Admit::PreExec => {
+                self.stats.pre_exec_dropped += 1;
+                return Ok(());
+            }
+            Admit::Row { exec_path } => exec_path,
+        };
+        if e.ret == 0 && !compat && self.calls.fork.contains(&e.nr) {
+            // The child's return from fork/clone passes through sys_exit too, but the call was
+            // the parent's (one row, with the child's pid as ret), as strace -f shows it.
+            self.stats.fork_child_returns += 1;
+            return Ok(());
+        }
+        // After a successful exec the path comes from the exec record (see `lineage`).
+        let path = exec_path.map(Cow::Owned).or(path);
+        self.write_call(&Call {
+            tgid: e.tgid,
+            tid: e.tid,
+            nr: e.nr,
+            compat,
+            ts_mono: e.ts_ns,
+            duration_ns: (e.flags & FLAG_HAS_DURATION != 0).then_some(e.duration_ns as i64),
+            // After a successful exec the registers are the new image's (zeroed by the loader).
+            args: (!is_exec).then_some(e.args),
+            // A call cut short by the thread's death never returned to the program.
+            ret: (e.flags & FLAG_KILLED == 0).then_some(e.ret),
+            path: path.as_deref(),
+        })
+    }
+
+    /// A thread exited, perhaps inside a call that never returned (exit, exit_group).
+    fn exit(&mut self, e: &ExitEvent) -> Result<(), SinkError> {
+        if e.flags & FLAG_IN_SYSCALL != 0 && !self.lineage.awaiting_exec(e.tgid) {
+            // No return value, no duration.
+            self.write_call(&Call {
+                tgid: e.tgid,
+                tid: e.tid,
+                nr: e.nr,
+                compat: e.flags & FLAG_EXIT_COMPAT != 0,
+                ts_mono: e.ts_ns,
+                duration_ns: None,
+                args: Some(e.args),
+                ret: None,
+                path: None,
+            })?;
+        }
+        self.lineage.exit(e);
+        Ok(())
+    }
+
+    /// Writes one row with its thread's name, and counts it.
+    #[inline]
+    fn write_call(&mut self, call: &Call<'_>) -> Result<(), SinkError> {
+        let comm = self.lineage.comm(call.tgid, call.tid);
+        let named = self.rows.push(call, comm)?;
+        self.totals.count(named, call.ret, call.duration_ns);
+        self.stats.rows += 1;
+        Ok(())
+    }
+
+    /// Ends writing.
+    pub fn finish(self) -> Collected {
+        Collected {
+            sink: self.rows.into_sink(),
+            processes: self.lineage.finish(),
+            stats: self.stats,
+            totals: self.totals.into_sorted(),
+        }
+    }
+}
+
+/// Lowers the calling thread to nice 10: decoding and compressing yield to the traced workload
+/// (on a 2-core machine the writer would otherwise take a core from it), while still getting
+/// a share of a busy CPU. Batches queue meanwhile, up to a bound (see `pipeline`); the drain
+/// thread keeps normal priority.
+fn lower_priority() {
+    // SAFETY: gettid has no preconditions; setpriority on our own thread id. Failure only
+    // costs priority.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+    }
+}
+
+/// Spawns the writer thread: writes every batch until the drain side hangs up.
+pub fn spawn_writer(
+    mut writer: Writer,
+    batches: mpsc::Receiver<Batch>,
+) -> thread::JoinHandle<Result<Collected, SinkError>> {
+    thread::Builder::new()
+        .name("tracer-writer".into())
+        .spawn(move || {
+            lower_priority();
+            for batch in batches {
+                writer.write_batch(&batch)?;
+            }
+            Ok(writer.finish())
+        })
+        .expect("spawning the writer thread")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use tracer_dataset::{RunInfo, rows::SyscallRecord};
+
+    use super::*;
+    use crate::capture::testing::{bytes, exec_event, exit_event, path_event, syscall_event};
+
+    /// Pids far above any `pid_max`: /proc has none of them.
+    const P: u32 = 900_000_000;
+    /// x86_64 numbers.
+    const READ: i32 = 0;
+    const WRITE: i32 = 1;
+    const GETPID: i32 = 39;
+    const CLONE: i32 = 56;
+    const EXECVE: i32 = 59;
+    const EXIT_GROUP: i32 = 231;
+
+    /// A writer into a fresh file of a temporary folder.
+    fn writer() -> (tempfile::TempDir, PathBuf, Writer) {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("t.parquet");
+        let run = RunInfo {
+            run_id: "t".into(),
+            source: "ebpf".into(),
+            ..RunInfo::default()
+        };
+        let sink = SyscallSink::create(&path, run, &[]).expect("a syscalls file");
+        (dir, path.clone(), Writer::new(sink, Arch::X86_64, 0))
+    }
+
+    fn batch(records: &[&[u8]]) -> Batch {
+        let mut batch = Batch::default();
+        for r in records {
+            batch.push(r);
+        }
+        batch
+    }
+
+    /// Writes `records` as one batch; returns the rows read back, the processes and the stats.
+    fn capture(
+        roots: &[(u32, bool)],
+        records: &[&[u8]],
+    ) -> (Vec<SyscallRecord>, Vec<ProcessRow>, WriterStats) {
+        let (_dir, path, mut w) = writer();
+        for (pid, launched) in roots {
+            w.add_root(*pid, ProcessRow::default(), *launched);
+        }
+        w.write_batch(&batch(records))
+            .expect("the batch is written");
+        let collected = w.finish();
+        collected.sink.close().expect("the file closes");
+        let rows = tracer_dataset::rows::read_syscalls(&path).expect("the file reads back");
+        (rows, collected.processes, collected.stats)
+    }
+
+    fn names(rows: &[SyscallRecord]) -> Vec<&str> {
+        rows.iter().map(|r| r.syscall.as_str()).collect()
+    }
+
+    #[test]
+    fn an_unknown_kind_mid_batch_skips_that_record_only() {
+        let mut unknown = syscall_event(P, P, WRITE, 1);
+        unknown.kind = 77;
+        let (rows, _, stats) = capture(
+            &[],
+            &[
+                bytes(&syscall_event(P, P, GETPID, 1)),
+                bytes(&unknown),
+                bytes(&syscall_event(P, P, READ, 5)),
+                bytes(&path_event(P, P, 257, 3, b"/etc/hosts")),
+            ],
+        );
+        assert_eq!(
+            names(&rows),
+            ["getpid", "read", "openat"],
+            "the records after the unknown one are decoded"
+        );
+        assert_eq!(
+            rows.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [0, 1, 2],
+            "seq has no hole"
+        );
+        assert_eq!(rows[2].path.as_deref(), Some("/etc/hosts"), "path kept");
+        assert_eq!(
+            (stats.undecodable, stats.rows),
+            (1, 3),
+            "one skipped, three rows"
+        );
+    }
+
+    #[test]
+    fn a_short_record_mid_batch_skips_that_record_only() {
+        let call = syscall_event(P, P, WRITE, 1);
+        let (rows, _, stats) = capture(
+            &[],
+            &[
+                bytes(&syscall_event(P, P, GETPID, 1)),
+                &bytes(&call)[..40],
+                &[],
+                bytes(&syscall_event(P, P, READ, 5)),
+            ],
+        );
+        assert_eq!(names(&rows), ["getpid", "read"], "the next record decodes");
+        assert_eq!(stats.undecodable, 2, "the cut record and the empty one");
+    }
+
+    #[test]
+    fn the_execve_row_takes_its_path_from_the_exec_record_before_it() {
+        let (rows, procs, _) = capture(
+            &[],
+            &[
+                bytes(&exec_event(P, P, "/usr/bin/true", &["true", "-x"])),
+                // The path register now points into the new image: whatever it read is wrong.
+                bytes(&path_event(P, P, EXECVE, 0, b"garbage")),
+                bytes(&syscall_event(P, P, GETPID, 1)),
+            ],
+        );
+        assert_eq!(names(&rows), ["execve", "getpid"], "both rows");
+        assert_eq!(
+            rows[0].path.as_deref(),
+            Some("/usr/bin/true"),
+            "the exec record's file"
+        );
+        assert_eq!(rows[0].args, None, "no registers of the old image");
+        assert_eq!(rows[1].comm.as_deref(), Some("true"), "the new comm");
+        let p = &procs[0];
+        assert_eq!(
+            (p.exe.as_deref(), p.argv.clone()),
+            (
+                Some("/usr/bin/true"),
+                Some(vec!["true".into(), "-x".into()])
+            ),
+            "exe and argv of the new image"
+        );
+        // Without an exec record before it, a failed exec keeps its own path.
+        let (rows, _, _) = capture(&[], &[bytes(&path_event(P, P, EXECVE, -2, b"/nope"))]);
+        assert_eq!(rows[0].path.as_deref(), Some("/nope"), "its own path");
+    }
+
+    #[test]
+    fn a_launched_commands_rows_before_its_exec_are_dropped() {
+        let (rows, procs, stats) = capture(
+            &[(P, true), (P + 1, true)],
+            &[
+                bytes(&syscall_event(P, P, READ, 1)),
+                bytes(&syscall_event(P, P, WRITE, 1)),
+                bytes(&exec_event(P, P, "/bin/ls", &["ls"])),
+                bytes(&path_event(P, P, EXECVE, 0, b"")),
+                bytes(&syscall_event(P, P, GETPID, 1)),
+                // P+1's exec record was lost: its execve row ends the launcher's part.
+                bytes(&syscall_event(P + 1, P + 1, READ, 1)),
+                bytes(&path_event(P + 1, P + 1, EXECVE, 0, b"/bin/true")),
+                bytes(&syscall_event(P + 1, P + 1, GETPID, 1)),
+                // A child's return from clone is not a row: the call was its parent's.
+                bytes(&syscall_event(P + 1, P + 2, CLONE, 0)),
+                bytes(&exit_event(P + 1, P + 1, 0, FLAG_IN_SYSCALL, EXIT_GROUP)),
+            ],
+        );
+        let calls: Vec<(i32, &str)> = rows.iter().map(|r| (r.pid, r.syscall.as_str())).collect();
+        assert_eq!(
+            calls,
+            [
+                (P as i32, "execve"),
+                (P as i32, "getpid"),
+                ((P + 1) as i32, "execve"),
+                ((P + 1) as i32, "getpid"),
+                ((P + 1) as i32, "exit_group"),
+            ],
+            "the commands' own calls only"
+        );
+        assert_eq!(rows[2].path.as_deref(), Some("/bin/true"), "its own path");
+        assert_eq!(rows[4].ret, None, "exit_group never returned");
+        assert_eq!(stats.pre_exec_dropped, 3, "the setup rows are counted");
+        assert_eq!(stats.fork_child_returns, 1, "the child's return is counted");
+        let start = procs.iter().find(|p| p.pid == P as i32).map(|p| p.start_ns);
+        assert_eq!(start, Some(Some(3_000)), "it starts at its exec");
+    }
+
+    #[test]
+    fn a_launched_command_dying_before_its_exec_writes_no_row() {
+        let (rows, _, stats) = capture(
+            &[(P, true)],
+            &[bytes(&exit_event(
+                P,
+                P,
+                1 << 8,
+                FLAG_IN_SYSCALL | tracer_common::FLAG_GROUP_DEAD,
+                EXIT_GROUP,
+            ))],
+        );
+        assert!(
+            rows.is_empty(),
+            "the launcher's exit_group is not a row: {rows:?}"
+        );
+        assert_eq!(stats.rows, 0, "nothing written");
+    }
+}
