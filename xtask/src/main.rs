@@ -4,6 +4,7 @@
 //! nothing typed but the command itself.
 
 mod bench;
+mod capture_bench;
 mod setup;
 
 use std::{

@@ -44,6 +44,27 @@ fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
+/// The peers `bench capture` measures against, from Debian's packages: `perf` (linux-perf) and
+/// `bpftrace`; skips what is present.
+pub fn bench_peers() -> anyhow::Result<()> {
+    let mut missing = Vec::new();
+    let has_perf = std::fs::read_dir("/usr/bin").is_ok_and(|d| {
+        d.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("perf_"))
+    });
+    if !has_perf {
+        missing.push("linux-perf");
+    }
+    if !ok(Command::new("bpftrace").arg("--version")) {
+        missing.push("bpftrace");
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        apt_install(&missing)
+    }
+}
+
 /// Installs everything the build and the tests need; skips what is present.
 pub fn setup() -> anyhow::Result<()> {
     // 1. rust-src for the nightly toolchain (build-std=core for bpfel-unknown-none).

@@ -1,0 +1,466 @@
+//! `cargo xtask bench capture`: what a user waits for and what the workload feels, side by side.
+//!
+//! Every workload runs untraced and under each contender, in alternating rounds (so machine
+//! noise hits all of them), and reports medians in two views:
+//! - **whole-process**: wall time, CPU time (user + system of the whole process tree, from
+//!   `wait4`'s rusage) and peak RSS (the largest process of the tree, as `/usr/bin/time` shows it)
+//!   of the command the user types;
+//! - **in-process**: the workload's own time, printed by it (`key=<ns>` on stderr).
+//!
+//! Contenders: `tracer record`, `tracer record -T`, Debian's `perf trace -o` and `strace -f -o`
+//! (installed here from Debian's packages), and `bpftrace` printing every call of the storm to a
+//! file, with the share of calls it lost.
+
+use std::{
+    io::Read as _,
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    time::Instant,
+};
+
+use anyhow::{Context as _, bail};
+
+use crate::{cargo, run, setup, workspace_root};
+
+/// One measured run.
+#[derive(Clone, Debug, Default)]
+struct Sample {
+    wall_s: f64,
+    cpu_s: f64,
+    rss_mib: f64,
+    /// The workload's own time, when it printed one.
+    inproc_s: Option<f64>,
+    stderr: String,
+}
+
+/// Runs `cmd` to completion, timing it and collecting the whole tree's rusage.
+fn measure(cmd: &mut Command, key: Option<&str>) -> anyhow::Result<Sample> {
+    let shown = format!("{cmd:?}");
+    let started = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {shown}"))?;
+    let mut pipe = child.stderr.take().context("stderr")?;
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = pipe.read_to_string(&mut s);
+        s
+    });
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child, with valid pointers to locals.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let wall_s = started.elapsed().as_secs_f64();
+    if pid < 0 {
+        bail!("waiting for {shown}: {}", std::io::Error::last_os_error());
+    }
+    let stderr = reader.join().unwrap_or_default();
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        bail!("{shown} failed (wait status {status}): {stderr}");
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let inproc_s = match key {
+        Some(k) => Some(
+            stderr
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                .with_context(|| format!("{shown} printed no {k}=: {stderr}"))?
+                .trim()
+                .parse::<f64>()?
+                / 1e9,
+        ),
+        None => None,
+    };
+    Ok(Sample {
+        wall_s,
+        cpu_s: tv(usage.ru_utime) + tv(usage.ru_stime),
+        rss_mib: usage.ru_maxrss as f64 / 1024.0,
+        inproc_s,
+        stderr,
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// "tracer: N events, M lost, ..." -> M.
+fn tracer_lost(stderr: &str) -> Option<u64> {
+    stderr.lines().find_map(|l| {
+        let rest = l.strip_prefix("tracer: ")?;
+        rest.split(", ").nth(1)?.strip_suffix(" lost")?.parse().ok()
+    })
+}
+
+/// A workload: its command line, the `key=` it prints, and the targets of the tracer on it.
+struct Workload {
+    name: String,
+    argv: Vec<String>,
+    key: Option<&'static str>,
+    /// Whole-process wall ratio target (or absolute seconds for start-up).
+    whole_target: Option<f64>,
+    inproc_target: Option<f64>,
+}
+
+/// A way to run a workload.
+struct Contender {
+    name: &'static str,
+    prefix: Vec<String>,
+}
+
+/// Debian's perf is `perf_<major>.<minor>`, with a wrapper that insists on the running kernel's
+/// version: take the newest real binary.
+fn perf_binary() -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/bin")
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("perf_"))
+        })
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+/// perf trace and bpftrace need tracefs (a fresh machine has none mounted).
+fn mount_tracefs() {
+    if !Path::new("/sys/kernel/tracing/events").exists() {
+        let _ = Command::new("mount")
+            .args(["-t", "tracefs", "nodev", "/sys/kernel/tracing"])
+            .status();
+    }
+}
+
+fn workloads(root: &Path, storm: &Path, calls: u64) -> Vec<Workload> {
+    let tree = if Path::new("/usr/include").is_dir() {
+        "/usr/include"
+    } else {
+        "/usr/share"
+    };
+    let sh = |script: String| vec!["sh".to_string(), "-c".to_string(), script];
+    vec![
+        Workload {
+            name: "true (start-up)".into(),
+            argv: vec!["true".into()],
+            key: None,
+            whole_target: Some(0.040),
+            inproc_target: None,
+        },
+        Workload {
+            name: format!("getppid storm x{calls}"),
+            argv: vec![storm.display().to_string(), calls.to_string()],
+            key: Some("storm_ns"),
+            whole_target: Some(2.8),
+            inproc_target: Some(2.3),
+        },
+        Workload {
+            name: format!("walk+read {tree}"),
+            argv: sh(format!(
+                "a=$(date +%s%N); find {tree} -type f -exec cat {{}} + >/dev/null; \
+                 b=$(date +%s%N); echo work_ns=$((b-a)) >&2"
+            )),
+            key: Some("work_ns"),
+            whole_target: Some(1.3),
+            inproc_target: Some(1.10),
+        },
+        Workload {
+            name: "build: cc -O2 storm.c x5".into(),
+            argv: sh(format!(
+                "a=$(date +%s%N); for i in 1 2 3 4 5; do cc -O2 -c -o /dev/null {}; done; \
+                 b=$(date +%s%N); echo work_ns=$((b-a)) >&2",
+                root.join("tests/data/programs/storm.c").display()
+            )),
+            key: Some("work_ns"),
+            whole_target: None,
+            inproc_target: Some(1.10),
+        },
+    ]
+}
+
+fn contenders(
+    tracer: &Path,
+    baseline: Option<&Path>,
+    out: &Path,
+    no_strace: bool,
+) -> Vec<Contender> {
+    let o = out.display().to_string();
+    let t = tracer.display().to_string();
+    let mut c = Vec::new();
+    if let Some(b) = baseline {
+        c.push(Contender {
+            name: "tracer (base)",
+            prefix: vec![
+                b.display().to_string(),
+                "record".into(),
+                "-o".into(),
+                o.clone(),
+                "--".into(),
+            ],
+        });
+    }
+    c.extend([
+        Contender {
+            name: "tracer",
+            prefix: vec![
+                t.clone(),
+                "record".into(),
+                "-o".into(),
+                o.clone(),
+                "--".into(),
+            ],
+        },
+        Contender {
+            name: "tracer -T",
+            prefix: vec![
+                t,
+                "record".into(),
+                "-T".into(),
+                "-o".into(),
+                o.clone(),
+                "--".into(),
+            ],
+        },
+    ]);
+    if let Some(perf) = perf_binary() {
+        c.push(Contender {
+            name: "perf trace",
+            prefix: vec![
+                perf.display().to_string(),
+                "trace".into(),
+                "-o".into(),
+                format!("{o}.perf.txt"),
+                "--".into(),
+            ],
+        });
+    }
+    if !no_strace {
+        c.push(Contender {
+            name: "strace -f",
+            prefix: vec![
+                "strace".into(),
+                "-f".into(),
+                "-o".into(),
+                format!("{o}.strace.txt"),
+                "--".into(),
+            ],
+        });
+    }
+    c
+}
+
+/// Medians of one contender on one workload.
+#[derive(Debug, Default)]
+struct Row {
+    wall: f64,
+    cpu: f64,
+    rss: f64,
+    inproc: Option<f64>,
+    lost: u64,
+}
+
+fn summarize(samples: &[Sample], lost: u64) -> Row {
+    let inproc: Vec<f64> = samples.iter().filter_map(|s| s.inproc_s).collect();
+    Row {
+        wall: median(samples.iter().map(|s| s.wall_s).collect()),
+        cpu: median(samples.iter().map(|s| s.cpu_s).collect()),
+        rss: median(samples.iter().map(|s| s.rss_mib).collect()),
+        inproc: (!inproc.is_empty()).then(|| median(inproc)),
+        lost,
+    }
+}
+
+/// Runs `w` untraced and under each contender for `rounds` alternating rounds.
+fn bench_workload(w: &Workload, cs: &[Contender], rounds: usize) -> anyhow::Result<Vec<Row>> {
+    let cmd = |prefix: &[String]| {
+        let argv: Vec<&String> = prefix.iter().chain(&w.argv).collect();
+        let mut c = Command::new(argv[0]);
+        c.args(&argv[1..]);
+        c
+    };
+    // Warm the page cache and the binaries once.
+    let _ = measure(&mut cmd(&[]), w.key);
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); cs.len() + 1];
+    let mut lost = vec![0u64; cs.len() + 1];
+    for _ in 0..rounds {
+        samples[0].push(measure(&mut cmd(&[]), w.key)?);
+        for (i, c) in cs.iter().enumerate() {
+            // strace stops the program twice per call: one round is enough to see its cost.
+            if c.name == "strace -f" && samples[i + 1].len() == 1 {
+                continue;
+            }
+            let s = measure(&mut cmd(&c.prefix), w.key)?;
+            if c.name.starts_with("tracer") {
+                lost[i + 1] += tracer_lost(&s.stderr).unwrap_or(u64::MAX / 4);
+            }
+            samples[i + 1].push(s);
+        }
+    }
+    Ok(samples
+        .iter()
+        .zip(lost)
+        .map(|(s, l)| summarize(s, l))
+        .collect())
+}
+
+/// bpftrace printing every getppid of the storm into a file: its time and the calls it lost.
+fn bpftrace_storm(storm: &Path, calls: u64, out: &Path) -> anyhow::Result<Option<(Sample, u64)>> {
+    if Command::new("bpftrace").arg("--version").output().is_err() {
+        return Ok(None);
+    }
+    let file = out.with_extension("bpftrace.txt");
+    let program = "tracepoint:syscalls:sys_exit_getppid /pid == cpid/ { printf(\"%d %d\\n\", tid, args->ret); }";
+    let s = measure(
+        Command::new("bpftrace")
+            .args(["-q", "-o"])
+            .arg(&file)
+            .args(["-e", program, "-c"])
+            .arg(format!("{} {calls}", storm.display())),
+        Some("storm_ns"),
+    )?;
+    let lines = std::fs::read_to_string(&file)
+        .map(|t| t.lines().filter(|l| !l.is_empty()).count() as u64)
+        .unwrap_or(0);
+    Ok(Some((s, calls.saturating_sub(lines))))
+}
+
+/// The row of the baseline tracer, if one is measured.
+fn names_rows_base<'a>(cs: &[Contender], rows: &'a [Row]) -> Option<&'a Row> {
+    cs.iter()
+        .position(|c| c.name == "tracer (base)")
+        .map(|i| &rows[i + 1])
+}
+
+fn print_tables(w: &Workload, cs: &[Contender], rows: &[Row]) -> bool {
+    let base = &rows[0];
+    let mut missed = false;
+    println!("\n{}", w.name);
+    println!(
+        "  {:<12} {:>9} {:>7} {:>8} {:>9} {:>10} {:>7} {:>10}",
+        "", "wall", "ratio", "CPU", "peak RSS", "in-process", "ratio", "lost"
+    );
+    let names = std::iter::once("untraced").chain(cs.iter().map(|c| c.name));
+    for (name, r) in names.zip(rows) {
+        let ratio = r.wall / base.wall;
+        let inproc = r.inproc.zip(base.inproc).map(|(a, b)| a / b);
+        println!(
+            "  {:<12} {:>8.3}s {:>7.2} {:>7.3}s {:>6.1}MiB {:>10} {:>7} {:>10}",
+            name,
+            r.wall,
+            ratio,
+            r.cpu,
+            r.rss,
+            r.inproc.map_or("-".into(), |v| format!("{v:.3}s")),
+            inproc.map_or("-".into(), |v| format!("{v:.2}")),
+            if name.starts_with("tracer") {
+                r.lost.to_string()
+            } else {
+                "-".into()
+            }
+        );
+        if name == "tracer" {
+            if let Some(b) = names_rows_base(cs, rows) {
+                println!(
+                    "  tracer vs tracer (base): wall {:.3}x, peak RSS {:.2}x",
+                    r.wall / b.wall,
+                    r.rss / b.rss
+                );
+            }
+            let whole_ok = match (w.whole_target, w.key) {
+                (Some(t), None) => r.wall <= t,
+                (Some(t), Some(_)) => ratio <= t,
+                (None, _) => true,
+            };
+            let inproc_ok = w
+                .inproc_target
+                .is_none_or(|t| inproc.is_some_and(|v| v <= t));
+            missed |= !whole_ok || !inproc_ok || r.lost > 0;
+            println!(
+                "  targets: whole-process {} {}, in-process {} {}, lost 0 {}",
+                w.whole_target.map_or("-".into(), |t| if w.key.is_none() {
+                    format!("<= {:.0} ms", t * 1e3)
+                } else {
+                    format!("<= {t}x")
+                }),
+                if whole_ok { "met" } else { "MISSED" },
+                w.inproc_target.map_or("-".into(), |t| format!("<= {t}x")),
+                if inproc_ok { "met" } else { "MISSED" },
+                if r.lost == 0 { "met" } else { "MISSED" },
+            );
+        }
+    }
+    let tracer = cs
+        .iter()
+        .position(|c| c.name == "tracer")
+        .map(|i| &rows[i + 1]);
+    for (c, r) in cs.iter().zip(&rows[1..]) {
+        if let (Some(t), "perf trace") = (tracer, c.name) {
+            println!(
+                "  tracer vs perf trace: {:.1}x less wall time",
+                r.wall / t.wall
+            );
+        }
+    }
+    missed
+}
+
+/// Runs the capture benchmark.
+pub fn capture(
+    calls: u64,
+    rounds: usize,
+    no_strace: bool,
+    baseline: Option<&Path>,
+) -> anyhow::Result<()> {
+    setup::setup()?;
+    setup::bench_peers()?;
+    mount_tracefs();
+    run(cargo().args(["build", "--release", "-p", "tracer"]))?;
+    let root = workspace_root();
+    let tracer = root.join("target/release/tracer");
+    let dir = root.join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let storm = dir.join("storm");
+    run(Command::new("cc")
+        .args(["-O2", "-o"])
+        .arg(&storm)
+        .arg(root.join("tests/data/programs/storm.c")))?;
+    let out = dir.join("capture.parquet");
+    let cs = contenders(&tracer, baseline, &out, no_strace);
+    println!(
+        "capture cost, {rounds} alternating rounds, medians ({} cores); whole-process: wall, CPU \
+         (user+sys of the tree), peak RSS; in-process: the workload's own time",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let mut missed = false;
+    for w in workloads(&root, &storm, calls) {
+        let rows = bench_workload(&w, &cs, rounds)?;
+        missed |= print_tables(&w, &cs, &rows);
+    }
+    if let Some((s, lost)) = bpftrace_storm(&storm, calls, &out)? {
+        println!(
+            "\nbpftrace printf of every getppid to a file: wall {:.3}s, peak RSS {:.1} MiB, in-process {:.3}s, lost {lost} of {calls} calls ({:.0}%)",
+            s.wall_s,
+            s.rss_mib,
+            s.inproc_s.unwrap_or(f64::NAN),
+            lost as f64 * 100.0 / calls as f64
+        );
+    }
+    println!(
+        "\nreproduce: cargo xtask bench capture --calls {calls} --rounds {rounds}{}",
+        if no_strace { " --no-strace" } else { "" }
+    );
+    if missed {
+        println!("NOTE: a target was missed in this run (marked MISSED above)");
+    }
+    Ok(())
+}
