@@ -135,7 +135,12 @@ pub struct BarChart {
 impl BarChart {
     /// The chart of `metric` (a ratio in 0..=1) from a comparison's summary.
     pub fn from_compare(result: &CompareResult, metric: &str, title: &str) -> Self {
-        let (scenarios, modes, views) = result.axes();
+        let (scenarios, mut modes, views) = result.axes();
+        // M.R sweep points have their own chart (`mechanism::sweep_chart`).
+        modes.retain(|m| {
+            tracer_dataset::mode::Release::parse(m)
+                .is_none_or(|r| r == tracer_dataset::mode::Release::default())
+        });
         let panels = views
             .iter()
             .map(|v| {

@@ -148,6 +148,7 @@ fn html(
     h.push_str("</table>\n<p>Full table (mean, min, max, n of every metric): <a href=\"summary.csv\">summary.csv</a>, <a href=\"summary.parquet\">summary.parquet</a>, <a href=\"summary.md\">summary.md</a>; per trace: <a href=\"traces.csv\">traces.csv</a>; everything: <a href=\"compare.json\">compare.json</a>.</p>\n");
     h.push_str(&sections::contrasts(result));
     h.push_str(&sections::mechanism(result));
+    h.push_str(&sections::sweep(result));
     h.push_str("<h2>Coverage</h2>\n<img src=\"coverage.png\" alt=\"coverage per scenario and mode\"> <a href=\"coverage.svg\">SVG</a>\n");
     h.push_str("<h2>Behavioural mismatch</h2>\n<img src=\"mismatch.png\" alt=\"mismatch per scenario and mode\"> <a href=\"mismatch.svg\">SVG</a>\n");
     h.push_str(&format!(
@@ -212,6 +213,10 @@ pub fn write_report(
     files.extend(plot::mechanism::scatter_chart(
         &result,
         &out_dir.join("scatter"),
+    )?);
+    files.extend(plot::mechanism::sweep_chart(
+        &result,
+        &out_dir.join("sweep"),
     )?);
     files.extend(plot::matrix_heatmap(
         &result.matrix,

@@ -166,3 +166,85 @@ fn malformed_scenario_file_names_the_line() {
     let err = String::from_utf8_lossy(&res.stderr);
     assert!(err.contains("bad.toml:5:") && err.contains("repz"), "{err}");
 }
+
+/// A sweep run for real: plain M.R runs overlap, runs released 600 ms apart (longer than their
+/// 0.3 s commands) do not, as the processes tables measure it; the report draws the sweep and
+/// the scatter, and the manifest records how the runs were released and scored.
+#[test]
+fn spacing_sweep_separates_the_commands() {
+    require_root();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("exp");
+    let spec = workspace().join("tests/data/experiment/sweep.toml");
+    let res = experiment(&spec, &out);
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(res.status.success(), "{stderr}");
+    // 2 reps x 2 scenarios x (ms, mr) + 1 rep x 2 scenarios x 3 sweep points.
+    assert!(stderr.contains("[ 14/14]"), "progress lines: {stderr}");
+
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("manifest.json")).expect("manifest"),
+    )
+    .expect("manifest parses");
+    assert_eq!(manifest["analysis"]["holdout"], "leave-one-run-out");
+    let runs = manifest["runs"].as_array().expect("runs");
+    let modes: BTreeSet<&str> = runs
+        .iter()
+        .map(|r| r["run_id"].as_str().expect("id"))
+        .map(|id| {
+            let (_, rest) = id.split_once('-').expect("scenario");
+            rest.rsplit_once('-').expect("rep").0
+        })
+        .collect();
+    assert_eq!(
+        modes,
+        BTreeSet::from(["ms", "mr", "mr-600ms", "mr-0ms-cpu1", "mr-600ms-cpu1"])
+    );
+    for scenario in ["a", "b"] {
+        for (mode, overlapping) in [("mr", true), ("mr-0ms-cpu1", true), ("mr-600ms", false)] {
+            let rep = if mode == "mr" { 1 } else { 0 };
+            let file = out.join(format!("processes/{scenario}-{mode}-{rep}.parquet"));
+            let r = roots(&read_processes(&file));
+            assert_eq!(r.len(), 2, "{scenario} {mode}: two commands");
+            assert_eq!(
+                intersects(r[0], r[1]),
+                overlapping,
+                "{scenario} {mode}: lifetimes {r:?}"
+            );
+            if !overlapping {
+                assert!(
+                    r[1].0 - r[0].0 >= 590_000_000,
+                    "{scenario} {mode}: released {} ms apart",
+                    (r[1].0 - r[0].0) / 1_000_000
+                );
+            }
+        }
+        let m = metadata(&out.join(format!("syscalls/{scenario}-mr-600ms-cpu1-0.parquet")));
+        assert_eq!(m[meta::SPACING_MS], "600");
+        assert_eq!(m[meta::CPUS], "0");
+    }
+
+    let compare: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("report/compare.json")).expect("compare.json"),
+    )
+    .expect("compare.json parses");
+    let overlap = |id: &str| {
+        compare["mechanisms"]
+            .as_array()
+            .expect("mechanisms")
+            .iter()
+            .find(|m| m["run_id"] == id)
+            .unwrap_or_else(|| panic!("no mechanism for {id}"))["overlap_share"]
+            .as_f64()
+            .expect("overlap share")
+    };
+    assert!(overlap("a-mr-0") > 0.8, "{}", overlap("a-mr-0"));
+    assert_eq!(overlap("a-mr-600ms-0"), 0.0);
+    assert_eq!(overlap("a-ms-0"), 0.0);
+    for image in ["sweep.png", "scatter.png"] {
+        let len = std::fs::metadata(out.join("report").join(image))
+            .unwrap_or_else(|e| panic!("{image}: {e}"))
+            .len();
+        assert!(len > 5000, "{image} is nearly empty");
+    }
+}

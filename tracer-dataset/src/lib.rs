@@ -5,6 +5,7 @@
 //! - [`schema`]: column names, Arrow schemas, every file-metadata key;
 //! - [`sink`]: the Parquet writers of the `syscalls` and `processes` tables;
 //! - [`run`]: the run writer, both files of one run written safely and committed together;
+//! - [`mode`]: labels of the `mode` column, M.R sweep points included;
 //! - [`layout`]: where files go (processes beside syscalls, dataset folders) and the one walker;
 //! - [`arch`]: syscall tables per architecture and the one path-argument table;
 //! - [`rows`]: the full-row reader;
@@ -16,6 +17,7 @@ pub mod arch;
 pub mod hash;
 pub mod intern;
 pub mod layout;
+pub mod mode;
 pub mod rows;
 pub mod run;
 pub mod schema;

@@ -103,6 +103,10 @@ pub mod meta {
     pub const MODE: &str = "syscall_tracer.mode";
     /// Repetition number of an experiment run.
     pub const REP: &str = "syscall_tracer.rep";
+    /// Milliseconds between the releases of an M.R run's commands (0: all at once).
+    pub const SPACING_MS: &str = "syscall_tracer.spacing_ms";
+    /// CPUs an experiment run's commands were pinned to (comma-separated), absent: all.
+    pub const CPUS: &str = "syscall_tracer.cpus";
     /// The `-e trace=` expression a capture was filtered with.
     pub const FILTER: &str = "syscall_tracer.filter";
     /// Calls the launched command made before its `execve` (the tracer's own set-up), dropped.

@@ -1,5 +1,5 @@
 //! Sections of `index.html` beyond the tables of means: the original study's figures beside
-//! ours, the M.S vs M.R tests, and the mechanism (how interleaved each run was).
+//! ours, the M.S vs M.R tests, the mechanism (how interleaved each run was), and the M.R sweep.
 
 use std::collections::BTreeMap;
 
@@ -224,4 +224,58 @@ pub fn mechanism(r: &CompareResult) -> String {
         fmt_opt(c.intercept)
     ));
     h
+}
+
+/// The M.R sweep: metrics by release spacing and CPUs, with the overlap the processes table
+/// measured at each point; empty without sweep points.
+pub fn sweep(r: &CompareResult) -> String {
+    let curves = crate::plot::mechanism::sweep_curves(r, "mismatch", View::Interleaved);
+    if curves.is_empty() {
+        return String::new();
+    }
+    let mut h = String::from(
+        "<h2>M.R in quick succession: the sweep</h2>\n<p class=\"note\">Each point is a mode of its own: <code>mr-&lt;spacing&gt;ms</code> releases the scenario's commands one every spacing (without waiting for the previous one), <code>-cpu&lt;n&gt;</code> pins them to the first n CPUs; plain <code>mr</code> is 0 ms on all CPUs. Interleaved view; overlap share from the processes table.</p>\n<img src=\"sweep.png\" alt=\"metrics against release spacing\"> <a href=\"sweep.svg\">SVG</a>\n<table id=\"sweep\"><tr><th>scenario</th><th>mode</th><th>runs</th><th>mismatch (mean)</th><th>95% CI</th><th>coverage (mean)</th><th>thread-switch rate</th><th>overlap share</th><th>p vs M.S (mismatch)</th></tr>\n",
+    );
+    for ((scenario, _), points) in &curves {
+        for p in points {
+            let mode = p.release.label();
+            let get =
+                |metric: &str| tidy::find(&r.summary, scenario, &mode, View::Interleaved, metric);
+            let runs: Vec<_> = r
+                .mechanisms
+                .iter()
+                .filter(|m| label(&m.scenario) == *scenario && label(&m.mode) == mode)
+                .collect();
+            let mean =
+                |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+            let p_value = contrast_of(r, scenario, &mode);
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.3}</td><td>{:.3} to {:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                esc(scenario),
+                esc(&mode),
+                get("mismatch").map_or(0, |s| s.n),
+                p.mean,
+                p.lo,
+                p.hi,
+                fmt_opt(get("coverage").and_then(|s| s.mean)),
+                fmt_opt(mean(runs.iter().filter_map(|m| m.thread_switch_rate).collect())),
+                fmt_opt(mean(runs.iter().filter_map(|m| m.overlap_share).collect())),
+                p_value.map_or("-".into(), |p| format!("{p:.4}"))
+            ));
+        }
+    }
+    h.push_str("</table>\n");
+    h
+}
+
+fn contrast_of(r: &CompareResult, scenario: &str, mode: &str) -> Option<f64> {
+    r.contrasts
+        .iter()
+        .find(|c| {
+            c.scenario == scenario
+                && c.mode == mode
+                && c.view == View::Interleaved
+                && c.metric == "mismatch"
+        })
+        .map(|c| c.p_value)
 }

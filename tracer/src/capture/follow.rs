@@ -48,6 +48,8 @@ pub struct Follower<'a> {
     next: usize,
     /// When the last command was reaped (the sequential pause counts from it).
     last_exit: Option<Instant>,
+    /// When the first spaced command was released (`Schedule::Spaced` counts from it).
+    first_release: Option<Instant>,
     /// Signals received, and the last one.
     signals: u32,
     last_signal: Option<i32>,
@@ -83,6 +85,7 @@ impl<'a> Follower<'a> {
             running: Vec::new(),
             next: 0,
             last_exit: None,
+            first_release: None,
             signals: 0,
             last_signal: None,
             started,
@@ -100,7 +103,13 @@ impl<'a> Follower<'a> {
 
     /// Follows until the capture is over; returns the signal that ended it, if one did.
     pub async fn follow(&mut self, streams: &mut Streams) -> Result<Option<i32>, RecordError> {
-        let mut tick = tokio::time::interval(TICK);
+        // A spaced release needs a finer clock than the loop's usual period.
+        let period = match self.schedule {
+            Schedule::Spaced { spacing } => spacing.clamp(Duration::from_millis(1), TICK),
+            _ => TICK,
+        };
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         if self.schedule == Schedule::Concurrent {
             self.release_all()?;
         }
@@ -160,10 +169,35 @@ impl<'a> Follower<'a> {
         Ok(())
     }
 
-    /// M.S: releases the next command once the previous one has exited and the pause is over.
+    /// Spaced M.R: releases every command whose time has come, without waiting for the others
+    /// to end: command i at i x spacing after the first one's exec, so the spacing holds between
+    /// the commands' starts however long the first exec took.
+    fn release_spaced(&mut self, spacing: Duration) -> Result<(), RecordError> {
+        while self.next < self.blocked.len() {
+            if let Some(first) = self.first_release
+                && first.elapsed() < spacing * self.next as u32
+            {
+                return Ok(());
+            }
+            let i = self.next;
+            self.next += 1;
+            if let Some(child) = self.blocked[i].take() {
+                self.outcomes[i].start_ns = now_ns();
+                let pid = child.release(self.creds())?;
+                self.run(i, pid);
+            }
+            self.first_release.get_or_insert_with(Instant::now);
+        }
+        Ok(())
+    }
+
+    /// M.S: releases the next command once the previous one has exited and the pause is over;
+    /// spaced M.R: see `release_spaced`.
     fn release_next(&mut self) -> Result<(), RecordError> {
-        let Schedule::Sequential { pause } = self.schedule else {
-            return Ok(());
+        let pause = match self.schedule {
+            Schedule::Sequential { pause } => pause,
+            Schedule::Spaced { spacing } => return self.release_spaced(spacing),
+            Schedule::Concurrent => return Ok(()),
         };
         if !self.running.is_empty()
             || self.next >= self.blocked.len()

@@ -81,6 +81,15 @@ pub enum RecordError {
     /// The async runtime could not start.
     #[error("starting the signal-handling runtime")]
     Runtime(#[source] std::io::Error),
+    /// A command could not be pinned to the CPUs asked for.
+    #[error("pinning the command to CPUs {cpus:?} (sched_setaffinity)")]
+    Affinity {
+        /// The CPUs asked for.
+        cpus: Vec<usize>,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// One command to run under capture.
@@ -92,6 +101,8 @@ pub struct Job {
     pub timeout: Option<Duration>,
     /// Send its stdout and stderr to this file (stdin from /dev/null) instead of the terminal.
     pub log: Option<PathBuf>,
+    /// Pin the command (and everything it starts) to these CPUs; `None`: the tracer's own set.
+    pub cpus: Option<Vec<usize>>,
 }
 
 /// How several commands are started.
@@ -104,6 +115,12 @@ pub enum Schedule {
     },
     /// All released at once, after all are forked and registered (M.R).
     Concurrent,
+    /// Released one every `spacing`, without waiting for the previous one to end (M.R "in quick
+    /// succession"), after all are forked and registered.
+    Spaced {
+        /// Time between two releases.
+        spacing: Duration,
+    },
 }
 
 /// What to trace.

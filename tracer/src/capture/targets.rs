@@ -95,6 +95,9 @@ pub fn register(
                     ignored_signals: ignored_signals.to_vec(),
                 };
                 let child = launch::spawn_blocked(path, &job.argv, &env, &options)?;
+                if let Some(cpus) = &job.cpus {
+                    pin(child.pid(), cpus)?;
+                }
                 probe.trace_pid(child.pid() as u32)?;
                 writer.add_root(child.pid() as u32, launched_row(path), true);
                 registered.outcomes.push(JobOutcome {
@@ -162,6 +165,32 @@ fn command_env(creds: Option<&Credentials>) -> Vec<(OsString, OsString)> {
         }
     }
     env
+}
+
+/// Pins `pid` (still blocked before its exec) to `cpus`; what it starts inherits the set.
+fn pin(pid: i32, cpus: &[usize]) -> Result<(), RecordError> {
+    // SAFETY: an all-zero cpu_set_t is the empty set; CPU_SET writes inside it for cpus below
+    // CPU_SETSIZE, which is checked.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &cpu in cpus {
+        if cpu >= libc::CPU_SETSIZE as usize {
+            return Err(RecordError::Affinity {
+                cpus: cpus.to_vec(),
+                source: std::io::Error::from_raw_os_error(libc::EINVAL),
+            });
+        }
+        // SAFETY: cpu < CPU_SETSIZE.
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
+    // SAFETY: a valid set of the size passed, for our own child.
+    let r = unsafe { libc::sched_setaffinity(pid, std::mem::size_of_val(&set), &set) };
+    if r != 0 {
+        return Err(RecordError::Affinity {
+            cpus: cpus.to_vec(),
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

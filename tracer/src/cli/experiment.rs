@@ -157,7 +157,7 @@ fn show_progress(event: Event<'_>) {
                 position.n,
                 position.total,
                 scenario,
-                mode.as_str(),
+                mode,
                 rep + 1,
                 reps
             );

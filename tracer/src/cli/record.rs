@@ -138,6 +138,7 @@ impl RecordArgs {
                     argv: self.command.clone(),
                     timeout: None,
                     log: None,
+                    cpus: None,
                 }],
                 schedule: Schedule::Concurrent,
             },

@@ -19,6 +19,7 @@ use tracer_dataset::{
     RunInfo,
     layout::{self, LOGS_DIR, MANIFEST, PROCESSES_DIR, SYSCALLS_DIR},
     meta,
+    mode::Release,
 };
 
 use crate::{
@@ -84,11 +85,11 @@ pub enum Event<'a> {
         position: Position,
         /// Its scenario.
         scenario: &'a str,
-        /// Its mode.
-        mode: Mode,
+        /// Its mode label (`ms`, `mr`, or a sweep point such as `mr-5ms-cpu1`).
+        mode: &'a str,
         /// Its repetition (0-based).
         rep: u32,
-        /// Repetitions of its scenario.
+        /// Repetitions of its scenario in this mode.
         reps: u32,
     },
     /// A run's capture ended.
@@ -161,6 +162,9 @@ pub struct RunRecord {
     pub scenario: String,
     /// Mode.
     pub mode: Mode,
+    /// For M.R sweep points: how the commands were released (the run's `mode` label in the
+    /// dataset is `Release::label`).
+    pub release: Option<Release>,
     /// Repetition (0-based).
     pub rep: u32,
     /// Position in the run order.
@@ -206,10 +210,25 @@ pub struct Manifest {
     pub skipped_commands: Vec<SkippedCommand>,
     /// Order: `alternating` or `shuffled:<seed>`.
     pub order: String,
+    /// How the report scores M.S runs and the seed of its intervals and tests.
+    pub analysis: AnalysisRecord,
     /// Runs in execution order.
     pub runs: Vec<RunRecord>,
     /// Stopped by a signal before the plan was done.
     pub interrupted: bool,
+}
+
+/// The comparison's random choices, so a reader can reproduce the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct AnalysisRecord {
+    /// `leave-one-run-out`, `training share S`, or `resubstitution`.
+    pub holdout: String,
+    /// Seed of the training split, the bootstrap intervals and the permutation tests.
+    pub seed: u64,
+    /// Bootstrap resamples per interval.
+    pub bootstrap_resamples: usize,
+    /// Most relabellings per permutation test.
+    pub permutations: usize,
 }
 
 /// A command left out.
@@ -237,7 +256,19 @@ pub struct ExperimentOutcome {
 struct Planned {
     scenario: usize,
     mode: Mode,
+    /// An M.R sweep point (`None`: the plain mode).
+    release: Option<Release>,
     rep: u32,
+}
+
+impl Planned {
+    /// The mode label of the run in the dataset.
+    fn label(&self) -> String {
+        match self.release {
+            Some(r) => r.label(),
+            None => self.mode.as_str().to_string(),
+        }
+    }
 }
 
 /// The run order: repetitions outermost, scenarios, then the modes alternating (ABAB), so
@@ -247,20 +278,33 @@ fn plan(spec: &Spec, shuffle: Option<u64>) -> Vec<Planned> {
         .scenarios
         .iter()
         .map(|s| s.reps.unwrap_or(spec.reps))
+        .chain(spec.sweep.as_ref().and_then(|sw| sw.reps))
         .max()
         .unwrap_or(0);
     let mut out = Vec::new();
     for rep in 0..max_reps {
         for (i, s) in spec.scenarios.iter().enumerate() {
-            if rep >= s.reps.unwrap_or(spec.reps) {
-                continue;
+            if rep < s.reps.unwrap_or(spec.reps) {
+                for mode in s.modes.as_ref().unwrap_or(&spec.modes) {
+                    out.push(Planned {
+                        scenario: i,
+                        mode: *mode,
+                        release: None,
+                        rep,
+                    });
+                }
             }
-            for mode in s.modes.as_ref().unwrap_or(&spec.modes) {
-                out.push(Planned {
-                    scenario: i,
-                    mode: *mode,
-                    rep,
-                });
+            if let Some(sw) = &spec.sweep
+                && rep < sw.reps.unwrap_or(spec.reps)
+            {
+                for point in sw.points() {
+                    out.push(Planned {
+                        scenario: i,
+                        mode: Mode::Mr,
+                        release: Some(point),
+                        rep,
+                    });
+                }
             }
         }
     }
@@ -314,10 +358,7 @@ pub fn run(
         None
     } else {
         progress(Event::Reporting);
-        let mut cfg = ReportConfig::default();
-        if let Some(share) = config.train_share {
-            cfg.compare.holdout = analysis::compare::Holdout::from_share(share);
-        }
+        let cfg = report_config(config);
         let summary = report::write_report(out, &out.join("report"), &cfg)
             .map_err(ExperimentError::Analysis)?;
         Some(summary)
@@ -357,6 +398,7 @@ fn runnable_jobs(spec: &Spec) -> (Vec<Jobs>, Vec<SkippedCommand>) {
                     argv: c.argv().into_iter().map(OsString::from).collect(),
                     timeout,
                     log: None,
+                    cpus: None,
                 },
             ));
         }
@@ -384,7 +426,22 @@ fn new_manifest(config: &ExperimentConfig, skipped: Vec<SkippedCommand>) -> Mani
             .map_or("alternating".into(), |s| format!("shuffled:{s}")),
         runs: Vec::new(),
         interrupted: false,
+        analysis: AnalysisRecord {
+            holdout: report_config(config).compare.holdout.to_string(),
+            seed: report_config(config).compare.seed,
+            bootstrap_resamples: analysis::stats::BOOTSTRAP_RESAMPLES,
+            permutations: analysis::stats::PERMUTATIONS,
+        },
     }
+}
+
+/// The report's configuration for this experiment.
+fn report_config(config: &ExperimentConfig) -> ReportConfig {
+    let mut cfg = ReportConfig::default();
+    if let Some(share) = config.train_share {
+        cfg.compare.holdout = analysis::compare::Holdout::from_share(share);
+    }
+    cfg
 }
 
 /// A run's files, relative to the dataset folder, as the manifest lists them.
@@ -421,7 +478,8 @@ fn capture_runs(
     for (i, p) in order.iter().enumerate() {
         let s = &spec.scenarios[p.scenario];
         let jobs = &jobs_of[p.scenario];
-        let run_id = format!("{}-{}-{}", s.name, p.mode.as_str(), p.rep);
+        let label = p.label();
+        let run_id = format!("{}-{label}-{}", s.name, p.rep);
         let position = Position { n: i + 1, total };
         if jobs.is_empty() {
             progress(Event::RunSkipped {
@@ -435,9 +493,12 @@ fn capture_runs(
         progress(Event::RunStarting {
             position,
             scenario: &s.name,
-            mode: p.mode,
+            mode: &label,
             rep: p.rep,
-            reps: s.reps.unwrap_or(spec.reps),
+            reps: match (p.release, &spec.sweep) {
+                (Some(_), Some(sw)) => sw.reps.unwrap_or(spec.reps),
+                _ => s.reps.unwrap_or(spec.reps),
+            },
         });
         let outcome = capture::run(&record_config).map_err(|source| ExperimentError::Record {
             run_id: run_id.clone(),
@@ -474,18 +535,35 @@ fn run_config(
     run_id: &str,
 ) -> RecordConfig {
     let out = &config.output;
+    let release = p.release.unwrap_or_default();
     let schedule = match p.mode {
         Mode::Ms => Schedule::Sequential {
             pause: Duration::from_millis(s.pause_ms.unwrap_or(config.spec.pause_ms)),
         },
+        Mode::Mr if release.spacing_ms > 0 => Schedule::Spaced {
+            spacing: Duration::from_millis(release.spacing_ms),
+        },
         Mode::Mr => Schedule::Concurrent,
     };
+    // Pinned points run on the first N CPUs.
+    let cpus = release
+        .cpus
+        .map(|n| (0..n as usize).collect::<Vec<usize>>());
+    let mut metadata = vec![(meta::REP.into(), p.rep.to_string())];
+    if p.mode == Mode::Mr {
+        metadata.push((meta::SPACING_MS.into(), release.spacing_ms.to_string()));
+    }
+    if let Some(c) = &cpus {
+        let list: Vec<String> = c.iter().map(ToString::to_string).collect();
+        metadata.push((meta::CPUS.into(), list.join(",")));
+    }
     RecordConfig {
         target: Target::Launch {
             jobs: jobs
                 .iter()
                 .map(|(_, j)| Job {
                     log: Some(out.join(&files.log)),
+                    cpus: cpus.clone(),
                     ..j.clone()
                 })
                 .collect(),
@@ -502,9 +580,9 @@ fn run_config(
             run_id: run_id.to_string(),
             source: "ebpf".into(),
             scenario: Some(s.name.clone()),
-            mode: Some(p.mode.as_str().into()),
+            mode: Some(p.label()),
         },
-        metadata: vec![(meta::REP.into(), p.rep.to_string())],
+        metadata,
         command_line: config.command_line.clone(),
         job_process_groups: true,
     }
@@ -524,6 +602,7 @@ fn run_record(
         run_id,
         scenario: s.name.clone(),
         mode: p.mode,
+        release: p.release,
         rep: p.rep,
         order,
         syscalls_file: files.syscalls,

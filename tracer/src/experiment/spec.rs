@@ -154,6 +154,57 @@ pub struct Scenario {
     pub timeout_s: Option<f64>,
 }
 
+/// M.R variations to run beside the plain modes (`[sweep]`): commands released in quick
+/// succession and on fewer CPUs. Each point is a mode of its own (`mr-<spacing>ms`,
+/// `mr-<spacing>ms-cpu<n>`: `tracer_dataset::mode::Release`), run `reps` times per scenario.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sweep {
+    /// Milliseconds between two commands' releases; each value > 0 is a point (0 is plain `mr`).
+    #[serde(default)]
+    pub spacing_ms: Vec<u64>,
+    /// CPU counts to pin M.R runs to (the first N CPUs), each at spacing 0 and at every spacing.
+    #[serde(default)]
+    pub cpus: Vec<u32>,
+    /// Repetitions per point and scenario (default: the file's `reps`).
+    pub reps: Option<u32>,
+}
+
+impl Sweep {
+    /// The points, in order: spacings on all CPUs, then each CPU count at spacing 0 and each
+    /// spacing. Plain `mr` (0 ms, all CPUs) is not a sweep point.
+    pub fn points(&self) -> Vec<tracer_dataset::mode::Release> {
+        use tracer_dataset::mode::Release;
+        let mut spacings: Vec<u64> = self.spacing_ms.clone();
+        spacings.sort_unstable();
+        spacings.dedup();
+        let mut out: Vec<Release> = spacings
+            .iter()
+            .filter(|s| **s > 0)
+            .map(|&spacing_ms| Release {
+                spacing_ms,
+                cpus: None,
+            })
+            .collect();
+        for &c in &self.cpus {
+            out.push(Release {
+                spacing_ms: 0,
+                cpus: Some(c),
+            });
+            out.extend(
+                spacings
+                    .iter()
+                    .filter(|s| **s > 0)
+                    .map(|&spacing_ms| Release {
+                        spacing_ms,
+                        cpus: Some(c),
+                    }),
+            );
+        }
+        out
+    }
+}
+
 /// A whole specification.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -169,6 +220,9 @@ pub struct Spec {
     pub pause_ms: u64,
     /// Per-command timeout, s.
     pub timeout_s: Option<f64>,
+    /// M.R sweep points to run beside the modes.
+    #[serde(default)]
+    pub sweep: Option<Sweep>,
     /// The scenarios.
     #[serde(rename = "scenario")]
     pub scenarios: Vec<Scenario>,
@@ -217,6 +271,14 @@ impl Spec {
             }
             if s.commands.iter().any(|c| c.argv().is_empty()) {
                 return Err(invalid(format!("scenario {} has an empty command", s.name)));
+            }
+        }
+        if let Some(sw) = &spec.sweep {
+            let online = std::thread::available_parallelism().map_or(1, |n| n.get());
+            if let Some(c) = sw.cpus.iter().find(|c| **c == 0 || **c as usize > online) {
+                return Err(invalid(format!(
+                    "[sweep] cpus = {c}: must be between 1 and this machine's {online} CPUs"
+                )));
             }
         }
         Ok(spec)
@@ -270,6 +332,31 @@ mod tests {
             .expect_err("syntax")
             .to_string();
         assert!(msg.starts_with("bad.toml:4:"), "{msg}");
+    }
+
+    #[test]
+    fn sweep_points_are_modes_of_their_own() {
+        let text = "[sweep]\nspacing_ms = [20, 0, 5]\ncpus = [1]\n[[scenario]]\nname = \"a\"\ncommands = [[\"id\"]]\n";
+        let s = Spec::parse(text, "t").expect("parses");
+        let labels: Vec<String> = s
+            .sweep
+            .expect("sweep")
+            .points()
+            .iter()
+            .map(|p| p.label())
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "mr-5ms",
+                "mr-20ms",
+                "mr-0ms-cpu1",
+                "mr-5ms-cpu1",
+                "mr-20ms-cpu1"
+            ]
+        );
+        let bad = "[sweep]\ncpus = [0]\n[[scenario]]\nname = \"a\"\ncommands = [[\"id\"]]\n";
+        assert!(Spec::parse(bad, "t").is_err());
     }
 
     #[test]
