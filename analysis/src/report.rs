@@ -7,6 +7,7 @@ mod sections;
 
 use crate::{
     compare::{self, CompareConfig, CompareResult, SummaryLine},
+    dataset::{Dataset, Selection},
     error::AnalysisError,
     matrix::fmt_opt,
     plot,
@@ -206,8 +207,28 @@ pub fn write_report(
 ) -> Result<ReportSummary, AnalysisError> {
     let mut compare_cfg = cfg.compare.clone();
     compare_cfg.inputs = vec![dataset.display().to_string()];
+    // A dataset captured by both eBPF and strace (the experiment's `capture_tools`) is compared
+    // per tool: the main report is the eBPF capture's, and the strace one stands beside it.
+    let sources: std::collections::BTreeSet<String> = Dataset::open(&compare_cfg.inputs)?
+        .runs()?
+        .into_iter()
+        .filter(|r| compare_cfg.selection.matches(r))
+        .map(|r| r.source)
+        .collect();
+    let by_tool = sources.contains("ebpf") && sources.contains("strace");
+    let strace_result = if by_tool {
+        let mut c = compare_cfg.clone();
+        c.selection = c.selection.and(&Selection::parse("source=strace")?);
+        compare_cfg.selection = compare_cfg.selection.and(&Selection::parse("source=ebpf")?);
+        Some(compare::run(&c)?)
+    } else {
+        None
+    };
     let mut result = compare::run(&compare_cfg)?;
     let mut files = result.write_tables(out_dir)?;
+    if let Some(r) = &strace_result {
+        files.extend(r.write_tables(&out_dir.join("strace"))?);
+    }
     files.extend(plot::coverage_chart(&result, &out_dir.join("coverage"))?);
     files.extend(plot::mismatch_chart(&result, &out_dir.join("mismatch"))?);
     files.extend(plot::mechanism::scatter_chart(
@@ -236,8 +257,12 @@ pub fn write_report(
         files.extend(plot::timeline_chart(t, &out_dir.join("timeline"))?);
     }
     let index = out_dir.join("index.html");
-    std::fs::write(&index, html(&result, dataset, timeline.as_ref()))
-        .map_err(|e| AnalysisError::io("writing", &index, e))?;
+    let mut page = html(&result, dataset, timeline.as_ref());
+    if let Some(r) = &strace_result {
+        let at = page.rfind("</body>").unwrap_or(page.len());
+        page.insert_str(at, &sections::capture_tools(&result, r));
+    }
+    std::fs::write(&index, page).map_err(|e| AnalysisError::io("writing", &index, e))?;
     files.push(index.clone());
     files.sort_by_key(|p| file_name(p));
     Ok(ReportSummary {

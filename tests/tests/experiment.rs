@@ -248,3 +248,65 @@ fn spacing_sweep_separates_the_commands() {
         assert!(len > 5000, "{image} is nearly empty");
     }
 }
+
+/// `capture_tools = ["ebpf", "strace"]`: every run captured by both, the strace one ingested
+/// with `source = strace` from its kept `-ff` set; both see the same commands (cat's openat of
+/// /etc/hostname in each), and the report compares the two captures side by side.
+#[test]
+fn strace_beside_ebpf_is_the_same_experiment_seen_by_ptrace() {
+    require_root();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("exp");
+    let spec = workspace().join("tests/data/experiment/tools.toml");
+    let res = experiment(&spec, &out);
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(res.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("[  8/8]"),
+        "2 reps x 2 modes x 2 tools: {stderr}"
+    );
+    for mode in ["ms", "mr"] {
+        let ebpf = out.join(format!("syscalls/t-{mode}-0.parquet"));
+        let strace = out.join(format!("syscalls/t-{mode}-0-strace.parquet"));
+        assert_eq!(metadata(&ebpf)[meta::SOURCE], "ebpf");
+        assert_eq!(metadata(&strace)[meta::SOURCE], "strace");
+        for file in [&ebpf, &strace] {
+            let rows = read_syscalls(file);
+            assert!(
+                rows.iter()
+                    .any(|r| r.syscall == "openat" && r.path.as_deref() == Some("/etc/hostname")),
+                "{}: cat's open",
+                file.display()
+            );
+            let m = metadata(file);
+            assert_eq!(
+                (m[meta::SCENARIO].as_str(), m[meta::MODE].as_str()),
+                ("t", mode)
+            );
+        }
+        let procs = read_processes(&out.join(format!("processes/t-{mode}-0-strace.parquet")));
+        assert!(
+            procs
+                .iter()
+                .any(|p| p.exe.as_deref() == Some("/usr/bin/cat")
+                    || p.argv
+                        .as_ref()
+                        .is_some_and(|a| a.first().is_some_and(|c| c == "cat"))),
+            "the strace run's processes: {procs:?}"
+        );
+        let set = out.join(format!("logs/t-{mode}-0-strace.strace"));
+        assert!(
+            std::fs::read_dir(&set)
+                .expect("the -ff set is kept")
+                .count()
+                >= 2,
+            "one file per process"
+        );
+    }
+    let index = std::fs::read_to_string(out.join("report/index.html")).expect("index.html");
+    assert!(
+        index.contains("id=\"capture_tools\""),
+        "eBPF vs strace table"
+    );
+    assert!(out.join("report/strace/compare.json").is_file());
+}

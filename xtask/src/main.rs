@@ -35,11 +35,11 @@ enum Cmd {
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
     },
-    /// The main job: run the default M.S/M.R experiment (5 repetitions) under capture and write
-    /// the dataset and report into ./demo-out.
+    /// The main job: run the default M.S/M.R experiment (20 repetitions per mode, and a small
+    /// M.R sweep) under capture and write the dataset and report into ./demo-out.
     Demo {
         /// Repetitions per mode.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 20)]
         reps: u32,
         /// Output folder.
         #[arg(long, default_value = "demo-out")]

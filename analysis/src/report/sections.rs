@@ -279,3 +279,66 @@ fn contrast_of(r: &CompareResult, scenario: &str, mode: &str) -> Option<f64> {
         })
         .map(|c| c.p_value)
 }
+
+/// Mean of a mechanism measure over a scenario's runs of one mode.
+fn mechanism_mean(
+    r: &CompareResult,
+    scenario: &str,
+    mode: &str,
+    f: impl Fn(&crate::mechanism::RunMechanism) -> Option<f64>,
+) -> Option<f64> {
+    let v: Vec<f64> = r
+        .mechanisms
+        .iter()
+        .filter(|m| label(&m.scenario) == scenario && label(&m.mode) == mode)
+        .filter_map(f)
+        .collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// The same commands captured by eBPF and by `strace -f`: how ptrace changes the interleaving
+/// and the metrics of the very question.
+pub fn capture_tools(ebpf: &CompareResult, strace: &CompareResult) -> String {
+    let mut h = String::from(
+        "<h2>The capture tool as a variable: eBPF vs strace -f</h2>\n<p class=\"note\">Every run was captured twice, one right after the other: by eBPF (the tables above) and with each command under <code>strace -ff</code> (ptrace stops the program at every call). Interleaved view; the strace comparison's own tables are in <a href=\"strace/summary.md\">strace/</a>.</p>\n<table id=\"capture_tools\"><tr><th>scenario</th><th>mode</th><th>calls per run: eBPF / strace</th><th>mismatch: eBPF / strace</th><th>coverage: eBPF / strace</th><th>thread-switch rate: eBPF / strace</th><th>overlap share: eBPF / strace</th><th>M.R - M.S mismatch p: eBPF / strace</th></tr>\n",
+    );
+    let (scenarios, modes, _) = ebpf.axes();
+    for sc in &scenarios {
+        for m in &modes {
+            let get = |r: &CompareResult, metric: &str| {
+                fmt_opt(
+                    tidy::find(&r.summary, sc, m, View::Interleaved, metric).and_then(|s| s.mean),
+                )
+            };
+            let mech =
+                |r: &CompareResult, f: fn(&crate::mechanism::RunMechanism) -> Option<f64>| {
+                    fmt_opt(mechanism_mean(r, sc, m, f))
+                };
+            let calls = |r: &CompareResult| {
+                mechanism_mean(r, sc, m, |x| Some(x.calls as f64))
+                    .map_or("-".into(), |v| format!("{v:.0}"))
+            };
+            let p =
+                |r: &CompareResult| contrast_of(r, sc, m).map_or("-".into(), |p| format!("{p:.4}"));
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{} / {}</td><td>{} / {}</td><td>{} / {}</td><td>{} / {}</td><td>{} / {}</td><td>{} / {}</td></tr>\n",
+                esc(sc),
+                esc(m),
+                calls(ebpf),
+                calls(strace),
+                get(ebpf, "mismatch"),
+                get(strace, "mismatch"),
+                get(ebpf, "coverage"),
+                get(strace, "coverage"),
+                mech(ebpf, |x| x.thread_switch_rate),
+                mech(strace, |x| x.thread_switch_rate),
+                mech(ebpf, |x| x.overlap_share),
+                mech(strace, |x| x.overlap_share),
+                p(ebpf),
+                p(strace)
+            ));
+        }
+    }
+    h.push_str("</table>\n");
+    h
+}

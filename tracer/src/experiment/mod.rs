@@ -3,6 +3,7 @@
 //! the modes with the analysis library and write the report.
 
 pub mod spec;
+mod strace_run;
 
 use std::{
     ffi::OsString,
@@ -30,7 +31,7 @@ use crate::{
     clock::now_ns,
     user::UserError,
 };
-pub use spec::{CommandSpec, Mode, Scenario, Spec, SpecError};
+pub use spec::{CaptureTool, CommandSpec, Mode, Scenario, Spec, SpecError};
 
 /// What `tracer experiment` runs: the command line, validated (the scenario file read, the
 /// overrides applied, the user resolved).
@@ -140,6 +141,15 @@ pub enum ExperimentError {
     /// The analysis failed.
     #[error("analysing the dataset")]
     Analysis(#[source] analysis::AnalysisError),
+    /// A run captured with strace could not be ingested.
+    #[error("run {run_id}: ingesting its strace capture")]
+    StraceIngest {
+        /// The run.
+        run_id: String,
+        /// The cause.
+        #[source]
+        source: Box<crate::ingest::IngestError>,
+    },
 }
 
 /// One command's fate in one run: what ran, and the capture's outcome for it (pid, exit
@@ -253,12 +263,15 @@ pub struct ExperimentOutcome {
     pub output: PathBuf,
 }
 
+#[derive(Clone, Copy, Debug)]
 struct Planned {
     scenario: usize,
     mode: Mode,
     /// An M.R sweep point (`None`: the plain mode).
     release: Option<Release>,
     rep: u32,
+    /// What captures it.
+    tool: CaptureTool,
 }
 
 impl Planned {
@@ -267,6 +280,15 @@ impl Planned {
         match self.release {
             Some(r) => r.label(),
             None => self.mode.as_str().to_string(),
+        }
+    }
+
+    /// The run's id: `<scenario>-<mode>-<rep>`, and `-strace` for a strace capture.
+    fn run_id(&self, scenario: &str) -> String {
+        let id = format!("{scenario}-{}-{}", self.label(), self.rep);
+        match self.tool {
+            CaptureTool::Ebpf => id,
+            CaptureTool::Strace => format!("{id}-strace"),
         }
     }
 }
@@ -291,6 +313,7 @@ fn plan(spec: &Spec, shuffle: Option<u64>) -> Vec<Planned> {
                         mode: *mode,
                         release: None,
                         rep,
+                        tool: CaptureTool::Ebpf,
                     });
                 }
             }
@@ -303,11 +326,22 @@ fn plan(spec: &Spec, shuffle: Option<u64>) -> Vec<Planned> {
                         mode: Mode::Mr,
                         release: Some(point),
                         rep,
+                        tool: CaptureTool::Ebpf,
                     });
                 }
             }
         }
     }
+    // Each run once per capture tool, one right after the other, so drift hits both alike.
+    let out: Vec<Planned> = out
+        .into_iter()
+        .flat_map(|p| {
+            spec.capture_tools
+                .iter()
+                .map(move |tool| Planned { tool: *tool, ..p })
+        })
+        .collect();
+    let mut out = out;
     if let Some(seed) = shuffle {
         let mut rng = SplitMix64::new(seed);
         for i in (1..out.len()).rev() {
@@ -479,7 +513,7 @@ fn capture_runs(
         let s = &spec.scenarios[p.scenario];
         let jobs = &jobs_of[p.scenario];
         let label = p.label();
-        let run_id = format!("{}-{label}-{}", s.name, p.rep);
+        let run_id = p.run_id(&s.name);
         let position = Position { n: i + 1, total };
         if jobs.is_empty() {
             progress(Event::RunSkipped {
@@ -500,10 +534,15 @@ fn capture_runs(
                 _ => s.reps.unwrap_or(spec.reps),
             },
         });
-        let outcome = capture::run(&record_config).map_err(|source| ExperimentError::Record {
-            run_id: run_id.clone(),
-            source: Box::new(source),
-        })?;
+        let outcome = match p.tool {
+            CaptureTool::Ebpf => {
+                capture::run(&record_config).map_err(|source| ExperimentError::Record {
+                    run_id: run_id.clone(),
+                    source: Box::new(source),
+                })?
+            }
+            CaptureTool::Strace => strace_run::capture(config, s, p, jobs, &files, &run_id)?,
+        };
         events_so_far += outcome.rows;
         progress(Event::RunDone {
             outcome: &outcome,

@@ -61,6 +61,17 @@ impl Mode {
     }
 }
 
+/// What captures a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash, PartialOrd, Ord)]
+pub enum CaptureTool {
+    /// This tracer's eBPF programs.
+    #[serde(rename = "ebpf")]
+    Ebpf,
+    /// `strace -ff` (ptrace), ingested into the same dataset with `source = strace`.
+    #[serde(rename = "strace")]
+    Strace,
+}
+
 /// One command of a scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -223,6 +234,10 @@ pub struct Spec {
     /// M.R sweep points to run beside the modes.
     #[serde(default)]
     pub sweep: Option<Sweep>,
+    /// Tools that capture every run (`["ebpf", "strace"]` runs each twice, one right after the
+    /// other, to measure the observer effect of ptrace).
+    #[serde(default = "default_tools")]
+    pub capture_tools: Vec<CaptureTool>,
     /// The scenarios.
     #[serde(rename = "scenario")]
     pub scenarios: Vec<Scenario>,
@@ -230,6 +245,10 @@ pub struct Spec {
 
 fn default_reps() -> u32 {
     5
+}
+
+fn default_tools() -> Vec<CaptureTool> {
+    vec![CaptureTool::Ebpf]
 }
 
 fn default_modes() -> Vec<Mode> {
@@ -272,6 +291,9 @@ impl Spec {
             if s.commands.iter().any(|c| c.argv().is_empty()) {
                 return Err(invalid(format!("scenario {} has an empty command", s.name)));
             }
+        }
+        if spec.capture_tools.is_empty() {
+            return Err(invalid("capture_tools is empty".into()));
         }
         if let Some(sw) = &spec.sweep {
             let online = std::thread::available_parallelism().map_or(1, |n| n.get());
