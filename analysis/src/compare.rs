@@ -160,6 +160,34 @@ pub fn effect_size(delta: f64) -> &'static str {
     }
 }
 
+impl Contrast {
+    /// The cells of a table row: scenario, view, metric, n M.S, n M.R, difference, p, delta.
+    pub fn cells(&self) -> [String; 8] {
+        [
+            self.scenario.clone(),
+            self.view.to_string(),
+            self.metric.clone(),
+            format!(
+                "{}{}",
+                self.n_baseline,
+                if self.resubstitution {
+                    " (training)"
+                } else {
+                    ""
+                }
+            ),
+            self.n_mode.to_string(),
+            format!("{:+.3}", self.difference),
+            format!("{:.4}", self.p_value),
+            format!(
+                "{:+.2} ({})",
+                self.cliffs_delta,
+                effect_size(self.cliffs_delta)
+            ),
+        ]
+    }
+}
+
 /// Metrics that get a `Contrast`.
 pub const CONTRAST_METRICS: [&str; 3] = ["coverage", "mismatch", "locality_frame_count"];
 
@@ -742,19 +770,7 @@ impl CompareResult {
             "\n## M.S vs M.R (permutation test of equal means, Cliff's delta of M.R against M.S)\n\n| scenario | view | metric | n M.S | n M.R | M.R - M.S | p | delta |\n|---|---|---|---:|---:|---:|---:|---:|\n",
         );
         for c in &self.contrasts {
-            s.push_str(&format!(
-                "| {} | {} | {} | {}{} | {} | {:+.3} | {:.4} | {:+.2} ({}) |\n",
-                c.scenario,
-                c.view,
-                c.metric,
-                c.n_baseline,
-                if c.resubstitution { " (training)" } else { "" },
-                c.n_mode,
-                c.difference,
-                c.p_value,
-                c.cliffs_delta,
-                effect_size(c.cliffs_delta)
-            ));
+            s.push_str(&format!("| {} |\n", c.cells().join(" | ")));
         }
         s
     }
