@@ -3,7 +3,7 @@
 //! analysis, `tracer parity`, the tests) depends on:
 //!
 //! - [`schema`]: column names, Arrow schemas, every file-metadata key;
-//! - [`sink`]: the Parquet writers of the `syscalls` and `processes` tables;
+//! - [`sink`] and [`process_sink`]: the Parquet writers of the `syscalls` and `processes` tables;
 //! - [`run`]: the run writer, both files of one run written safely and committed together;
 //! - [`layout`]: where files go (processes beside syscalls, dataset folders) and the one walker;
 //! - [`arch`]: syscall tables per architecture and the one path-argument table;
@@ -16,6 +16,7 @@ pub mod arch;
 pub mod hash;
 pub mod intern;
 pub mod layout;
+pub mod process_sink;
 pub mod rows;
 pub mod run;
 pub mod schema;
