@@ -4,6 +4,7 @@
 //!
 //! - [`schema`]: column names, Arrow schemas, every file-metadata key;
 //! - [`sink`] and [`process_sink`]: the Parquet writers of the `syscalls` and `processes` tables;
+//! - [`labels`]: the `runs` table of an imported dataset's labels (split, attack, exploit time);
 //! - [`run`]: the run writer, both files of one run written safely and committed together;
 //! - [`layout`]: where files go (processes beside syscalls, dataset folders) and the one walker;
 //! - [`arch`]: syscall tables per architecture and the one path-argument table;
@@ -15,6 +16,7 @@
 pub mod arch;
 pub mod hash;
 pub mod intern;
+pub mod labels;
 pub mod layout;
 pub mod process_sink;
 pub mod rows;
@@ -23,6 +25,7 @@ pub mod schema;
 pub mod sink;
 
 pub use arch::Arch;
+pub use labels::{RunLabels, RunsSink};
 pub use run::RunFiles;
 pub use schema::{SCHEMA_VERSION, col, meta, processes_schema, syscalls_schema, table};
 pub use sink::{ProcessRow, ProcessSink, RunInfo, SinkError, SyscallKey, SyscallRow, SyscallSink};
