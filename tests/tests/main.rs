@@ -3,6 +3,7 @@
 
 mod capture;
 mod experiment;
+mod ingest_datasets;
 mod ingest_fixtures;
 mod ingest_import;
 mod ingest_strace;

@@ -20,7 +20,8 @@
 //!
 //! Labels: `split` from the folder (2021) or the rule above (2019); `label` `attack` when the
 //! recording executes the exploit (`exploit` / `is_executing_exploit`), else `normal`; `attack`
-//! and `subset` the scenario's name (each scenario has one exploit); `scenario` `training`,
+//! and `subset` the scenario's name (each scenario has one exploit; a recording archive read on
+//! its own: the `.json`'s `exploit_name`); `scenario` `training`,
 //! `validation`, `test` for normal recordings and `attack:<scenario, lower case>` for attacks;
 //! `exploit_start_ns` the earliest exploit time. `run_id` is the recording's path from its
 //! scenario without extension (`CVE-2017-7529/test/normal_and_attack/defeated_chandrasekhar_3584`;
@@ -73,6 +74,7 @@ enum Kind {
 #[derive(Debug, Default, PartialEq)]
 struct Json2021 {
     exploit: Option<bool>,
+    exploit_name: Option<String>,
     exploit_ns: Option<i64>,
     warmup_end_ns: Option<i64>,
     container_ready_ns: Option<i64>,
@@ -107,6 +109,10 @@ fn parse_json(bytes: &[u8]) -> Result<Json2021, serde_json::Error> {
     let times = value.get("time");
     Ok(Json2021 {
         exploit: value.get("exploit").and_then(serde_json::Value::as_bool),
+        exploit_name: value
+            .get("exploit_name")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string),
         exploit_ns: times
             .and_then(|t| t.get("exploit")?.as_array().cloned())
             .and_then(|list| list.iter().filter_map(time).min()),
@@ -181,11 +187,20 @@ fn parse_runs_csv(reader: impl Read, path: &Path) -> Result<Vec<Run2019>, Ingest
 }
 
 /// The labels common to both releases: label, attack family, scenario and subset, from the
-/// recording's scenario (`subset`) and split.
-fn finish_labels(l: &mut RunLabels, exploit: Option<bool>, subset: Option<String>) {
+/// recording's scenario (`subset`; else the exploit's name) and split.
+fn finish_labels(
+    l: &mut RunLabels,
+    exploit: Option<bool>,
+    subset: Option<String>,
+    exploit_name: Option<&str>,
+) {
     l.label = exploit.map(|e| if e { ATTACK } else { NORMAL }.to_string());
     if exploit == Some(true) {
-        let family = subset.as_deref().unwrap_or("lid-ds").to_lowercase();
+        let family = subset
+            .as_deref()
+            .or(exploit_name)
+            .unwrap_or("unknown")
+            .to_lowercase();
         l.scenario = Some(format!("{ATTACK_SCENARIO_PREFIX}{family}"));
         l.attack = Some(family);
     } else {
@@ -302,7 +317,7 @@ fn plan_zip(
             _ => None,
         }
     });
-    finish_labels(&mut l, exploit, subset);
+    finish_labels(&mut l, exploit, subset, json_labels.exploit_name.as_deref());
     l.exploit_start_ns = json_labels.exploit_ns.filter(|_| exploit == Some(true));
     l.warmup_end_ns = json_labels.warmup_end_ns;
     l.container_ready_ns = json_labels.container_ready_ns;
@@ -366,7 +381,7 @@ fn plan(config: &IngestConfig, tree: &mut Tree) -> Result<Found, IngestError> {
         if let Some((scenario, r, split)) = listed.remove(&e.rel) {
             let mut l = labels(source, format!("{scenario}/{}", r.name), e.rel.clone());
             l.split = Some(split.to_string());
-            finish_labels(&mut l, Some(r.exploit), Some(scenario));
+            finish_labels(&mut l, Some(r.exploit), Some(scenario), None);
             found.traces.push(Trace {
                 entry: i,
                 labels: l,
@@ -490,6 +505,7 @@ mod tests {
             j,
             Json2021 {
                 exploit: Some(true),
+                exploit_name: Some("CVE-2017-7529".into()),
                 exploit_ns: Some(1_666_346_780_500_000_000),
                 warmup_end_ns: Some(1_666_346_773_224_091_300),
                 container_ready_ns: Some(1_666_346_770_222_677_000),
