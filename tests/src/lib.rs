@@ -221,7 +221,11 @@ pub fn zip_folder(folder: &Path, zip: &Path, top: Option<&str>) {
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
     for f in files {
-        let below = f.strip_prefix(folder).expect("below").to_string_lossy().into_owned();
+        let below = f
+            .strip_prefix(folder)
+            .expect("below")
+            .to_string_lossy()
+            .into_owned();
         let name = match top {
             Some(t) => format!("{t}/{below}"),
             None => below,

@@ -106,23 +106,70 @@ fn adfa_ld_as_distributed_folder_and_zip() {
         ),
         ("1", r#"{"txt":1}"#, "8")
     );
-    assert!(!m.contains_key(meta::RUN_ID), "a dataset file names no single run");
+    assert!(
+        !m.contains_key(meta::RUN_ID),
+        "a dataset file names no single run"
+    );
     let runs = read_runs(&runs_file);
     // Sorted by split, then run.
     let attack = |id, family, scenario| {
-        [Some(id), Some("test"), Some("attack"), Some(family), Some(scenario)]
+        [
+            Some(id),
+            Some("test"),
+            Some("attack"),
+            Some(family),
+            Some(scenario),
+        ]
     };
     assert_eq!(
         classes(&runs),
         vec![
-            [Some("Training_Data_Master/UTD-0001"), Some("training"), Some("normal"), None, Some("training")],
-            [Some("Training_Data_Master/UTD-0002"), Some("training"), Some("normal"), None, Some("training")],
-            [Some("Validation_Data_Master/UVD-0001"), Some("validation"), Some("normal"), None, Some("validation")],
-            attack("Attack_Data_Master/Adduser_1/UAD-Adduser-1-1234", "adduser", "attack:adduser"),
-            attack("Attack_Data_Master/Hydra_FTP_1/UAD-Hydra-FTP-1-2", "hydra_ftp", "attack:hydra_ftp"),
-            attack("Attack_Data_Master/Java_Meterpreter_2/UAD-Java-Meterpreter-2-77", "java_meterpreter", "attack:java_meterpreter"),
-            attack("Attack_Data_Master/Meterpreter_1/UAD-Meterpreter-1-5", "meterpreter", "attack:meterpreter"),
-            attack("Attack_Data_Master/Web_Shell_4/UAD-WS-4-310", "web_shell", "attack:web_shell"),
+            [
+                Some("Training_Data_Master/UTD-0001"),
+                Some("training"),
+                Some("normal"),
+                None,
+                Some("training")
+            ],
+            [
+                Some("Training_Data_Master/UTD-0002"),
+                Some("training"),
+                Some("normal"),
+                None,
+                Some("training")
+            ],
+            [
+                Some("Validation_Data_Master/UVD-0001"),
+                Some("validation"),
+                Some("normal"),
+                None,
+                Some("validation")
+            ],
+            attack(
+                "Attack_Data_Master/Adduser_1/UAD-Adduser-1-1234",
+                "adduser",
+                "attack:adduser"
+            ),
+            attack(
+                "Attack_Data_Master/Hydra_FTP_1/UAD-Hydra-FTP-1-2",
+                "hydra_ftp",
+                "attack:hydra_ftp"
+            ),
+            attack(
+                "Attack_Data_Master/Java_Meterpreter_2/UAD-Java-Meterpreter-2-77",
+                "java_meterpreter",
+                "attack:java_meterpreter"
+            ),
+            attack(
+                "Attack_Data_Master/Meterpreter_1/UAD-Meterpreter-1-5",
+                "meterpreter",
+                "attack:meterpreter"
+            ),
+            attack(
+                "Attack_Data_Master/Web_Shell_4/UAD-WS-4-310",
+                "web_shell",
+                "attack:web_shell"
+            ),
         ]
     );
     assert_eq!(
@@ -147,19 +194,36 @@ fn adfa_ld_as_distributed_folder_and_zip() {
         names(&t2),
         ["open", "read", "read", "close", "brk", "brk", "munmap"]
     );
-    assert_eq!(t2.iter().map(|r| r.seq).collect::<Vec<_>>(), (0..7).collect::<Vec<u64>>());
+    assert_eq!(
+        t2.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        (0..7).collect::<Vec<u64>>()
+    );
     let ws = of(&rows, "Attack_Data_Master/Web_Shell_4/UAD-WS-4-310");
     assert_eq!(names(&ws), ["execve", "execve", "stat64"]);
-    assert!(ws.iter().all(|r| r.scenario.as_deref() == Some("attack:web_shell")));
-    let met = of(&rows, "Attack_Data_Master/Meterpreter_1/UAD-Meterpreter-1-5");
-    assert_eq!(names(&met), ["socketcall", "read", "write", "close"], "a trace of two lines");
+    assert!(
+        ws.iter()
+            .all(|r| r.scenario.as_deref() == Some("attack:web_shell"))
+    );
+    let met = of(
+        &rows,
+        "Attack_Data_Master/Meterpreter_1/UAD-Meterpreter-1-5",
+    );
+    assert_eq!(
+        names(&met),
+        ["socketcall", "read", "write", "close"],
+        "a trace of two lines"
+    );
     // One row group per split: a reader skips training when it asks for validation.
     assert_eq!(
         row_groups(&sys),
         vec![
             (17, Some("training".into()), Some("training".into())),
             (3, Some("validation".into()), Some("validation".into())),
-            (21, Some("attack:adduser".into()), Some("attack:web_shell".into())),
+            (
+                21,
+                Some("attack:adduser".into()),
+                Some("attack:web_shell".into())
+            ),
         ]
     );
 
@@ -184,13 +248,22 @@ fn adfa_ld_as_distributed_folder_and_zip() {
     // A malformed line of a real trace still names file and line, in the folder and the zip.
     let bad = dir.path().join("ADFA-LD");
     copy_folder(&fixture, &bad);
-    std::fs::write(bad.join("Training_Data_Master/UTD-0002.txt"), "5 3\n3 x 6\n").expect("write");
+    std::fs::write(
+        bad.join("Training_Data_Master/UTD-0002.txt"),
+        "5 3\n3 x 6\n",
+    )
+    .expect("write");
     let err = ingest_err(&config(Format::AdfaLd, &bad, &dir.path().join("bad")));
     assert!(
-        err.contains("Training_Data_Master/UTD-0002.txt:2: malformed line: expected a syscall number: \"x\""),
+        err.contains(
+            "Training_Data_Master/UTD-0002.txt:2: malformed line: expected a syscall number: \"x\""
+        ),
         "{err}"
     );
-    assert!(!dir.path().join("bad/syscalls/ADFA-LD.parquet").exists(), "nothing half-written");
+    assert!(
+        !dir.path().join("bad/syscalls/ADFA-LD.parquet").exists(),
+        "nothing half-written"
+    );
     let badzip = dir.path().join("bad.zip");
     zip_folder(&bad, &badzip, Some("ADFA-LD"));
     let err = ingest_err(&config(Format::AdfaLd, &badzip, &dir.path().join("badz")));
@@ -225,7 +298,10 @@ fn adfa_ld_import_feeds_the_evaluation() {
     let v: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
     assert_eq!(v["profile_runs"], 2, "{v}");
     assert_eq!(
-        (&v["auc"][0]["normal_traces"], &v["auc"][0]["anomalous_traces"]),
+        (
+            &v["auc"][0]["normal_traces"],
+            &v["auc"][0]["anomalous_traces"]
+        ),
         (&serde_json::json!(1), &serde_json::json!(5)),
         "{v}"
     );
@@ -235,11 +311,19 @@ fn adfa_ld_import_feeds_the_evaluation() {
 fn unm_sets_grouped_by_their_folders() {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("unm.parquet");
-    let s = ingest(&config(Format::Unm, &workspace().join("tests/data/unm"), &out));
+    let s = ingest(&config(
+        Format::Unm,
+        &workspace().join("tests/data/unm"),
+        &out,
+    ));
     // The set's notes and its mapping file (a list of names) are not traces.
     assert_eq!(s.skipped.files, 2);
     assert_eq!(
-        s.skipped.by_kind.iter().map(|(k, n)| (k.as_str(), *n)).collect::<Vec<_>>(),
+        s.skipped
+            .by_kind
+            .iter()
+            .map(|(k, n)| (k.as_str(), *n))
+            .collect::<Vec<_>>(),
         [("(none)", 1), ("map", 1)]
     );
     let (sys, procs, runs_file) = files(&out, "unm");
@@ -260,13 +344,27 @@ fn unm_sets_grouped_by_their_folders() {
             normal("lpr-mit/normal/host2-0219"),
             normal("lpr-mit/normal/host3-0220"),
             normal("sendmail/normal/sm-1"),
-            [Some("lpr-mit/intrusions/lprcp/lprcp-1"), None, Some("attack"), Some("lprcp"), Some("attack:lprcp")],
-            [Some("sendmail/intrusions/sunsendmailcp-1"), None, Some("attack"), Some("sendmail"), Some("attack:sendmail")],
+            [
+                Some("lpr-mit/intrusions/lprcp/lprcp-1"),
+                None,
+                Some("attack"),
+                Some("lprcp"),
+                Some("attack:lprcp")
+            ],
+            [
+                Some("sendmail/intrusions/sunsendmailcp-1"),
+                None,
+                Some("attack"),
+                Some("sendmail"),
+                Some("attack:sendmail")
+            ],
             [Some("lpr"), None, None, None, None],
         ]
     );
     assert_eq!(
-        runs.iter().map(|r| (r.subset.as_deref(), r.calls)).collect::<Vec<_>>(),
+        runs.iter()
+            .map(|r| (r.subset.as_deref(), r.calls))
+            .collect::<Vec<_>>(),
         [
             (Some("lpr-mit"), 5),
             (Some("lpr-mit"), 2),
@@ -281,17 +379,42 @@ fn unm_sets_grouped_by_their_folders() {
     let rows = read_syscalls(&sys);
     let host1 = of(&rows, "lpr-mit/normal/host1-0218");
     assert_eq!(
-        host1.iter().map(|r| (r.seq, r.pid, r.tid, r.syscall.as_str())).collect::<Vec<_>>(),
-        [(0, 120, 120, "open"), (1, 120, 120, "read"), (2, 121, 121, "fork"), (3, 120, 120, "close"), (4, 121, 121, "exit")]
+        host1
+            .iter()
+            .map(|r| (r.seq, r.pid, r.tid, r.syscall.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (0, 120, 120, "open"),
+            (1, 120, 120, "read"),
+            (2, 121, 121, "fork"),
+            (3, 120, 120, "close"),
+            (4, 121, 121, "exit")
+        ]
     );
-    assert!(host1.iter().all(|r| r.scenario.as_deref() == Some("normal")));
+    assert!(
+        host1
+            .iter()
+            .all(|r| r.scenario.as_deref() == Some("normal"))
+    );
     let lprcp = of(&rows, "lpr-mit/intrusions/lprcp/lprcp-1");
     assert_eq!(names(&lprcp), ["open", "link", "exit"]);
-    assert!(lprcp.iter().all(|r| r.scenario.as_deref() == Some("attack:lprcp")));
+    assert!(
+        lprcp
+            .iter()
+            .all(|r| r.scenario.as_deref() == Some("attack:lprcp"))
+    );
     let p = read_processes(&procs);
-    let pids = |id: &str| p.iter().filter(|r| r.run_id == id).map(|r| r.pid).collect::<Vec<_>>();
+    let pids = |id: &str| {
+        p.iter()
+            .filter(|r| r.run_id == id)
+            .map(|r| r.pid)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
-        (pids("lpr-mit/normal/host1-0218"), pids("lpr-mit/intrusions/lprcp/lprcp-1")),
+        (
+            pids("lpr-mit/normal/host1-0218"),
+            pids("lpr-mit/intrusions/lprcp/lprcp-1")
+        ),
         (vec![120, 121], vec![140])
     );
     assert_eq!(
@@ -305,7 +428,10 @@ fn unm_sets_grouped_by_their_folders() {
     copy_folder(&workspace().join("tests/data/unm"), &bad);
     std::fs::write(bad.join("sendmail/normal/sm-1.int"), "200 5\n200 3\n200\n").expect("write");
     let err = ingest_err(&config(Format::Unm, &bad, &dir.path().join("bad.parquet")));
-    assert!(err.contains("sendmail/normal/sm-1.int:3: malformed line"), "{err}");
+    assert!(
+        err.contains("sendmail/normal/sm-1.int:3: malformed line"),
+        "{err}"
+    );
 }
 
 /// The LID-DS 2021 fixture in its distributed layout under `dir`: each checked-in recording
@@ -317,7 +443,11 @@ fn lidds_2021(dir: &Path) -> PathBuf {
         std::fs::create_dir_all(dst).expect("mkdir");
         for entry in std::fs::read_dir(src).expect("read_dir") {
             let path = entry.expect("entry").path();
-            let name = path.file_name().expect("name").to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
             if !path.is_dir() {
                 std::fs::copy(&path, dst.join(&name)).expect("copy");
             } else if path.join(format!("{name}.sc")).exists() {
@@ -342,7 +472,11 @@ fn lid_ds_2021_scenario_of_zipped_recordings() {
     // Each recording's pcap and resource statistics, and the loader's leftover json.
     assert_eq!(s.skipped.files, 9);
     assert_eq!(
-        s.skipped.by_kind.iter().map(|(k, n)| (k.as_str(), *n)).collect::<Vec<_>>(),
+        s.skipped
+            .by_kind
+            .iter()
+            .map(|(k, n)| (k.as_str(), *n))
+            .collect::<Vec<_>>(),
         [("json", 1), ("pcap", 4), ("res", 4)]
     );
     let (sys, procs, runs_file) = files(&out, "CVE-2017-7529");
@@ -354,13 +488,27 @@ fn lid_ds_2021_scenario_of_zipped_recordings() {
             normal("CVE-2017-7529/training/aggressive_galois_5453", "training"),
             normal("CVE-2017-7529/validation/howling_mayer_9706", "validation"),
             normal("CVE-2017-7529/test/normal/spoiled_zhukovsky_3071", "test"),
-            [Some(ATTACK_2021), Some("test"), Some("attack"), Some("cve-2017-7529"), Some("attack:cve-2017-7529")],
+            [
+                Some(ATTACK_2021),
+                Some("test"),
+                Some("attack"),
+                Some("cve-2017-7529"),
+                Some("attack:cve-2017-7529")
+            ],
         ]
     );
-    assert!(runs.iter().all(|r| r.subset.as_deref() == Some("CVE-2017-7529")));
+    assert!(
+        runs.iter()
+            .all(|r| r.subset.as_deref() == Some("CVE-2017-7529"))
+    );
     let attack = label(&runs, ATTACK_2021);
     assert_eq!(
-        (attack.exploit_start_ns, attack.warmup_end_ns, attack.container_ready_ns, attack.calls),
+        (
+            attack.exploit_start_ns,
+            attack.warmup_end_ns,
+            attack.container_ready_ns,
+            attack.calls
+        ),
         (
             Some(1_666_346_786_690_099_000),
             Some(1_666_346_773_224_091_300),
@@ -381,7 +529,9 @@ fn lid_ds_2021_scenario_of_zipped_recordings() {
     let rows = read_syscalls(&sys);
     let a = of(&rows, ATTACK_2021);
     assert_eq!(
-        a.iter().map(|r| (r.seq, r.tid, r.syscall.as_str(), r.ret)).collect::<Vec<_>>(),
+        a.iter()
+            .map(|r| (r.seq, r.tid, r.syscall.as_str(), r.ret))
+            .collect::<Vec<_>>(),
         [
             (0, 3001, "epoll_wait", Some(1)),
             (1, 3001, "recvfrom", Some(180)),
@@ -391,7 +541,10 @@ fn lid_ds_2021_scenario_of_zipped_recordings() {
             (5, 3001, "clone", Some(3101)),
         ]
     );
-    assert!(a.iter().all(|r| r.scenario.as_deref() == Some("attack:cve-2017-7529")));
+    assert!(
+        a.iter()
+            .all(|r| r.scenario.as_deref() == Some("attack:cve-2017-7529"))
+    );
     let start = attack.exploit_start_ns.expect("exploit time");
     let (before, after): (Vec<_>, Vec<_>) =
         a.iter().partition(|r| r.ts_ns.expect("a time") < start);
@@ -414,7 +567,12 @@ fn lid_ds_2021_scenario_of_zipped_recordings() {
             .iter()
             .map(|g| (g.0, g.1.as_deref().unwrap_or("")))
             .collect::<Vec<_>>(),
-        [(5, "training"), (3, "validation"), (2, "test"), (6, "attack:cve-2017-7529")]
+        [
+            (5, "training"),
+            (3, "validation"),
+            (2, "test"),
+            (6, "attack:cve-2017-7529")
+        ]
     );
     let m = metadata(&sys);
     assert_eq!(
@@ -440,8 +598,16 @@ fn lid_ds_2021_scenario_of_zipped_recordings() {
     let (_, _, oruns) = files(&oout, "");
     let ol = &read_runs(&oruns)[0];
     assert_eq!(
-        (ol.run_id.as_str(), ol.scenario.as_deref(), ol.exploit_start_ns),
-        ("defeated_chandrasekhar_3584", Some("attack:cve-2017-7529"), Some(start))
+        (
+            ol.run_id.as_str(),
+            ol.scenario.as_deref(),
+            ol.exploit_start_ns
+        ),
+        (
+            "defeated_chandrasekhar_3584",
+            Some("attack:cve-2017-7529"),
+            Some(start)
+        )
     );
 
     // A malformed line inside a zipped recording names the archive, the member and the line.
@@ -449,7 +615,8 @@ fn lid_ds_2021_scenario_of_zipped_recordings() {
     std::fs::create_dir_all(&bad).expect("mkdir");
     let rec = dir.path().join("rec");
     copy_folder(
-        &workspace().join("tests/data/lid-ds/2021/CVE-2017-7529/test/normal/spoiled_zhukovsky_3071"),
+        &workspace()
+            .join("tests/data/lid-ds/2021/CVE-2017-7529/test/normal/spoiled_zhukovsky_3071"),
         &rec,
     );
     std::fs::write(
@@ -483,9 +650,27 @@ fn lid_ds_2019_scenario_with_runs_csv() {
     assert_eq!(
         classes(&runs),
         vec![
-            [Some("Bruteforce_CWE-307/slimy_bhabha_8709"), Some("training"), Some("normal"), None, Some("training")],
-            [Some("Bruteforce_CWE-307/sweet_greider_4408"), Some("training"), Some("normal"), None, Some("training")],
-            [Some("Bruteforce_CWE-307/ripe_faraday_5596"), Some("test"), Some("attack"), Some("bruteforce_cwe-307"), Some("attack:bruteforce_cwe-307")],
+            [
+                Some("Bruteforce_CWE-307/slimy_bhabha_8709"),
+                Some("training"),
+                Some("normal"),
+                None,
+                Some("training")
+            ],
+            [
+                Some("Bruteforce_CWE-307/sweet_greider_4408"),
+                Some("training"),
+                Some("normal"),
+                None,
+                Some("training")
+            ],
+            [
+                Some("Bruteforce_CWE-307/ripe_faraday_5596"),
+                Some("test"),
+                Some("attack"),
+                Some("bruteforce_cwe-307"),
+                Some("attack:bruteforce_cwe-307")
+            ],
         ]
     );
     // 01:47:07 is the first event; the exploit starts 24 s later, the warm-up ends after 10.
@@ -495,11 +680,16 @@ fn lid_ds_2019_scenario_with_runs_csv() {
         (attack.exploit_start_ns, attack.warmup_end_ns),
         (Some(first + 24_000_000_000), Some(first + 10_000_000_000))
     );
-    assert_eq!(label(&runs, "Bruteforce_CWE-307/sweet_greider_4408").exploit_start_ns, None);
+    assert_eq!(
+        label(&runs, "Bruteforce_CWE-307/sweet_greider_4408").exploit_start_ns,
+        None
+    );
     let rows = read_syscalls(&sys);
     let a = of(&rows, "Bruteforce_CWE-307/ripe_faraday_5596");
     assert_eq!(
-        a.iter().map(|r| (r.syscall.as_str(), r.pid, r.tid, r.ret)).collect::<Vec<_>>(),
+        a.iter()
+            .map(|r| (r.syscall.as_str(), r.pid, r.tid, r.ret))
+            .collect::<Vec<_>>(),
         [
             ("read", 29915, 29915, Some(31)),
             ("writev", 29915, 29915, Some(31)),
@@ -545,7 +735,10 @@ fn lid_ds_2019_scenario_with_runs_csv() {
     std::fs::write(gone.join("runs.csv"), csv).expect("write");
     let mut c = config(Format::LidDs, &gone, &dir.path().join("gone"));
     let err = ingest_err(&c);
-    assert!(err.contains("runs.csv: line 5: recording \"gone_1234\""), "{err}");
+    assert!(
+        err.contains("runs.csv: line 5: recording \"gone_1234\""),
+        "{err}"
+    );
     c.lenient = true;
     assert_eq!(ingest(&c).runs.len(), 3);
 }
@@ -572,10 +765,7 @@ print(duckdb.sql(f"SELECT count(*) FROM read_parquet('{out}/syscalls/*.parquet')
 "#,
         &[&out.to_string_lossy()],
     );
-    assert_eq!(
-        got,
-        format!("[('{ATTACK_2021}', 3)]\n[(5,)]\n"),
-    );
+    assert_eq!(got, format!("[('{ATTACK_2021}', 3)]\n[(5,)]\n"),);
 }
 
 #[test]

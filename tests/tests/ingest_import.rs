@@ -52,7 +52,10 @@ fn adfa_ld_one_run_per_trace_with_scenarios_from_folders() {
     );
     assert!(rows.iter().all(|r| r.ts_ns.is_none() && r.pid == 0));
     let m = metadata(&file);
-    assert!(rows.iter().all(|r| r.scenario.as_deref() == Some("training")));
+    assert!(
+        rows.iter()
+            .all(|r| r.scenario.as_deref() == Some("training"))
+    );
     assert_eq!(m[meta::ARCH].as_str(), "x86");
     assert_eq!(m[meta::SOURCE], "adfa-ld");
     let rows = run("Attack_Data_Master/Hydra_FTP_1/UAD-Hydra-FTP-1-2");
@@ -63,7 +66,10 @@ fn adfa_ld_one_run_per_trace_with_scenarios_from_folders() {
     assert_eq!(rows[0].syscall, "socketcall");
     assert_eq!((rows[4].syscall.as_str(), rows[4].nr), ("syscall_999", 999));
     let rows = run("Validation_Data_Master/UVD-0001");
-    assert!(rows.iter().all(|r| r.scenario.as_deref() == Some("validation")));
+    assert!(
+        rows.iter()
+            .all(|r| r.scenario.as_deref() == Some("validation"))
+    );
 }
 
 #[test]

@@ -134,12 +134,11 @@ impl RunsSink {
             time(|r| r.warmup_end_ns),
             time(|r| r.container_ready_ns),
         ];
-        let batch = RecordBatch::try_new(runs_schema(), columns).map_err(|source| {
-            SinkError::Arrow {
+        let batch =
+            RecordBatch::try_new(runs_schema(), columns).map_err(|source| SinkError::Arrow {
                 path: path.clone(),
                 source,
-            }
-        })?;
+            })?;
         let parquet_err = |source| SinkError::Parquet {
             path: path.clone(),
             source,

@@ -19,9 +19,9 @@ use std::{
 
 use arrow::{
     array::{
-        ArrayRef, DictionaryArray, FixedSizeListArray, Int32Array, Int64Builder,
-        RecordBatch, StringArray, StringBuilder, StringDictionaryBuilder,
-        TimestampNanosecondBuilder, UInt64Array,
+        ArrayRef, DictionaryArray, FixedSizeListArray, Int32Array, Int64Builder, RecordBatch,
+        StringArray, StringBuilder, StringDictionaryBuilder, TimestampNanosecondBuilder,
+        UInt64Array,
     },
     buffer::NullBuffer,
     datatypes::Int32Type,

@@ -258,7 +258,12 @@ impl std::fmt::Display for IngestSummary {
             self.paths.syscalls.display()
         )?;
         if let Some(p) = &self.paths.processes {
-            write!(f, ", {} -> {}", count(self.processes(), "process"), p.display())?;
+            write!(
+                f,
+                ", {} -> {}",
+                count(self.processes(), "process"),
+                p.display()
+            )?;
         }
         if let Some(p) = &self.paths.runs {
             write!(f, ", labels -> {}", p.display())?;

@@ -91,7 +91,11 @@ fn seconds_to_ns(n: &serde_json::Number) -> Option<i64> {
         && frac.bytes().all(|b| b.is_ascii_digit())
     {
         let frac_ns = frac.parse::<i64>().ok()? * 10i64.pow(9 - frac.len() as u32);
-        return whole.parse::<i64>().ok()?.checked_mul(1_000_000_000)?.checked_add(frac_ns);
+        return whole
+            .parse::<i64>()
+            .ok()?
+            .checked_mul(1_000_000_000)?
+            .checked_add(frac_ns);
     }
     n.as_f64().map(|s| (s * 1e9).round() as i64)
 }
@@ -146,9 +150,14 @@ fn parse_runs_csv(reader: impl Read, path: &Path) -> Result<Vec<Run2019>, Ingest
         if header.is_empty() {
             header = fields.iter().map(|f| f.to_ascii_lowercase()).collect();
             let has = |c: &str| header.iter().any(|h| h == c);
-            if !["scenario_name", "is_executing_exploit", "warmup_time", "exploit_start_time"]
-                .iter()
-                .all(|c| has(c))
+            if ![
+                "scenario_name",
+                "is_executing_exploit",
+                "warmup_time",
+                "exploit_start_time",
+            ]
+            .iter()
+            .all(|c| has(c))
             {
                 return super::malformed(false, &mut 0, path, n, COLUMNS, line);
             }
@@ -220,8 +229,14 @@ struct Found {
 
 /// The name of the `.sc` member of a recording archive (`<stem>.sc` first), its `.json` member,
 /// and the other members (skipped).
-fn members(archive: &ZipArchive<Seekable>, stem_name: &str) -> (Option<String>, Option<String>, Vec<String>) {
-    let names: Vec<String> = archive.file_names().map(|n| n.unwrap_or_default().into_owned()).collect();
+fn members(
+    archive: &ZipArchive<Seekable>,
+    stem_name: &str,
+) -> (Option<String>, Option<String>, Vec<String>) {
+    let names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.unwrap_or_default().into_owned())
+        .collect();
     let pick = |ext: &str| {
         let own = format!("{stem_name}.{ext}");
         names
@@ -284,7 +299,9 @@ fn plan_zip(
     .unwrap_or_else(|| stem(&parts[from..].join("/")).to_string());
     let mut l = labels(source, run_id, format!("{}/{sc}", e.rel));
     l.split = split_at.map(|s| parts[s].to_string());
-    let subset = split_at.filter(|s| *s > 0).map(|s| parts[s - 1].to_string());
+    let subset = split_at
+        .filter(|s| *s > 0)
+        .map(|s| parts[s - 1].to_string());
     let mut json_labels = Json2021::default();
     if let Some(json) = json {
         let mut bytes = Vec::new();
@@ -343,7 +360,9 @@ fn plan(config: &IngestConfig, tree: &mut Tree) -> Result<Found, IngestError> {
         if !e.name().eq_ignore_ascii_case("runs.csv") {
             continue;
         }
-        let dir = e.rel[..e.rel.len() - e.name().len()].trim_end_matches('/').to_string();
+        let dir = e.rel[..e.rel.len() - e.name().len()]
+            .trim_end_matches('/')
+            .to_string();
         let scenario = dir.rsplit('/').next().unwrap_or(&dir).to_string();
         let path = tree.display(i);
         let rows = parse_runs_csv(tree.reader(i)?, &path)?;
@@ -457,17 +476,29 @@ pub fn ingest(
             match &trace.kind {
                 Kind::Sc => {
                     let reader = tree.reader(trace.entry)?;
-                    let (got, _) =
-                        read_recording(reader, &display, LineForm::Sc2021, lenient, table, out.sink())?;
+                    let (got, _) = read_recording(
+                        reader,
+                        &display,
+                        LineForm::Sc2021,
+                        lenient,
+                        table,
+                        out.sink(),
+                    )?;
                     Ok(got)
                 }
                 Kind::Zip2021 { sc } => {
-                    let mut archive =
-                        ZipArchive::new(tree.seekable(trace.entry)?).map_err(archive_err(&display))?;
+                    let mut archive = ZipArchive::new(tree.seekable(trace.entry)?)
+                        .map_err(archive_err(&display))?;
                     let member: PathBuf = display.join(sc);
                     let reader = archive.by_name(sc).map_err(archive_err(&member))?;
-                    let (got, _) =
-                        read_recording(reader, &member, LineForm::Sc2021, lenient, table, out.sink())?;
+                    let (got, _) = read_recording(
+                        reader,
+                        &member,
+                        LineForm::Sc2021,
+                        lenient,
+                        table,
+                        out.sink(),
+                    )?;
                     Ok(got)
                 }
                 Kind::Txt2019 {
@@ -475,11 +506,17 @@ pub fn ingest(
                     exploit_s,
                 } => {
                     let reader = tree.reader(trace.entry)?;
-                    let (got, first) =
-                        read_recording(reader, &display, LineForm::Txt2019, lenient, table, out.sink())?;
-                    let after = |s: f64| first.map(|t| t + (s * 1e9).round() as i64);
-                    labels.warmup_end_ns = after(*warmup_s);
-                    labels.exploit_start_ns = exploit_s.and_then(after);
+                    let (got, first) = read_recording(
+                        reader,
+                        &display,
+                        LineForm::Txt2019,
+                        lenient,
+                        table,
+                        out.sink(),
+                    )?;
+                    let ns = |s: f64| (s * 1e9).round() as i64;
+                    labels.warmup_end_ns = first.map(|t| t + ns(*warmup_s));
+                    labels.exploit_start_ns = first.zip(*exploit_s).map(|(t, s)| t + ns(s));
                     Ok(got)
                 }
             }
@@ -524,7 +561,13 @@ mod tests {
         let rows = parse_runs_csv(csv.as_bytes(), Path::new("runs.csv")).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(
-            (rows[1].name.as_str(), rows[1].exploit, rows[1].warmup_s, rows[1].exploit_s, rows[1].line),
+            (
+                rows[1].name.as_str(),
+                rows[1].exploit,
+                rows[1].warmup_s,
+                rows[1].exploit_s,
+                rows[1].line
+            ),
             ("ripe_faraday_5596", true, 10.0, 24.0, 3)
         );
         let err = parse_runs_csv(
@@ -533,6 +576,9 @@ mod tests {
             Path::new("runs.csv"),
         )
         .unwrap_err();
-        assert!(err.to_string().starts_with("runs.csv:2: malformed line"), "{err}");
+        assert!(
+            err.to_string().starts_with("runs.csv:2: malformed line"),
+            "{err}"
+        );
     }
 }

@@ -275,10 +275,7 @@ pub(crate) fn labels(source: &str, run_id: String, origin: String) -> RunLabels 
 }
 
 /// The footer metadata every import writes: architecture and the input named.
-pub(crate) fn base_metadata(
-    arch: tracer_dataset::Arch,
-    input: &Path,
-) -> Vec<(String, String)> {
+pub(crate) fn base_metadata(arch: tracer_dataset::Arch, input: &Path) -> Vec<(String, String)> {
     use tracer_dataset::meta;
     vec![
         (meta::ARCH.to_string(), arch.as_str().to_string()),

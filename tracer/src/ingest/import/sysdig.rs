@@ -49,7 +49,8 @@ impl Clock2019 {
     fn stamp(&mut self, text: &str) -> Option<i64> {
         let (hms, frac) = text.split_once('.').unwrap_or((text, ""));
         let mut it = hms.split(':').map(str::parse::<i64>);
-        let (Some(Ok(h)), Some(Ok(m)), Some(Ok(s)), None) = (it.next(), it.next(), it.next(), it.next())
+        let (Some(Ok(h)), Some(Ok(m)), Some(Ok(s)), None) =
+            (it.next(), it.next(), it.next(), it.next())
         else {
             return None;
         };
@@ -89,7 +90,9 @@ fn parse_2019<'a>(line: &'a str, clock: &mut Clock2019) -> Result<Ev<'a>, &'stat
     };
     let name = field("a syscall name")?;
     let args = it.next().unwrap_or("");
-    let ts = clock.stamp(ts_text).ok_or("an event time HH:MM:SS.nnnnnnnnn")?;
+    let ts = clock
+        .stamp(ts_text)
+        .ok_or("an event time HH:MM:SS.nnnnnnnnn")?;
     Ok(Ev {
         ts,
         pid: tid,
@@ -464,7 +467,10 @@ mod tests {
             parse_2021("1 2 3 x 4 read ^ a").err(),
             Some("a direction '>' or '<'")
         );
-        assert_eq!(parse_2021("abc 2 3 x 4 read >").err(), Some("a timestamp in ns"));
+        assert_eq!(
+            parse_2021("abc 2 3 x 4 read >").err(),
+            Some("a timestamp in ns")
+        );
         assert_eq!(parse_2021("1 2 3").err(), Some("a process name"));
     }
 
@@ -489,7 +495,11 @@ mod tests {
         );
         assert_eq!(value(ev.args, "how"), Some("1(SHUT_WR)"));
         assert_eq!(clock.stamp("23:59:59.5"), Some(DAY_NS - 500_000_000));
-        assert_eq!(clock.stamp("00:00:00.25"), Some(DAY_NS + 250_000_000), "past midnight");
+        assert_eq!(
+            clock.stamp("00:00:00.25"),
+            Some(DAY_NS + 250_000_000),
+            "past midnight"
+        );
         assert_eq!(
             parse_2019("1 01:47:31.3 3 33 a 7 ^ read", &mut clock).err(),
             Some("a direction '>' or '<'")

@@ -39,7 +39,11 @@ const ATTACK_WORDS: [&str; 4] = ["intrusion", "attack", "exploit", "abnormal"];
 fn is_trace_line(line: &str) -> bool {
     let mut it = line.split_ascii_whitespace();
     matches!(
-        (it.next().map(str::parse::<i32>), it.next().map(str::parse::<i64>), it.next()),
+        (
+            it.next().map(str::parse::<i32>),
+            it.next().map(str::parse::<i64>),
+            it.next()
+        ),
         (Some(Ok(_)), Some(Ok(_)), None)
     )
 }
@@ -74,8 +78,9 @@ fn grouping(parts: &[&str]) -> (Option<&'static str>, Option<String>, Option<Str
         } else if !rest.is_empty() {
             rest.to_string()
         } else {
-            set.as_deref()
-                .map_or("intrusion".to_string(), |s| s.replace('/', "-").to_lowercase())
+            set.as_deref().map_or("intrusion".to_string(), |s| {
+                s.replace('/', "-").to_lowercase()
+            })
         }
     });
     (Some(label), family, set)
@@ -106,7 +111,10 @@ fn plan(config: &IngestConfig, tree: &mut Tree) -> Result<(Vec<Trace<()>>, Skipp
         let mut sniffed = || -> Result<bool, IngestError> {
             let head = tree.head(i, 4096)?;
             let text = String::from_utf8_lossy(&head);
-            Ok(text.lines().find(|l| !l.trim().is_empty()).is_some_and(is_trace_line))
+            Ok(text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .is_some_and(is_trace_line))
         };
         if hidden || !(named || sniffed()?) {
             skipped.add(e.name());
