@@ -786,7 +786,7 @@ fn the_command_prints_one_summary_line() {
     // stderr is not a terminal here: no progress, one line.
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.starts_with("tracer: 8 traces, 41 calls from 10 lines, 1 file skipped (1 txt), in "),
+        err.starts_with("tracer: 8 traces, 41 calls from 10 lines, 1 file skipped (1 .txt), in "),
         "{err}"
     );
     assert!(err.contains(" calls/s) -> "), "{err}");

@@ -61,9 +61,9 @@ impl Format {
 #[derive(Clone, Debug)]
 pub struct IngestConfig {
     /// A strace log; an `strace -ff -o PREFIX` set given as its folder or as PREFIX; or, for the
-    /// dataset formats, a dataset file or folder.
+    /// dataset formats, the dataset as distributed (folder or zip) or one trace file.
     pub input: PathBuf,
-    /// A `.parquet` file for one run, or a dataset folder (see the module doc).
+    /// A `.parquet` file, or a dataset folder (see the module doc).
     pub output: PathBuf,
     /// Input format.
     pub format: Format,
@@ -77,7 +77,7 @@ pub struct IngestConfig {
     pub lenient: bool,
     /// Run id of a one-run input; `None`: the input's file name without extension.
     pub run_id: Option<String>,
-    /// Scenario of the run(s); `None` leaves it empty (adfa-ld derives it from the folder).
+    /// Scenario of the run(s); `None`: empty for strace, the labels' for datasets.
     pub scenario: Option<String>,
     /// Pid of strace lines without a pid prefix; `None`: the -ff file suffix, the pid no fork
     /// returned, or 0.
@@ -214,9 +214,14 @@ impl IngestSummary {
     }
 }
 
-/// `n` and `unit`, plural unless `n` is 1.
+/// `n` and `unit`, plural (`unit` + `s`, or `es` after an `s`) unless `n` is 1.
 fn count(n: u64, unit: &str) -> String {
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+    let plural = match (n, unit.ends_with('s')) {
+        (1, _) => "",
+        (_, true) => "es",
+        (_, false) => "s",
+    };
+    format!("{n} {unit}{plural}")
 }
 
 impl std::fmt::Display for IngestSummary {
@@ -236,7 +241,10 @@ impl std::fmt::Display for IngestSummary {
                 .skipped
                 .by_kind
                 .iter()
-                .map(|(k, n)| format!("{n} {k}"))
+                .map(|(k, n)| match k.as_str() {
+                    import::NO_EXTENSION => format!("{n} without extension"),
+                    _ => format!("{n} .{k}"),
+                })
                 .collect();
             write!(f, ", {} skipped", count(self.skipped.files, "file"))?;
             if !kinds.is_empty() {
@@ -391,6 +399,19 @@ fn strace_run(config: &IngestConfig) -> Result<RunSummary, IngestError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_read_as_words() {
+        assert_eq!(
+            [
+                count(1, "trace"),
+                count(2, "trace"),
+                count(3, "process"),
+                count(1, "process")
+            ],
+            ["1 trace", "2 traces", "3 processes", "1 process"]
+        );
+    }
 
     #[test]
     fn output_layouts() {

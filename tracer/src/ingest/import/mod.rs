@@ -111,8 +111,11 @@ pub(crate) fn for_each_line(
     }
 }
 
+/// The kind of a skipped file without extension.
+pub const NO_EXTENSION: &str = "(none)";
+
 /// Files of a distribution that are not traces, skipped: how many, and how many of each kind
-/// (the file's extension, `(none)` without one).
+/// (the file's extension, `NO_EXTENSION` without one).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Skipped {
     /// Files skipped.
@@ -125,7 +128,11 @@ impl Skipped {
     /// Counts one skipped file named `name`.
     pub(crate) fn add(&mut self, name: &str) {
         let ext = tree::extension(name);
-        let kind = if ext.is_empty() { "(none)".into() } else { ext };
+        let kind = if ext.is_empty() {
+            NO_EXTENSION.into()
+        } else {
+            ext
+        };
         self.files += 1;
         *self.by_kind.entry(kind).or_default() += 1;
     }
