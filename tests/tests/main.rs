@@ -6,6 +6,7 @@ mod experiment;
 mod ingest_datasets;
 mod ingest_fixtures;
 mod ingest_import;
+mod ingest_lidds;
 mod ingest_strace;
 mod parity_compare;
 mod parity_live;

@@ -355,6 +355,8 @@ fn plan(config: &IngestConfig, tree: &mut Tree) -> Result<Found, IngestError> {
     };
     // LID-DS 2019: each runs.csv labels the .txt recordings beside it.
     let mut listed: HashMap<String, (String, Run2019, &'static str)> = HashMap::new();
+    let present: std::collections::HashSet<String> =
+        tree.entries().iter().map(|e| e.rel.clone()).collect();
     for i in 0..tree.entries().len() {
         let e = tree.entries()[i].clone();
         if !e.name().eq_ignore_ascii_case("runs.csv") {
@@ -379,7 +381,7 @@ fn plan(config: &IngestConfig, tree: &mut Tree) -> Result<Found, IngestError> {
                 }
             };
             let rel = format!("{dir}/{}.txt", r.name);
-            if tree.entries().iter().all(|e| e.rel != rel) {
+            if !present.contains(&rel) {
                 if config.lenient {
                     continue;
                 }
