@@ -99,6 +99,11 @@ pub fn read_processes(path: &Path) -> Vec<ProcessRecord> {
     rows::read_processes(path).unwrap_or_else(|e| unreadable(path, &e))
 }
 
+/// Every row of a runs (labels) file, panicking with the file's name.
+pub fn read_runs(path: &Path) -> Vec<tracer_dataset::RunLabels> {
+    tracer_dataset::labels::read_runs(path).unwrap_or_else(|e| unreadable(path, &e))
+}
+
 /// Both files of one run: the syscalls file `syscalls` and the processes file beside it.
 pub fn read_run(syscalls: &Path) -> (Vec<SyscallRecord>, Vec<ProcessRecord>) {
     (
@@ -179,6 +184,85 @@ impl Capture {
     pub fn metadata(&self) -> HashMap<String, String> {
         metadata(&self.out)
     }
+}
+
+/// Copies the folder `src` to `dst` (created), recursively.
+pub fn copy_folder(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).expect("mkdir");
+    for entry in std::fs::read_dir(src).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let to = dst.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_folder(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), &to).expect("copy");
+        }
+    }
+}
+
+/// Writes the zip archive `zip` of every file under `folder` (deflated, sorted), each member
+/// named by its path below `folder`, under `top/` when given: how datasets ship their folders.
+pub fn zip_folder(folder: &Path, zip: &Path, top: Option<&str>) {
+    use std::io::Write as _;
+    let mut files = Vec::new();
+    let mut stack = vec![folder.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(zip).expect("create zip"));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for f in files {
+        let below = f
+            .strip_prefix(folder)
+            .expect("below")
+            .to_string_lossy()
+            .into_owned();
+        let name = match top {
+            Some(t) => format!("{t}/{below}"),
+            None => below,
+        };
+        writer.start_file(name, options).expect("start member");
+        writer
+            .write_all(&std::fs::read(&f).expect("read member"))
+            .expect("write member");
+    }
+    writer.finish().expect("finish zip");
+}
+
+/// Rows per row group of a Parquet file, with each group's `scenario` statistics (min, max).
+pub fn row_groups(path: &Path) -> Vec<(i64, Option<String>, Option<String>)> {
+    use parquet::file::{reader::FileReader as _, serialized_reader::SerializedFileReader};
+    let reader = SerializedFileReader::new(std::fs::File::open(path).expect("open"))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let md = reader.metadata();
+    let column = md
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .position(|c| c.name() == tracer_dataset::col::SCENARIO)
+        .expect("a scenario column");
+    md.row_groups()
+        .iter()
+        .map(|g| {
+            let text = |b: Option<&[u8]>| b.map(|b| String::from_utf8_lossy(b).into_owned());
+            let stats = g.column(column).statistics();
+            (
+                g.num_rows(),
+                text(stats.and_then(|s| s.min_bytes_opt())),
+                text(stats.and_then(|s| s.max_bytes_opt())),
+            )
+        })
+        .collect()
 }
 
 /// Runs a Python script with `args`, panicking with its output if it fails; returns stdout.

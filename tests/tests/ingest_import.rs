@@ -1,5 +1,6 @@
 //! Importers of public datasets on small fixtures written in each documented format
-//! (`tests/data/adfa-ld`, `tests/data/unm`, `tests/data/lid-ds`).
+//! (`tests/data/adfa-ld`, `tests/data/unm`, `tests/data/lid-ds`): the rows of single traces.
+//! Whole distributions, their labels and archives: `ingest_datasets`.
 
 use std::path::Path;
 
@@ -31,9 +32,13 @@ fn adfa_ld_one_run_per_trace_with_scenarios_from_folders() {
         &out,
     ))
     .unwrap_or_else(|e| panic!("{e:#?}"));
-    assert_eq!(s.runs.len(), 3);
-    let train = out.join("syscalls/Training_Data_Master--UTD-0001.parquet");
-    let rows = read_syscalls(&train);
+    // The fixture now has the distribution's whole layout: 8 traces beside the syscall list.
+    assert_eq!(s.runs.len(), 8);
+    // One dataset file; each trace is its run, with its scenario on every row.
+    let file = out.join("syscalls/adfa-ld.parquet");
+    let all = read_syscalls(&file);
+    let run = |id: &str| -> Vec<_> { all.iter().filter(|r| r.run_id == id).collect() };
+    let rows = run("Training_Data_Master/UTD-0001");
     let names: Vec<&str> = rows.iter().map(|r| r.syscall.as_str()).collect();
     assert_eq!(
         names,
@@ -46,19 +51,25 @@ fn adfa_ld_one_run_per_trace_with_scenarios_from_folders() {
         (0..10).collect::<Vec<u64>>()
     );
     assert!(rows.iter().all(|r| r.ts_ns.is_none() && r.pid == 0));
-    let m = metadata(&train);
-    assert_eq!(
-        (m[meta::SCENARIO].as_str(), m[meta::ARCH].as_str()),
-        ("training", "x86")
+    let m = metadata(&file);
+    assert!(
+        rows.iter()
+            .all(|r| r.scenario.as_deref() == Some("training"))
     );
+    assert_eq!(m[meta::ARCH].as_str(), "x86");
     assert_eq!(m[meta::SOURCE], "adfa-ld");
-    let attack = out.join("syscalls/Attack_Data_Master--Hydra_FTP_1--UAD-Hydra-FTP-1-2.parquet");
-    assert_eq!(metadata(&attack)[meta::SCENARIO], "attack:hydra_ftp");
-    let rows = read_syscalls(&attack);
+    let rows = run("Attack_Data_Master/Hydra_FTP_1/UAD-Hydra-FTP-1-2");
+    assert!(
+        rows.iter()
+            .all(|r| r.scenario.as_deref() == Some("attack:hydra_ftp"))
+    );
     assert_eq!(rows[0].syscall, "socketcall");
     assert_eq!((rows[4].syscall.as_str(), rows[4].nr), ("syscall_999", 999));
-    let val = out.join("syscalls/Validation_Data_Master--UVD-0001.parquet");
-    assert_eq!(metadata(&val)[meta::SCENARIO], "validation");
+    let rows = run("Validation_Data_Master/UVD-0001");
+    assert!(
+        rows.iter()
+            .all(|r| r.scenario.as_deref() == Some("validation"))
+    );
 }
 
 #[test]

@@ -3,8 +3,10 @@
 
 mod capture;
 mod experiment;
+mod ingest_datasets;
 mod ingest_fixtures;
 mod ingest_import;
+mod ingest_lidds;
 mod ingest_strace;
 mod parity_compare;
 mod parity_live;

@@ -6,6 +6,9 @@
 //! - A dataset folder: `DIR/syscalls/<run>.parquet`, `DIR/processes/<run>.parquet` (a run id's
 //!   `/` become `--`, `run_file_name`), and for experiments `DIR/manifest.json` and
 //!   `DIR/logs/<run>.log`.
+//! - An imported dataset is one file of many runs with its labels (`dataset_paths`):
+//!   `DIR/syscalls/<name>.parquet`, `DIR/processes/<name>.parquet`, `DIR/runs/<name>.parquet`,
+//!   or given as `x.parquet`: `x.parquet`, `x.processes.parquet`, `x.runs.parquet`.
 //!
 //! Readers find files with one walker (`parquet_files`) and tell the tables apart by the file's
 //! own footer (`table_of`), never by its name.
@@ -23,6 +26,8 @@ use crate::schema::{col, meta, table};
 pub const SYSCALLS_DIR: &str = "syscalls";
 /// Folder of a dataset holding the `processes` files.
 pub const PROCESSES_DIR: &str = "processes";
+/// Folder of an imported dataset holding the `runs` (labels) files.
+pub const RUNS_DIR: &str = "runs";
 /// Folder of an experiment dataset holding the commands' own output.
 pub const LOGS_DIR: &str = "logs";
 /// An experiment's manifest, at the dataset's root.
@@ -37,6 +42,32 @@ pub fn processes_path(syscalls: &Path) -> PathBuf {
     };
     let base = base.to_string_lossy();
     syscalls.with_file_name(format!("{base}.processes.parquet"))
+}
+
+/// The runs (labels) file beside a syscalls file: `x.parquet` -> `x.runs.parquet`.
+pub fn runs_path(syscalls: &Path) -> PathBuf {
+    let base = match syscalls.extension() {
+        Some(e) if e == "parquet" => syscalls.file_stem().unwrap_or_default(),
+        _ => syscalls.file_name().unwrap_or_default(),
+    };
+    let base = base.to_string_lossy();
+    syscalls.with_file_name(format!("{base}.runs.parquet"))
+}
+
+/// The syscalls, processes and runs files of an imported dataset written to `out`: an
+/// `x.parquet` path names the syscalls file (the others beside it, `processes_path`,
+/// `runs_path`); any other path is a dataset folder holding `<name>.parquet` in `syscalls/`,
+/// `processes/` and `runs/`.
+pub fn dataset_paths(out: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    if is_parquet(out) {
+        return (out.to_path_buf(), processes_path(out), runs_path(out));
+    }
+    let file = run_file_name(name);
+    (
+        out.join(SYSCALLS_DIR).join(&file),
+        out.join(PROCESSES_DIR).join(&file),
+        out.join(RUNS_DIR).join(&file),
+    )
 }
 
 /// The processes file of a syscalls file: in a dataset folder the same name under
@@ -197,6 +228,26 @@ mod tests {
         assert_eq!(
             processes_for(Path::new("d/t.parquet")),
             PathBuf::from("d/t.processes.parquet")
+        );
+    }
+
+    #[test]
+    fn dataset_files() {
+        assert_eq!(
+            dataset_paths(Path::new("o/adfa.parquet"), "ADFA-LD"),
+            (
+                PathBuf::from("o/adfa.parquet"),
+                PathBuf::from("o/adfa.processes.parquet"),
+                PathBuf::from("o/adfa.runs.parquet")
+            )
+        );
+        assert_eq!(
+            dataset_paths(Path::new("o"), "ADFA-LD"),
+            (
+                PathBuf::from("o/syscalls/ADFA-LD.parquet"),
+                PathBuf::from("o/processes/ADFA-LD.parquet"),
+                PathBuf::from("o/runs/ADFA-LD.parquet")
+            )
         );
     }
 

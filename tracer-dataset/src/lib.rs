@@ -3,7 +3,8 @@
 //! analysis, `tracer parity`, the tests) depends on:
 //!
 //! - [`schema`]: column names, Arrow schemas, every file-metadata key;
-//! - [`sink`]: the Parquet writers of the `syscalls` and `processes` tables;
+//! - [`sink`] and [`process_sink`]: the Parquet writers of the `syscalls` and `processes` tables;
+//! - [`labels`]: the `runs` table of an imported dataset's labels (split, attack, exploit time);
 //! - [`run`]: the run writer, both files of one run written safely and committed together;
 //! - [`mode`]: labels of the `mode` column, M.R sweep points included;
 //! - [`layout`]: where files go (processes beside syscalls, dataset folders) and the one walker;
@@ -16,14 +17,17 @@
 pub mod arch;
 pub mod hash;
 pub mod intern;
+pub mod labels;
 pub mod layout;
 pub mod mode;
+pub mod process_sink;
 pub mod rows;
 pub mod run;
 pub mod schema;
 pub mod sink;
 
 pub use arch::Arch;
+pub use labels::{RunLabels, RunsSink};
 pub use run::RunFiles;
 pub use schema::{SCHEMA_VERSION, col, meta, processes_schema, syscalls_schema, table};
 pub use sink::{ProcessRow, ProcessSink, RunInfo, SinkError, SyscallKey, SyscallRow, SyscallSink};

@@ -68,6 +68,10 @@ pub struct SyscallRecord {
     pub run_id: String,
     /// `ebpf`, `strace`, or a dataset's name.
     pub source: String,
+    /// Experiment scenario, or an imported trace's class (`training`, `attack:<family>`, ...).
+    pub scenario: Option<String>,
+    /// Experiment mode.
+    pub mode: Option<String>,
     /// Order within the run.
     pub seq: u64,
     /// Wall-clock ns since the Unix epoch.
@@ -240,6 +244,7 @@ pub fn read_syscalls(path: &Path) -> Result<Vec<SyscallRecord>, ReadError> {
             c.i64s(col::RET)?,
         );
         let (run_id, source) = (c.strings(col::RUN_ID)?, c.strings(col::SOURCE)?);
+        let (scenario, mode) = (c.strings(col::SCENARIO)?, c.strings(col::MODE)?);
         let (comm, syscall, paths) = (
             c.strings(col::COMM)?,
             c.strings(col::SYSCALL)?,
@@ -256,6 +261,8 @@ pub fn read_syscalls(path: &Path) -> Result<Vec<SyscallRecord>, ReadError> {
             rows.push(SyscallRecord {
                 run_id: run_id[i].clone().unwrap_or_default(),
                 source: source[i].clone().unwrap_or_default(),
+                scenario: scenario[i].clone(),
+                mode: mode[i].clone(),
                 seq: seq.value(i),
                 ts_ns: ts[i],
                 duration_ns: dur[i],
@@ -321,18 +328,17 @@ pub enum FileRows {
     Syscalls(Vec<SyscallRecord>),
     /// A `processes` file.
     Processes(Vec<ProcessRecord>),
+    /// A `runs` (labels) file.
+    Runs(Vec<crate::labels::RunLabels>),
 }
 
-/// Reads a dataset file of either table, deciding by its footer (`meta::TABLE`; files without
-/// it are read as `syscalls`).
+/// Reads a dataset file of any table, deciding by its footer (`meta::TABLE`; files without it
+/// are read as `syscalls`).
 pub fn read_file(path: &Path) -> Result<FileRows, ReadError> {
-    let is_processes = metadata(path)?
-        .get(meta::TABLE)
-        .is_some_and(|t| t == table::PROCESSES);
-    Ok(if is_processes {
-        FileRows::Processes(read_processes(path)?)
-    } else {
-        FileRows::Syscalls(read_syscalls(path)?)
+    Ok(match metadata(path)?.get(meta::TABLE).map(String::as_str) {
+        Some(table::PROCESSES) => FileRows::Processes(read_processes(path)?),
+        Some(table::RUNS) => FileRows::Runs(crate::labels::read_runs(path)?),
+        _ => FileRows::Syscalls(read_syscalls(path)?),
     })
 }
 

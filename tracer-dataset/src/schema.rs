@@ -57,6 +57,41 @@ pub mod col {
     pub const EXE: &str = "exe";
     /// Argument vector (processes table).
     pub const ARGV: &str = "argv";
+    /// Dataset split of an imported trace: `training`, `validation`, `test` (runs table).
+    pub const SPLIT: &str = "split";
+    /// `normal` or `attack` (runs table).
+    pub const LABEL: &str = "label";
+    /// Attack family of an attack trace (`hydra_ftp`, `cve-2017-7529`, ...) (runs table).
+    pub const ATTACK: &str = "attack";
+    /// The part of the distribution a trace belongs to: a LID-DS scenario, a UNM set (runs table).
+    pub const SUBSET: &str = "subset";
+    /// Where the trace is in the distribution as given: its path, through archives (runs table).
+    pub const ORIGIN: &str = "origin";
+    /// Rows the run has in the syscalls table (runs table).
+    pub const CALLS: &str = "calls";
+    /// When the (first) exploit of an attack recording started (LID-DS; runs table).
+    pub const EXPLOIT_START_NS: &str = "exploit_start_ns";
+    /// When the recording's warm-up ended (LID-DS; runs table).
+    pub const WARMUP_END_NS: &str = "warmup_end_ns";
+    /// When the recorded containers were ready (LID-DS 2021; runs table).
+    pub const CONTAINER_READY_NS: &str = "container_ready_ns";
+}
+
+/// Values of the label columns of imported datasets: `split`, `label`, and the `scenario` column
+/// that the analysis selects on (`training`, `validation`, `test`, `normal`, `attack:<family>`).
+pub mod value {
+    /// Split (and scenario) of training traces.
+    pub const TRAINING: &str = "training";
+    /// Split (and scenario) of validation traces.
+    pub const VALIDATION: &str = "validation";
+    /// Split of test traces; scenario of the normal ones among them.
+    pub const TEST: &str = "test";
+    /// Label of normal traces; scenario of normal traces of a dataset without splits (UNM).
+    pub const NORMAL: &str = "normal";
+    /// Label of attack traces.
+    pub const ATTACK: &str = "attack";
+    /// Scenario of attack traces: `attack:` and the family.
+    pub const ATTACK_SCENARIO_PREFIX: &str = "attack:";
 }
 
 /// Keys of the Parquet key-value metadata, all prefixed `syscall_tracer.`.
@@ -113,6 +148,13 @@ pub mod meta {
     pub const PRE_EXEC_DROPPED: &str = "syscall_tracer.pre_exec_dropped";
     /// strace lines cut short (the log ended inside them) that could not be completed, dropped.
     pub const LINES_TRUNCATED: &str = "syscall_tracer.lines_truncated";
+    /// Runs in a file that holds many (an imported dataset); absent from one-run files.
+    pub const RUNS: &str = "syscall_tracer.runs";
+    /// Files of an imported distribution that are not traces (syscall lists, READMEs, pcaps, ...),
+    /// skipped.
+    pub const FILES_SKIPPED: &str = "syscall_tracer.files_skipped";
+    /// The skipped files by kind (JSON object, kind -> count; the kind is the file's extension).
+    pub const FILES_SKIPPED_DETAIL: &str = "syscall_tracer.files_skipped_detail";
 }
 
 /// Values of `meta::TABLE`.
@@ -121,6 +163,8 @@ pub mod table {
     pub const SYSCALLS: &str = "syscalls";
     /// The `processes` table.
     pub const PROCESSES: &str = "processes";
+    /// The `runs` table: one row of labels per run of an imported dataset.
+    pub const RUNS: &str = "runs";
 }
 
 fn dict_utf8() -> DataType {
@@ -188,6 +232,24 @@ static PROCESSES: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
+static RUNS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    let ts = || DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()));
+    Arc::new(Schema::new(vec![
+        Field::new(col::RUN_ID, dict_utf8(), false),
+        Field::new(col::SOURCE, dict_utf8(), false),
+        Field::new(col::SCENARIO, dict_utf8(), true),
+        Field::new(col::SPLIT, dict_utf8(), true),
+        Field::new(col::LABEL, dict_utf8(), true),
+        Field::new(col::ATTACK, dict_utf8(), true),
+        Field::new(col::SUBSET, dict_utf8(), true),
+        Field::new(col::ORIGIN, DataType::Utf8, false),
+        Field::new(col::CALLS, DataType::UInt64, false),
+        Field::new(col::EXPLOIT_START_NS, ts(), true),
+        Field::new(col::WARMUP_END_NS, ts(), true),
+        Field::new(col::CONTAINER_READY_NS, ts(), true),
+    ]))
+});
+
 /// Schema of the `syscalls` table: one row per syscall.
 pub fn syscalls_schema() -> SchemaRef {
     SYSCALLS.clone()
@@ -196,4 +258,10 @@ pub fn syscalls_schema() -> SchemaRef {
 /// Schema of the `processes` table: one row per process lifetime.
 pub fn processes_schema() -> SchemaRef {
     PROCESSES.clone()
+}
+
+/// Schema of the `runs` table: one row of labels per run of an imported dataset, joinable with
+/// the other tables on `run_id`.
+pub fn runs_schema() -> SchemaRef {
+    RUNS.clone()
 }

@@ -4,6 +4,12 @@
 //! an `ArrowWriter` with explicit `WriterProperties`, and `close(self)` consumes it and writes
 //! the footer with the final metadata (rows written, losses): a file is complete only once
 //! closed, and closing cannot be forgotten silently.
+//!
+//! A file holds one run (`create`, the capture's and strace ingest's case) or many
+//! (`create_dataset`, an imported dataset: `begin_run` before each run's rows, `end_row_group`
+//! where a reader should be able to skip, such as between splits). The run-level columns
+//! (`run_id`, `source`, `scenario`, `mode`) are dictionaries with one entry per run of a batch,
+//! so rows of one run share a dictionary key.
 
 use std::{
     fs::File,
@@ -13,9 +19,9 @@ use std::{
 
 use arrow::{
     array::{
-        ArrayRef, DictionaryArray, FixedSizeListArray, Int32Array, Int32Builder, Int64Builder,
-        ListBuilder, RecordBatch, StringArray, StringBuilder, StringDictionaryBuilder,
-        TimestampNanosecondBuilder, UInt64Array,
+        ArrayRef, DictionaryArray, FixedSizeListArray, Int32Array, Int64Builder, RecordBatch,
+        StringArray, StringBuilder, StringDictionaryBuilder, TimestampNanosecondBuilder,
+        UInt64Array,
     },
     buffer::NullBuffer,
     datatypes::Int32Type,
@@ -29,9 +35,10 @@ use parquet::{
     schema::types::ColumnPath,
 };
 
+pub use crate::process_sink::{ProcessRow, ProcessSink};
 use crate::{
     hash::KeyMap,
-    schema::{self, ARG_COUNT, args_item_field, meta, processes_schema, syscalls_schema},
+    schema::{self, ARG_COUNT, args_item_field, meta, syscalls_schema},
 };
 
 /// Rows buffered before an Arrow batch is handed to the Parquet writer.
@@ -119,7 +126,12 @@ pub struct SyscallKey(i32);
 /// Streaming writer of one `syscalls` file.
 pub struct SyscallSink {
     path: PathBuf,
-    run: RunInfo,
+    /// The runs of the buffered rows; the last is the run being written.
+    runs: Vec<RunInfo>,
+    /// Per buffered row: its run's index in `runs`.
+    run_keys: Vec<i32>,
+    /// Runs begun with `begin_run` (a dataset file), written as `meta::RUNS` at close.
+    runs_begun: Option<u64>,
     writer: ArrowWriter<File>,
     rows_written: u64,
     seq: Vec<u64>,
@@ -139,7 +151,7 @@ pub struct SyscallSink {
     paths: StringBuilder,
 }
 
-fn writer_properties(kv: Vec<KeyValue>) -> WriterProperties {
+pub(crate) fn writer_properties(kv: Vec<KeyValue>) -> WriterProperties {
     // Dictionary encoding pays for low-cardinality columns (names, ids); on unique-per-row
     // columns it only costs time before the writer falls back to plain encoding.
     let plain = [
@@ -175,8 +187,53 @@ fn constant_dictionary(value: Option<&str>, rows: usize) -> ArrayRef {
     }
 }
 
-/// Key-value pairs every file carries, before the producer's own.
-fn base_metadata(table: &str, run: &RunInfo) -> Vec<KeyValue> {
+/// A dictionary column of one label per run: `keys[i]` is row i's index into `runs`, `label`
+/// picks the run's value. Equal values share one dictionary entry.
+pub(crate) fn run_label_column<R>(
+    runs: &[R],
+    keys: &[i32],
+    label: impl Fn(&R) -> Option<&str>,
+) -> ArrayRef {
+    if let [only] = runs {
+        return constant_dictionary(label(only), keys.len());
+    }
+    let mut values: Vec<&str> = Vec::new();
+    let mut index: std::collections::HashMap<&str, i32> = std::collections::HashMap::new();
+    let entry: Vec<Option<i32>> = runs
+        .iter()
+        .map(|r| {
+            label(r).map(|v| {
+                *index.entry(v).or_insert_with(|| {
+                    values.push(v);
+                    values.len() as i32 - 1
+                })
+            })
+        })
+        .collect();
+    let keys: Int32Array = keys.iter().map(|&k| entry[k as usize]).collect();
+    Arc::new(DictionaryArray::<Int32Type>::new(
+        keys,
+        Arc::new(StringArray::from(values)),
+    ))
+}
+
+/// Key-value pairs every file carries, before the producer's own: the run's identity for a
+/// one-run file, the source alone for a dataset file.
+pub(crate) fn base_metadata(table: &str, run: &RunInfo, one_run: bool) -> Vec<KeyValue> {
+    if !one_run {
+        return vec![
+            KeyValue::new(
+                meta::SCHEMA_VERSION.into(),
+                schema::SCHEMA_VERSION.to_string(),
+            ),
+            KeyValue::new(
+                meta::TRACER_VERSION.into(),
+                env!("CARGO_PKG_VERSION").to_string(),
+            ),
+            KeyValue::new(meta::TABLE.into(), table.to_string()),
+            KeyValue::new(meta::SOURCE.into(), run.source.clone()),
+        ];
+    }
     let mut kv = vec![
         KeyValue::new(
             meta::SCHEMA_VERSION.into(),
@@ -222,7 +279,35 @@ impl SyscallSink {
         run: RunInfo,
         metadata: &[(String, String)],
     ) -> Result<Self, SinkError> {
-        let mut kv = base_metadata(schema::table::SYSCALLS, &run);
+        Self::open(file, path, run, metadata, true)
+    }
+
+    /// Creates `path` (truncating it) for the rows of many runs of `source`: call `begin_run`
+    /// before each run's rows. The footer names no run; it counts them (`meta::RUNS`).
+    pub fn create_dataset(
+        path: &Path,
+        source: &str,
+        metadata: &[(String, String)],
+    ) -> Result<Self, SinkError> {
+        let file = File::create(path).map_err(|source| SinkError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let run = RunInfo {
+            source: source.to_string(),
+            ..RunInfo::default()
+        };
+        Self::open(file, path, run, metadata, false)
+    }
+
+    fn open(
+        file: File,
+        path: &Path,
+        run: RunInfo,
+        metadata: &[(String, String)],
+        one_run: bool,
+    ) -> Result<Self, SinkError> {
+        let mut kv = base_metadata(schema::table::SYSCALLS, &run, one_run);
         kv.extend(
             metadata
                 .iter()
@@ -235,7 +320,9 @@ impl SyscallSink {
             })?;
         Ok(Self {
             path: path.to_path_buf(),
-            run,
+            runs: vec![run],
+            run_keys: Vec::with_capacity(BATCH_ROWS),
+            runs_begun: (!one_run).then_some(0),
             writer,
             rows_written: 0,
             seq: Vec::with_capacity(BATCH_ROWS),
@@ -265,6 +352,30 @@ impl SyscallSink {
         self.rows_written + self.seq.len() as u64
     }
 
+    /// Starts the rows of `run` (a file from `create_dataset`; in a one-run file this relabels
+    /// the rows that follow). A run's rows must be pushed together, in `seq` order.
+    pub fn begin_run(&mut self, run: RunInfo) {
+        if let Some(n) = &mut self.runs_begun {
+            *n += 1;
+        }
+        let current = self.runs.len() as i32 - 1;
+        if self.run_keys.last() != Some(&current) {
+            // The run being replaced has no buffered rows: it needs no dictionary entry.
+            self.runs.pop();
+        }
+        self.runs.push(run);
+    }
+
+    /// Ends the current row group after the rows pushed so far, so that a reader can skip what
+    /// came before and what comes after separately (one group per split of a dataset).
+    pub fn end_row_group(&mut self) -> Result<(), SinkError> {
+        self.flush()?;
+        self.writer.flush().map_err(|source| SinkError::Parquet {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
     /// The dictionary key of syscall name `name` in this file, adding the name if it is new.
     /// A producer that knows its names up front (the capture, by syscall number) looks each one
     /// up once and hands the key to `push_keyed`, so rows are not hashed by name.
@@ -291,6 +402,7 @@ impl SyscallSink {
             (key.0 as usize) < self.syscall_names.len(),
             "key of another sink"
         );
+        self.run_keys.push(self.runs.len() as i32 - 1);
         self.seq.push(row.seq);
         self.ts.append_option(row.ts_ns);
         self.duration.append_option(row.duration_ns);
@@ -360,11 +472,12 @@ impl SyscallSink {
             nulls,
         )
         .map_err(|e| self.arrow_err(e))?;
+        let keys = std::mem::take(&mut self.run_keys);
         let columns: Vec<ArrayRef> = vec![
-            constant_dictionary(Some(&self.run.run_id), rows),
-            constant_dictionary(Some(&self.run.source), rows),
-            constant_dictionary(self.run.scenario.as_deref(), rows),
-            constant_dictionary(self.run.mode.as_deref(), rows),
+            run_label_column(&self.runs, &keys, |r| Some(r.run_id.as_str())),
+            run_label_column(&self.runs, &keys, |r| Some(r.source.as_str())),
+            run_label_column(&self.runs, &keys, |r| r.scenario.as_deref()),
+            run_label_column(&self.runs, &keys, |r| r.mode.as_deref()),
             Arc::new(UInt64Array::from(std::mem::take(&mut self.seq))),
             Arc::new(self.ts.finish()),
             Arc::new(self.duration.finish()),
@@ -386,6 +499,11 @@ impl SyscallSink {
                 source,
             })?;
         self.rows_written += rows as u64;
+        // The next batch starts with the current run alone.
+        let current = self.runs.pop().expect("a sink always has a current run");
+        self.runs.clear();
+        self.runs.push(current);
+        self.run_keys.reserve(BATCH_ROWS);
         self.seq.reserve(BATCH_ROWS);
         self.pid.reserve(BATCH_ROWS);
         self.tid.reserve(BATCH_ROWS);
@@ -402,159 +520,13 @@ impl SyscallSink {
         self.flush()?;
         let rows = self.rows_written;
         self.add_metadata(meta::EVENTS_WRITTEN, rows.to_string());
+        if let Some(runs) = self.runs_begun {
+            self.add_metadata(meta::RUNS, runs.to_string());
+        }
         let path = self.path.clone();
         self.writer
             .close()
             .map_err(|source| SinkError::Parquet { path, source })?;
         Ok(rows)
-    }
-}
-
-/// One row of the `processes` table.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ProcessRow {
-    /// Process id.
-    pub pid: i32,
-    /// Parent process id.
-    pub ppid: Option<i32>,
-    /// Start (fork or attach), ns since the Unix epoch.
-    pub start_ns: Option<i64>,
-    /// End, ns since the Unix epoch; `None` if still running when the capture ended.
-    pub exit_ns: Option<i64>,
-    /// Exit status when it exited normally.
-    pub exit_code: Option<i32>,
-    /// Terminating signal when killed.
-    pub signal: Option<i32>,
-    /// Last command name.
-    pub comm: Option<String>,
-    /// Last executed file.
-    pub exe: Option<String>,
-    /// Last argument vector.
-    pub argv: Option<Vec<String>>,
-}
-
-/// Writer of one `processes` file; the table is small, so rows are kept until `close`.
-pub struct ProcessSink {
-    path: PathBuf,
-    run: RunInfo,
-    file: File,
-    metadata: Vec<KeyValue>,
-    rows: Vec<ProcessRow>,
-}
-
-impl ProcessSink {
-    /// Creates `path` (truncating it) for the processes of `run`.
-    pub fn create(
-        path: &Path,
-        run: RunInfo,
-        metadata: &[(String, String)],
-    ) -> Result<Self, SinkError> {
-        let file = File::create(path).map_err(|source| SinkError::Create {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_file(file, path, run, metadata)
-    }
-
-    /// Writes the processes of `run` into `file`, already created; `path` names it in errors.
-    pub fn from_file(
-        file: File,
-        path: &Path,
-        run: RunInfo,
-        metadata: &[(String, String)],
-    ) -> Result<Self, SinkError> {
-        let mut kv = base_metadata(schema::table::PROCESSES, &run);
-        kv.extend(
-            metadata
-                .iter()
-                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
-        );
-        Ok(Self {
-            path: path.to_path_buf(),
-            run,
-            file,
-            metadata: kv,
-            rows: Vec::new(),
-        })
-    }
-
-    /// Appends one process.
-    pub fn push(&mut self, row: ProcessRow) {
-        self.rows.push(row);
-    }
-
-    /// Adds a footer key-value pair.
-    pub fn add_metadata(&mut self, key: &str, value: impl Into<String>) {
-        self.metadata
-            .push(KeyValue::new(key.to_string(), value.into()));
-    }
-
-    /// Writes all rows and the footer. Returns the number of rows.
-    pub fn close(self) -> Result<u64, SinkError> {
-        let Self {
-            path,
-            run,
-            file,
-            metadata,
-            rows,
-        } = self;
-        let arrow_err = |source| SinkError::Arrow {
-            path: path.clone(),
-            source,
-        };
-        let n = rows.len();
-        let mut ts_start = TimestampNanosecondBuilder::with_capacity(n).with_timezone("UTC");
-        let mut ts_exit = TimestampNanosecondBuilder::with_capacity(n).with_timezone("UTC");
-        let mut ppid = Int32Builder::with_capacity(n);
-        let mut code = Int32Builder::with_capacity(n);
-        let mut signal = Int32Builder::with_capacity(n);
-        let mut comm = StringBuilder::new();
-        let mut exe = StringBuilder::new();
-        let mut argv = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(
-            arrow::datatypes::Field::new("item", arrow::datatypes::DataType::Utf8, true),
-        ));
-        let mut pid = Vec::with_capacity(n);
-        for r in &rows {
-            pid.push(r.pid);
-            ppid.append_option(r.ppid);
-            ts_start.append_option(r.start_ns);
-            ts_exit.append_option(r.exit_ns);
-            code.append_option(r.exit_code);
-            signal.append_option(r.signal);
-            comm.append_option(r.comm.as_deref());
-            exe.append_option(r.exe.as_deref());
-            match &r.argv {
-                Some(a) => {
-                    for s in a {
-                        argv.values().append_value(s);
-                    }
-                    argv.append(true);
-                }
-                None => argv.append(false),
-            }
-        }
-        let columns: Vec<ArrayRef> = vec![
-            constant_dictionary(Some(&run.run_id), n),
-            Arc::new(Int32Array::from(pid)),
-            Arc::new(ppid.finish()),
-            Arc::new(ts_start.finish()),
-            Arc::new(ts_exit.finish()),
-            Arc::new(code.finish()),
-            Arc::new(signal.finish()),
-            Arc::new(comm.finish()),
-            Arc::new(exe.finish()),
-            Arc::new(argv.finish()),
-        ];
-        let batch = RecordBatch::try_new(processes_schema(), columns).map_err(arrow_err)?;
-        let parquet_err = |source| SinkError::Parquet {
-            path: path.clone(),
-            source,
-        };
-        let mut writer =
-            ArrowWriter::try_new(file, processes_schema(), Some(writer_properties(metadata)))
-                .map_err(parquet_err)?;
-        writer.write(&batch).map_err(parquet_err)?;
-        writer.close().map_err(parquet_err)?;
-        Ok(n as u64)
     }
 }

@@ -1,12 +1,16 @@
-//! `tracer ingest`: its arguments, their validation into an `IngestConfig`, and the summary it
-//! prints on stderr.
+//! `tracer ingest`: its arguments, their validation into an `IngestConfig`, the progress line it
+//! keeps updated on a terminal, and the one summary line it prints on stderr.
 
-use std::path::PathBuf;
+use std::{
+    io::{IsTerminal as _, Write as _},
+    path::PathBuf,
+    time::{Duration, Instant},
+};
 
 use clap::Args;
 
 use super::CliError;
-use crate::ingest::{self, Arch, Format, IngestConfig, strace::detect::Date};
+use crate::ingest::{self, Arch, Format, IngestConfig, Progress, strace::detect::Date};
 
 /// `tracer ingest`: read strace logs or a public syscall dataset into Parquet.
 #[derive(Clone, Debug, Args)]
@@ -14,14 +18,17 @@ use crate::ingest::{self, Arch, Format, IngestConfig, strace::detect::Date};
     tracer ingest trace.log -o trace.parquet\n  \
     tracer ingest --date 2024-05-01 strace-tt.log -o out.parquet   (-t/-tt logs carry no date)\n  \
     tracer ingest traces/ -o out.parquet          (a folder holding one `strace -ff -o traces/x` set)\n  \
-    tracer ingest --format adfa-ld ADFA-LD/ -o adfa/")]
+    tracer ingest --format adfa-ld ADFA-LD/ -o adfa/     (or ADFA-LD.zip; one dataset file with labels)\n  \
+    tracer ingest --format lid-ds LID-DS-2021/CVE-2017-7529 -o lid/\n  \
+    tracer ingest --format unm unm/ -o unm.parquet")]
 pub struct IngestArgs {
     /// A strace log; an `strace -ff -o PREFIX` set given as its folder or as PREFIX; or, with
     /// --format, a dataset file or folder.
     pub input: PathBuf,
 
-    /// Output: a `.parquet` file for one run (processes go beside it as `NAME.processes.parquet`),
-    /// or a dataset folder (`OUT/syscalls/<run>.parquet`, `OUT/processes/<run>.parquet`).
+    /// Output: a `.parquet` file (processes beside it as `NAME.processes.parquet`, a dataset's
+    /// labels as `NAME.runs.parquet`), or a folder (`OUT/syscalls/`, `OUT/processes/` and, for
+    /// datasets, `OUT/runs/`, one file each named after the run or the dataset).
     #[arg(short, long, value_name = "PATH")]
     pub output: PathBuf,
 
@@ -44,12 +51,13 @@ pub struct IngestArgs {
     #[arg(long)]
     pub lenient: bool,
 
-    /// Run id (one-run inputs). Default: the input's file name without extension.
+    /// Run id (one-trace inputs). Default: the input's file name without extension; datasets
+    /// name each trace by its path in the distribution.
     #[arg(long)]
     pub run_id: Option<String>,
 
-    /// Scenario of the run(s). adfa-ld sets it from the folder (training, validation,
-    /// attack:<family>) unless given.
+    /// Scenario of the run(s). Datasets set it from their labels (training, validation, test,
+    /// normal, attack:<family>) unless given.
     #[arg(long)]
     pub scenario: Option<String>,
 
@@ -80,10 +88,48 @@ impl IngestArgs {
     }
 }
 
-/// Runs `tracer ingest`: ingests, then prints one line per run and the totals on stderr.
+/// The progress line on a terminal: redrawn at most every 100 ms, erased at the end.
+struct ProgressLine {
+    last: Option<Instant>,
+}
+
+impl ProgressLine {
+    fn show(&mut self, p: &Progress) {
+        let due = self
+            .last
+            .is_none_or(|t| t.elapsed() >= Duration::from_millis(100));
+        if due || p.traces_done == p.traces_total {
+            self.last = Some(Instant::now());
+            let mut err = std::io::stderr().lock();
+            let _ = write!(
+                err,
+                "\r\x1b[Kreading traces: {}/{}, {} calls",
+                p.traces_done, p.traces_total, p.calls
+            );
+            let _ = err.flush();
+        }
+    }
+
+    fn clear(&self) {
+        if self.last.is_some() {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+/// Runs `tracer ingest`: ingests (with a progress line when stderr is a terminal), then prints
+/// one summary line on stderr.
 pub fn run(args: &IngestArgs) -> Result<i32, CliError> {
-    let summary = ingest::run(&args.to_config())?;
-    eprint!("{summary}");
+    let config = args.to_config();
+    let result = if std::io::stderr().is_terminal() {
+        let mut line = ProgressLine { last: None };
+        let r = ingest::run_with_progress(&config, &mut |p| line.show(p));
+        line.clear();
+        r
+    } else {
+        ingest::run(&config)
+    };
+    eprint!("tracer: {}", result?);
     Ok(0)
 }
 

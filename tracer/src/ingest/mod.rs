@@ -2,13 +2,18 @@
 //! docs/DESIGN.md, so one analysis serves every source.
 //!
 //! - `--format strace` (default): see `strace`.
-//! - `--format adfa-ld | unm | lid-ds`: see `import`.
+//! - `--format adfa-ld | unm | lid-ds`: see `import`; each dataset as distributed.
 //!
-//! Output: when `-o` ends in `.parquet` and the input is one run, the syscalls go to that file and
-//! the processes beside it (`trace.parquet` -> `trace.processes.parquet`), as `tracer record`
-//! writes. Otherwise `-o` is a dataset folder: `OUT/syscalls/<run>.parquet` and, where the source
-//! knows processes, `OUT/processes/<run>.parquet` (a run id's `/` become `--` in file names).
-//! A `.parquet` output for an input of several runs is an error.
+//! Output of strace: when `-o` ends in `.parquet`, the syscalls go to that file and the processes
+//! beside it (`trace.parquet` -> `trace.processes.parquet`), as `tracer record` writes; otherwise
+//! `-o` is a dataset folder: `OUT/syscalls/<run>.parquet`, `OUT/processes/<run>.parquet` (a run
+//! id's `/` become `--` in file names).
+//!
+//! Output of a dataset import: one dataset of every trace, each its own `run_id`, with its labels
+//! (`layout::dataset_paths`): `-o x.parquet` writes `x.parquet`, `x.processes.parquet` (where the
+//! source knows processes) and `x.runs.parquet`; a folder `-o OUT` gets `OUT/syscalls/NAME.parquet`,
+//! `OUT/processes/NAME.parquet`, `OUT/runs/NAME.parquet`, NAME being the input's name without
+//! extension (`ADFA-LD` for `ADFA-LD/` or `ADFA-LD.zip`).
 
 pub mod import;
 pub mod strace;
@@ -20,6 +25,7 @@ use std::{
 
 use tracer_dataset::{RunInfo, SinkError, layout};
 
+pub use self::import::Skipped;
 use self::strace::detect::Date;
 pub use tracer_dataset::Arch;
 
@@ -33,7 +39,8 @@ pub enum Format {
     AdfaLd,
     /// UNM: `pid syscall-number` lines.
     Unm,
-    /// LID-DS 2021 `.sc` files.
+    /// LID-DS 2021 (scenarios of zipped recordings with `.json` labels) or 2019 (scenarios of
+    /// text recordings with `runs.csv`); loose `.sc` files.
     #[value(name = "lid-ds")]
     LidDs,
 }
@@ -54,9 +61,9 @@ impl Format {
 #[derive(Clone, Debug)]
 pub struct IngestConfig {
     /// A strace log; an `strace -ff -o PREFIX` set given as its folder or as PREFIX; or, for the
-    /// dataset formats, a dataset file or folder.
+    /// dataset formats, the dataset as distributed (folder or zip) or one trace file.
     pub input: PathBuf,
-    /// A `.parquet` file for one run, or a dataset folder (see the module doc).
+    /// A `.parquet` file, or a dataset folder (see the module doc).
     pub output: PathBuf,
     /// Input format.
     pub format: Format,
@@ -70,7 +77,7 @@ pub struct IngestConfig {
     pub lenient: bool,
     /// Run id of a one-run input; `None`: the input's file name without extension.
     pub run_id: Option<String>,
-    /// Scenario of the run(s); `None` leaves it empty (adfa-ld derives it from the folder).
+    /// Scenario of the run(s); `None`: empty for strace, the labels' for datasets.
     pub scenario: Option<String>,
     /// Pid of strace lines without a pid prefix; `None`: the -ff file suffix, the pid no fork
     /// returned, or 0.
@@ -118,6 +125,15 @@ pub enum IngestError {
         #[source]
         source: std::io::Error,
     },
+    /// A zip archive of the distribution (or a recording inside it) could not be read.
+    #[error("cannot read archive {path}")]
+    Archive {
+        /// The archive, or the member being read.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: zip::result::ZipError,
+    },
     /// Writing Parquet failed.
     #[error(transparent)]
     Sink(#[from] SinkError),
@@ -144,13 +160,39 @@ pub struct RunSummary {
     pub lines_truncated: u64,
 }
 
+/// The files an ingest wrote.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DatasetPaths {
+    /// The syscalls file.
+    pub syscalls: PathBuf,
+    /// The processes file, when the source knows processes.
+    pub processes: Option<PathBuf>,
+    /// The runs (labels) file of a dataset import.
+    pub runs: Option<PathBuf>,
+}
+
+/// How far an ingest is, after each trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Traces read.
+    pub traces_done: usize,
+    /// Traces to read.
+    pub traces_total: usize,
+    /// Rows written so far.
+    pub calls: u64,
+}
+
 /// What `tracer ingest` did.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct IngestSummary {
     /// The format read.
     pub format: Format,
-    /// One entry per run.
+    /// One entry per run (trace), in the order written.
     pub runs: Vec<RunSummary>,
+    /// The files written.
+    pub paths: DatasetPaths,
+    /// Files of a distribution that are not traces.
+    pub skipped: Skipped,
     /// Wall time of the whole ingest.
     pub elapsed: Duration,
 }
@@ -165,39 +207,76 @@ impl IngestSummary {
     pub fn rows(&self) -> u64 {
         self.runs.iter().map(|r| r.rows).sum()
     }
+
+    /// Processes written over all runs.
+    pub fn processes(&self) -> u64 {
+        self.runs.iter().map(|r| r.processes).sum()
+    }
+}
+
+/// `n` and `unit`, plural (`unit` + `s`, or `es` after an `s`) unless `n` is 1.
+fn count(n: u64, unit: &str) -> String {
+    let plural = match (n, unit.ends_with('s')) {
+        (1, _) => "",
+        (_, true) => "es",
+        (_, false) => "s",
+    };
+    format!("{n} {unit}{plural}")
 }
 
 impl std::fmt::Display for IngestSummary {
+    /// One line: traces, calls, what was skipped, the rate in calls per second, the files.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for r in &self.runs {
+        let secs = self.elapsed.as_secs_f64();
+        let sum = |g: fn(&RunSummary) -> u64| self.runs.iter().map(g).sum::<u64>();
+        write!(
+            f,
+            "{}, {} from {}",
+            count(self.runs.len() as u64, "trace"),
+            count(self.rows(), "call"),
+            count(self.lines(), "line")
+        )?;
+        if self.format != Format::Strace {
+            let kinds: Vec<String> = self
+                .skipped
+                .by_kind
+                .iter()
+                .map(|(k, n)| match k.as_str() {
+                    import::NO_EXTENSION => format!("{n} without extension"),
+                    _ => format!("{n} .{k}"),
+                })
+                .collect();
+            write!(f, ", {} skipped", count(self.skipped.files, "file"))?;
+            if !kinds.is_empty() {
+                write!(f, " ({})", kinds.join(", "))?;
+            }
+        }
+        let malformed = sum(|r| r.lines_skipped);
+        if malformed > 0 {
+            write!(f, ", {} skipped", count(malformed, "malformed line"))?;
+        }
+        let cut = sum(|r| r.lines_truncated);
+        if cut > 0 {
+            write!(f, ", {} dropped", count(cut, "cut-off line"))?;
+        }
+        write!(
+            f,
+            ", in {secs:.3} s ({:.0} calls/s) -> {}",
+            self.rows() as f64 / secs.max(1e-9),
+            self.paths.syscalls.display()
+        )?;
+        if let Some(p) = &self.paths.processes {
             write!(
                 f,
-                "{}: {} syscalls -> {}",
-                r.run_id,
-                r.rows,
-                r.syscalls_path.display()
+                ", {} -> {}",
+                count(self.processes(), "process"),
+                p.display()
             )?;
-            if let Some(p) = &r.processes_path {
-                write!(f, ", {} processes -> {}", r.processes, p.display())?;
-            }
-            if r.lines_skipped > 0 {
-                write!(f, ", {} malformed lines skipped", r.lines_skipped)?;
-            }
-            if r.lines_truncated > 0 {
-                write!(f, ", {} cut-off lines dropped", r.lines_truncated)?;
-            }
-            writeln!(f)?;
         }
-        let secs = self.elapsed.as_secs_f64();
-        writeln!(
-            f,
-            "runs: {}, lines: {}, rows: {}, in {:.3} s ({:.0} lines/s)",
-            self.runs.len(),
-            self.lines(),
-            self.rows(),
-            secs,
-            self.lines() as f64 / secs.max(1e-9)
-        )
+        if let Some(p) = &self.paths.runs {
+            write!(f, ", labels -> {}", p.display())?;
+        }
+        writeln!(f)
     }
 }
 
@@ -258,49 +337,81 @@ fn default_run_id(path: &Path) -> String {
 
 /// Runs `tracer ingest` as `config` says; returns what was written, without printing.
 pub fn run(config: &IngestConfig) -> Result<IngestSummary, IngestError> {
+    run_with_progress(config, &mut |_| {})
+}
+
+/// `run`, calling `progress` after each trace of a dataset import.
+pub fn run_with_progress(
+    config: &IngestConfig,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<IngestSummary, IngestError> {
     let started = Instant::now();
-    let runs = match config.format {
+    let imported = match config.format {
         Format::Strace => {
-            let run_id = config
-                .run_id
-                .clone()
-                .unwrap_or_else(|| default_run_id(&config.input));
-            let out = Output::new(&config.output, 1)?;
-            let (syscalls, processes) = out.paths(&run_id)?;
-            let run = RunInfo {
-                run_id,
-                source: Format::Strace.source().to_string(),
-                scenario: config.scenario.clone(),
-                mode: None,
+            let run = strace_run(config)?;
+            let paths = DatasetPaths {
+                syscalls: run.syscalls_path.clone(),
+                processes: run.processes_path.clone(),
+                runs: None,
             };
-            let opts = strace::Options {
-                table: config.arch.unwrap_or_else(Arch::native).table(),
-                date: config.date,
-                lenient: config.lenient,
-                pid: config.pid,
-            };
-            vec![strace::ingest(
-                &config.input,
-                run,
-                &syscalls,
-                &processes,
-                &opts,
-            )?]
+            import::Imported {
+                runs: vec![run],
+                paths,
+                skipped: Skipped::default(),
+            }
         }
-        Format::AdfaLd => import::adfa::ingest(config)?,
-        Format::Unm => import::unm::ingest(config)?,
-        Format::LidDs => import::lidds::ingest(config)?,
+        Format::AdfaLd => import::adfa::ingest(config, progress)?,
+        Format::Unm => import::unm::ingest(config, progress)?,
+        Format::LidDs => import::lidds::ingest(config, progress)?,
     };
     Ok(IngestSummary {
         format: config.format,
-        runs,
+        runs: imported.runs,
+        paths: imported.paths,
+        skipped: imported.skipped,
         elapsed: started.elapsed(),
     })
+}
+
+/// Ingests one strace log (or -ff set) as one run.
+fn strace_run(config: &IngestConfig) -> Result<RunSummary, IngestError> {
+    let run_id = config
+        .run_id
+        .clone()
+        .unwrap_or_else(|| default_run_id(&config.input));
+    let out = Output::new(&config.output, 1)?;
+    let (syscalls, processes) = out.paths(&run_id)?;
+    let run = RunInfo {
+        run_id,
+        source: Format::Strace.source().to_string(),
+        scenario: config.scenario.clone(),
+        mode: None,
+    };
+    let opts = strace::Options {
+        table: config.arch.unwrap_or_else(Arch::native).table(),
+        date: config.date,
+        lenient: config.lenient,
+        pid: config.pid,
+    };
+    strace::ingest(&config.input, run, &syscalls, &processes, &opts)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_read_as_words() {
+        assert_eq!(
+            [
+                count(1, "trace"),
+                count(2, "trace"),
+                count(3, "process"),
+                count(1, "process")
+            ],
+            ["1 trace", "2 traces", "3 processes", "1 process"]
+        );
+    }
 
     #[test]
     fn output_layouts() {

@@ -99,6 +99,8 @@ pub fn load(path: &Path, run: Option<&str>, names: &mut Names) -> Result<Capture
     let mut runs_seen = BTreeSet::new();
     for file in files_of(path)? {
         match rows::read_file(&file).map_err(read_err)? {
+            // An imported dataset's labels say nothing about the calls compared.
+            FileRows::Runs(_) => {}
             FileRows::Processes(procs) => {
                 for p in procs {
                     runs_seen.insert(p.run_id.clone());

@@ -1,124 +1,175 @@
-//! ADFA-LD (Creech and Hu, UNSW 2013): each trace file holds the whitespace-separated i386
-//! syscall numbers of one process run, in order. Layout:
-//! `Training_Data_Master/UTD-0001.txt`, `Validation_Data_Master/UVD-0001.txt`,
-//! `Attack_Data_Master/<Family>_<n>/UAD-<Family>-<n>-<k>.txt`.
+//! ADFA-LD (Creech and Hu, UNSW 2013), as distributed: the folder `ADFA-LD/` (or `ADFA-LD.zip`
+//! holding it) with `ADFA-LD+Syscall+List.txt` (the i386 syscall list, a C header) at its root,
+//! beside `Training_Data_Master/UTD-0001.txt`, `Validation_Data_Master/UVD-0001.txt` and
+//! `Attack_Data_Master/<Family>_<n>/UAD-<Family>-<n>-<k>.txt`. Each trace file holds the
+//! whitespace-separated i386 syscall numbers of one process run, in order.
 //!
-//! One run per file, `run_id` = the path below the input folder without `.txt`; `scenario` from
-//! the folder: `training`, `validation`, `attack:<family>` (lower case, `_<n>` dropped), or
-//! `--scenario`. The table is i386 unless `--arch` says otherwise. No pids or times exist: `pid`
-//! and `tid` are 0, `ts_ns` null, `seq` the position in the file.
+//! A trace is a `.txt` file directly in a training or validation folder, or in a family folder
+//! of the attack folder; every other file (the syscall list, READMEs) is skipped and counted.
+//! `run_id` is the path from the data folder without `.txt` (`Training_Data_Master/UTD-0001`),
+//! the same for the folder and the archive. Labels: split `training`, `validation`, or `test`
+//! for attacks; `scenario` `training`, `validation`, `attack:<family>` (lower case, `_<n>`
+//! dropped: `attack:hydra_ftp`), or `--scenario`. The table is i386 unless `--arch` says
+//! otherwise. No pids or times exist: `pid` and `tid` are 0, `ts_ns` null, `seq` the position
+//! in the file. A file named on its own is read as one trace.
 
 use std::path::Path;
 
-use tracer_dataset::{RunInfo, SyscallRow, SyscallSink, meta};
+use tracer_dataset::{
+    SyscallRow,
+    schema::value::{ATTACK, ATTACK_SCENARIO_PREFIX, NORMAL, TEST, TRAINING, VALIDATION},
+};
 
-use super::{malformed, name_of, read_text, walk};
-use crate::ingest::{Arch, IngestConfig, IngestError, Output, RunSummary};
+use super::{
+    Imported, Setup, Skipped, Trace, TraceRead, base_metadata, for_each_line, import, labels,
+    malformed, name_of, tree::Tree,
+};
+use crate::ingest::{Arch, Format, IngestConfig, IngestError, Progress};
 
-/// The scenario a trace's folder implies.
+/// The data folders of the distribution and their split.
+const DATA_FOLDERS: [(&str, &str); 3] = [
+    ("Training_Data", TRAINING),
+    ("Validation_Data", VALIDATION),
+    ("Attack_Data", TEST),
+];
+
+/// The scenario a trace's path implies, `rel` starting at its data folder
+/// (`Attack_Data_Master/Hydra_FTP_3/UAD-Hydra-FTP-3-1.txt` -> `attack:hydra_ftp`).
 pub fn scenario_of(rel: &Path) -> Option<String> {
-    let mut parts = rel.iter().map(|p| p.to_string_lossy());
-    let top = parts.next()?;
-    if top.starts_with("Training_Data") {
-        Some("training".into())
-    } else if top.starts_with("Validation_Data") {
-        Some("validation".into())
-    } else if top.starts_with("Attack_Data") {
-        let dir = parts.next()?;
-        let family = match dir.rsplit_once('_') {
-            Some((f, n)) if n.bytes().all(|c| c.is_ascii_digit()) => f.to_string(),
-            _ => dir.to_string(),
-        };
-        // The file itself is not a family folder.
-        parts.next()?;
-        Some(format!("attack:{}", family.to_lowercase()))
-    } else {
-        None
+    let parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    classify(&parts).map(|(_, scenario, _)| scenario)
+}
+
+/// Split, scenario and attack family of a trace at `parts` (starting at its data folder);
+/// `None` when the path is not where the distribution keeps traces.
+fn classify(parts: &[&str]) -> Option<(&'static str, String, Option<String>)> {
+    let (_, split) = DATA_FOLDERS
+        .iter()
+        .find(|(prefix, _)| parts.first().is_some_and(|p| p.starts_with(prefix)))?;
+    let is_txt = |name: &str| name.to_ascii_lowercase().ends_with(".txt");
+    match (*split, parts) {
+        (TEST, [_, dir, file]) if is_txt(file) => {
+            let family = match dir.rsplit_once('_') {
+                Some((f, n)) if n.bytes().all(|c| c.is_ascii_digit()) => f,
+                _ => dir,
+            }
+            .to_lowercase();
+            Some((
+                TEST,
+                format!("{ATTACK_SCENARIO_PREFIX}{family}"),
+                Some(family),
+            ))
+        }
+        (TEST, _) => None,
+        (split, [_, file]) if is_txt(file) => Some((split, split.to_string(), None)),
+        _ => None,
     }
 }
 
-/// Imports every `.txt` trace under `config.input`.
-pub fn ingest(config: &IngestConfig) -> Result<Vec<RunSummary>, IngestError> {
-    let files = walk(&config.input, &|p| {
-        p.extension().is_some_and(|e| e == "txt")
-    })?;
-    if files.is_empty() {
-        return Err(IngestError::Input {
-            path: config.input.clone(),
-            what: "no ADFA-LD .txt trace files".into(),
+/// Finds the traces of `tree` and labels them; the rest is skipped.
+fn plan(config: &IngestConfig, tree: &Tree) -> (Vec<Trace<()>>, Skipped) {
+    let source = Format::AdfaLd.source();
+    let mut traces = Vec::new();
+    let mut skipped = Skipped::default();
+    for (i, e) in tree.entries().iter().enumerate() {
+        if tree.is_single_file() {
+            let run_id = config
+                .run_id
+                .clone()
+                .unwrap_or_else(|| super::tree::stem(e.name()).to_string());
+            traces.push(Trace {
+                entry: i,
+                labels: labels(source, run_id, e.rel.clone()),
+                kind: (),
+            });
+            continue;
+        }
+        let parts = e.components();
+        let start = parts
+            .iter()
+            .position(|p| DATA_FOLDERS.iter().any(|(d, _)| p.starts_with(d)));
+        let Some((start, (split, scenario, family))) =
+            start.and_then(|s| classify(&parts[s..]).map(|c| (s, c)))
+        else {
+            skipped.add(e.name());
+            continue;
+        };
+        let run_id = parts[start..].join("/");
+        let run_id = run_id[..run_id.len() - ".txt".len()].to_string();
+        let mut l = labels(source, run_id, e.rel.clone());
+        l.split = Some(split.to_string());
+        l.label = Some(if family.is_some() { ATTACK } else { NORMAL }.to_string());
+        l.scenario = Some(scenario);
+        l.attack = family;
+        traces.push(Trace {
+            entry: i,
+            labels: l,
+            kind: (),
         });
     }
+    (traces, skipped)
+}
+
+/// Imports an ADFA-LD distribution (folder or zip), or one trace file.
+pub fn ingest(
+    config: &IngestConfig,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Imported, IngestError> {
+    let mut tree = Tree::open(&config.input)?;
+    let (traces, skipped) = plan(config, &tree);
     let arch = config.arch.unwrap_or(Arch::X86);
     let table = arch.table();
-    let out = Output::new(&config.output, files.len())?;
-    let base = if config.input.is_dir() {
-        config.input.as_path()
-    } else {
-        config.input.parent().unwrap_or(Path::new(""))
+    let setup = Setup {
+        source: Format::AdfaLd.source(),
+        metadata: base_metadata(arch, &config.input),
+        processes: false,
     };
-    let mut runs = Vec::with_capacity(files.len());
     let mut unknown = String::new();
-    for path in files {
-        let rel = path.strip_prefix(base).unwrap_or(&path);
-        let run_id = match (&config.run_id, rel.with_extension("").to_str()) {
-            (Some(r), _) => r.clone(),
-            (None, Some(r)) => r.to_string(),
-            (None, None) => rel.with_extension("").to_string_lossy().into_owned(),
-        };
-        let run = RunInfo {
-            run_id: run_id.clone(),
-            source: "adfa-ld".into(),
-            scenario: config.scenario.clone().or_else(|| scenario_of(rel)),
-            mode: None,
-        };
-        let (syscalls_path, _) = out.paths(&run_id)?;
-        let metadata = vec![
-            (meta::ARCH.to_string(), arch.as_str().to_string()),
-            (meta::COMMAND_LINE.to_string(), path.display().to_string()),
-        ];
-        let mut sink = SyscallSink::create(&syscalls_path, run, &metadata)?;
-        let text = read_text(&path)?;
-        let (mut seq, mut skipped, mut lines) = (0u64, 0u64, 0u64);
-        for (i, line) in text.lines().enumerate() {
-            lines += 1;
-            for tok in line.split_ascii_whitespace() {
-                let Ok(nr) = tok.parse::<i64>() else {
-                    malformed(
-                        config.lenient,
-                        &mut skipped,
-                        &path,
-                        i as u64 + 1,
-                        "a syscall number",
-                        tok,
-                    )?;
-                    continue;
-                };
-                let name = name_of(table, nr, &mut unknown);
-                sink.push(&SyscallRow {
-                    seq,
-                    pid: 0,
-                    tid: 0,
-                    syscall: if name.is_empty() { &unknown } else { name },
-                    nr: i32::try_from(nr).unwrap_or(-1),
-                    ..SyscallRow::default()
-                })?;
-                seq += 1;
-            }
-        }
-        sink.add_metadata(meta::LINES_SKIPPED, skipped.to_string());
-        let rows = sink.close()?;
-        runs.push(RunSummary {
-            run_id,
-            syscalls_path,
-            processes_path: None,
-            rows,
-            processes: 0,
-            lines,
-            lines_skipped: skipped,
-            lines_truncated: 0,
-        });
-    }
-    Ok(runs)
+    import(
+        config,
+        &mut tree,
+        traces,
+        skipped,
+        &setup,
+        progress,
+        |tree, trace, out, _| {
+            let path = tree.display(trace.entry);
+            let mut got = TraceRead::default();
+            let mut seq = 0u64;
+            let sink = out.sink();
+            got.lines = for_each_line(tree.reader(trace.entry)?, &path, |n, line| {
+                for tok in line.split_ascii_whitespace() {
+                    let Ok(nr) = tok.parse::<i64>() else {
+                        malformed(
+                            config.lenient,
+                            &mut got.lines_skipped,
+                            &path,
+                            n,
+                            "a syscall number",
+                            tok,
+                        )?;
+                        continue;
+                    };
+                    let name = name_of(table, nr, &mut unknown);
+                    sink.push(&SyscallRow {
+                        seq,
+                        pid: 0,
+                        tid: 0,
+                        syscall: if name.is_empty() { &unknown } else { name },
+                        nr: i32::try_from(nr).unwrap_or(-1),
+                        ..SyscallRow::default()
+                    })?;
+                    seq += 1;
+                }
+                Ok(())
+            })?;
+            Ok(got)
+        },
+    )
 }
 
 #[cfg(test)]
@@ -126,15 +177,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scenarios_from_folders() {
-        assert_eq!(
-            scenario_of(Path::new("Training_Data_Master/UTD-0001.txt")).as_deref(),
-            Some("training")
-        );
-        assert_eq!(
-            scenario_of(Path::new("Validation_Data_Master/UVD-0001.txt")).as_deref(),
-            Some("validation")
-        );
+    fn scenario_from_folders() {
         assert_eq!(
             scenario_of(Path::new(
                 "Attack_Data_Master/Hydra_FTP_3/UAD-Hydra-FTP-3-1.txt"
@@ -142,6 +185,16 @@ mod tests {
             .as_deref(),
             Some("attack:hydra_ftp")
         );
+        assert_eq!(
+            scenario_of(Path::new("Attack_Data_Master/Web_Shell_4/UAD-WS-4-1.txt")).as_deref(),
+            Some("attack:web_shell")
+        );
+        assert_eq!(
+            scenario_of(Path::new("Training_Data_Master/UTD-0001.txt")).as_deref(),
+            Some("training")
+        );
         assert_eq!(scenario_of(Path::new("UTD-0001.txt")), None);
+        assert_eq!(scenario_of(Path::new("Attack_Data_Master/x.txt")), None);
+        assert_eq!(scenario_of(Path::new("Training_Data_Master/a.csv")), None);
     }
 }

@@ -1,404 +1,529 @@
-//! LID-DS 2021 (Leipzig Intrusion Detection Data Set) `.sc` recordings: one sysdig event per
-//! line, space-separated:
-//! `timestamp_ns uid pid process_name tid syscall_name direction [key=value ...]`, with
-//! direction `>` for the entry and `<` for the exit of a call. One run per `.sc` file (a file
-//! name or a folder walked for `*.sc`); `run_id` is the file name without `.sc`.
+//! LID-DS (Leipzig Intrusion Detection Data Set), as distributed; `--format lid-ds` tells the
+//! two releases apart by their layout, scenario by scenario:
 //!
-//! Pairing: an entry waits for the exit of the same name on the same thread; the row takes the
-//! entry's time and arguments, the exit's return, and their difference as duration. The return is
-//! the exit's `res=` value, else its `fd=` value (sysdig reports open/openat/socket results so);
-//! `-2(ENOENT)` is -2. An exit without an entry (recording started mid-call) keeps the exit's
-//! time and no duration; an entry that never exits (next entry on the thread, end of file) gets
-//! a null `ret`. `path` is the first `name=`/`path=`/`filename=`/`pathname=` value of the entry
-//! (else the exit) of path-taking calls. Names are looked up in `--arch` (default: this
-//! machine's; the recordings are x86_64); sysdig's own non-syscall events (`switch`,
-//! `procexit`, `signaldeliver`, ...) are not syscalls and are not written (`procexit` sets the
-//! process's exit time); other unknown names are written with `nr` = -1.
+//! - **LID-DS 2021**: scenario folders (`CVE-2017-7529/`) with `training/`, `validation/` and
+//!   `test/{normal,normal_and_attack}/` splits of `.zip` recordings, each holding `<name>.sc`
+//!   (sysdig lines, see `sysdig`), `<name>.json` (labels: `exploit`, `exploit_name`,
+//!   `time.exploit[].absolute`, `time.warmup_end.absolute`, `time.container_ready.absolute`,
+//!   seconds since the epoch), `<name>.pcap` and `<name>.res`. The zips are read in place (as
+//!   LID-DS's `dataloader_2021.py` does); inside an archive of the whole scenario, each recording
+//!   is read into memory. A malformed `.json` is an error (`--lenient`: the folder's labels).
+//! - **LID-DS 2019**: scenario folders with `runs.csv` (`image_name, scenario_name,
+//!   is_executing_exploit, warmup_time, recording_time, exploit_start_time`, times in seconds
+//!   from the recording's start, `-1` for none) beside `<scenario_name>.txt` recordings. The
+//!   release has no split folders: as LID-DS's `dataloader_2019.py`, the first 200 normal
+//!   recordings in `runs.csv` order are `training`, the next 50 `validation`, the rest and every
+//!   attack `test`. The recording's first event stands for its start, so the exploit starts at
+//!   the first event's time plus `exploit_start_time`. A `runs.csv` row whose recording is
+//!   missing is an error (`--lenient`: skipped).
+//! - A loose `.sc` file (or a folder of them) is read without labels.
+//!
+//! Labels: `split` from the folder (2021) or the rule above (2019); `label` `attack` when the
+//! recording executes the exploit (`exploit` / `is_executing_exploit`), else `normal`; `attack`
+//! and `subset` the scenario's name (each scenario has one exploit; a recording archive read on
+//! its own: the `.json`'s `exploit_name`); `scenario` `training`,
+//! `validation`, `test` for normal recordings and `attack:<scenario, lower case>` for attacks;
+//! `exploit_start_ns` the earliest exploit time. `run_id` is the recording's path from its
+//! scenario without extension (`CVE-2017-7529/test/normal_and_attack/defeated_chandrasekhar_3584`;
+//! 2019: `Bruteforce_CWE-307/ripe_faraday_5596`). `.pcap`, `.res`, loose `.json` and other
+//! files are skipped and counted.
 
-use std::{collections::HashMap, path::Path};
-
-use tracer_dataset::{
-    ProcessRow, ProcessSink, RunInfo, SinkError, SyscallRow, SyscallSink, arch::SyscallTable, meta,
+use std::{
+    collections::HashMap,
+    io::Read,
+    path::{Path, PathBuf},
 };
 
-use super::{malformed, read_text, walk};
-use crate::ingest::{Arch, IngestConfig, IngestError, Output, RunSummary, default_run_id};
+use tracer_dataset::{
+    RunLabels,
+    schema::value::{ATTACK, ATTACK_SCENARIO_PREFIX, NORMAL, TEST, TRAINING, VALIDATION},
+};
+use zip::ZipArchive;
 
-/// sysdig event names that are not system calls.
-const META_EVENTS: &[&str] = &[
-    "switch",
-    "procexit",
-    "signaldeliver",
-    "procinfo",
-    "container",
-    "drop",
-    "cpu_hotplug",
-    "notification",
-    "infra",
-    "page_fault",
-    "tracer",
-    "k8s",
-    "mesos",
-    "useradded",
-    "userdeleted",
-    "groupadded",
-    "groupdeleted",
-];
+use super::{
+    Imported, Setup, Skipped, Trace, base_metadata, for_each_line, import, labels,
+    sysdig::{LineForm, read_recording},
+    tree::{Seekable, Tree, archive_err, extension, is_zip, stem},
+};
+use crate::ingest::{Arch, Format, IngestConfig, IngestError, Progress};
 
-/// One event line.
-struct Ev<'a> {
-    ts: i64,
-    pid: i32,
-    comm: &'a str,
-    tid: i32,
-    name: &'a str,
-    enter: bool,
-    args: &'a str,
+/// Normal recordings of a LID-DS 2019 scenario that are training data, in `runs.csv` order
+/// (`TRAINING_SIZE` of LID-DS's `dataloader_2019.py`).
+const TRAINING_2019: usize = 200;
+/// Normal recordings after those that are validation data (`VALIDATION_SIZE` there).
+const VALIDATION_2019: usize = 50;
+
+/// The split folders of LID-DS 2021.
+const SPLITS: [&str; 3] = [TRAINING, VALIDATION, TEST];
+
+/// How to read one recording.
+#[derive(Clone, Debug)]
+enum Kind {
+    /// A loose `.sc` file.
+    Sc,
+    /// A LID-DS 2021 recording archive and the name of its `.sc` member.
+    Zip2021 { sc: String },
+    /// A LID-DS 2019 recording with its times from `runs.csv` (seconds from its start).
+    Txt2019 {
+        warmup_s: f64,
+        exploit_s: Option<f64>,
+    },
 }
 
-fn parse(line: &str) -> Result<Ev<'_>, &'static str> {
-    let mut it = line.splitn(8, ' ');
-    let mut field = |what: &'static str| it.next().filter(|s| !s.is_empty()).ok_or(what);
-    let ts = field("a timestamp")?
-        .parse()
-        .map_err(|_| "a timestamp in ns")?;
-    let _uid = field("a user id")?;
-    let pid = field("a process id")?
-        .parse()
-        .map_err(|_| "a numeric process id")?;
-    let comm = field("a process name")?;
-    let tid = field("a thread id")?
-        .parse()
-        .map_err(|_| "a numeric thread id")?;
-    let name = field("a syscall name")?;
-    let enter = match field("a direction '>' or '<'")? {
-        ">" => true,
-        "<" => false,
-        _ => return Err("a direction '>' or '<'"),
+/// The labels of a LID-DS 2021 `.json`.
+#[derive(Debug, Default, PartialEq)]
+struct Json2021 {
+    exploit: Option<bool>,
+    exploit_name: Option<String>,
+    exploit_ns: Option<i64>,
+    warmup_end_ns: Option<i64>,
+    container_ready_ns: Option<i64>,
+}
+
+/// Seconds since the epoch as written in a JSON number, in ns: exact for decimal text (the
+/// number's shortest round-trip form), else through `f64`.
+fn seconds_to_ns(n: &serde_json::Number) -> Option<i64> {
+    let text = n.to_string();
+    if let Some((whole, frac)) = text.split_once('.')
+        && !whole.is_empty()
+        && frac.len() <= 9
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        let frac_ns = frac.parse::<i64>().ok()? * 10i64.pow(9 - frac.len() as u32);
+        return whole
+            .parse::<i64>()
+            .ok()?
+            .checked_mul(1_000_000_000)?
+            .checked_add(frac_ns);
+    }
+    n.as_f64().map(|s| (s * 1e9).round() as i64)
+}
+
+/// Parses a recording's `.json`; LID-DS's own loader also accepts single quotes, so does this.
+fn parse_json(bytes: &[u8]) -> Result<Json2021, serde_json::Error> {
+    let value: serde_json::Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            let requoted = String::from_utf8_lossy(bytes).replace('\'', "\"");
+            serde_json::from_str(&requoted).map_err(|_| e)?
+        }
     };
-    let args = it.next().unwrap_or("");
-    Ok(Ev {
-        ts,
-        pid,
-        comm,
-        tid,
-        name,
-        enter,
-        args,
+    let time = |v: &serde_json::Value| v.get("absolute")?.as_number().and_then(seconds_to_ns);
+    let times = value.get("time");
+    Ok(Json2021 {
+        exploit: value.get("exploit").and_then(serde_json::Value::as_bool),
+        exploit_name: value
+            .get("exploit_name")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string),
+        exploit_ns: times
+            .and_then(|t| t.get("exploit")?.as_array().cloned())
+            .and_then(|list| list.iter().filter_map(time).min()),
+        warmup_end_ns: times.and_then(|t| time(t.get("warmup_end")?)),
+        container_ready_ns: times.and_then(|t| time(t.get("container_ready")?)),
     })
 }
 
-/// The value of `key=` in sysdig arguments, up to the next space.
-fn value<'a>(args: &'a str, key: &str) -> Option<&'a str> {
-    let mut from = 0;
-    while let Some(p) = args[from..].find(key) {
-        let at = from + p;
-        if (at == 0 || args.as_bytes()[at - 1] == b' ') && args[at + key.len()..].starts_with('=') {
-            let v = &args[at + key.len() + 1..];
-            return Some(&v[..v.find(' ').unwrap_or(v.len())]);
-        }
-        from = at + key.len();
-    }
-    None
-}
-
-/// Leading integer of a sysdig value: `-2(ENOENT)` -> -2, `3(<f>/etc/passwd)` -> 3.
-fn leading_int(v: &str) -> Option<i64> {
-    let end = v
-        .char_indices()
-        .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && c == '-')))
-        .map_or(v.len(), |(i, _)| i);
-    v[..end].parse().ok()
-}
-
-fn path_of(args: &str) -> Option<&str> {
-    ["name", "path", "filename", "pathname"]
-        .iter()
-        .find_map(|k| value(args, k))
-        .map(|v| v.split('(').next().unwrap_or(v))
-}
-
-struct Pending {
-    /// False for an exit whose entry the recording missed.
-    entered: bool,
-    seq: u64,
-    ts: i64,
-    pid: i32,
-    comm: String,
+/// One row of a LID-DS 2019 `runs.csv`.
+#[derive(Clone, Debug, PartialEq)]
+struct Run2019 {
     name: String,
-    args: String,
+    exploit: bool,
+    warmup_s: f64,
+    exploit_s: f64,
+    /// Line in `runs.csv`.
+    line: u64,
 }
 
-/// Imports one `.sc` file or every `.sc` under a folder.
-pub fn ingest(config: &IngestConfig) -> Result<Vec<RunSummary>, IngestError> {
-    let files = walk(&config.input, &|p| p.extension().is_some_and(|e| e == "sc"))?;
-    if files.is_empty() {
-        return Err(IngestError::Input {
-            path: config.input.clone(),
-            what: "no LID-DS .sc files".into(),
-        });
-    }
-    let arch = config.arch.unwrap_or_else(Arch::native);
-    let out = Output::new(&config.output, files.len())?;
-    let mut runs = Vec::new();
-    for path in files {
-        let run_id = match (&config.run_id, config.input.is_file()) {
-            (Some(r), true) => r.clone(),
-            _ => default_run_id(&path),
-        };
-        runs.push(ingest_file(config, arch, &out, &path, run_id)?);
-    }
-    Ok(runs)
-}
-
-/// Imports the recording at `path` as run `run_id`.
-fn ingest_file(
-    config: &IngestConfig,
-    arch: Arch,
-    out: &Output,
-    path: &Path,
-    run_id: String,
-) -> Result<RunSummary, IngestError> {
-    let run = RunInfo {
-        run_id: run_id.clone(),
-        source: "lid-ds".into(),
-        scenario: config.scenario.clone(),
-        mode: None,
-    };
-    let (syscalls_path, processes_path) = out.paths(&run_id)?;
-    let metadata = vec![
-        (meta::ARCH.to_string(), arch.as_str().to_string()),
-        (meta::COMMAND_LINE.to_string(), path.display().to_string()),
-        (meta::TS_POINT.to_string(), "entry".to_string()),
-    ];
-    let sink = SyscallSink::create(&syscalls_path, run.clone(), &metadata)?;
-    let text = read_text(path)?;
-    let mut recording = Recording::new(sink, arch.table());
-    let (mut skipped, mut lines) = (0u64, 0u64);
-    for (i, line) in text.lines().enumerate() {
-        lines += 1;
+/// Parses a `runs.csv` (`path` names it in errors); columns by the header's names.
+fn parse_runs_csv(reader: impl Read, path: &Path) -> Result<Vec<Run2019>, IngestError> {
+    let mut header: Vec<String> = Vec::new();
+    let mut rows = Vec::new();
+    const COLUMNS: &str =
+        "the runs.csv columns scenario_name, is_executing_exploit, warmup_time, exploit_start_time";
+    for_each_line(reader, path, |n, line| {
         if line.trim().is_empty() {
-            continue;
+            return Ok(());
         }
-        match parse(line) {
-            Ok(ev) => recording.event(&ev)?,
-            Err(expected) => malformed(
-                config.lenient,
-                &mut skipped,
-                path,
-                i as u64 + 1,
-                expected,
-                line,
-            )?,
-        }
-    }
-    let (mut sink, procs) = recording.finish()?;
-    sink.add_metadata(meta::LINES_SKIPPED, skipped.to_string());
-    let rows = sink.close()?;
-    let mut psink = ProcessSink::create(&processes_path, run, &metadata)?;
-    for p in procs {
-        psink.push(p);
-    }
-    let processes = psink.close()?;
-    Ok(RunSummary {
-        run_id,
-        syscalls_path,
-        processes_path: Some(processes_path),
-        rows,
-        processes,
-        lines,
-        lines_skipped: skipped,
-        lines_truncated: 0,
-    })
-}
-
-/// One recording being paired into rows: the calls waiting for their exit, and the processes
-/// seen so far.
-struct Recording {
-    sink: SyscallSink,
-    table: &'static SyscallTable,
-    /// The next row's `seq`.
-    seq: u64,
-    /// tid -> its call waiting for an exit.
-    pending: HashMap<i32, Pending>,
-    procs: HashMap<i32, ProcessRow>,
-    /// pids in order of first appearance.
-    order: Vec<i32>,
-}
-
-impl Recording {
-    fn new(sink: SyscallSink, table: &'static SyscallTable) -> Self {
-        Self {
-            sink,
-            table,
-            seq: 0,
-            pending: HashMap::new(),
-            procs: HashMap::new(),
-            order: Vec::new(),
-        }
-    }
-
-    /// Takes one event line: notes its process, then pairs or writes its call.
-    fn event(&mut self, ev: &Ev<'_>) -> Result<(), IngestError> {
-        let order = &mut self.order;
-        let proc = self.procs.entry(ev.pid).or_insert_with(|| {
-            order.push(ev.pid);
-            ProcessRow {
-                pid: ev.pid,
-                start_ns: Some(ev.ts),
-                ..ProcessRow::default()
-            }
-        });
-        if proc.comm.as_deref() != Some(ev.comm) {
-            proc.comm = Some(ev.comm.to_string());
-        }
-        if META_EVENTS.contains(&ev.name) {
-            if ev.name == "procexit" && ev.tid == ev.pid {
-                proc.exit_ns = Some(ev.ts);
-                proc.exit_code = value(ev.args, "status")
-                    .and_then(leading_int)
-                    .and_then(|v| i32::try_from(v).ok());
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        if header.is_empty() {
+            header = fields.iter().map(|f| f.to_ascii_lowercase()).collect();
+            let has = |c: &str| header.iter().any(|h| h == c);
+            if ![
+                "scenario_name",
+                "is_executing_exploit",
+                "warmup_time",
+                "exploit_start_time",
+            ]
+            .iter()
+            .all(|c| has(c))
+            {
+                return super::malformed(false, &mut 0, path, n, COLUMNS, line);
             }
             return Ok(());
         }
-        if ev.enter {
-            self.enter(ev)
-        } else {
-            self.exit(ev)
-        }
-    }
-
-    /// An entry: waits for its exit (a call still waiting on the thread never returned).
-    fn enter(&mut self, ev: &Ev<'_>) -> Result<(), IngestError> {
-        if let Some(old) = self.pending.remove(&ev.tid) {
-            self.write(&old, ev.tid, None)?;
-        }
-        self.pending.insert(
-            ev.tid,
-            Pending {
-                entered: true,
-                seq: self.seq,
-                ts: ev.ts,
-                pid: ev.pid,
-                comm: ev.comm.to_string(),
-                name: ev.name.to_string(),
-                args: ev.args.to_string(),
-            },
-        );
-        self.seq += 1;
-        Ok(())
-    }
-
-    /// An exit: completes the thread's waiting call of the same name, or stands alone when the
-    /// recording missed the entry.
-    fn exit(&mut self, ev: &Ev<'_>) -> Result<(), IngestError> {
-        let p = match self.pending.remove(&ev.tid) {
-            Some(p) if p.name == ev.name => p,
-            other => {
-                if let Some(old) = other {
-                    self.write(&old, ev.tid, None)?;
-                }
-                self.seq += 1;
-                Pending {
-                    entered: false,
-                    seq: self.seq - 1,
-                    ts: ev.ts,
-                    pid: ev.pid,
-                    comm: ev.comm.to_string(),
-                    name: ev.name.to_string(),
-                    args: String::new(),
-                }
-            }
+        let get = |c: &str| {
+            header
+                .iter()
+                .position(|h| h == c)
+                .and_then(|i| fields.get(i).copied())
         };
-        let ret = self.write(&p, ev.tid, Some((ev.ts, ev.args)))?;
-        self.follow(ev, &p, ret);
-        Ok(())
-    }
-
-    /// Lineage and executables from a completed call: the child a fork or clone created, the
-    /// file an execve ran.
-    fn follow(&mut self, ev: &Ev<'_>, p: &Pending, ret: Option<i64>) {
-        match (ev.name, ret) {
-            ("clone" | "clone3" | "fork" | "vfork", Some(child)) if child > 0 => {
-                let child = i32::try_from(child).unwrap_or(i32::MAX);
-                if !ev.args.contains("CLONE_THREAD") && !self.procs.contains_key(&child) {
-                    self.order.push(child);
-                    self.procs.insert(
-                        child,
-                        ProcessRow {
-                            pid: child,
-                            ppid: Some(ev.pid),
-                            start_ns: Some(ev.ts),
-                            ..ProcessRow::default()
-                        },
-                    );
-                } else if let Some(c) = self.procs.get_mut(&child) {
-                    c.ppid.get_or_insert(ev.pid);
-                }
-            }
-            ("execve" | "execveat", Some(0)) => {
-                if let Some(proc) = self.procs.get_mut(&ev.pid) {
-                    proc.exe = value(ev.args, "exe")
-                        .or_else(|| path_of(&p.args))
-                        .map(str::to_string);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// Writes the row of call `p` on thread `tid`, with its exit's time and arguments when it
-    /// returned; returns the return value.
-    fn write(
-        &mut self,
-        p: &Pending,
-        tid: i32,
-        exit: Option<(i64, &str)>,
-    ) -> Result<Option<i64>, SinkError> {
-        let info = self.table.by_name(&p.name);
-        let ret = exit.and_then(|(_, a)| {
-            value(a, "res")
-                .or_else(|| value(a, "fd"))
-                .and_then(leading_int)
+        let bad = || super::malformed(false, &mut 0, path, n, "a runs.csv row", line);
+        let (Some(name), Some(exploit), Some(warmup), Some(start)) = (
+            get("scenario_name"),
+            get("is_executing_exploit").map(str::to_ascii_lowercase),
+            get("warmup_time").and_then(|v| v.parse::<f64>().ok()),
+            get("exploit_start_time").and_then(|v| v.parse::<f64>().ok()),
+        ) else {
+            return bad();
+        };
+        let exploit = match exploit.as_str() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => return bad(),
+        };
+        rows.push(Run2019 {
+            name: name.to_string(),
+            exploit,
+            warmup_s: warmup,
+            exploit_s: start,
+            line: n,
         });
-        let path = info
-            .and_then(|i| i.path_arg)
-            .and_then(|_| path_of(&p.args).or_else(|| exit.and_then(|(_, a)| path_of(a))));
-        self.sink
-            .push(&SyscallRow {
-                seq: p.seq,
-                ts_ns: Some(p.ts),
-                duration_ns: exit
-                    .filter(|_| p.entered)
-                    .map(|(t, _)| t - p.ts)
-                    .filter(|d| *d >= 0),
-                pid: p.pid,
-                tid,
-                comm: Some(&p.comm),
-                syscall: info.map_or(p.name.as_str(), |i| i.name),
-                nr: info.map_or(-1, |i| i.nr),
-                args: None,
-                ret,
-                path,
-            })
-            .map(|()| ret)
-    }
+        Ok(())
+    })?;
+    Ok(rows)
+}
 
-    /// Writes the calls still waiting (they never returned), in `seq` order; returns the sink
-    /// and the processes in order of first appearance.
-    fn finish(mut self) -> Result<(SyscallSink, Vec<ProcessRow>), IngestError> {
-        let mut left: Vec<(i32, Pending)> = std::mem::take(&mut self.pending).into_iter().collect();
-        left.sort_by_key(|(_, p)| p.seq);
-        for (tid, p) in &left {
-            self.write(p, *tid, None)?;
-        }
-        let procs = self
-            .order
-            .iter()
-            .filter_map(|pid| self.procs.remove(pid))
-            .collect();
-        Ok((self.sink, procs))
+/// The labels common to both releases: label, attack family, scenario and subset, from the
+/// recording's scenario (`subset`; else the exploit's name) and split.
+fn finish_labels(
+    l: &mut RunLabels,
+    exploit: Option<bool>,
+    subset: Option<String>,
+    exploit_name: Option<&str>,
+) {
+    l.label = exploit.map(|e| if e { ATTACK } else { NORMAL }.to_string());
+    if exploit == Some(true) {
+        let family = subset
+            .as_deref()
+            .or(exploit_name)
+            .unwrap_or("unknown")
+            .to_lowercase();
+        l.scenario = Some(format!("{ATTACK_SCENARIO_PREFIX}{family}"));
+        l.attack = Some(family);
+    } else {
+        l.scenario = l
+            .split
+            .clone()
+            .or_else(|| exploit.map(|_| NORMAL.to_string()));
     }
+    l.subset = subset;
+}
+
+/// What `plan` found.
+struct Found {
+    traces: Vec<Trace<Kind>>,
+    skipped: Skipped,
+}
+
+/// The name of the `.sc` member of a recording archive (`<stem>.sc` first), its `.json` member,
+/// and the other members (skipped).
+fn members(
+    archive: &ZipArchive<Seekable>,
+    stem_name: &str,
+) -> (Option<String>, Option<String>, Vec<String>) {
+    let names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.unwrap_or_default().into_owned())
+        .collect();
+    let pick = |ext: &str| {
+        let own = format!("{stem_name}.{ext}");
+        names
+            .iter()
+            .find(|n| n.rsplit('/').next() == Some(own.as_str()))
+            .or_else(|| names.iter().find(|n| extension(n) == ext))
+            .cloned()
+    };
+    let (sc, json) = (pick("sc"), pick("json"));
+    let rest = names
+        .iter()
+        .filter(|n| !n.ends_with('/') && Some(*n) != sc.as_ref() && Some(*n) != json.as_ref())
+        .cloned()
+        .collect();
+    (sc, json, rest)
+}
+
+/// The labels of a 2021 recording archive at entry `i`, and its `.sc` member; `None` when the
+/// archive holds no `.sc` (not a recording).
+fn plan_zip(
+    config: &IngestConfig,
+    tree: &mut Tree,
+    i: usize,
+    found: &mut Found,
+) -> Result<(), IngestError> {
+    let source = Format::LidDs.source();
+    let e = tree.entries()[i].clone();
+    let display = tree.display(i);
+    let opened = ZipArchive::new(tree.seekable(i)?).map_err(archive_err(&display));
+    let mut archive = match opened {
+        Ok(a) => a,
+        Err(_) if config.lenient => {
+            found.skipped.add(e.name());
+            return Ok(());
+        }
+        Err(err) => return Err(err),
+    };
+    let (sc, json, rest) = members(&archive, stem(e.name()));
+    let Some(sc) = sc else {
+        found.skipped.add(e.name());
+        return Ok(());
+    };
+    for r in &rest {
+        found.skipped.add(r);
+    }
+    let parts = e.components();
+    let split_at = parts[..parts.len() - 1]
+        .iter()
+        .rposition(|p| SPLITS.contains(p));
+    let from = match split_at {
+        Some(s) if s > 0 => s - 1,
+        _ if parts.len() > 1 => 1,
+        _ => 0,
+    };
+    let run_id = if tree.is_single_file() {
+        config.run_id.clone()
+    } else {
+        None
+    }
+    .unwrap_or_else(|| stem(&parts[from..].join("/")).to_string());
+    let mut l = labels(source, run_id, format!("{}/{sc}", e.rel));
+    l.split = split_at.map(|s| parts[s].to_string());
+    let subset = split_at
+        .filter(|s| *s > 0)
+        .map(|s| parts[s - 1].to_string());
+    let mut json_labels = Json2021::default();
+    if let Some(json) = json {
+        let mut bytes = Vec::new();
+        let member_path = display.join(&json);
+        archive
+            .by_name(&json)
+            .map_err(archive_err(&member_path))?
+            .read_to_end(&mut bytes)
+            .map_err(|source| IngestError::Io {
+                path: member_path.clone(),
+                source,
+            })?;
+        match parse_json(&bytes) {
+            Ok(j) => json_labels = j,
+            Err(_) if config.lenient => {}
+            Err(err) => {
+                return Err(IngestError::Input {
+                    path: member_path,
+                    what: format!("not LID-DS labels: {err}"),
+                });
+            }
+        }
+    }
+    // Without labels in the archive, the folder says which recordings hold an attack.
+    let exploit = json_labels.exploit.or_else(|| {
+        let folder = parts[..parts.len() - 1].last().copied();
+        match folder {
+            Some("normal_and_attack") => Some(true),
+            Some("normal") | Some(TRAINING) | Some(VALIDATION) => Some(false),
+            _ => None,
+        }
+    });
+    finish_labels(&mut l, exploit, subset, json_labels.exploit_name.as_deref());
+    l.exploit_start_ns = json_labels.exploit_ns.filter(|_| exploit == Some(true));
+    l.warmup_end_ns = json_labels.warmup_end_ns;
+    l.container_ready_ns = json_labels.container_ready_ns;
+    found.traces.push(Trace {
+        entry: i,
+        labels: l,
+        kind: Kind::Zip2021 { sc },
+    });
+    Ok(())
+}
+
+/// Finds and labels the recordings of `tree`.
+fn plan(config: &IngestConfig, tree: &mut Tree) -> Result<Found, IngestError> {
+    let source = Format::LidDs.source();
+    let mut found = Found {
+        traces: Vec::new(),
+        skipped: Skipped::default(),
+    };
+    // LID-DS 2019: each runs.csv labels the .txt recordings beside it.
+    let mut listed: HashMap<String, (String, Run2019, &'static str)> = HashMap::new();
+    let present: std::collections::HashSet<String> =
+        tree.entries().iter().map(|e| e.rel.clone()).collect();
+    for i in 0..tree.entries().len() {
+        let e = tree.entries()[i].clone();
+        if !e.name().eq_ignore_ascii_case("runs.csv") {
+            continue;
+        }
+        let dir = e.rel[..e.rel.len() - e.name().len()]
+            .trim_end_matches('/')
+            .to_string();
+        let scenario = dir.rsplit('/').next().unwrap_or(&dir).to_string();
+        let path = tree.display(i);
+        let rows = parse_runs_csv(tree.reader(i)?, &path)?;
+        let mut normal = 0usize;
+        for r in rows {
+            let split = if r.exploit {
+                TEST
+            } else {
+                normal += 1;
+                match normal {
+                    n if n <= TRAINING_2019 => TRAINING,
+                    n if n <= TRAINING_2019 + VALIDATION_2019 => VALIDATION,
+                    _ => TEST,
+                }
+            };
+            let rel = format!("{dir}/{}.txt", r.name);
+            if !present.contains(&rel) {
+                if config.lenient {
+                    continue;
+                }
+                return Err(IngestError::Input {
+                    path: path.clone(),
+                    what: format!(
+                        "line {}: recording {:?} is not in the distribution (no {rel})",
+                        r.line, r.name
+                    ),
+                });
+            }
+            listed.insert(rel, (scenario.clone(), r, split));
+        }
+    }
+    for i in 0..tree.entries().len() {
+        let e = tree.entries()[i].clone();
+        let ext = e.extension();
+        if let Some((scenario, r, split)) = listed.remove(&e.rel) {
+            let mut l = labels(source, format!("{scenario}/{}", r.name), e.rel.clone());
+            l.split = Some(split.to_string());
+            finish_labels(&mut l, Some(r.exploit), Some(scenario), None);
+            found.traces.push(Trace {
+                entry: i,
+                labels: l,
+                kind: Kind::Txt2019 {
+                    warmup_s: r.warmup_s,
+                    exploit_s: (r.exploit && r.exploit_s >= 0.0).then_some(r.exploit_s),
+                },
+            });
+        } else if e.name().eq_ignore_ascii_case("runs.csv") {
+            // Read above: the labels.
+        } else if ext == "zip" {
+            plan_zip(config, tree, i, &mut found)?;
+        } else if ext == "sc" {
+            let run_id = match (&config.run_id, tree.is_single_file()) {
+                (Some(r), true) => r.clone(),
+                _ => stem(e.name()).to_string(),
+            };
+            found.traces.push(Trace {
+                entry: i,
+                labels: labels(source, run_id, e.rel.clone()),
+                kind: Kind::Sc,
+            });
+        } else {
+            found.skipped.add(e.name());
+        }
+    }
+    Ok(found)
+}
+
+/// Whether `input` is one LID-DS 2021 recording archive (a `.sc` member at its top) rather than
+/// an archive of a scenario or of the whole set.
+fn is_recording_archive(input: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(input) else {
+        return false;
+    };
+    ZipArchive::new(file).is_ok_and(|a| {
+        a.file_names()
+            .any(|n| n.is_ok_and(|n| !n.contains('/') && extension(&n) == "sc"))
+    })
+}
+
+/// Imports LID-DS 2021 or 2019 as distributed: the set, a scenario (folder or zip), one
+/// recording archive, or loose `.sc` files.
+pub fn ingest(
+    config: &IngestConfig,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Imported, IngestError> {
+    let mut tree = if is_zip(&config.input) && is_recording_archive(&config.input) {
+        Tree::single(&config.input)
+    } else {
+        Tree::open(&config.input)?
+    };
+    let Found { traces, skipped } = plan(config, &mut tree)?;
+    let arch = config.arch.unwrap_or_else(Arch::native);
+    let table = arch.table();
+    let mut metadata = base_metadata(arch, &config.input);
+    metadata.push((tracer_dataset::meta::TS_POINT.to_string(), "entry".into()));
+    let setup = Setup {
+        source: Format::LidDs.source(),
+        metadata,
+        processes: true,
+    };
+    let lenient = config.lenient;
+    import(
+        config,
+        &mut tree,
+        traces,
+        skipped,
+        &setup,
+        progress,
+        |tree, trace, out, labels| {
+            let display = tree.display(trace.entry);
+            match &trace.kind {
+                Kind::Sc => {
+                    let reader = tree.reader(trace.entry)?;
+                    let (got, _) = read_recording(
+                        reader,
+                        &display,
+                        LineForm::Sc2021,
+                        lenient,
+                        table,
+                        out.sink(),
+                    )?;
+                    Ok(got)
+                }
+                Kind::Zip2021 { sc } => {
+                    let mut archive = ZipArchive::new(tree.seekable(trace.entry)?)
+                        .map_err(archive_err(&display))?;
+                    let member: PathBuf = display.join(sc);
+                    let reader = archive.by_name(sc).map_err(archive_err(&member))?;
+                    let (got, _) = read_recording(
+                        reader,
+                        &member,
+                        LineForm::Sc2021,
+                        lenient,
+                        table,
+                        out.sink(),
+                    )?;
+                    Ok(got)
+                }
+                Kind::Txt2019 {
+                    warmup_s,
+                    exploit_s,
+                } => {
+                    let reader = tree.reader(trace.entry)?;
+                    let (got, first) = read_recording(
+                        reader,
+                        &display,
+                        LineForm::Txt2019,
+                        lenient,
+                        table,
+                        out.sink(),
+                    )?;
+                    let ns = |s: f64| (s * 1e9).round() as i64;
+                    labels.warmup_end_ns = first.map(|t| t + ns(*warmup_s));
+                    labels.exploit_start_ns = first.zip(*exploit_s).map(|(t, s)| t + ns(s));
+                    Ok(got)
+                }
+            }
+        },
+    )
 }
 
 #[cfg(test)]
@@ -406,34 +531,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn event_lines_and_values() {
-        let ev = parse("1631609708128108442 33 206290 apache2 206291 openat > dirfd=-100(AT_FDCWD) name=/etc/passwd flags=1(O_RDONLY)").unwrap();
+    fn json_labels_of_2021() {
+        let j = parse_json(
+            br#"{"exploit": true, "exploit_name": "CVE-2017-7529", "time": {
+                "container_ready": {"absolute": 1666346770.222677, "source": "CONTROL_SCRIPT"},
+                "exploit": [{"absolute": 1666346786.690099, "name": "attack", "source": "TCPDUMP"},
+                            {"absolute": 1666346780.5, "name": "second", "source": "TCPDUMP"}],
+                "warmup_end": {"absolute": 1666346773.2240913, "source": "CONTROL_SCRIPT"}}}"#,
+        )
+        .unwrap();
         assert_eq!(
-            (ev.ts, ev.pid, ev.comm, ev.tid, ev.name, ev.enter),
+            j,
+            Json2021 {
+                exploit: Some(true),
+                exploit_name: Some("CVE-2017-7529".into()),
+                exploit_ns: Some(1_666_346_780_500_000_000),
+                warmup_end_ns: Some(1_666_346_773_224_091_300),
+                container_ready_ns: Some(1_666_346_770_222_677_000),
+            }
+        );
+        let single = parse_json(b"{'exploit': false, 'time': {'exploit': []}}").unwrap();
+        assert_eq!((single.exploit, single.exploit_ns), (Some(false), None));
+        assert!(parse_json(b"{not json").is_err());
+    }
+
+    #[test]
+    fn runs_csv_of_2019() {
+        let csv = "image_name, scenario_name, is_executing_exploit, warmup_time, recording_time, exploit_start_time\n\
+                   victim_bruteforce:latest, sweet_greider_4408, False, 10, 50, -1\n\
+                   victim_bruteforce:latest, ripe_faraday_5596, True, 10, 35, 24\n";
+        let rows = parse_runs_csv(csv.as_bytes(), Path::new("runs.csv")).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
             (
-                1631609708128108442,
-                206290,
-                "apache2",
-                206291,
-                "openat",
-                true
-            )
+                rows[1].name.as_str(),
+                rows[1].exploit,
+                rows[1].warmup_s,
+                rows[1].exploit_s,
+                rows[1].line
+            ),
+            ("ripe_faraday_5596", true, 10.0, 24.0, 3)
         );
-        assert_eq!(path_of(ev.args), Some("/etc/passwd"));
-        assert_eq!(
-            value("fd=3(<f>/etc/passwd) dirfd=-100", "fd").and_then(leading_int),
-            Some(3)
+        let err = parse_runs_csv(
+            "scenario_name, is_executing_exploit, warmup_time, exploit_start_time\nx, maybe, 1, 2\n"
+                .as_bytes(),
+            Path::new("runs.csv"),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("runs.csv:2: malformed line"),
+            "{err}"
         );
-        assert_eq!(
-            value("res=-2(ENOENT) data=x", "res").and_then(leading_int),
-            Some(-2)
-        );
-        assert_eq!(value("xres=1", "res"), None);
-        assert_eq!(
-            parse("1 2 3 x 4 read ^ a").err(),
-            Some("a direction '>' or '<'")
-        );
-        assert_eq!(parse("abc 2 3 x 4 read >").err(), Some("a timestamp in ns"));
-        assert_eq!(parse("1 2 3").err(), Some("a process name"));
     }
 }
