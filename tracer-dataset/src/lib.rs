@@ -7,7 +7,7 @@
 //! - [`run`]: the run writer, both files of one run written safely and committed together;
 //! - [`layout`]: where files go (processes beside syscalls, dataset folders) and the one walker;
 //! - [`arch`]: syscall tables per architecture and the one path-argument table;
-//! - [`rows`]: the full-row reader;
+//! - [`rows`]: the full-row reader; [`stream`]: the batch-at-a-time reader of large files;
 //! - [`intern`] and [`hash`]: syscall-name ids and the fast hasher of the hot maps.
 //!
 //! No aya, no root: the analysis builds on machines without the eBPF toolchain.
@@ -20,6 +20,7 @@ pub mod rows;
 pub mod run;
 pub mod schema;
 pub mod sink;
+pub mod stream;
 
 pub use arch::Arch;
 pub use run::RunFiles;

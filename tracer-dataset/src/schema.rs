@@ -109,6 +109,9 @@ pub mod meta {
     pub const PRE_EXEC_DROPPED: &str = "syscall_tracer.pre_exec_dropped";
     /// strace lines cut short (the log ended inside them) that could not be completed, dropped.
     pub const LINES_TRUNCATED: &str = "syscall_tracer.lines_truncated";
+    /// `path` values were cut to at most this many bytes (`tracer record -s N`); absent: kept up
+    /// to the capture's limit (255 bytes).
+    pub const PATH_LIMIT: &str = "syscall_tracer.path_limit";
 }
 
 /// Values of `meta::TABLE`.

@@ -1,5 +1,6 @@
 //! The `tracer` library: eBPF capture (`record`), strace and dataset ingest (`ingest`), capture
-//! comparison (`parity`), and experiments; `cli` holds the command line and all printing.
+//! comparison (`parity`), reading a capture as strace output (`show`), and experiments; `cli`
+//! holds the command line and all printing.
 
 pub mod btf;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod parity;
 pub mod preflight;
 pub mod probe;
 pub mod record;
+pub mod show;
 pub mod summary;
 pub mod syscall_table;
 pub mod user;
