@@ -76,6 +76,16 @@ impl SyscallStream {
             path: path.to_path_buf(),
             source,
         })?;
+        Self::from_file(file, path, bounds, columns)
+    }
+
+    /// Reads `file`, already opened (`path` names it in errors), as `open_columns` does.
+    pub fn from_file(
+        file: File,
+        path: &Path,
+        bounds: &Bounds,
+        columns: Option<&[&str]>,
+    ) -> Result<Self, ReadError> {
         let pq = |source| ReadError::Parquet {
             path: path.to_path_buf(),
             source,

@@ -10,6 +10,7 @@ pub mod experiment;
 pub mod ingest;
 pub mod launch;
 pub mod parity;
+pub mod path_limit;
 pub mod preflight;
 pub mod probe;
 pub mod record;
