@@ -8,3 +8,4 @@ mod ingest_import;
 mod ingest_strace;
 mod parity_compare;
 mod parity_live;
+mod show;

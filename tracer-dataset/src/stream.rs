@@ -57,6 +57,7 @@ pub struct SyscallStream {
     path: PathBuf,
     metadata: HashMap<String, String>,
     first_ts_ns: Option<i64>,
+    tid_range: Option<(i32, i32)>,
     reader: ParquetRecordBatchReader,
 }
 
@@ -115,6 +116,13 @@ impl SyscallStream {
                 .filter_map(|rg| i64_range(rg, i).map(|r| r.0))
                 .min()
         });
+        let tid_range = leaf(col::TID).and_then(|i| {
+            md.row_groups()
+                .iter()
+                .map(|rg| i32_range(rg, i))
+                .reduce(|a, b| Some((a?.0.min(b?.0), a?.1.max(b?.1))))
+                .flatten()
+        });
         let keep: Vec<usize> = md
             .row_groups()
             .iter()
@@ -148,8 +156,15 @@ impl SyscallStream {
             path: path.to_path_buf(),
             metadata,
             first_ts_ns,
+            tid_range,
             reader,
         })
+    }
+
+    /// The lowest and highest `tid` of the whole file, from its statistics; `None` when a row
+    /// group has none.
+    pub fn tid_range(&self) -> Option<(i32, i32)> {
+        self.tid_range
     }
 
     /// The file's key-value metadata (`meta::*` keys).
@@ -173,6 +188,14 @@ impl SyscallStream {
 fn i64_range(rg: &RowGroupMetaData, leaf: usize) -> Option<(i64, i64)> {
     match rg.column(leaf).statistics()? {
         Statistics::Int64(s) => Some((*s.min_opt()?, *s.max_opt()?)),
+        _ => None,
+    }
+}
+
+/// Min and max of an INT32 column in one row group, when its statistics say.
+fn i32_range(rg: &RowGroupMetaData, leaf: usize) -> Option<(i32, i32)> {
+    match rg.column(leaf).statistics()? {
+        Statistics::Int32(s) => Some((*s.min_opt()?, *s.max_opt()?)),
         _ => None,
     }
 }
@@ -459,6 +482,7 @@ mod tests {
         let stream = SyscallStream::open(&p, &Bounds::default()).expect("open");
         assert_eq!(stream.metadata()["k"], "v");
         assert_eq!(stream.first_ts_ns(), Some(1_000));
+        assert_eq!(stream.tid_range(), Some((7, 8)));
         let mut n = 0;
         for batch in stream {
             let batch = batch.expect("batch");

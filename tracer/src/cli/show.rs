@@ -46,7 +46,9 @@ CSV AND JSON LINES:
     duration_ns, pid, tid, comm, syscall, nr, args, ret, path, and `text`, the decoded call
     (`openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY|O_CLOEXEC) = 3`). Nulls are empty fields
     (null in JSON); ts_ns is nanoseconds since the epoch (DuckDB: make_timestamp_ns(ts_ns));
-    args is a list of the six registers, `[1,2,3,4,5,6]` (DuckDB: args::UBIGINT[]).")]
+    args is a list of the six registers, `[1,2,3,4,5,6]`, unsigned 64-bit as in the Parquet
+    file (DuckDB on CSV: args::UBIGINT[]; polars on JSON Lines:
+    pl.read_ndjson(f, schema_overrides={\"args\": pl.List(pl.UInt64)})).")]
 pub struct ShowArgs {
     /// A capture (`trace.parquet`, with its `trace.processes.parquet` beside it) or a dataset
     /// folder (every syscalls file in it, one run after the other).
@@ -170,7 +172,15 @@ pub fn run(args: &ShowArgs) -> Result<i32, CliError> {
     let config = args.to_config()?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    show::run(&config, &mut out)?;
+    let outcome = show::run(&config, &mut out)?;
+    drop(out);
+    for (file, lost) in &outcome.incomplete {
+        eprintln!(
+            "tracer: warning: {} lost {lost} records when it was captured (ring buffer full): \
+             calls are missing",
+            file.display()
+        );
+    }
     Ok(0)
 }
 

@@ -67,12 +67,14 @@ pub struct ShowConfig {
 }
 
 /// What was shown.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ShowOutcome {
     /// Calls written.
     pub calls: u64,
     /// Syscalls files read.
     pub files: usize,
+    /// Files whose capture lost records (ring buffer full), with the count: calls are missing.
+    pub incomplete: Vec<(PathBuf, u64)>,
 }
 
 /// Why `tracer show` failed.
@@ -120,9 +122,14 @@ pub fn run(config: &ShowConfig, out: &mut dyn Write) -> Result<ShowOutcome, Show
     }
     let headers = files.len() > 1 && config.filter.run.is_none() && table.is_none();
     for file in &files {
-        let shown = show_file(config, file, table, headers, &mut buf, out)?;
-        outcome.files += usize::from(shown.is_some());
-        outcome.calls += shown.unwrap_or(0);
+        let Some(shown) = show_file(config, file, table, headers, &mut buf, out)? else {
+            continue;
+        };
+        outcome.files += 1;
+        outcome.calls += shown.calls;
+        if shown.lost > 0 {
+            outcome.incomplete.push((file.clone(), shown.lost));
+        }
     }
     out.write_all(buf.as_bytes())
         .and_then(|()| out.flush())
@@ -152,6 +159,10 @@ struct RunFacts {
     ctx: Context,
     run_id: Option<String>,
     first_ts_ns: Option<i64>,
+    /// Every row has the same tid (the statistics say so).
+    one_thread: bool,
+    /// Records the capture lost (`meta::EVENTS_LOST`).
+    lost: u64,
 }
 
 fn run_facts(path: &Path) -> Result<RunFacts, ShowError> {
@@ -167,6 +178,11 @@ fn run_facts(path: &Path) -> Result<RunFacts, ShowError> {
         },
         run_id: md.get(meta::RUN_ID).cloned(),
         first_ts_ns: s.first_ts_ns(),
+        one_thread: s.tid_range().is_some_and(|(lo, hi)| lo == hi),
+        lost: md
+            .get(meta::EVENTS_LOST)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
     })
 }
 
@@ -245,7 +261,13 @@ fn flush_if_full(buf: &mut String, out: &mut dyn Write) -> Result<(), ShowError>
     Ok(())
 }
 
-/// Shows one syscalls file; `None` when `--run` skips it, else the calls written.
+/// What one file gave.
+struct Shown {
+    calls: u64,
+    lost: u64,
+}
+
+/// Shows one syscalls file; `None` when `--run` skips it.
 fn show_file(
     config: &ShowConfig,
     path: &Path,
@@ -253,8 +275,9 @@ fn show_file(
     header: bool,
     buf: &mut String,
     out: &mut dyn Write,
-) -> Result<Option<u64>, ShowError> {
+) -> Result<Option<Shown>, ShowError> {
     let facts = run_facts(path)?;
+    let lost = facts.lost;
     let filter = &config.filter;
     if let (Some(want), Some(have)) = (&filter.run, &facts.run_id)
         && want != have
@@ -280,7 +303,7 @@ fn show_file(
             for i in 0..batch.len() {
                 let row = batch.row(i);
                 if row.seq > sel.seq.last {
-                    return Ok(Some(calls));
+                    return Ok(Some(Shown { calls, lost }));
                 }
                 if !shown(&sel, &batch, i, &row) {
                     continue;
@@ -292,7 +315,7 @@ fn show_file(
             }
             flush_if_full(buf, out)?;
         }
-        return Ok(Some(calls));
+        return Ok(Some(Shown { calls, lost }));
     }
 
     if header {
@@ -303,7 +326,7 @@ fn show_file(
         ));
     }
     let mut lines = Lines::new(config.lines);
-    lines.set_pid_prefix(several_threads(path, &sel)?);
+    lines.set_pid_prefix(!facts.one_thread && several_threads(path, &sel)?);
     let mut exits = Exits::new(&procs, |pid| sel.shows_exit_of(pid));
     if let Some((lo, _)) = sel.time {
         exits.discard_before(lo);
@@ -347,6 +370,10 @@ fn show_file(
         }
         flush_if_full(buf, out)?;
     }
+    if sel.cuts_start() && first_in_range {
+        // Nothing lay in the range: neither do the ends.
+        return Ok(Some(Shown { calls, lost }));
+    }
     let until = match (cut, sel.time) {
         (true, _) => last_ts.unwrap_or(i64::MIN),
         (false, Some((_, hi))) => hi,
@@ -355,5 +382,5 @@ fn show_file(
     for e in exits.rest(until, !cut) {
         lines.exit(buf, &e);
     }
-    Ok(Some(calls))
+    Ok(Some(Shown { calls, lost }))
 }
