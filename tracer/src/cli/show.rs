@@ -39,7 +39,8 @@ WHAT THE LINES HOLD:
     does not hold prints as strace prints an address it cannot read: buffers and structures
     as `0x7ffc...` (strace shows their contents), a second path as its address, a successful
     execve's argv from the processes table and its environment as `?`. Delivered signals
-    (`--- SIGCHLD ... ---`) are not recorded.
+    (`--- SIGCHLD ... ---`) are not recorded. A dataset folder prints each run after a
+    `# run ID (FILE)` line.
 
 CSV AND JSON LINES:
     One row per call with the Parquet columns run_id, source, scenario, mode, seq, ts_ns,

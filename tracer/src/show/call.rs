@@ -363,11 +363,18 @@ pub fn never_returns(name: &str) -> bool {
     matches!(name, "exit" | "exit_group")
 }
 
+/// Whether the row is a call that started and never returned (`name(args <unfinished ...>`):
+/// no return value, though its arguments were recorded. A row with neither comes from a
+/// source that records neither (ADFA-LD, UNM) and prints as `name(?) = ?`.
+pub fn unfinished(row: &SyscallRow<'_>) -> bool {
+    row.ret.is_none() && row.args.is_some() && !never_returns(row.syscall)
+}
+
 /// The whole call as one text: `name(arguments) = return`, `exit_group(0) = ?`, or `name(arguments
 /// <unfinished ...>` (the `text` column of CSV and JSON Lines).
 pub fn text(out: &mut String, ctx: &Context, row: &SyscallRow<'_>, argv: Option<&[String]>) {
     open_call(out, ctx, row, argv);
-    if row.ret.is_none() && !never_returns(row.syscall) {
+    if unfinished(row) {
         out.push_str(" <unfinished ...>");
     } else {
         out.push_str(") = ");
@@ -576,5 +583,14 @@ mod tests {
             ..SyscallRow::default()
         };
         assert_eq!(t(&r), "openat(?, \"/x\", ?, ?) = 3");
+        let r = SyscallRow {
+            syscall: "read",
+            ..SyscallRow::default()
+        };
+        assert_eq!(
+            t(&r),
+            "read(?, ?, ?) = ?",
+            "a source that records no returns"
+        );
     }
 }

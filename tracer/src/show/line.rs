@@ -141,7 +141,7 @@ impl Lines {
         let start = out.len();
         self.leader(out, row.tid, row.ts_ns);
         call::open_call(out, ctx, row, argv);
-        if row.ret.is_none() && !call::never_returns(row.syscall) {
+        if call::unfinished(row) {
             out.push_str(" <unfinished ...>\n");
             return;
         }
