@@ -511,8 +511,7 @@ fn text_ingests_back_into_the_same_calls() {
     // Per thread, in order: the ingest places a call that never resumed (the killed child's
     // pause) where its thread ended, not where it started.
     let per_thread = |rows: &[SyscallRecord]| {
-        let mut m: BTreeMap<i32, Vec<(i32, String, Option<i64>, Option<String>)>> =
-            BTreeMap::new();
+        let mut m: BTreeMap<i32, Vec<(i32, String, Option<i64>, Option<String>)>> = BTreeMap::new();
         for r in rows {
             m.entry(r.tid)
                 .or_default()

@@ -12,6 +12,7 @@ use tracer_dataset::{
 use super::{
     flags::{self, AT_FDCWD, O_CREAT, O_TMPFILE_BIT},
     signatures::{Arg, Ret, signature},
+    xlat,
 };
 
 /// What the renderer knows beyond the row: the run's architecture (flag values and clone's
@@ -57,7 +58,7 @@ pub fn open_call(out: &mut String, ctx: &Context, row: &SyscallRow<'_>, argv: Op
         "execveat" => {
             let _ = arg.list(out, &[Arg::DirFd, Arg::Path, Arg::Ptr, Arg::Ptr]);
             out.push_str(", ");
-            arg.one(out, 4, Arg::Flags(flags::AT_FLAGS, "0"));
+            arg.one(out, 4, Arg::Flags(xlat::AT_FLAGS, "0"));
         }
         "fcntl" | "fcntl64" => arg.fcntl(out),
         "futex" => arg.futex(out),
@@ -180,7 +181,7 @@ impl Args<'_> {
             Arg::Protocol(domain_at) => {
                 let domain = self.args[usize::from(domain_at)] as u32;
                 if domain == 2 || domain == 10 {
-                    flags::value(out, v & 0xffff_ffff, flags::IP_PROTOCOLS, false);
+                    flags::value(out, v & 0xffff_ffff, xlat::IP_PROTOCOLS, false);
                 } else {
                     let _ = write!(out, "{}", v as i32);
                 }
@@ -228,12 +229,12 @@ impl Args<'_> {
     fn fcntl(&self, out: &mut String) {
         self.one(out, 0, Arg::Fd);
         out.push_str(", ");
-        self.one(out, 1, Arg::Value(flags::FCNTL_CMDS, true));
+        self.one(out, 1, Arg::Value(xlat::FCNTL_CMDS, true));
         let third = match self.args[1] as u32 {
             // F_GETFD, F_GETFL, F_GETOWN, F_GETSIG, F_GETLEASE, F_GETPIPE_SZ, F_GET_SEALS
             1 | 3 | 9 | 11 | 1025 | 1032 | 1034 => return,
             0 | 1030 => Arg::Fd,
-            2 => Arg::Flags(flags::FD_FLAGS, "0"),
+            2 => Arg::Flags(xlat::FD_FLAGS, "0"),
             4 => Arg::OpenFlags,
             5..=7 | 15 | 16 | 36..=38 => Arg::Ptr,
             _ => Arg::Hex,
@@ -332,7 +333,7 @@ pub fn ret(out: &mut String, ctx: &Context, row: &SyscallRow<'_>) {
             1 if r != 0 => {
                 flags::hex(out, r as u64);
                 out.push_str(" (flags ");
-                flags::flags(out, r as u64, flags::FD_FLAGS, "0");
+                flags::flags(out, r as u64, xlat::FD_FLAGS, "0");
                 out.push(')');
                 return;
             }

@@ -4,7 +4,8 @@
 //! are streamed a batch at a time (`tracer_dataset::stream`), so a 10 M-row capture costs a
 //! few thousand rows of memory, and the output goes through the caller's writer.
 //!
-//! - [`call`]: the text of one call; [`signatures`] and [`flags`]: how each argument reads;
+//! - [`call`]: the text of one call; [`signatures`], [`flags`] and [`xlat`]: how each
+//!   argument reads;
 //! - [`line`]: prefixes, times, alignment, durations, exit lines;
 //! - [`select`]: `-e`, `-p`, `--tid`, `--seq`, `--since/--until`, `--run`;
 //! - [`exits`]: where exit lines go; [`tabular`]: CSV and JSON Lines.
@@ -16,6 +17,7 @@ pub mod line;
 pub mod select;
 pub mod signatures;
 pub mod tabular;
+pub mod xlat;
 
 use std::{
     collections::HashMap,
@@ -28,7 +30,7 @@ use tracer_dataset::{
     layout::{self, LayoutError},
     meta,
     rows::{self, ProcessRecord, ReadError},
-    stream::{Bounds, KEY_COLUMNS, SyscallStream},
+    stream::{Bounds, KEY_COLUMNS, SyscallBatch, SyscallStream},
     table,
 };
 
@@ -230,22 +232,12 @@ fn several_threads(path: &Path, sel: &Selection) -> Result<bool, ShowError> {
 }
 
 /// Whether row `i` is inside the ranges and chosen by the filters.
-fn shown(
-    sel: &Selection,
-    batch: &tracer_dataset::stream::SyscallBatch,
-    i: usize,
-    row: &SyscallRow<'_>,
-) -> bool {
+fn shown(sel: &Selection, batch: &SyscallBatch, i: usize, row: &SyscallRow<'_>) -> bool {
     in_range(sel, batch, i, row) && sel.chosen(row)
 }
 
 /// Whether row `i` is inside the seq and time range, of the run asked for.
-fn in_range(
-    sel: &Selection,
-    batch: &tracer_dataset::stream::SyscallBatch,
-    i: usize,
-    row: &SyscallRow<'_>,
-) -> bool {
+fn in_range(sel: &Selection, batch: &SyscallBatch, i: usize, row: &SyscallRow<'_>) -> bool {
     row.seq >= sel.seq.first
         && row.seq <= sel.seq.last
         && sel.in_time(row)

@@ -5,7 +5,10 @@
 
 use std::{collections::HashMap, sync::LazyLock};
 
-use super::flags::{self, Flags, Values};
+use super::{
+    flags::{Flags, Values},
+    xlat,
+};
 
 /// How one argument is printed.
 #[derive(Clone, Copy, Debug)]
@@ -92,12 +95,12 @@ const fn hex(args: &'static [Arg]) -> Signature {
     }
 }
 
-const ACCESS: Arg = Flags(flags::ACCESS, "F_OK");
-const AT: Arg = Flags(flags::AT_FLAGS, "0");
-const WAIT: Arg = Flags(flags::WAIT_OPTIONS, "0");
-const RLIMIT: Arg = Value(flags::RLIMITS, false);
-const CLOCK: Arg = Value(flags::CLOCKS, false);
-const DOMAIN: Arg = Value(flags::ADDRESS_FAMILIES, false);
+const ACCESS: Arg = Flags(xlat::ACCESS, "F_OK");
+const AT: Arg = Flags(xlat::AT_FLAGS, "0");
+const WAIT: Arg = Flags(xlat::WAIT_OPTIONS, "0");
+const RLIMIT: Arg = Value(xlat::RLIMITS, false);
+const CLOCK: Arg = Value(xlat::CLOCKS, false);
+const DOMAIN: Arg = Value(xlat::ADDRESS_FAMILIES, false);
 
 /// Signatures of the calls strace users read most, under the names of every table here.
 /// Calls printed specially (`clone`, `execve`, `execveat`, `fcntl`, `futex`) are in
@@ -114,10 +117,10 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("fstat", s(&[Fd, Ptr])),
     ("fstat64", s(&[Fd, Ptr])),
     ("poll", s(&[Ptr, Uint, Int])),
-    ("lseek", s(&[Fd, Long, Value(flags::WHENCE, false)])),
+    ("lseek", s(&[Fd, Long, Value(xlat::WHENCE, false)])),
     (
         "_llseek",
-        s(&[Fd, Ulong, Ulong, Ptr, Value(flags::WHENCE, false)]),
+        s(&[Fd, Ulong, Ulong, Ptr, Value(xlat::WHENCE, false)]),
     ),
     ("mmap", hex(&[Ptr, Ulong, Prot, MapFlags, Fd, Hex])),
     ("mmap2", hex(&[Ptr, Ulong, Prot, MapFlags, Fd, Hex])),
@@ -127,11 +130,11 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("brk", hex(&[Ptr])),
     (
         "mremap",
-        hex(&[Ptr, Ulong, Ulong, Flags(flags::MREMAP_FLAGS, "0"), Ptr]),
+        hex(&[Ptr, Ulong, Ulong, Flags(xlat::MREMAP_FLAGS, "0"), Ptr]),
     ),
     ("msync", s(&[Ptr, Ulong, Hex])),
     ("mincore", s(&[Ptr, Ulong, Ptr])),
-    ("madvise", s(&[Ptr, Ulong, Value(flags::MADVISE, false)])),
+    ("madvise", s(&[Ptr, Ulong, Value(xlat::MADVISE, false)])),
     ("mlock", s(&[Ptr, Ulong])),
     ("munlock", s(&[Ptr, Ulong])),
     ("mlock2", s(&[Ptr, Ulong, Hex])),
@@ -140,7 +143,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("rt_sigaction", s(&[Signal, Ptr, Ptr, Ulong])),
     (
         "rt_sigprocmask",
-        s(&[Value(flags::SIG_HOW, false), Ptr, Ptr, Ulong]),
+        s(&[Value(xlat::SIG_HOW, false), Ptr, Ptr, Ulong]),
     ),
     ("rt_sigreturn", s(&[])),
     ("rt_sigpending", s(&[Ptr, Ulong])),
@@ -154,7 +157,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("tgkill", s(&[Int, Int, Signal])),
     ("pidfd_send_signal", s(&[Fd, Signal, Ptr, Hex])),
     ("pause", s(&[])),
-    ("ioctl", s(&[Fd, Value(flags::IOCTLS, true), Hex])),
+    ("ioctl", s(&[Fd, Value(xlat::IOCTLS, true), Hex])),
     ("pread64", s(&[Fd, Ptr, Ulong, Long])),
     ("pwrite64", s(&[Fd, Ptr, Ulong, Long])),
     ("readv", s(&[Fd, Ptr, Int])),
@@ -167,7 +170,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("faccessat", s(&[DirFd, Path, ACCESS])),
     (
         "faccessat2",
-        s(&[DirFd, Path, ACCESS, Flags(flags::AT_ACCESS_FLAGS, "0")]),
+        s(&[DirFd, Path, ACCESS, Flags(xlat::AT_ACCESS_FLAGS, "0")]),
     ),
     ("pipe", s(&[Ptr])),
     ("pipe2", s(&[Ptr, OFlags])),
@@ -181,7 +184,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("nanosleep", s(&[Ptr, Ptr])),
     (
         "clock_nanosleep",
-        s(&[CLOCK, Flags(flags::TIMER_FLAGS, "0"), Ptr, Ptr]),
+        s(&[CLOCK, Flags(xlat::TIMER_FLAGS, "0"), Ptr, Ptr]),
     ),
     ("clock_gettime", s(&[CLOCK, Ptr])),
     ("clock_settime", s(&[CLOCK, Ptr])),
@@ -232,7 +235,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("bind", s(&[Fd, Ptr, Int])),
     ("listen", s(&[Fd, Int])),
     ("accept", s(&[Fd, Ptr, Ptr])),
-    ("accept4", s(&[Fd, Ptr, Ptr, Flags(flags::SOCK_FLAGS, "0")])),
+    ("accept4", s(&[Fd, Ptr, Ptr, Flags(xlat::SOCK_FLAGS, "0")])),
     ("getsockname", s(&[Fd, Ptr, Ptr])),
     ("getpeername", s(&[Fd, Ptr, Ptr])),
     ("sendto", s(&[Fd, Ptr, Ulong, Hex, Ptr, Int])),
@@ -241,7 +244,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("recvmsg", s(&[Fd, Ptr, Hex])),
     ("sendmmsg", s(&[Fd, Ptr, Uint, Hex])),
     ("recvmmsg", s(&[Fd, Ptr, Uint, Hex, Ptr])),
-    ("shutdown", s(&[Fd, Value(flags::SHUTDOWN_HOW, false)])),
+    ("shutdown", s(&[Fd, Value(xlat::SHUTDOWN_HOW, false)])),
     ("setsockopt", s(&[Fd, Int, Int, Ptr, Int])),
     ("getsockopt", s(&[Fd, Int, Int, Ptr, Ptr])),
     ("exit", s(&[Int])),
@@ -250,7 +253,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("waitpid", s(&[Int, Ptr, WAIT])),
     ("waitid", s(&[Int, Int, Ptr, WAIT, Ptr])),
     ("uname", s(&[Ptr])),
-    ("flock", s(&[Fd, Flags(flags::FLOCK_OPS, "0")])),
+    ("flock", s(&[Fd, Flags(xlat::FLOCK_OPS, "0")])),
     ("fsync", s(&[Fd])),
     ("fdatasync", s(&[Fd])),
     ("syncfs", s(&[Fd])),
@@ -266,7 +269,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("renameat", s(&[DirFd, Path, DirFd, Ptr])),
     (
         "renameat2",
-        s(&[DirFd, Path, DirFd, Ptr, Flags(flags::RENAME_FLAGS, "0")]),
+        s(&[DirFd, Path, DirFd, Ptr, Flags(xlat::RENAME_FLAGS, "0")]),
     ),
     ("mkdir", s(&[Path, Mode])),
     ("mkdirat", s(&[DirFd, Path, Mode])),
@@ -307,7 +310,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("fstatat64", s(&[DirFd, Path, Ptr, AT])),
     (
         "statx",
-        s(&[DirFd, Path, AT, Flags(flags::STATX_MASK, "0"), Ptr]),
+        s(&[DirFd, Path, AT, Flags(xlat::STATX_MASK, "0"), Ptr]),
     ),
     ("statfs", s(&[Path, Ptr])),
     ("fstatfs", s(&[Fd, Ptr])),
@@ -317,7 +320,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("name_to_handle_at", s(&[DirFd, Path, Ptr, Ptr, AT])),
     ("open_tree", s(&[DirFd, Path, Hex])),
     ("mount", s(&[Ptr, Path, Ptr, Hex, Ptr])),
-    ("umount2", s(&[Path, Flags(flags::UMOUNT_FLAGS, "0")])),
+    ("umount2", s(&[Path, Flags(xlat::UMOUNT_FLAGS, "0")])),
     ("mount_setattr", s(&[DirFd, Path, AT, Ptr, Ulong])),
     ("pivot_root", s(&[Path, Ptr])),
     ("acct", s(&[Path])),
@@ -347,9 +350,9 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("sched_setaffinity", s(&[Int, Uint, Ptr])),
     (
         "prctl",
-        s(&[Value(flags::PRCTL_OPTIONS, false), Hex, Hex, Hex, Hex]),
+        s(&[Value(xlat::PRCTL_OPTIONS, false), Hex, Hex, Hex, Hex]),
     ),
-    ("arch_prctl", s(&[Value(flags::ARCH_PRCTL, true), Hex])),
+    ("arch_prctl", s(&[Value(xlat::ARCH_PRCTL, true), Hex])),
     ("set_tid_address", s(&[Ptr])),
     ("set_robust_list", s(&[Ptr, Ulong])),
     ("get_robust_list", s(&[Int, Ptr, Ptr])),
@@ -357,7 +360,7 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("readahead", s(&[Fd, Long, Ulong])),
     (
         "fadvise64",
-        s(&[Fd, Long, Ulong, Value(flags::FADVISE, false)]),
+        s(&[Fd, Long, Ulong, Value(xlat::FADVISE, false)]),
     ),
     ("fallocate", s(&[Fd, Int, Long, Long])),
     ("sync_file_range", s(&[Fd, Long, Long, Hex])),
@@ -366,33 +369,33 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("vmsplice", s(&[Fd, Ptr, Ulong, Hex])),
     ("copy_file_range", s(&[Fd, Ptr, Fd, Ptr, Ulong, Hex])),
     ("epoll_create", s(&[Int])),
-    ("epoll_create1", s(&[Flags(flags::EPOLL_CREATE_FLAGS, "0")])),
+    ("epoll_create1", s(&[Flags(xlat::EPOLL_CREATE_FLAGS, "0")])),
     (
         "epoll_ctl",
-        s(&[Fd, Value(flags::EPOLL_OPS, false), Fd, Ptr]),
+        s(&[Fd, Value(xlat::EPOLL_OPS, false), Fd, Ptr]),
     ),
     ("epoll_wait", s(&[Fd, Ptr, Int, Int])),
     ("epoll_pwait", s(&[Fd, Ptr, Int, Int, Ptr, Ulong])),
     ("epoll_pwait2", s(&[Fd, Ptr, Int, Ptr, Ptr, Ulong])),
     ("eventfd", s(&[Uint])),
-    ("eventfd2", s(&[Uint, Flags(flags::EVENTFD_FLAGS, "0")])),
+    ("eventfd2", s(&[Uint, Flags(xlat::EVENTFD_FLAGS, "0")])),
     ("signalfd", s(&[Fd, Ptr, Ulong])),
     ("signalfd4", s(&[Fd, Ptr, Ulong, OFlags])),
     (
         "timerfd_create",
-        s(&[CLOCK, Flags(flags::TIMERFD_FLAGS, "0")]),
+        s(&[CLOCK, Flags(xlat::TIMERFD_FLAGS, "0")]),
     ),
     ("timerfd_settime", s(&[Fd, Hex, Ptr, Ptr])),
     ("timerfd_gettime", s(&[Fd, Ptr])),
-    ("inotify_init1", s(&[Flags(flags::INOTIFY_INIT_FLAGS, "0")])),
+    ("inotify_init1", s(&[Flags(xlat::INOTIFY_INIT_FLAGS, "0")])),
     ("inotify_add_watch", s(&[Fd, Path, Hex])),
     ("inotify_rm_watch", s(&[Fd, Int])),
     ("fanotify_init", s(&[Hex, Hex])),
     ("fanotify_mark", s(&[Fd, Hex, Hex, DirFd, Path])),
-    ("memfd_create", s(&[Ptr, Flags(flags::MEMFD_FLAGS, "0")])),
+    ("memfd_create", s(&[Ptr, Flags(xlat::MEMFD_FLAGS, "0")])),
     (
         "getrandom",
-        s(&[Ptr, Ulong, Flags(flags::GETRANDOM_FLAGS, "0")]),
+        s(&[Ptr, Ulong, Flags(xlat::GETRANDOM_FLAGS, "0")]),
     ),
     ("unshare", s(&[CloneFlags])),
     ("setns", s(&[Fd, CloneFlags])),
@@ -401,11 +404,11 @@ const SIGNATURES: &[(&str, Signature)] = &[
     ("pidfd_getfd", s(&[Fd, Fd, Hex])),
     (
         "close_range",
-        s(&[Uint, Uint, Flags(flags::CLOSE_RANGE_FLAGS, "0")]),
+        s(&[Uint, Uint, Flags(xlat::CLOSE_RANGE_FLAGS, "0")]),
     ),
     (
         "process_madvise",
-        s(&[Fd, Ptr, Ulong, Value(flags::MADVISE, false), Hex]),
+        s(&[Fd, Ptr, Ulong, Value(xlat::MADVISE, false), Hex]),
     ),
     ("process_vm_readv", s(&[Int, Ptr, Ulong, Ptr, Ulong, Hex])),
     ("process_vm_writev", s(&[Int, Ptr, Ulong, Ptr, Ulong, Hex])),
