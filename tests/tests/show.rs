@@ -486,6 +486,9 @@ print(duckdb.sql(f"SELECT count(*) FROM read_json('{jsonl}') WHERE path = '/etc/
     assert_eq!(got[10], passwd);
 }
 
+/// What the round trip keeps of a call: pid, name, return, path.
+type Call = (i32, String, Option<i64>, Option<String>);
+
 #[test]
 fn text_ingests_back_into_the_same_calls() {
     let cap = Capture::new("roundtrip");
@@ -511,7 +514,7 @@ fn text_ingests_back_into_the_same_calls() {
     // Per thread, in order: the ingest places a call that never resumed (the killed child's
     // pause) where its thread ended, not where it started.
     let per_thread = |rows: &[SyscallRecord]| {
-        let mut m: BTreeMap<i32, Vec<(i32, String, Option<i64>, Option<String>)>> = BTreeMap::new();
+        let mut m: BTreeMap<i32, Vec<Call>> = BTreeMap::new();
         for r in rows {
             m.entry(r.tid)
                 .or_default()
