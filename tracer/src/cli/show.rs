@@ -95,11 +95,11 @@ pub struct ShowArgs {
 
     /// Show only calls from TIME on: +1.5 (seconds after the run's first call), 08:19:08.96
     /// (local time of day, as -tt prints) or 1764577148.96 (epoch seconds, as -ttt prints).
-    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    #[arg(long, value_name = "TIME")]
     pub since: Option<TimeBound>,
 
     /// Show only calls up to TIME (as --since).
-    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    #[arg(long, value_name = "TIME")]
     pub until: Option<TimeBound>,
 
     /// Show only run RUN_ID of a dataset folder.

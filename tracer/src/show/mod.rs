@@ -283,8 +283,11 @@ fn show_file(
         .filter_map(|p| Some((p.pid, (p.exe.as_deref()?, p.argv.as_deref()?))))
         .collect();
     let exec_argv = |row: &SyscallRow<'_>| {
+        if row.syscall != "execve" || row.ret != Some(0) {
+            return None;
+        }
         let (exe, argv) = argv.get(&row.pid)?;
-        (row.syscall == "execve" && row.ret == Some(0) && row.path == Some(*exe)).then_some(*argv)
+        (row.path == Some(*exe)).then_some(*argv)
     };
     let ctx = facts.ctx;
     let mut line = String::new();
