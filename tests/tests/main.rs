@@ -11,3 +11,4 @@ mod ingest_strace;
 mod parity_compare;
 mod parity_live;
 mod report;
+mod show;

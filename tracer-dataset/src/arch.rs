@@ -1,6 +1,7 @@
 //! Syscall tables of the architectures a dataset can name calls for: name <-> number (from the
 //! `syscalls` crate, generated from the kernel's own tables, never hand-written), which argument
-//! of a call is a path (one table, for the capture and for every ingest), errno and signal names.
+//! of a call is a path (one table, for the capture and for every ingest), errno and signal names
+//! (both ways, as strace prints them).
 
 use std::{collections::HashMap, str::FromStr, sync::LazyLock};
 
@@ -270,47 +271,85 @@ pub fn errno_by_name(name: &str) -> Option<i64> {
     ERRNO.get(name).copied()
 }
 
-/// Signal name (`SIGKILL`) to its number on Linux.
+/// errno number to its name (`2` -> `ENOENT`), as strace prints it; `None` for numbers no
+/// table names.
+pub fn errno_name(errno: i64) -> Option<&'static str> {
+    let n = i32::try_from(errno)
+        .ok()
+        .filter(|n| (1..4096).contains(n))?;
+    syscalls::Errno::new(n).name()
+}
+
+/// Linux signal numbers 1 to 31 by name; the same on every architecture here (x86_64, x86,
+/// aarch64).
+const SIGNALS: [&str; 31] = [
+    "SIGHUP",
+    "SIGINT",
+    "SIGQUIT",
+    "SIGILL",
+    "SIGTRAP",
+    "SIGABRT",
+    "SIGBUS",
+    "SIGFPE",
+    "SIGKILL",
+    "SIGUSR1",
+    "SIGSEGV",
+    "SIGUSR2",
+    "SIGPIPE",
+    "SIGALRM",
+    "SIGTERM",
+    "SIGSTKFLT",
+    "SIGCHLD",
+    "SIGCONT",
+    "SIGSTOP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGURG",
+    "SIGXCPU",
+    "SIGXFSZ",
+    "SIGVTALRM",
+    "SIGPROF",
+    "SIGWINCH",
+    "SIGIO",
+    "SIGPWR",
+    "SIGSYS",
+];
+
+/// The kernel's first real-time signal. strace names signals by the kernel's numbering
+/// (strace: src/signal.c, `signame`): 32 is `SIGRTMIN`, 32+n is `SIGRT_n` up to 64 (glibc's
+/// own `SIGRTMIN()` is 34, after the two it reserves, and must not be used here).
+const KERNEL_SIGRTMIN: i32 = 32;
+/// The kernel's last real-time signal.
+const KERNEL_SIGRTMAX: i32 = 64;
+
+/// Signal name (`SIGKILL`, `SIGRTMIN`, `SIGRT_3`) to its number on Linux, as strace names them.
 pub fn signal_by_name(name: &str) -> Option<i32> {
-    let n = match name {
-        "SIGHUP" => libc::SIGHUP,
-        "SIGINT" => libc::SIGINT,
-        "SIGQUIT" => libc::SIGQUIT,
-        "SIGILL" => libc::SIGILL,
-        "SIGTRAP" => libc::SIGTRAP,
-        "SIGABRT" => libc::SIGABRT,
-        "SIGBUS" => libc::SIGBUS,
-        "SIGFPE" => libc::SIGFPE,
-        "SIGKILL" => libc::SIGKILL,
-        "SIGUSR1" => libc::SIGUSR1,
-        "SIGSEGV" => libc::SIGSEGV,
-        "SIGUSR2" => libc::SIGUSR2,
-        "SIGPIPE" => libc::SIGPIPE,
-        "SIGALRM" => libc::SIGALRM,
-        "SIGTERM" => libc::SIGTERM,
-        "SIGSTKFLT" => libc::SIGSTKFLT,
-        "SIGCHLD" => libc::SIGCHLD,
-        "SIGCONT" => libc::SIGCONT,
-        "SIGSTOP" => libc::SIGSTOP,
-        "SIGTSTP" => libc::SIGTSTP,
-        "SIGTTIN" => libc::SIGTTIN,
-        "SIGTTOU" => libc::SIGTTOU,
-        "SIGURG" => libc::SIGURG,
-        "SIGXCPU" => libc::SIGXCPU,
-        "SIGXFSZ" => libc::SIGXFSZ,
-        "SIGVTALRM" => libc::SIGVTALRM,
-        "SIGPROF" => libc::SIGPROF,
-        "SIGWINCH" => libc::SIGWINCH,
-        "SIGIO" => libc::SIGIO,
-        "SIGPWR" => libc::SIGPWR,
-        "SIGSYS" => libc::SIGSYS,
-        _ => {
-            // Real-time signals: strace prints SIGRTMIN and SIGRT_<n>.
-            let rt = name.strip_prefix("SIGRT_")?.parse::<i32>().ok()?;
-            return Some(libc::SIGRTMIN() + rt);
-        }
-    };
-    Some(n)
+    if let Some(i) = SIGNALS.iter().position(|s| *s == name) {
+        return Some(i as i32 + 1);
+    }
+    // Aliases strace does not print but logs of other tools do.
+    match name {
+        "SIGIOT" => return Some(6),
+        "SIGPOLL" => return Some(29),
+        "SIGRTMIN" => return Some(KERNEL_SIGRTMIN),
+        _ => {}
+    }
+    let rt = name.strip_prefix("SIGRT_")?.parse::<i32>().ok()?;
+    let n = KERNEL_SIGRTMIN + rt;
+    (n <= KERNEL_SIGRTMAX).then_some(n)
+}
+
+/// Signal number to the name strace prints (`9` -> `SIGKILL`, `33` -> `SIGRT_1`); `None` for
+/// numbers that name no signal (0 included).
+pub fn signal_name(sig: i64) -> Option<std::borrow::Cow<'static, str>> {
+    let n = i32::try_from(sig).ok()?;
+    match n {
+        1..=31 => Some(SIGNALS[n as usize - 1].into()),
+        KERNEL_SIGRTMIN => Some("SIGRTMIN".into()),
+        33..=KERNEL_SIGRTMAX => Some(format!("SIGRT_{}", n - KERNEL_SIGRTMIN).into()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -396,5 +435,17 @@ mod tests {
         assert_eq!(errno_by_name("ERESTART_RESTARTBLOCK"), Some(516));
         assert_eq!(signal_by_name("SIGKILL"), Some(9));
         assert_eq!(signal_by_name("SIGNOPE"), None);
+        assert_eq!(signal_by_name("SIGRTMIN"), Some(32));
+        assert_eq!(signal_by_name("SIGRT_1"), Some(33));
+        assert_eq!(signal_name(33).as_deref(), Some("SIGRT_1"));
+        for n in 1..=64 {
+            let name = signal_name(n).expect("named");
+            assert_eq!(signal_by_name(&name), Some(n as i32), "{name}");
+        }
+        assert_eq!(signal_name(0), None);
+        assert_eq!(signal_name(65), None);
+        assert_eq!(errno_name(2), Some("ENOENT"));
+        assert_eq!(errno_name(514), Some("ERESTARTNOHAND"));
+        assert_eq!(errno_name(0), None);
     }
 }

@@ -9,7 +9,7 @@
 //! - [`mode`]: labels of the `mode` column, M.R sweep points included;
 //! - [`layout`]: where files go (processes beside syscalls, dataset folders) and the one walker;
 //! - [`arch`]: syscall tables per architecture and the one path-argument table;
-//! - [`rows`]: the full-row reader;
+//! - [`rows`]: the full-row reader; [`stream`]: the batch-at-a-time reader of large files;
 //! - [`intern`] and [`hash`]: syscall-name ids and the fast hasher of the hot maps.
 //!
 //! No aya, no root: the analysis builds on machines without the eBPF toolchain.
@@ -25,6 +25,7 @@ pub mod rows;
 pub mod run;
 pub mod schema;
 pub mod sink;
+pub mod stream;
 
 pub use arch::Arch;
 pub use labels::{RunLabels, RunsSink};

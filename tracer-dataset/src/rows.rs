@@ -127,6 +127,14 @@ fn open(path: &Path) -> Result<(HashMap<String, String>, Vec<RecordBatch>), Read
         path: path.to_path_buf(),
         source,
     })?;
+    open_file(file, path)
+}
+
+/// The batches of `file` (named `path` in errors) with its key-value metadata.
+fn open_file(
+    file: File,
+    path: &Path,
+) -> Result<(HashMap<String, String>, Vec<RecordBatch>), ReadError> {
     let pq = |source| ReadError::Parquet {
         path: path.to_path_buf(),
         source,
@@ -282,7 +290,20 @@ pub fn read_syscalls(path: &Path) -> Result<Vec<SyscallRecord>, ReadError> {
 
 /// Every row of a `processes` file, in file order.
 pub fn read_processes(path: &Path) -> Result<Vec<ProcessRecord>, ReadError> {
-    let (_, batches) = open(path)?;
+    let file = File::open(path).map_err(|source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(read_processes_file(file, path)?.1)
+}
+
+/// The key-value metadata and every row of the `processes` file `file`, already opened
+/// (`path` names it in errors).
+pub fn read_processes_file(
+    file: File,
+    path: &Path,
+) -> Result<(HashMap<String, String>, Vec<ProcessRecord>), ReadError> {
+    let (kv, batches) = open_file(file, path)?;
     let mut out = Vec::new();
     for batch in &batches {
         let c = Columns { path, batch };
@@ -318,7 +339,7 @@ pub fn read_processes(path: &Path) -> Result<Vec<ProcessRecord>, ReadError> {
             });
         }
     }
-    Ok(out)
+    Ok((kv, out))
 }
 
 /// What one dataset file holds, read whole.

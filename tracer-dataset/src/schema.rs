@@ -155,6 +155,9 @@ pub mod meta {
     pub const FILES_SKIPPED: &str = "syscall_tracer.files_skipped";
     /// The skipped files by kind (JSON object, kind -> count; the kind is the file's extension).
     pub const FILES_SKIPPED_DETAIL: &str = "syscall_tracer.files_skipped_detail";
+    /// `path` values were cut to at most this many bytes (`tracer record -s N`); absent: kept up
+    /// to the capture's limit (255 bytes).
+    pub const PATH_LIMIT: &str = "syscall_tracer.path_limit";
 }
 
 /// Values of `meta::TABLE`.

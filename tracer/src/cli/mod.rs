@@ -10,6 +10,7 @@ pub mod experiment;
 pub mod ingest;
 pub mod parity;
 pub mod record;
+pub mod show;
 
 use std::{io::Write as _, path::PathBuf};
 
@@ -20,9 +21,11 @@ pub use self::{
     ingest::IngestArgs,
     parity::ParityArgs,
     record::{ArgsError, RecordArgs, default_run_id},
+    show::{ShowArgs, ShowArgsError},
 };
 use crate::{
     capture::RecordError, experiment::ExperimentError, ingest::IngestError, parity::ParityError,
+    path_limit::PathLimitError, show::ShowError,
 };
 
 /// Record any command's syscalls with eBPF into Parquet, at a small fraction of strace's cost.
@@ -49,6 +52,10 @@ pub enum Command {
     /// Compare two captures of the same workload (e.g. strace vs eBPF): processes, counts,
     /// per-thread sequence similarity, return values and paths.
     Parity(ParityArgs),
+    /// Print a capture as strace would have: one line per call with decoded arguments and
+    /// errno names, exit lines, strace's -e/-p/-t/-tt/-ttt/-r/-T; or as CSV / JSON Lines.
+    /// `tracer show trace.parquet | less`.
+    Show(ShowArgs),
 }
 
 /// Why a command failed: invalid arguments, the library's errors, or its output.
@@ -75,6 +82,21 @@ pub enum CliError {
     /// A comparison failed.
     #[error(transparent)]
     Parity(#[from] ParityError),
+    /// Invalid `show` arguments.
+    #[error(transparent)]
+    ShowArgs(#[from] ShowArgsError),
+    /// Showing a capture failed (a closed stdout included).
+    #[error(transparent)]
+    Show(#[from] ShowError),
+    /// `record -s`: the capture was written, its paths could not be cut.
+    #[error("cutting the paths of {} (the capture itself is complete)", output.display())]
+    PathLimit {
+        /// The syscalls file.
+        output: PathBuf,
+        /// The cause.
+        #[source]
+        source: PathLimitError,
+    },
     /// A command's output could not be written to stdout.
     #[error("{what}")]
     Stdout {
@@ -118,6 +140,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Experiment(args) => experiment::run(&args),
         Command::Ingest(args) => ingest::run(&args),
         Command::Parity(args) => parity::run(&args),
+        Command::Show(args) => show::run(&args),
     }
 }
 

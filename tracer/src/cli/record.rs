@@ -7,12 +7,13 @@ use std::{
     path::PathBuf,
 };
 
-use clap::Args;
+use clap::{ArgAction, Args};
 use tracer_dataset::{Arch, RunInfo};
 
 use super::{CliError, parse_bytes};
 use crate::{
     capture::{self, Job, Progress, ProgressFn, RecordConfig, Schedule, Target},
+    path_limit,
     syscall_table::{self, FilterError},
     user::{self, UserError},
 };
@@ -26,7 +27,9 @@ use crate::{
 
 OUTPUT:
     FILE (default trace.parquet) holds one row per syscall; FILE's stem + .processes.parquet
-    one row per process (lineage, exit status, argv). Read them with DuckDB:
+    one row per process (lineage, exit status, argv). Read them as strace output:
+        tracer show trace.parquet | less
+    or with DuckDB:
         duckdb -c \"SELECT syscall, count(*) FROM 'trace.parquet' GROUP BY ALL ORDER BY 2 DESC\"
     The exit status is the command's own (128+N if killed by signal N), as with strace.")]
 pub struct RecordArgs {
@@ -62,6 +65,19 @@ pub struct RecordArgs {
     /// Print a strace -c style table of calls, errors (and times with -T) on stderr.
     #[arg(short = 'c', long = "summary")]
     pub summary: bool,
+
+    /// strace's -f and -ff, accepted and changing nothing: every descendant of the command
+    /// (or of the -p processes) is always recorded, into the one FILE (-ff writes no file per
+    /// process; `tracer show -p PID` shows one process).
+    #[arg(short = 'f', action = ArgAction::Count)]
+    pub follow: u8,
+
+    /// strace's string length. The capture records no buffers; it keeps each call's first path
+    /// argument (the `path` column) up to 255 bytes. With N below 255, the paths are cut to N
+    /// bytes after the capture (the files are rewritten once, and their footer records
+    /// syscall_tracer.path_limit=N); N of 255 or more changes nothing.
+    #[arg(short = 's', value_name = "N")]
+    pub string_limit: Option<usize>,
 
     /// Ring buffer size in bytes (power of two; K, M, G suffixes accepted).
     #[arg(long = "ring-bytes", value_name = "BYTES", default_value = "128M", value_parser = parse_bytes)]
@@ -198,6 +214,15 @@ pub fn run(args: &RecordArgs) -> Result<i32, CliError> {
         output: config.output.clone(),
         source: Box::new(source),
     })?;
+    if let Some(limit) = args.string_limit {
+        let owner = config.creds.as_ref().map(|c| (c.uid, c.gid));
+        path_limit::cut_paths(&config.output, &config.processes_output, limit, owner).map_err(
+            |source| CliError::PathLimit {
+                output: config.output.clone(),
+                source,
+            },
+        )?;
+    }
     if args.summary {
         eprint!("{}", outcome.summary_table());
     }
@@ -251,5 +276,37 @@ mod tests {
             panic!("record subcommand")
         };
         assert!(matches!(args.to_config(), Err(ArgsError::Neither)));
+    }
+
+    #[test]
+    fn strace_flags_are_accepted() {
+        for argv in [
+            &["tracer", "record", "-f", "-o", "x.parquet", "--", "ls"][..],
+            &["tracer", "record", "-ff", "-s", "64", "--", "ls"],
+            &[
+                "tracer",
+                "record",
+                "-f",
+                "-T",
+                "-c",
+                "-e",
+                "trace=%file",
+                "--",
+                "ls",
+            ],
+        ] {
+            let cli = Cli::try_parse_from(argv).expect("parses");
+            let Command::Record(args) = cli.command else {
+                panic!("record subcommand")
+            };
+            assert!(args.follow >= 1);
+            assert!(args.to_config().is_ok());
+        }
+        let cli =
+            Cli::try_parse_from(["tracer", "record", "-s", "64", "--", "ls"]).expect("parses");
+        let Command::Record(args) = cli.command else {
+            panic!("record subcommand")
+        };
+        assert_eq!(args.string_limit, Some(64));
     }
 }
