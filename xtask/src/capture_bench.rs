@@ -116,8 +116,8 @@ struct Contender {
     prefix: Vec<String>,
 }
 
-/// Debian's perf is `perf_<major>.<minor>`, with a wrapper that insists on the running kernel's
-/// version: take the newest real binary.
+/// Debian's perf: older packages install `perf_<major>.<minor>` behind a wrapper that insists on
+/// the running kernel's version (take the newest real binary), newer ones a plain `perf`.
 fn perf_binary() -> Option<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/bin")
         .ok()?
@@ -130,7 +130,13 @@ fn perf_binary() -> Option<PathBuf> {
         })
         .collect();
     found.sort();
-    found.pop()
+    found.pop().or_else(|| {
+        Command::new("perf")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+            .then(|| PathBuf::from("perf"))
+    })
 }
 
 /// perf trace and bpftrace need tracefs (a fresh machine has none mounted).

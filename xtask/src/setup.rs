@@ -50,7 +50,7 @@ pub fn bench_peers() -> anyhow::Result<()> {
     let mut missing = Vec::new();
     let has_perf = std::fs::read_dir("/usr/bin").is_ok_and(|d| {
         d.flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with("perf_"))
+            .any(|e| e.file_name().to_string_lossy().starts_with("perf"))
     });
     if !has_perf {
         missing.push("linux-perf");
