@@ -160,10 +160,11 @@ fn test(kernel_args: &kernels::KernelArgs, args: &[String]) -> anyhow::Result<()
         "tests: {} passed, {} failed, {} skipped",
         totals.passed, totals.failed, totals.ignored
     );
-    if !failures.is_empty() {
-        bail!("{}", failures.join("\n"));
+    match failures.as_slice() {
+        [] => Ok(()),
+        [one] => bail!("{one}"),
+        [first, rest @ ..] => bail!("{first}\n(and {} more failures, listed above)", rest.len()),
     }
-    Ok(())
 }
 
 /// `cargo`, with the eBPF object required: the project's own commands never fall back to

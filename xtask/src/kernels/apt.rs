@@ -120,7 +120,11 @@ fn pick_archives(entries: &[Entry]) -> Option<Archives> {
     };
     let main = entries
         .iter()
-        .find(|e| e.suites.iter().any(|s| !s.contains('-') && !s.contains('/')))
+        .find(|e| {
+            e.suites
+                .iter()
+                .any(|s| !s.contains('-') && !s.contains('/'))
+        })
         .map(archive)?;
     let security = entries
         .iter()
@@ -141,8 +145,8 @@ impl Archives {
                 .collect();
             files.sort();
             for f in files {
-                let text = fs::read_to_string(&f)
-                    .with_context(|| format!("reading {}", f.display()))?;
+                let text =
+                    fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
                 entries.extend(parse_deb822(&text));
             }
         }
@@ -231,7 +235,10 @@ impl PrivateApt {
 
     fn update(&mut self) -> anyhow::Result<()> {
         if !self.updated {
-            eprintln!("xtask kernels: apt-get update ({}, private lists)", self.suite);
+            eprintln!(
+                "xtask kernels: apt-get update ({}, private lists)",
+                self.suite
+            );
             run(self.command("apt-get").args(["-qq", "update"]))
                 .with_context(|| format!("updating the private apt lists of {}", self.suite))?;
             self.updated = true;
@@ -274,7 +281,10 @@ impl PrivateApt {
             .status()
             .with_context(|| format!("apt-get download {package}"))?;
         if !status.success() {
-            bail!("apt-get download {package} ({}) failed: {status}", self.suite);
+            bail!(
+                "apt-get download {package} ({}) failed: {status}",
+                self.suite
+            );
         }
         let prefix = format!("{package}_");
         fs::read_dir(dest)?
@@ -285,7 +295,12 @@ impl PrivateApt {
                     .and_then(|n| n.to_str())
                     .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".deb"))
             })
-            .with_context(|| format!("apt-get download left no {prefix}*.deb in {}", dest.display()))
+            .with_context(|| {
+                format!(
+                    "apt-get download left no {prefix}*.deb in {}",
+                    dest.display()
+                )
+            })
     }
 }
 

@@ -162,8 +162,8 @@ impl Fetcher {
             .with_context(|| format!("{package} ships no boot/vmlinuz-*"))?;
         fs::copy(&vmlinuz, dir.join("vmlinuz"))?;
         let config = unpacked.join(format!("boot/config-{release}"));
-        let config_text = fs::read_to_string(&config)
-            .with_context(|| format!("reading {}", config.display()))?;
+        let config_text =
+            fs::read_to_string(&config).with_context(|| format!("reading {}", config.display()))?;
         if !config_text.lines().any(|l| l == "CONFIG_DEBUG_INFO_BTF=y") {
             bail!("{package} is built without CONFIG_DEBUG_INFO_BTF: tracer cannot run on it");
         }
@@ -191,11 +191,14 @@ impl Fetcher {
 
 /// `boot/vmlinuz-<release>` and the release.
 fn find_image(boot: &Path) -> Option<(PathBuf, String)> {
-    fs::read_dir(boot).ok()?.filter_map(Result::ok).find_map(|e| {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let release = name.strip_prefix("vmlinuz-")?.to_string();
-        Some((e.path(), release))
-    })
+    fs::read_dir(boot)
+        .ok()?
+        .filter_map(Result::ok)
+        .find_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let release = name.strip_prefix("vmlinuz-")?.to_string();
+            Some((e.path(), release))
+        })
 }
 
 /// Every `*.ko*` file under `moddir/kernel`, by module name (`-` and `_` are the same).

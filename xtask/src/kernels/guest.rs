@@ -40,7 +40,10 @@ pub fn compile_programs(workspace: &Path, dest: &Path) -> anyhow::Result<Vec<Pat
             .status()
             .context("running cc")?;
         if !status.success() {
-            bail!("cc -static {} failed (glibc's static libraries: libc6-dev)", c.display());
+            bail!(
+                "cc -static {} failed (glibc's static libraries: libc6-dev)",
+                c.display()
+            );
         }
         out.push(exe);
     }

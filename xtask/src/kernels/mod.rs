@@ -21,6 +21,7 @@ use std::{
 use anyhow::{Context as _, bail};
 
 pub use qemu::Accel;
+use qemu::Machine;
 pub use report::Matrix;
 
 use checks::CheckResult;
@@ -33,7 +34,11 @@ use crate::{cargo, run, workspace_root};
 /// The suites of the default matrix, oldest first.
 const DEFAULT_SUITES: &[&str] = &["bullseye", "bookworm", "trixie"];
 /// Kernel versions accepted in `--kernels` for the suite that ships them.
-const VERSION_SUITES: &[(&str, &str)] = &[("5.10", "bullseye"), ("6.1", "bookworm"), ("6.12", "trixie")];
+const VERSION_SUITES: &[(&str, &str)] = &[
+    ("5.10", "bullseye"),
+    ("6.1", "bookworm"),
+    ("6.12", "trixie"),
+];
 /// How long the KVM probe may take to reach init before TCG is used (TCG itself boots to init
 /// in about 3 s here).
 const KVM_PROBE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -51,7 +56,8 @@ pub struct KernelArgs {
     /// Leave the kernel matrix out of `cargo xtask test`.
     #[arg(long, conflicts_with = "kernels")]
     pub no_kernels: bool,
-    /// The guests' accelerator; by default KVM if a probe boot reaches init in 20 s, else TCG.
+    /// The guests' accelerator; by default KVM if a probe boot reaches init in 20 s (the
+    /// verdict is cached in target/kernels/accel-probe.txt), else TCG.
     #[arg(long, value_enum)]
     pub accel: Option<Accel>,
     /// Seconds after which a guest is killed (a hung VM fails its kernel's checks).
@@ -116,16 +122,20 @@ pub fn run_matrix(suites: &[String], args: &KernelArgs, command: &str) -> anyhow
     fetcher.clean();
     let files = GuestFiles::collect(&busybox, &tracer, &programs, &root.join("tracer.stripped"))?;
 
-    let accel = match args.accel {
-        Some(a) => a,
-        None => probe_accel(&kernels[0], &files)?,
+    let machine = match args.accel {
+        Some(Accel::Tcg) => Machine::TCG,
+        Some(Accel::Kvm) => Machine {
+            accel: Accel::Kvm,
+            kvm_cpu: qemu::KVM_CPUS[0],
+        },
+        None => probe_machine(&kernels[0], &files)?,
     };
     let mut runs = Vec::new();
     for kernel in kernels {
         runs.push(run_kernel(
             kernel,
             &files,
-            accel,
+            machine,
             Duration::from_secs(args.vm_timeout_s),
         )?);
     }
@@ -157,8 +167,41 @@ fn header() -> String {
     )
 }
 
-/// KVM if a probe boot of `kernel` reaches its init in time, else TCG.
-fn probe_accel(kernel: &Kernel, files: &GuestFiles) -> anyhow::Result<Accel> {
+/// What decides the probe's verdict: host kernel, QEMU, CPU; the verdict is cached under it.
+fn probe_key() -> String {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_default();
+    let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{} | {} | {cpu}", release.trim(), qemu::version())
+}
+
+/// KVM if a probe boot of `kernel` reaches its init in time (with the first CPU model of
+/// [`qemu::KVM_CPUS`] that does), else TCG. The verdict is kept in
+/// `target/kernels/accel-probe.txt` for this host kernel, QEMU and CPU, so a stalling KVM
+/// costs its timeout once.
+fn probe_machine(kernel: &Kernel, files: &GuestFiles) -> anyhow::Result<Machine> {
+    let cache = cache_root().join("accel-probe.txt");
+    let key = probe_key();
+    if let Ok(text) = fs::read_to_string(&cache) {
+        let mut lines = text.lines();
+        if lines.next() == Some(key.as_str())
+            && let Some(machine) = lines.next().and_then(Machine::from_key)
+        {
+            eprintln!(
+                "xtask kernels: accelerator {} (probed before: {}; remove {} to probe again)",
+                machine.label(),
+                lines.next().unwrap_or_default(),
+                cache.display()
+            );
+            return Ok(machine);
+        }
+    }
     let initramfs = kernel.dir.join("probe.cpio.gz");
     files.write_initramfs(kernel, &[], CHECK_TIMEOUT_S, &initramfs)?;
     let vmlinuz = kernel.vmlinuz();
@@ -170,18 +213,31 @@ fn probe_accel(kernel: &Kernel, files: &GuestFiles) -> anyhow::Result<Accel> {
         cmdline: "xtask.probe",
     };
     let started = Instant::now();
-    let accel = if guest.kvm_boots(KVM_PROBE_TIMEOUT) {
-        Accel::Kvm
-    } else {
-        Accel::Tcg
-    };
+    let mut reasons = Vec::new();
+    let mut machine = Machine::TCG;
+    for cpu in qemu::KVM_CPUS {
+        match guest.kvm_boots(*cpu, KVM_PROBE_TIMEOUT) {
+            Ok(()) => {
+                machine = Machine {
+                    accel: Accel::Kvm,
+                    kvm_cpu: *cpu,
+                };
+                reasons.push(format!("{} boots", machine.label()));
+                break;
+            }
+            Err(why) => reasons.push(why),
+        }
+    }
+    let _ = fs::remove_file(&initramfs);
+    let why = reasons.join("; ");
     eprintln!(
-        "xtask kernels: accelerator {} (KVM probe: {:.1} s)",
-        accel.label(),
+        "xtask kernels: accelerator {} (KVM probe, {:.1} s: {why})",
+        machine.label(),
         started.elapsed().as_secs_f64()
     );
-    let _ = fs::remove_file(&initramfs);
-    Ok(accel)
+    fs::write(&cache, format!("{key}\n{}\n{why}\n", machine.key()))
+        .with_context(|| format!("writing {}", cache.display()))?;
+    Ok(machine)
 }
 
 /// The last check the guest started, from its console.
@@ -209,7 +265,7 @@ fn init_uptime(console: &str) -> Option<f64> {
 fn run_kernel(
     kernel: Kernel,
     files: &GuestFiles,
-    accel: Accel,
+    machine: Machine,
     vm_timeout: Duration,
 ) -> anyhow::Result<KernelRun> {
     let supported = kernel
@@ -232,10 +288,10 @@ fn run_kernel(
         "xtask kernels: booting {} ({}, {}) with {} checks",
         kernel.release,
         kernel.suite,
-        accel.label(),
+        machine.label(),
         checks.len()
     );
-    let boot = guest.boot(accel, vm_timeout)?;
+    let boot = guest.boot(machine, vm_timeout)?;
     let results_dir = kernel.dir.join("results");
     let mut vm_error = None;
     if boot.timed_out {
@@ -258,12 +314,12 @@ fn run_kernel(
         let _quiet = checks::capture_panics();
         results.extend(checks::verify(&checks, &results_dir, &kernel.release));
     }
-    if let Some(e) = &vm_error {
+    if vm_error.is_some() {
         for r in &mut results {
             if let Some(f) = &mut r.failure
                 && f.starts_with("did not run")
             {
-                *f = format!("did not run: {e}");
+                *f = "did not run: no results from the VM (see the VM's failure)".to_string();
             }
         }
     }
@@ -271,7 +327,7 @@ fn run_kernel(
         boot_s: init_uptime(&boot.console),
         wall_s: boot.wall_s,
         kernel,
-        accel,
+        machine,
         vm_error,
         results,
     };
@@ -337,7 +393,10 @@ mod tests {
             ["trixie-backports"]
         );
         let err = parse_kernels("4.19").expect_err("unknown").to_string();
-        assert!(err.contains("4.19") && err.contains("6.1 = bookworm"), "{err}");
+        assert!(
+            err.contains("4.19") && err.contains("6.1 = bookworm"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -31,19 +31,68 @@ pub enum Accel {
     Tcg,
 }
 
-impl Accel {
+/// The accelerator and, for KVM, the CPU model the guests boot with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Machine {
+    /// KVM or TCG.
+    pub accel: Accel,
+    /// `-cpu` for KVM (`None`: QEMU's default model).
+    pub kvm_cpu: Option<&'static str>,
+}
+
+/// The CPU models the KVM probe tries, in order: the host's (the usual choice; some nested
+/// setups make QEMU abort on its MSRs), then QEMU's default model.
+pub const KVM_CPUS: &[Option<&str>] = &[Some("host"), None];
+
+impl Machine {
+    /// Software emulation.
+    pub const TCG: Self = Self {
+        accel: Accel::Tcg,
+        kvm_cpu: None,
+    };
+
     /// The name the matrix shows.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Kvm => "KVM",
-            Self::Tcg => "TCG",
+    pub fn label(self) -> String {
+        match (self.accel, self.kvm_cpu) {
+            (Accel::Tcg, _) => "TCG".to_string(),
+            (Accel::Kvm, Some(cpu)) => format!("KVM (-cpu {cpu})"),
+            (Accel::Kvm, None) => "KVM".to_string(),
         }
     }
 
-    fn args(self) -> &'static [&'static str] {
-        match self {
-            Self::Kvm => &["-accel", "kvm", "-cpu", "host"],
-            Self::Tcg => &["-accel", "tcg,thread=multi"],
+    /// A short form for the probe cache: `tcg`, `kvm` or `kvm:<cpu>`.
+    pub fn key(self) -> String {
+        match (self.accel, self.kvm_cpu) {
+            (Accel::Tcg, _) => "tcg".to_string(),
+            (Accel::Kvm, Some(cpu)) => format!("kvm:{cpu}"),
+            (Accel::Kvm, None) => "kvm".to_string(),
+        }
+    }
+
+    /// The inverse of [`Machine::key`], for the models the probe tries.
+    pub fn from_key(key: &str) -> Option<Self> {
+        match key {
+            "tcg" => Some(Self::TCG),
+            _ => {
+                let cpu = key.strip_prefix("kvm")?;
+                let kvm_cpu = match cpu.strip_prefix(':') {
+                    None if cpu.is_empty() => None,
+                    Some(c) => Some(*KVM_CPUS.iter().flatten().find(|k| **k == c)?),
+                    None => return None,
+                };
+                Some(Self {
+                    accel: Accel::Kvm,
+                    kvm_cpu,
+                })
+            }
+        }
+    }
+
+    fn args(self) -> Vec<&'static str> {
+        match (self.accel, self.kvm_cpu) {
+            (Accel::Tcg, _) => vec!["-accel", "tcg,thread=multi"],
+            (Accel::Kvm, Some(cpu)) => vec!["-accel", "kvm", "-cpu", cpu],
+            (Accel::Kvm, None) => vec!["-accel", "kvm"],
         }
     }
 }
@@ -74,12 +123,12 @@ pub struct Boot {
 }
 
 impl Guest<'_> {
-    fn spawn(&self, accel: Accel) -> anyhow::Result<Child> {
+    fn spawn(&self, machine: Machine) -> anyhow::Result<Child> {
         let mut cmd = Command::new(QEMU);
         cmd.args(["-nodefaults", "-no-user-config", "-display", "none"])
             .args(["-no-reboot", "-nic", "none"])
             .args(["-m", &MEMORY_MIB.to_string(), "-smp", &CPUS.to_string()])
-            .args(accel.args())
+            .args(machine.args())
             .arg("-kernel")
             .arg(self.kernel)
             .arg("-initrd")
@@ -96,8 +145,8 @@ impl Guest<'_> {
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         if let Some(disk) = &self.results_disk {
-            let f = fs::File::create(disk)
-                .with_context(|| format!("creating {}", disk.display()))?;
+            let f =
+                fs::File::create(disk).with_context(|| format!("creating {}", disk.display()))?;
             f.set_len(RESULTS_DISK_BYTES)?;
             cmd.arg("-drive")
                 .arg(format!("file={},format=raw,if=virtio", disk.display()));
@@ -107,17 +156,17 @@ impl Guest<'_> {
         })
     }
 
-    /// Boots with `accel`, waits for the guest to power off, and kills it after `timeout`.
+    /// Boots on `machine`, waits for the guest to power off, and kills it after `timeout`.
     /// `done` ends the wait early when the console shows what the caller waited for.
     fn boot_until(
         &self,
-        accel: Accel,
+        machine: Machine,
         timeout: Duration,
         done: impl Fn(&str) -> bool,
     ) -> anyhow::Result<Boot> {
         let _ = fs::remove_file(&self.console);
         let started = Instant::now();
-        let mut child = self.spawn(accel)?;
+        let mut child = self.spawn(machine)?;
         let mut timed_out = false;
         let status = loop {
             if let Some(status) = child.try_wait()? {
@@ -145,7 +194,13 @@ impl Guest<'_> {
                 use std::io::Read as _;
                 let _ = e.read_to_string(&mut stderr);
             }
-            bail!("{QEMU} failed ({status}): {}", stderr.trim());
+            // The error, not the warnings about CPU features before it.
+            let reason = stderr
+                .lines()
+                .find(|l| l.contains("error"))
+                .or_else(|| stderr.lines().last())
+                .unwrap_or_default();
+            bail!("{QEMU} failed ({status}): {}", reason.trim());
         }
         Ok(Boot {
             wall_s,
@@ -154,20 +209,39 @@ impl Guest<'_> {
         })
     }
 
-    /// Boots with `accel` until the guest powers off, killing it after `timeout`.
-    pub fn boot(&self, accel: Accel, timeout: Duration) -> anyhow::Result<Boot> {
-        self.boot_until(accel, timeout, |_| false)
+    /// Boots on `machine` until the guest powers off, killing it after `timeout`.
+    pub fn boot(&self, machine: Machine, timeout: Duration) -> anyhow::Result<Boot> {
+        self.boot_until(machine, timeout, |_| false)
     }
 
-    /// Whether this guest, booted with `xtask.probe`, reaches its init under KVM within
-    /// `timeout` (nested KVM can exist and still stall at boot).
-    pub fn kvm_boots(&self, timeout: Duration) -> bool {
+    /// Whether this guest, booted with `xtask.probe`, reaches its init under KVM with CPU
+    /// model `cpu` within `timeout` (nested KVM can exist and still stall at boot); else why
+    /// not.
+    pub fn kvm_boots(&self, cpu: Option<&'static str>, timeout: Duration) -> Result<(), String> {
         if !Path::new("/dev/kvm").exists() {
-            return false;
+            return Err("no /dev/kvm".to_string());
         }
-        self.boot_until(Accel::Kvm, timeout, |c| c.contains(PROBE_MARKER))
-            .map(|b| b.console.contains(PROBE_MARKER))
-            .unwrap_or(false)
+        let machine = Machine {
+            accel: Accel::Kvm,
+            kvm_cpu: cpu,
+        };
+        match self.boot_until(machine, timeout, |c| c.contains(PROBE_MARKER)) {
+            Ok(b) if b.console.contains(PROBE_MARKER) => Ok(()),
+            Ok(b) if b.timed_out => Err(format!(
+                "{}: no init within {} s",
+                machine.label(),
+                timeout.as_secs()
+            )),
+            Ok(_) => Err(format!(
+                "{}: the guest stopped before its init",
+                machine.label()
+            )),
+            Err(e) => Err(format!(
+                "{}: {}",
+                machine.label(),
+                e.to_string().lines().next().unwrap_or_default()
+            )),
+        }
     }
 }
 
@@ -206,4 +280,30 @@ pub fn unpack_results(disk: &Path, dest: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn machine_keys_round_trip() {
+        let machines = [
+            Machine::TCG,
+            Machine {
+                accel: Accel::Kvm,
+                kvm_cpu: Some("host"),
+            },
+            Machine {
+                accel: Accel::Kvm,
+                kvm_cpu: None,
+            },
+        ];
+        for m in machines {
+            assert_eq!(Machine::from_key(&m.key()), Some(m));
+        }
+        assert_eq!(Machine::from_key("kvm:nosuchcpu"), None);
+        assert_eq!(Machine::from_key("kvmx"), None);
+        assert_eq!(Machine::TCG.label(), "TCG");
+    }
 }

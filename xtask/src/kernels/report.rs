@@ -3,14 +3,14 @@
 
 use std::fmt::Write as _;
 
-use super::{checks::CheckResult, fetch::Kernel, qemu::Accel};
+use super::{checks::CheckResult, fetch::Kernel, qemu::Machine};
 
 /// One kernel's run.
 pub struct KernelRun {
     /// The kernel.
     pub kernel: Kernel,
     /// How its guest ran.
-    pub accel: Accel,
+    pub machine: Machine,
     /// Guest uptime when init started, if it got there.
     pub boot_s: Option<f64>,
     /// Host seconds the VM ran.
@@ -28,7 +28,7 @@ impl KernelRun {
             "kernel {} ({}, {})",
             self.kernel.release,
             self.kernel.suite,
-            self.accel.label()
+            self.machine.label()
         )
     }
 
@@ -109,7 +109,7 @@ impl Matrix {
                 run.kernel.package,
                 run.kernel.version,
                 run.kernel.suite,
-                run.accel.label(),
+                run.machine.label(),
                 run.boot_s
                     .map_or_else(|| "-".to_string(), |b| format!("{b:.1} s")),
                 run.passed(),

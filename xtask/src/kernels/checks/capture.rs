@@ -418,7 +418,8 @@ fn summary_table(o: &Outcome) {
 fn command_not_found(o: &Outcome) {
     assert_eq!(o.status(), Some(127));
     assert!(
-        o.stderr().contains("no-such-command-xyz: command not found"),
+        o.stderr()
+            .contains("no-such-command-xyz: command not found"),
         "{}",
         o.stderr()
     );

@@ -11,11 +11,11 @@ mod signals;
 pub use refusal::MIN_KERNEL;
 
 use std::{
+    cell::RefCell,
     collections::HashMap,
     fs,
     panic::{self, AssertUnwindSafe},
     path::{Path, PathBuf},
-    sync::Mutex,
 };
 
 use tracer_dataset::{
@@ -113,8 +113,7 @@ impl Outcome {
     /// Every row of the processes file beside it.
     pub fn processes(&self) -> Vec<ProcessRecord> {
         let path = processes_path(&self.out());
-        rows::read_processes(&path)
-            .unwrap_or_else(|e| panic!("reading {}: {e:#}", path.display()))
+        rows::read_processes(&path).unwrap_or_else(|e| panic!("reading {}: {e:#}", path.display()))
     }
 
     /// The syscalls file's key-value metadata.
@@ -140,8 +139,10 @@ pub struct CheckResult {
     pub guest_s: Option<f64>,
 }
 
-/// The message and place of the last panic on this process, set by [`capture_panics`]' hook.
-static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+thread_local! {
+    /// The message and place of this thread's last panic, set by [`capture_panics`]' hook.
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
 
 /// Replaces the panic hook with one that records the message and place instead of printing,
 /// for as long as the returned guard lives.
@@ -163,7 +164,7 @@ pub fn capture_panics() -> impl Drop {
             .location()
             .map(|l| format!(" ({}:{})", l.file(), l.line()))
             .unwrap_or_default();
-        *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("{msg}{place}"));
+        LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{msg}{place}")));
     }));
     Restore
 }
@@ -197,9 +198,7 @@ pub fn verify(checks: &[Check], results: &Path, release: &str) -> Vec<CheckResul
                 let ran = panic::catch_unwind(AssertUnwindSafe(|| (check.verify)(&outcome)));
                 ran.err().map(|_| {
                     LAST_PANIC
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .take()
+                        .with(|p| p.borrow_mut().take())
                         .unwrap_or_else(|| "panicked".to_string())
                 })
             };
@@ -216,7 +215,11 @@ pub fn verify(checks: &[Check], results: &Path, release: &str) -> Vec<CheckResul
 pub fn guest_script(checks: &[Check]) -> String {
     let mut s = String::new();
     for c in checks {
-        s.push_str(&format!("check_{}() {{\n{}\n}}\n", c.name, c.guest.trim_end()));
+        s.push_str(&format!(
+            "check_{}() {{\n{}\n}}\n",
+            c.name,
+            c.guest.trim_end()
+        ));
     }
     for c in checks {
         s.push_str(&format!("run_check {}\n", c.name));
@@ -272,7 +275,10 @@ mod tests {
         };
         assert_eq!(results[0].failure, None);
         let bad = results[1].failure.as_deref().expect("bad fails");
-        assert!(bad.contains("status of bad") && bad.contains("checks/mod.rs"), "{bad}");
+        assert!(
+            bad.contains("status of bad") && bad.contains("checks/mod.rs"),
+            "{bad}"
+        );
         assert!(
             results[2]
                 .failure
