@@ -188,9 +188,11 @@ impl PrivateApt {
             "deb [signed-by={}] {} {suite} main\n",
             archives.main.keyring, archives.main.uri
         );
-        // Older suites' security archive is `<suite>/updates`; every suite this matrix knows
-        // (bullseye onwards) uses `<suite>-security`.
-        if let Some(sec) = &archives.security {
+        // Release suites from bullseye on have `<suite>-security`; others (`*-backports`, or
+        // `<suite>/updates` before bullseye) get the main archive only.
+        if let Some(sec) = &archives.security
+            && !suite.contains('-')
+        {
             list.push_str(&format!(
                 "deb [signed-by={}] {} {suite}-security main\n",
                 sec.keyring, sec.uri
@@ -246,9 +248,10 @@ impl PrivateApt {
         Ok(())
     }
 
-    /// The first dependency of `package`'s candidate version (how a metapackage such as
-    /// `linux-image-cloud-amd64` names the versioned package it stands for).
-    pub fn first_dependency(&mut self, package: &str) -> anyhow::Result<String> {
+    /// The first dependency of `package`'s candidate version whose name starts with `prefix`
+    /// (how a metapackage such as `linux-image-cloud-amd64` names the versioned package it
+    /// stands for, beside helpers such as `linux-base-*`).
+    pub fn dependency(&mut self, package: &str, prefix: &str) -> anyhow::Result<String> {
         self.update()?;
         let out = self
             .command("apt-cache")
@@ -265,9 +268,17 @@ impl PrivateApt {
         }
         text.lines()
             .find_map(|l| l.strip_prefix("Depends: "))
-            .and_then(|deps| deps.split([',', ' ', '|']).find(|w| !w.is_empty()))
+            .and_then(|deps| {
+                deps.split([',', ' ', '|'])
+                    .find(|w| w.starts_with(prefix) && *w != package)
+            })
             .map(str::to_string)
-            .with_context(|| format!("{package} in {} has no Depends line", self.suite))
+            .with_context(|| {
+                format!(
+                    "{package} in {} depends on no {prefix}* package",
+                    self.suite
+                )
+            })
     }
 
     /// Downloads `package`'s candidate `.deb` into `dest` and returns its path.
@@ -319,18 +330,27 @@ pub fn unpack(deb: &Path, dest: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The `Version` of a `.deb` (`dpkg-deb -f DEB Version`).
-pub fn deb_version(deb: &Path) -> anyhow::Result<String> {
+/// A control field of a `.deb` (`dpkg-deb -f DEB FIELD`), empty if absent.
+pub fn deb_field(deb: &Path, field: &str) -> anyhow::Result<String> {
     let out = Command::new("dpkg-deb")
         .arg("-f")
         .arg(deb)
-        .arg("Version")
+        .arg(field)
         .output()
         .context("running dpkg-deb -f")?;
     if !out.status.success() {
-        bail!("dpkg-deb -f {} Version failed", deb.display());
+        bail!("dpkg-deb -f {} {field} failed", deb.display());
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The package names of a `Depends` field, alternatives included, without versions.
+pub fn depends_names(field: &str) -> Vec<String> {
+    field
+        .split([',', '|'])
+        .filter_map(|d| d.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(test)]
@@ -363,6 +383,14 @@ mod tests {
         assert_eq!(
             archives.security.map(|s| s.uri).as_deref(),
             Some("http://m.invalid/debian-security")
+        );
+    }
+
+    #[test]
+    fn depends_names_drop_versions() {
+        assert_eq!(
+            depends_names("dracut | initramfs-tools (>= 0.120), linux-binary-7.3 (= 7.3-1)"),
+            ["dracut", "initramfs-tools", "linux-binary-7.3"]
         );
     }
 

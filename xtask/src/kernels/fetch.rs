@@ -18,6 +18,8 @@ const KERNEL_METAPACKAGE: &str = "linux-image-cloud-amd64";
 /// Modules the guest needs for its results disk (virtio-pci, then virtio-blk), with their
 /// dependencies; those built into a kernel are skipped.
 const GUEST_MODULES: &[&str] = &["virtio_pci", "virtio_blk"];
+/// The packages a split kernel image depends on for its kernel, modules and config.
+const SPLIT_PARTS: &[&str] = &["linux-binary-", "linux-modules-", "linux-base-"];
 /// Where the static busybox comes from: any suite's runs on every kernel of the matrix.
 const BUSYBOX_SUITE: &str = "bookworm";
 
@@ -148,20 +150,29 @@ impl Fetcher {
         }
         let mut apt = self.apt(suite)?;
         let package = apt
-            .first_dependency(KERNEL_METAPACKAGE)
+            .dependency(KERNEL_METAPACKAGE, "linux-image-")
             .with_context(|| format!("finding {suite}'s cloud kernel"))?;
         let download = self.root.join("download").join(suite);
         let _ = fs::remove_dir_all(&download);
         let deb = apt.download(&package, &download)?;
-        let version = apt::deb_version(&deb)?;
+        let version = apt::deb_field(&deb, "Version")?;
         let unpacked = download.join("x");
         apt::unpack(&deb, &unpacked)?;
+        // Newer kernels (trixie-backports' 7.x) split the image package: the kernel, its
+        // modules and its config come in the packages it depends on.
+        if find_image(&unpacked).is_none() {
+            for part in apt::depends_names(&apt::deb_field(&deb, "Depends")?) {
+                if SPLIT_PARTS.iter().any(|p| part.starts_with(p)) {
+                    let part_deb = apt.download(&part, &download)?;
+                    apt::unpack(&part_deb, &unpacked)?;
+                }
+            }
+        }
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(dir.join("modules"))?;
-        let (vmlinuz, release) = find_image(&unpacked.join("boot"))
-            .with_context(|| format!("{package} ships no boot/vmlinuz-*"))?;
+        let (vmlinuz, release, config) = find_image(&unpacked)
+            .with_context(|| format!("{package} (and its parts) ship no kernel image"))?;
         fs::copy(&vmlinuz, dir.join("vmlinuz"))?;
-        let config = unpacked.join(format!("boot/config-{release}"));
         let config_text =
             fs::read_to_string(&config).with_context(|| format!("reading {}", config.display()))?;
         if !config_text.lines().any(|l| l == "CONFIG_DEBUG_INFO_BTF=y") {
@@ -189,16 +200,32 @@ impl Fetcher {
     }
 }
 
-/// `boot/vmlinuz-<release>` and the release.
-fn find_image(boot: &Path) -> Option<(PathBuf, String)> {
-    fs::read_dir(boot)
-        .ok()?
-        .filter_map(Result::ok)
-        .find_map(|e| {
+/// The kernel image, its release and its config: `boot/vmlinuz-<release>` and
+/// `boot/config-<release>`, or in split packages `usr/lib/modules/<release>/vmlinuz` and
+/// `config` beside it.
+fn find_image(unpacked: &Path) -> Option<(PathBuf, String, PathBuf)> {
+    let boot = unpacked.join("boot");
+    let in_boot = fs::read_dir(&boot).ok().and_then(|dir| {
+        dir.filter_map(Result::ok).find_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             let release = name.strip_prefix("vmlinuz-")?.to_string();
-            Some((e.path(), release))
+            let config = boot.join(format!("config-{release}"));
+            Some((e.path(), release, config))
         })
+    });
+    in_boot.or_else(|| {
+        let modules = unpacked.join("usr/lib/modules");
+        fs::read_dir(&modules)
+            .ok()?
+            .filter_map(Result::ok)
+            .find_map(|e| {
+                let vmlinuz = e.path().join("vmlinuz");
+                vmlinuz.exists().then(|| {
+                    let release = e.file_name().to_string_lossy().into_owned();
+                    (vmlinuz, release, e.path().join("config"))
+                })
+            })
+    })
 }
 
 /// Every `*.ko*` file under `moddir/kernel`, by module name (`-` and `_` are the same).

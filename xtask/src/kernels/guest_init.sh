@@ -36,11 +36,13 @@ T=@CHECK_TIMEOUT_S@
 
 # rec ARGS: `tracer record -o $D/out.parquet ARGS` in the foreground (so SIGINT keeps its
 # default disposition, as under a terminal), its pid in $D/tracer_pid, stdout and stderr in
-# $D/stdout and $D/stderr, exit status in $D/status; killed after $T s ($D/timed_out).
+# $D/stdout and $D/stderr, exit status in $D/status; killed after $T s ($D/timed_out, with
+# the processes left in $D/ps_at_timeout).
 rec() {
     (
         sleep $T
         echo $T > $D/timed_out
+        ps -o pid,ppid,stat,comm,args > $D/ps_at_timeout 2>&1
         kill -KILL "$(cat $D/tracer_pid)"
     ) &
     watchdog=$!

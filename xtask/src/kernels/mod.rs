@@ -60,8 +60,11 @@ pub struct KernelArgs {
     /// verdict is cached in target/kernels/accel-probe.txt), else TCG.
     #[arg(long, value_enum)]
     pub accel: Option<Accel>,
+    /// Run only these checks (comma-separated names, as the matrix lists them).
+    #[arg(long, value_name = "CHECKS", value_delimiter = ',')]
+    pub only: Vec<String>,
     /// Seconds after which a guest is killed (a hung VM fails its kernel's checks).
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, default_value_t = 300)]
     pub vm_timeout_s: u64,
 }
 
@@ -137,6 +140,7 @@ pub fn run_matrix(suites: &[String], args: &KernelArgs, command: &str) -> anyhow
             &files,
             machine,
             Duration::from_secs(args.vm_timeout_s),
+            &args.only,
         )?);
     }
     let matrix = Matrix {
@@ -267,11 +271,15 @@ fn run_kernel(
     files: &GuestFiles,
     machine: Machine,
     vm_timeout: Duration,
+    only: &[String],
 ) -> anyhow::Result<KernelRun> {
     let supported = kernel
         .version_pair()
         .is_some_and(|v| v >= checks::MIN_KERNEL);
-    let checks = checks::for_kernel(supported);
+    let mut checks = checks::for_kernel(supported);
+    if !only.is_empty() {
+        checks.retain(|c| only.iter().any(|o| o == c.name));
+    }
     let initramfs = kernel.dir.join("initramfs.cpio.gz");
     files.write_initramfs(&kernel, &checks, CHECK_TIMEOUT_S, &initramfs)?;
     let vmlinuz = kernel.vmlinuz();
