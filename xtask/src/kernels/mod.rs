@@ -312,10 +312,30 @@ fn run_kernel(
             console.display()
         ));
     }
+    if let Some(oops) = qemu::kernel_oops(&boot.console) {
+        vm_error = Some(format!(
+            "the guest kernel crashed{}: {oops} (console: {})",
+            last_started(&boot.console)
+                .map(|c| format!(" during check {c}"))
+                .unwrap_or_default(),
+            console.display()
+        ));
+    }
     let unpacked = qemu::unpack_results(&disk, &results_dir);
     let _ = fs::remove_file(&disk);
     if let Err(e) = unpacked {
         vm_error.get_or_insert_with(|| format!("{e:#} (console: {})", console.display()));
+    }
+    if !boot.console.contains(qemu::RESULTS_MARKER) {
+        vm_error.get_or_insert_with(|| {
+            format!(
+                "the guest stopped before writing its results{} (console: {})",
+                last_started(&boot.console)
+                    .map(|c| format!(", during check {c}"))
+                    .unwrap_or_default(),
+                console.display()
+            )
+        });
     }
     let mut results = vec![boot_check(&kernel, &results_dir, &boot.console)];
     {

@@ -21,6 +21,8 @@ const CPUS: u32 = 2;
 const RESULTS_DISK_BYTES: u64 = 512 << 20;
 /// The console line the guest's init prints when booted with `xtask.probe`.
 const PROBE_MARKER: &str = "xtask: probe ok";
+/// The console line the guest's init prints once the results are on their disk.
+pub const RESULTS_MARKER: &str = "xtask: results written";
 
 /// How the guest's CPU is run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -90,7 +92,10 @@ impl Machine {
 
     fn args(self) -> Vec<&'static str> {
         match (self.accel, self.kvm_cpu) {
-            (Accel::Tcg, _) => vec!["-accel", "tcg,thread=multi"],
+            // One host thread for all vCPUs: with multi-threaded TCG, a guest occasionally
+            // oopsed on an int3 left by the kernel's code patching (text_poke_bp) when the
+            // tracer attached its tracepoints while another vCPU ran the patched code.
+            (Accel::Tcg, _) => vec!["-accel", "tcg,thread=single"],
             (Accel::Kvm, Some(cpu)) => vec!["-accel", "kvm", "-cpu", cpu],
             (Accel::Kvm, None) => vec!["-accel", "kvm"],
         }
@@ -245,6 +250,30 @@ impl Guest<'_> {
     }
 }
 
+/// The first oops or panic the guest kernel printed, with the line naming the faulting code.
+pub fn kernel_oops(console: &str) -> Option<String> {
+    let lines: Vec<&str> = console.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("Oops:") || l.contains("Kernel panic") || l.contains("BUG:"))?;
+    let strip = |l: &str| {
+        l.split_once("] ")
+            .map_or(l, |(_, rest)| rest)
+            .trim()
+            .to_string()
+    };
+    let mut msg = strip(lines[at]);
+    if let Some(rip) = lines[at..].iter().find(|l| l.contains("RIP: 0010:")) {
+        msg.push_str(", ");
+        msg.push_str(&strip(rip));
+    }
+    if let Some((_, comm)) = lines[at..].iter().find_map(|l| l.split_once(" Comm: ")) {
+        let name = comm.split_whitespace().next().unwrap_or_default();
+        msg.push_str(&format!(", in {name}"));
+    }
+    Some(msg)
+}
+
 /// QEMU's version line, for the report.
 pub fn version() -> String {
     Command::new(QEMU)
@@ -285,6 +314,21 @@ pub fn unpack_results(disk: &Path, dest: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oops_is_summarised() {
+        let console = "[    1.0] ok\n[   42.031573] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI\n\
+                       [   42.031812] CPU: 0 UID: 0 PID: 759 Comm: init Not tainted 6.12\n\
+                       [   42.031987] RIP: 0010:syscall_exit_to_user_mode_prepare+0xd7/0x170\n";
+        assert_eq!(
+            kernel_oops(console).as_deref(),
+            Some(
+                "Oops: int3: 0000 [#1] PREEMPT SMP NOPTI, \
+                 RIP: 0010:syscall_exit_to_user_mode_prepare+0xd7/0x170, in init"
+            )
+        );
+        assert_eq!(kernel_oops("xtask: results written\n"), None);
+    }
 
     #[test]
     fn machine_keys_round_trip() {
