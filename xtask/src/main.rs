@@ -5,6 +5,7 @@
 
 mod bench;
 mod capture_bench;
+mod kernels;
 mod setup;
 
 use std::{
@@ -25,12 +26,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Install what the build needs (idempotent): nightly rust-src, llvm-22-dev, bpf-linker,
-    /// strace, headless Chromium, and the Python readers (duckdb, polars) the tests use.
+    /// strace, headless Chromium, QEMU, and the Python readers (duckdb, polars) the tests use.
     Setup,
     /// Build the eBPF object (through tracer/build.rs) and the tracer.
     BuildEbpf,
-    /// Setup, build, and run the whole test suite, live kernel tests included (needs root).
+    /// Setup, build, and run the whole test suite, live kernel tests included (needs root),
+    /// then the kernel matrix (the live capture checks on Debian's 5.10, 6.1 and 6.12 cloud
+    /// kernels in QEMU).
     Test {
+        #[command(flatten)]
+        kernels: kernels::KernelArgs,
         /// Extra arguments for `cargo test` (after `--`).
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
@@ -73,10 +78,17 @@ pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `cargo test`, echoing its output, and ends with one line totalling every test binary
-/// (`tests: N passed, N failed, N ignored`), so a reader of the log sees the whole suite's count
-/// last rather than the last doc-test binary's.
-fn test_with_totals(cmd: &mut Command) -> anyhow::Result<()> {
+/// Tests passed, failed and skipped, summed over test binaries and the kernel matrix.
+#[derive(Default)]
+struct Totals {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+/// Runs `cargo test`, echoing its output, and adds every test binary's counts to `totals`;
+/// `Ok(false)` if it failed.
+fn test_with_totals(cmd: &mut Command, totals: &mut Totals) -> anyhow::Result<bool> {
     use std::io::{BufRead as _, BufReader};
     let shown = format!("{cmd:?}");
     let mut child = cmd
@@ -84,7 +96,6 @@ fn test_with_totals(cmd: &mut Command) -> anyhow::Result<()> {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .with_context(|| format!("starting {shown}"))?;
-    let (mut passed, mut failed, mut ignored) = (0u64, 0u64, 0u64);
     let stdout = child.stdout.take().context("cargo test stdout")?;
     for line in BufReader::new(stdout).lines() {
         let line = line?;
@@ -97,20 +108,64 @@ fn test_with_totals(cmd: &mut Command) -> anyhow::Result<()> {
                 };
                 let n: u64 = n.parse().unwrap_or(0);
                 match label {
-                    "passed" => passed += n,
-                    "failed" => failed += n,
-                    "ignored" => ignored += n,
+                    "passed" => totals.passed += n,
+                    "failed" => totals.failed += n,
+                    "ignored" => totals.ignored += n,
                     _ => {}
                 }
             }
         }
     }
     let status = child.wait()?;
-    println!("tests: {passed} passed, {failed} failed, {ignored} skipped");
     if !status.success() {
-        bail!("{shown} failed: {status}");
+        eprintln!("xtask: {shown} failed: {status}");
     }
-    Ok(())
+    Ok(status.success())
+}
+
+/// `cargo xtask test`: the cargo test suite unless `--kernels` asks for the matrix alone, then
+/// the kernel matrix unless `--no-kernels`; ends with one line totalling both
+/// (`tests: N passed, N failed, N skipped`), so a reader of the log sees the whole count last.
+fn test(kernel_args: &kernels::KernelArgs, args: &[String]) -> anyhow::Result<()> {
+    setup::setup()?;
+    let mut totals = Totals::default();
+    let mut failures = Vec::new();
+    if kernel_args.kernels.is_none() {
+        // The end-to-end tests run the binaries; build them first (debug, as the tests).
+        run(cargo().args(["build", "--workspace", "--exclude", "tracer-ebpf", "--bins"]))?;
+        let mut cmd = cargo();
+        cmd.args([
+            "test",
+            "--workspace",
+            "--exclude",
+            "tracer-ebpf",
+            "--no-fail-fast",
+        ]);
+        if !args.is_empty() {
+            cmd.arg("--").args(args);
+        }
+        if !test_with_totals(&mut cmd, &mut totals)? {
+            failures.push("cargo test failed".to_string());
+        }
+    }
+    if !kernel_args.no_kernels {
+        let list = kernel_args.kernels.as_deref().unwrap_or("all");
+        let suites = kernels::parse_kernels(list)?;
+        let command = format!("cargo xtask test --kernels {}", suites.join(","));
+        let matrix = kernels::run_matrix(&suites, kernel_args, &command)?;
+        totals.passed += matrix.passed() as u64;
+        totals.failed += matrix.failed() as u64;
+        failures.extend(matrix.failures());
+    }
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        totals.passed, totals.failed, totals.ignored
+    );
+    match failures.as_slice() {
+        [] => Ok(()),
+        [one] => bail!("{one}"),
+        [first, rest @ ..] => bail!("{first}\n(and {} more failures, listed above)", rest.len()),
+    }
 }
 
 /// `cargo`, with the eBPF object required: the project's own commands never fall back to
@@ -129,23 +184,7 @@ fn main() -> anyhow::Result<()> {
             setup::setup()?;
             run(cargo().args(["build", "-p", "tracer"]))
         }
-        Cmd::Test { args } => {
-            setup::setup()?;
-            // The end-to-end tests run the binaries; build them first (debug, as the tests).
-            run(cargo().args(["build", "--workspace", "--exclude", "tracer-ebpf", "--bins"]))?;
-            let mut cmd = cargo();
-            cmd.args([
-                "test",
-                "--workspace",
-                "--exclude",
-                "tracer-ebpf",
-                "--no-fail-fast",
-            ]);
-            if !args.is_empty() {
-                cmd.arg("--").args(&args);
-            }
-            test_with_totals(&mut cmd)
-        }
+        Cmd::Test { kernels, args } => test(&kernels, &args),
         Cmd::Demo { reps, out } => {
             setup::setup()?;
             run(cargo().args(["build", "--release", "-p", "tracer"]))?;

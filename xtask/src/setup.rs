@@ -1,5 +1,5 @@
-//! `cargo xtask setup`: installs the eBPF toolchain, the test readers and the browser the report
-//! test uses, idempotently.
+//! `cargo xtask setup`: installs the eBPF toolchain, the test readers, the browser the report
+//! test uses and the QEMU the kernel matrix boots, idempotently.
 
 use std::process::Command;
 
@@ -119,8 +119,10 @@ pub fn setup() -> anyhow::Result<()> {
             .arg(format!("llvm-{LLVM_MAJOR}"))
             .env("PATH", path))?;
     }
-    // 4. What the tests drive: strace (parity reference), a C compiler (test programs), and
-    // Debian's headless Chromium (the report test renders index.html in a real browser).
+    // 4. What the tests drive: strace (parity reference), a C compiler (test programs) with
+    // glibc's static libraries (the kernel matrix's guests run them statically linked),
+    // Debian's headless Chromium (the report test renders index.html in a real browser), and
+    // QEMU (the kernel matrix boots Debian's cloud kernels).
     let mut missing = Vec::new();
     if !ok(Command::new("strace").arg("-V")) {
         missing.push("strace");
@@ -130,6 +132,12 @@ pub fn setup() -> anyhow::Result<()> {
     }
     if !ok(Command::new("cc").arg("--version")) {
         missing.push("gcc");
+    }
+    if !std::path::Path::new("/usr/lib/x86_64-linux-gnu/libc.a").exists() {
+        missing.push("libc6-dev");
+    }
+    if !ok(Command::new("qemu-system-x86_64").arg("--version")) {
+        missing.push("qemu-system-x86");
     }
     if !missing.is_empty() {
         apt_install(&missing)?;
