@@ -5,6 +5,10 @@
 //! - [`schema`]: column names, Arrow schemas, every file-metadata key;
 //! - [`sink`]: the Parquet writers of the `syscalls` and `processes` tables;
 //! - [`run`]: the run writer, both files of one run written safely and committed together;
+//! - [`outdir`]: output folders written by a privileged tracer (no link followed, no reopening
+//!   by path, the user's filesystem identity);
+//! - [`journal`] and [`recover`]: the crash journal of a capture, and turning one that was left
+//!   behind into the run's files;
 //! - [`layout`]: where files go (processes beside syscalls, dataset folders) and the one walker;
 //! - [`arch`]: syscall tables per architecture and the one path-argument table;
 //! - [`rows`]: the full-row reader;
@@ -15,13 +19,16 @@
 pub mod arch;
 pub mod hash;
 pub mod intern;
+pub mod journal;
 pub mod layout;
+pub mod outdir;
+pub mod recover;
 pub mod rows;
 pub mod run;
 pub mod schema;
 pub mod sink;
 
 pub use arch::Arch;
-pub use run::RunFiles;
+pub use run::{RunFiles, RunOptions};
 pub use schema::{SCHEMA_VERSION, col, meta, processes_schema, syscalls_schema, table};
 pub use sink::{ProcessRow, ProcessSink, RunInfo, SinkError, SyscallKey, SyscallRow, SyscallSink};

@@ -3,7 +3,9 @@
 //! `SyscallSink` owns its column builders, flushes an Arrow batch every `BATCH_ROWS` rows into
 //! an `ArrowWriter` with explicit `WriterProperties`, and `close(self)` consumes it and writes
 //! the footer with the final metadata (rows written, losses): a file is complete only once
-//! closed, and closing cannot be forgotten silently.
+//! closed, and closing cannot be forgotten silently. A journaled sink (`SyscallSink::journaled`)
+//! writes its rows as the self-contained parts of a crash journal instead (`journal`), cut by
+//! `cut`; its `close` ends the last part with the final footer.
 
 use std::{
     fs::File,
@@ -31,6 +33,8 @@ use parquet::{
 
 use crate::{
     hash::KeyMap,
+    journal::{Journal, PartSink},
+    outdir::OutError,
     schema::{self, ARG_COUNT, args_item_field, meta, processes_schema, syscalls_schema},
 };
 
@@ -70,6 +74,40 @@ pub enum SinkError {
         #[source]
         source: ArrowError,
     },
+    /// Creating, linking or placing an output file failed.
+    #[error(transparent)]
+    Output(#[from] OutError),
+    /// A crash journal of an earlier capture is where this one's would go.
+    #[error(
+        "{0} holds the crash journal of an earlier capture: make it a file with `tracer recover \
+         {0}`, or remove it"
+    )]
+    JournalExists(PathBuf),
+    /// No crash journal where one was looked for.
+    #[error("{0}: no crash journal with parts to recover")]
+    NoJournal(PathBuf),
+    /// A journal part was replaced by someone else during the capture.
+    #[error("{0} was replaced during the capture")]
+    PartReplaced(PathBuf),
+}
+
+impl SinkError {
+    /// The operating-system error at the root of this one, if any (ENOSPC, EIO, ...).
+    pub fn os_error(&self) -> Option<&std::io::Error> {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = source {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                return Some(io);
+            }
+            if let Some(ParquetError::External(inner)) = e.downcast_ref::<ParquetError>()
+                && let Some(io) = inner.downcast_ref::<std::io::Error>()
+            {
+                return Some(io);
+            }
+            source = e.source();
+        }
+        None
+    }
 }
 
 /// What is constant for every row of a run.
@@ -116,11 +154,19 @@ pub struct SyscallRow<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SyscallKey(i32);
 
+/// Where a `SyscallSink`'s batches go.
+enum Dest {
+    /// One file, complete at `close`.
+    File(ArrowWriter<File>),
+    /// The parts of a crash journal.
+    Journal(Box<PartSink>),
+}
+
 /// Streaming writer of one `syscalls` file.
 pub struct SyscallSink {
     path: PathBuf,
     run: RunInfo,
-    writer: ArrowWriter<File>,
+    dest: Dest,
     rows_written: u64,
     seq: Vec<u64>,
     ts: TimestampNanosecondBuilder,
@@ -139,7 +185,9 @@ pub struct SyscallSink {
     paths: StringBuilder,
 }
 
-fn writer_properties(kv: Vec<KeyValue>) -> WriterProperties {
+/// The writer properties of every file: compression, row groups, dictionaries, `created_by`,
+/// and the footer's key-value metadata `kv`.
+pub(crate) fn writer_properties(kv: Vec<KeyValue>) -> WriterProperties {
     // Dictionary encoding pays for low-cardinality columns (names, ids); on unique-per-row
     // columns it only costs time before the writer falls back to plain encoding.
     let plain = [
@@ -176,7 +224,7 @@ fn constant_dictionary(value: Option<&str>, rows: usize) -> ArrayRef {
 }
 
 /// Key-value pairs every file carries, before the producer's own.
-fn base_metadata(table: &str, run: &RunInfo) -> Vec<KeyValue> {
+pub(crate) fn base_metadata(table: &str, run: &RunInfo) -> Vec<KeyValue> {
     let mut kv = vec![
         KeyValue::new(
             meta::SCHEMA_VERSION.into(),
@@ -222,21 +270,42 @@ impl SyscallSink {
         run: RunInfo,
         metadata: &[(String, String)],
     ) -> Result<Self, SinkError> {
-        let mut kv = base_metadata(schema::table::SYSCALLS, &run);
-        kv.extend(
-            metadata
-                .iter()
-                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
-        );
+        let kv = Self::header(&run, metadata);
         let writer = ArrowWriter::try_new(file, syscalls_schema(), Some(writer_properties(kv)))
             .map_err(|source| SinkError::Parquet {
                 path: path.to_path_buf(),
                 source,
             })?;
-        Ok(Self {
+        Ok(Self::new(path, run, Dest::File(writer)))
+    }
+
+    /// Writes rows of `run` as the parts of `journal` (see `journal`); `path` is the file the
+    /// capture becomes, for messages. Every part carries the standard keys and `metadata`.
+    pub fn journaled(
+        journal: std::sync::Arc<Journal>,
+        path: &Path,
+        run: RunInfo,
+        metadata: &[(String, String)],
+    ) -> Self {
+        let kv = Self::header(&run, metadata);
+        Self::new(path, run, Dest::Journal(Box::new(PartSink::new(journal, kv))))
+    }
+
+    fn header(run: &RunInfo, metadata: &[(String, String)]) -> Vec<KeyValue> {
+        let mut kv = base_metadata(schema::table::SYSCALLS, run);
+        kv.extend(
+            metadata
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+        );
+        kv
+    }
+
+    fn new(path: &Path, run: RunInfo, dest: Dest) -> Self {
+        Self {
             path: path.to_path_buf(),
             run,
-            writer,
+            dest,
             rows_written: 0,
             seq: Vec::with_capacity(BATCH_ROWS),
             ts: TimestampNanosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC"),
@@ -252,7 +321,7 @@ impl SyscallSink {
             args_valid: Vec::with_capacity(BATCH_ROWS),
             ret: Int64Builder::with_capacity(BATCH_ROWS),
             paths: StringBuilder::new(),
-        })
+        }
     }
 
     /// The file being written.
@@ -324,8 +393,32 @@ impl SyscallSink {
 
     /// Adds a footer key-value pair (written at `close`).
     pub fn add_metadata(&mut self, key: &str, value: impl Into<String>) {
-        self.writer
-            .append_key_value_metadata(KeyValue::new(key.to_string(), value.into()));
+        let kv = KeyValue::new(key.to_string(), value.into());
+        match &mut self.dest {
+            Dest::File(w) => w.append_key_value_metadata(kv),
+            Dest::Journal(j) => j.add_footer(kv),
+        }
+    }
+
+    /// The crash journal the rows go to, for a journaled sink.
+    pub fn journal(&self) -> Option<&std::sync::Arc<Journal>> {
+        match &self.dest {
+            Dest::File(_) => None,
+            Dest::Journal(j) => Some(j.journal()),
+        }
+    }
+
+    /// Journaled: writes the rows so far as a closed part of the journal (synced to disk), so
+    /// that a crash from here on keeps them. Without a journal: nothing.
+    pub fn cut(&mut self) -> Result<(), SinkError> {
+        if matches!(self.dest, Dest::File(_)) {
+            return Ok(());
+        }
+        self.flush()?;
+        match &mut self.dest {
+            Dest::File(_) => Ok(()),
+            Dest::Journal(j) => j.cut(&self.path),
+        }
     }
 
     fn arrow_err(&self, source: ArrowError) -> SinkError {
@@ -379,12 +472,13 @@ impl SyscallSink {
         ];
         let batch =
             RecordBatch::try_new(syscalls_schema(), columns).map_err(|e| self.arrow_err(e))?;
-        self.writer
-            .write(&batch)
-            .map_err(|source| SinkError::Parquet {
+        match &mut self.dest {
+            Dest::File(w) => w.write(&batch).map_err(|source| SinkError::Parquet {
                 path: self.path.clone(),
                 source,
-            })?;
+            })?,
+            Dest::Journal(j) => j.write(&batch, &self.path)?,
+        }
         self.rows_written += rows as u64;
         self.seq.reserve(BATCH_ROWS);
         self.pid.reserve(BATCH_ROWS);
@@ -397,15 +491,20 @@ impl SyscallSink {
     }
 
     /// Flushes, records `events_written`, writes the footer and closes the file. Returns the
-    /// number of rows in the file.
+    /// number of rows in the file. Journaled: the last part gets the footer and is handed to
+    /// the journal, which makes the file at its commit (`RunFiles::commit`).
     pub fn close(mut self) -> Result<u64, SinkError> {
         self.flush()?;
         let rows = self.rows_written;
         self.add_metadata(meta::EVENTS_WRITTEN, rows.to_string());
         let path = self.path.clone();
-        self.writer
-            .close()
-            .map_err(|source| SinkError::Parquet { path, source })?;
+        match self.dest {
+            Dest::File(w) => {
+                w.close()
+                    .map_err(|source| SinkError::Parquet { path, source })?;
+            }
+            Dest::Journal(j) => j.close(&path)?,
+        }
         Ok(rows)
     }
 }
@@ -478,6 +577,11 @@ impl ProcessSink {
         })
     }
 
+    /// The footer metadata so far.
+    pub(crate) fn metadata(&self) -> &[KeyValue] {
+        &self.metadata
+    }
+
     /// Appends one process.
     pub fn push(&mut self, row: ProcessRow) {
         self.rows.push(row);
@@ -498,8 +602,22 @@ impl ProcessSink {
             metadata,
             rows,
         } = self;
+        write_processes(file, &path, &run, metadata, &rows)
+    }
+}
+
+/// Writes `rows` of `run` as one `processes` file into `file` with footer `metadata`; `path`
+/// names it in errors. Returns the number of rows.
+pub(crate) fn write_processes(
+    file: File,
+    path: &Path,
+    run: &RunInfo,
+    metadata: Vec<KeyValue>,
+    rows: &[ProcessRow],
+) -> Result<u64, SinkError> {
+    {
         let arrow_err = |source| SinkError::Arrow {
-            path: path.clone(),
+            path: path.to_path_buf(),
             source,
         };
         let n = rows.len();
@@ -514,7 +632,7 @@ impl ProcessSink {
             arrow::datatypes::Field::new("item", arrow::datatypes::DataType::Utf8, true),
         ));
         let mut pid = Vec::with_capacity(n);
-        for r in &rows {
+        for r in rows {
             pid.push(r.pid);
             ppid.append_option(r.ppid);
             ts_start.append_option(r.start_ns);
@@ -547,7 +665,7 @@ impl ProcessSink {
         ];
         let batch = RecordBatch::try_new(processes_schema(), columns).map_err(arrow_err)?;
         let parquet_err = |source| SinkError::Parquet {
-            path: path.clone(),
+            path: path.to_path_buf(),
             source,
         };
         let mut writer =
