@@ -37,7 +37,7 @@ use parquet::{
 use crate::{
     outdir::{FileId, OutDir, Staged},
     schema::{meta, syscalls_schema},
-    sink::{ProcessRow, RunInfo, SinkError, writer_properties, write_processes},
+    sink::{ProcessRow, RunInfo, SinkError, write_processes, writer_properties},
 };
 
 /// Suffix of a journal folder's name: `.trace.parts` beside `trace.parquet`.
@@ -388,9 +388,9 @@ pub(crate) fn assemble(
     let mut groups = 0usize;
     let mut rows = 0u64;
     let flush = |out: &mut parquet::file::writer::SerializedFileWriter<File>,
-                     pending: &mut Vec<RecordBatch>,
-                     pending_rows: &mut usize,
-                     groups: &mut usize|
+                 pending: &mut Vec<RecordBatch>,
+                 pending_rows: &mut usize,
+                 groups: &mut usize|
      -> Result<(), ParquetError> {
         if pending.is_empty() {
             return Ok(());
@@ -442,10 +442,12 @@ pub(crate) fn assemble(
                 groups += 1;
                 continue;
             }
-            let reader =
-                ParquetRecordBatchReaderBuilder::new_with_metadata((*src).try_clone()?, arrow_md.clone())
-                    .with_row_groups(vec![i])
-                    .build()?;
+            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+                (*src).try_clone()?,
+                arrow_md.clone(),
+            )
+            .with_row_groups(vec![i])
+            .build()?;
             for batch in reader {
                 let batch = batch?;
                 pending_rows += batch.num_rows();

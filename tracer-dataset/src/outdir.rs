@@ -441,6 +441,19 @@ impl OutDir {
         })
     }
 
+    /// The folder's permission bits.
+    pub fn mode(&self) -> Result<u32, OutError> {
+        fstat(self.raw())
+            .map(|st| st.st_mode & 0o7777)
+            .map_err(io_err("reading", &self.path))
+    }
+
+    /// A path that reaches this very folder through its descriptor (`/proc/self/fd/N`), for
+    /// code that can only write by path: nothing can be swapped in under it.
+    pub fn proc_path(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/self/fd/{}", self.raw()))
+    }
+
     /// Refuses this folder unless it belongs to the files' user or root: files will be written
     /// into it by path (the report).
     pub fn check_owner(&self) -> Result<(), OutError> {
@@ -622,9 +635,8 @@ impl OutDir {
         let c = cname(name)?;
         let mut buf = vec![0u8; libc::PATH_MAX as usize];
         // SAFETY: readlinkat into a buffer of the given length.
-        let n = unsafe {
-            libc::readlinkat(self.raw(), c.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
-        };
+        let n =
+            unsafe { libc::readlinkat(self.raw(), c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
         if n < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -724,9 +736,10 @@ impl Staged {
 
     /// A second descriptor of the file (for a writer that takes ownership).
     pub fn writer(&self) -> Result<File, OutError> {
-        self.file
-            .try_clone()
-            .map_err(io_err("duplicating a descriptor of a file in", &self.dir.path))
+        self.file.try_clone().map_err(io_err(
+            "duplicating a descriptor of a file in",
+            &self.dir.path,
+        ))
     }
 
     /// Flushes the file's data to disk.
@@ -885,9 +898,9 @@ pub fn resolve_output(path: &Path, access: &Access) -> Result<(OutDir, OsString)
                     return Err(refuse("it does not name a file".into()));
                 };
                 let tparent = target.parent().unwrap_or(Path::new(""));
-                let tdir = dir.open_relative(tparent).map_err(|e| {
-                    refuse(format!("uid {uid} cannot open its folder ({e})"))
-                })?;
+                let tdir = dir
+                    .open_relative(tparent)
+                    .map_err(|e| refuse(format!("uid {uid} cannot open its folder ({e})")))?;
                 let exists = tdir.lstat(&tname)?.is_some();
                 let may = tdir
                     .user_may_replace(exists.then_some(tname.as_os_str()))
@@ -949,7 +962,11 @@ mod tests {
         assert_eq!(std::fs::read(t.path().join("a")).expect("read"), b"one");
         let s = d.stage().expect("stage");
         drop(s);
-        assert_eq!(std::fs::read_dir(t.path()).expect("ls").count(), 1, "left nothing");
+        assert_eq!(
+            std::fs::read_dir(t.path()).expect("ls").count(),
+            1,
+            "left nothing"
+        );
     }
 
     #[test]
@@ -964,7 +981,11 @@ mod tests {
         let mut s = d.stage().expect("stage");
         s.file.write_all(b"data").expect("write");
         s.replace(&d, "out").expect("replaced");
-        assert_eq!(std::fs::read(&victim).expect("victim"), b"secret", "not followed");
+        assert_eq!(
+            std::fs::read(&victim).expect("victim"),
+            b"secret",
+            "not followed"
+        );
         let meta = std::fs::symlink_metadata(t.path().join("out")).expect("stat");
         assert!(meta.file_type().is_file(), "the link itself was replaced");
         let mut back = String::new();
@@ -983,7 +1004,10 @@ mod tests {
         let (t, _) = dir();
         let access = Access::default();
         let (d, n) = resolve_output(&t.path().join("x.parquet"), &access).expect("new name");
-        assert_eq!((d.path(), n.as_os_str()), (t.path(), OsStr::new("x.parquet")));
+        assert_eq!(
+            (d.path(), n.as_os_str()),
+            (t.path(), OsStr::new("x.parquet"))
+        );
         std::fs::create_dir(t.path().join("sub")).expect("mkdir");
         std::os::unix::fs::symlink("sub/y.parquet", t.path().join("l.parquet")).expect("link");
         let (d, n) = resolve_output(&t.path().join("l.parquet"), &access).expect("our link");

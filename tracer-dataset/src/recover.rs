@@ -102,7 +102,7 @@ fn find(path: &Path, access: &Access) -> Result<Vec<(OutDir, String)>, SinkError
                 }
             }
         }
-        found.sort_by(|a, b| a.0.join(&a.1).cmp(&b.0.join(&b.1)));
+        found.sort_by_key(|a| a.0.join(&a.1));
         return Ok(found);
     }
     let (dir, name) = resolve_output(path, access)?;
@@ -137,6 +137,9 @@ fn footer(first: &[KeyValue], last: &[KeyValue], rows: u64) -> Vec<KeyValue> {
 
 fn recover_one(parent: &OutDir, name: &str, access: &Access) -> Result<Recovered, SinkError> {
     let jdir = parent.subdir(name, false)?;
+    // The files are as private as the journal was (0700: a capture of other users' processes).
+    let access = access.with_private(jdir.mode()? & 0o077 == 0);
+    let parent = &parent.with_access(&access);
     let output = journal::output_of(OsStr::new(name)).expect("a journal name");
     let mut unreadable = Vec::new();
     let mut parts: Vec<(File, Vec<KeyValue>)> = Vec::new();
@@ -172,15 +175,12 @@ fn recover_one(parent: &OutDir, name: &str, access: &Access) -> Result<Recovered
     // The processes file: the latest snapshot, with the recovered footer.
     let syscalls_path = parent.join(&output);
     let processes_path = layout::processes_for(&syscalls_path);
-    let (pdir, pname) = resolve_output(&processes_path, access)?;
+    let (pdir, pname) = resolve_output(&processes_path, &access)?;
     let snapshot = match jdir.subdir(PROCESSES, false) {
-        Ok(snapdir) => part_names(&snapdir)?
-            .into_iter()
-            .rev()
-            .find_map(|n| {
-                let f = snapdir.open_read(&n).ok()?;
-                footer_of(&f).ok().map(|kv| (f, kv))
-            }),
+        Ok(snapdir) => part_names(&snapdir)?.into_iter().rev().find_map(|n| {
+            let f = snapdir.open_read(&n).ok()?;
+            footer_of(&f).ok().map(|kv| (f, kv))
+        }),
         Err(_) => None,
     };
     let mut pkv: Vec<KeyValue> = kv

@@ -206,11 +206,18 @@ mod tests {
             let (files, mut sys, procs) =
                 RunFiles::create(&s, &p, &run(), &[], &options(journal)).expect("create");
             push(&mut sys, 10, 0);
-            assert!(!s.exists(), "nothing under the final name before the commit");
+            assert!(
+                !s.exists(),
+                "nothing under the final name before the commit"
+            );
             sys.close().expect("close");
             procs.close().expect("close");
             files.commit().expect("commit");
-            assert_eq!(names(dir.path()), ["t.p.parquet", "t.parquet"], "journal {journal}");
+            assert_eq!(
+                names(dir.path()),
+                ["t.p.parquet", "t.parquet"],
+                "journal {journal}"
+            );
             assert_eq!(read_syscalls(&s).expect("read").len(), 10);
 
             let s2 = dir.path().join("u.parquet");
@@ -218,7 +225,11 @@ mod tests {
                 RunFiles::create(&s2, &p, &run(), &[], &options(journal)).expect("create");
             drop((sys, procs));
             drop(files);
-            assert_eq!(names(dir.path()), ["t.p.parquet", "t.parquet"], "nothing left");
+            assert_eq!(
+                names(dir.path()),
+                ["t.p.parquet", "t.parquet"],
+                "nothing left"
+            );
         }
     }
 
@@ -261,10 +272,17 @@ mod tests {
         sys.close().expect("close");
         procs.close().expect("close");
         files.commit().expect("commit");
-        assert_eq!(names(dir.path()), ["t.p.parquet", "t.parquet"], "journal removed");
+        assert_eq!(
+            names(dir.path()),
+            ["t.p.parquet", "t.parquet"],
+            "journal removed"
+        );
         let rows = read_syscalls(&s).expect("read");
         assert_eq!(rows.len(), 200_105);
-        assert!(rows.iter().enumerate().all(|(i, r)| r.seq == i as u64), "in order");
+        assert!(
+            rows.iter().enumerate().all(|(i, r)| r.seq == i as u64),
+            "in order"
+        );
         let md = metadata(&s).expect("metadata");
         assert_eq!(md.get("k").map(String::as_str), Some("v"), "header kept");
         assert_eq!(
@@ -277,7 +295,10 @@ mod tests {
     #[test]
     fn a_crashed_run_is_recovered_from_its_journal() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (s, p) = (dir.path().join("c.parquet"), dir.path().join("c.processes.parquet"));
+        let (s, p) = (
+            dir.path().join("c.parquet"),
+            dir.path().join("c.processes.parquet"),
+        );
         let (files, mut sys, procs) =
             RunFiles::create(&s, &p, &run(), &[], &options(true)).expect("create");
         let journal = files.journal().expect("journaled").clone();

@@ -157,7 +157,7 @@ pub struct SyscallKey(i32);
 /// Where a `SyscallSink`'s batches go.
 enum Dest {
     /// One file, complete at `close`.
-    File(ArrowWriter<File>),
+    File(Box<ArrowWriter<File>>),
     /// The parts of a crash journal.
     Journal(Box<PartSink>),
 }
@@ -276,7 +276,7 @@ impl SyscallSink {
                 path: path.to_path_buf(),
                 source,
             })?;
-        Ok(Self::new(path, run, Dest::File(writer)))
+        Ok(Self::new(path, run, Dest::File(Box::new(writer))))
     }
 
     /// Writes rows of `run` as the parts of `journal` (see `journal`); `path` is the file the
@@ -288,7 +288,11 @@ impl SyscallSink {
         metadata: &[(String, String)],
     ) -> Self {
         let kv = Self::header(&run, metadata);
-        Self::new(path, run, Dest::Journal(Box::new(PartSink::new(journal, kv))))
+        Self::new(
+            path,
+            run,
+            Dest::Journal(Box::new(PartSink::new(journal, kv))),
+        )
     }
 
     fn header(run: &RunInfo, metadata: &[(String, String)]) -> Vec<KeyValue> {

@@ -1,12 +1,20 @@
 //! `tracer experiment`: run scenarios of commands in M.S (one after another) and M.R (all at
 //! once) under capture, write the dataset folder of docs/DESIGN.md with its manifest, then compare
 //! the modes with the analysis library and write the report.
+//!
+//! Every file is written as the capture writes its own (`tracer_dataset::outdir`): the folders
+//! are created and the files placed with the invoking user's filesystem identity, through
+//! folder descriptors, never following a link: the commands' logs, the manifest (replaced
+//! whole, never truncated in place), and the report, written into a folder of its own reached
+//! through its descriptor.
 
 pub mod spec;
 
 use std::{
     ffi::OsString,
+    io::Write as _,
     path::{Path, PathBuf},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -19,6 +27,7 @@ use tracer_dataset::{
     RunInfo,
     layout::{self, LOGS_DIR, MANIFEST, PROCESSES_DIR, SYSCALLS_DIR},
     meta,
+    outdir::{Access, FsIdentity, OutDir, OutError},
 };
 
 use crate::{
@@ -46,6 +55,9 @@ pub struct ExperimentConfig {
     pub train_share: Option<f64>,
     /// Who runs the commands; `None`: the tracer's own user.
     pub creds: Option<Credentials>,
+    /// The user the dataset is for (the one who ran sudo): its folders and files are created
+    /// with that user's identity. `None`: the tracer's own.
+    pub files_for: Option<Credentials>,
     /// Also record entry times and durations (second kernel hook).
     pub durations: bool,
     /// Ring buffer size in bytes per capture.
@@ -130,6 +142,9 @@ pub enum ExperimentError {
         #[source]
         source: std::io::Error,
     },
+    /// A folder or file of the dataset cannot be created safely.
+    #[error(transparent)]
+    Output(#[from] OutError),
     /// Bad --user.
     #[error(transparent)]
     User(#[from] UserError),
@@ -281,10 +296,72 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExperimentError + '_ {
     }
 }
 
-fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), ExperimentError> {
+/// Writes the manifest whole into a new file and puts it in place of the previous one: a
+/// reader (or a crash) never sees half of it.
+fn write_manifest(dir: &OutDir, manifest: &Manifest) -> Result<(), ExperimentError> {
     let path = dir.join(MANIFEST);
     let json = serde_json::to_string_pretty(manifest).expect("manifest serialises");
-    std::fs::write(&path, json + "\n").map_err(io_err(&path))
+    let staged = dir.stage()?;
+    staged
+        .writer()?
+        .write_all((json + "\n").as_bytes())
+        .map_err(io_err(&path))?;
+    staged.replace(dir, MANIFEST)?;
+    Ok(())
+}
+
+/// The dataset's folders, opened once.
+struct Folders {
+    root: OutDir,
+    logs: OutDir,
+}
+
+impl Folders {
+    /// Creates (or reuses) the dataset folder and its subfolders as `access` says.
+    fn create(out: &Path, access: &Access) -> Result<Self, ExperimentError> {
+        let root = OutDir::create_all(out, access)?;
+        for sub in [SYSCALLS_DIR, PROCESSES_DIR] {
+            root.subdir(sub, true)?;
+        }
+        let logs = root.subdir(LOGS_DIR, true)?;
+        Ok(Self { root, logs })
+    }
+
+    /// A new, empty log for run `run_id`, in place of an earlier run's.
+    fn log(&self, run_id: &str) -> Result<Arc<std::fs::File>, ExperimentError> {
+        let staged = self.logs.stage()?;
+        let file = staged.writer()?;
+        staged.replace(&self.logs, &format!("{run_id}.log"))?;
+        Ok(Arc::new(file))
+    }
+}
+
+/// Writes the report into `out/report`: a folder reused only if it belongs to the dataset's
+/// user (or root), reached by the analysis through its descriptor, and written with that user's
+/// identity. The summary's paths are given back under `out/report`.
+fn write_report(
+    out: &Path,
+    folders: &Folders,
+    cfg: &ReportConfig,
+) -> Result<ReportSummary, ExperimentError> {
+    let dir = folders.root.subdir("report", true)?;
+    dir.check_owner()?;
+    let pinned = dir.proc_path();
+    let summary = dir
+        .access()
+        .run(|| Ok(report::write_report(out, &pinned, cfg)))
+        .map_err(io_err(dir.path()))?
+        .map_err(ExperimentError::Analysis)?;
+    let unpin = |p: &Path| match p.strip_prefix(&pinned) {
+        Ok(rest) => dir.path().join(rest),
+        Err(_) => p.to_path_buf(),
+    };
+    Ok(ReportSummary {
+        out_dir: unpin(&summary.out_dir),
+        index_html: unpin(&summary.index_html),
+        files: summary.files.iter().map(|f| unpin(f)).collect(),
+        ..summary
+    })
 }
 
 /// A scenario's commands that can run here: what the manifest calls each, and its job.
@@ -297,19 +374,20 @@ pub fn run(
     progress: &mut dyn FnMut(Event<'_>),
 ) -> Result<ExperimentOutcome, ExperimentError> {
     let out = &config.output;
-    for sub in [SYSCALLS_DIR, PROCESSES_DIR, LOGS_DIR] {
-        let d = out.join(sub);
-        std::fs::create_dir_all(&d).map_err(io_err(&d))?;
-    }
+    let identity = config
+        .files_for
+        .as_ref()
+        .map(|c| FsIdentity::new(c.uid, c.gid, &c.groups));
+    let folders = Folders::create(out, &Access::new(identity, false))?;
     let (jobs_of, skipped) = runnable_jobs(&config.spec);
     for sk in &skipped {
         progress(Event::Skipping(sk));
     }
     let order = plan(&config.spec, config.shuffle);
     let mut manifest = new_manifest(config, skipped);
-    capture_runs(config, &order, &jobs_of, &mut manifest, progress)?;
+    capture_runs(config, &folders, &order, &jobs_of, &mut manifest, progress)?;
     manifest.ended_ns = now_ns();
-    write_manifest(out, &manifest)?;
+    write_manifest(&folders.root, &manifest)?;
     let report = if !config.report || manifest.runs.is_empty() {
         None
     } else {
@@ -318,9 +396,7 @@ pub fn run(
         if let Some(share) = config.train_share {
             cfg.compare.holdout = analysis::compare::Holdout::from_share(share);
         }
-        let summary = report::write_report(out, &out.join("report"), &cfg)
-            .map_err(ExperimentError::Analysis)?;
-        Some(summary)
+        Some(write_report(out, &folders, &cfg)?)
     };
     Ok(ExperimentOutcome {
         manifest,
@@ -409,6 +485,7 @@ impl RunFiles {
 /// stops after a run a signal interrupted.
 fn capture_runs(
     config: &ExperimentConfig,
+    folders: &Folders,
     order: &[Planned],
     jobs_of: &[Jobs],
     manifest: &mut Manifest,
@@ -431,7 +508,8 @@ fn capture_runs(
             continue;
         }
         let files = RunFiles::new(&run_id);
-        let record_config = run_config(config, s, p, jobs, &files, &run_id);
+        let log = folders.log(&run_id)?;
+        let record_config = run_config(config, s, p, jobs, &files, &run_id, &log);
         progress(Event::RunStarting {
             position,
             scenario: &s.name,
@@ -453,7 +531,7 @@ fn capture_runs(
             .runs
             .push(run_record(run_id, s, p, i, files, &outcome, jobs));
         manifest.ended_ns = now_ns();
-        write_manifest(&config.output, manifest)?;
+        write_manifest(&folders.root, manifest)?;
         if outcome.interrupted {
             manifest.interrupted = true;
             progress(Event::Interrupted);
@@ -472,6 +550,7 @@ fn run_config(
     jobs: &Jobs,
     files: &RunFiles,
     run_id: &str,
+    log: &Arc<std::fs::File>,
 ) -> RecordConfig {
     let out = &config.output;
     let schedule = match p.mode {
@@ -485,7 +564,7 @@ fn run_config(
             jobs: jobs
                 .iter()
                 .map(|(_, j)| Job {
-                    log: Some(out.join(&files.log)),
+                    log: Some(log.clone()),
                     ..j.clone()
                 })
                 .collect(),
@@ -494,6 +573,8 @@ fn run_config(
         output: out.join(&files.syscalls),
         processes_output: out.join(&files.processes),
         creds: config.creds.clone(),
+        files_for: config.files_for.clone(),
+        rotate: None,
         filter: None,
         ring_bytes: config.ring_bytes,
         durations: config.durations,
