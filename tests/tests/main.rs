@@ -9,3 +9,4 @@ mod ingest_strace;
 mod parity_compare;
 mod parity_live;
 mod report;
+mod safety;

@@ -83,6 +83,7 @@ struct LastPart {
 struct State {
     parts: Vec<Part>,
     next: u32,
+    next_snapshot: u32,
     snapshot: Option<String>,
     last: Option<LastPart>,
 }
@@ -106,7 +107,10 @@ impl Journal {
     /// Creates journal folder `name` in `parent`. An empty folder left by a capture killed
     /// before its first part is removed first; one with parts is refused (recover it).
     pub fn create(parent: &OutDir, name: &str) -> Result<Arc<Self>, SinkError> {
-        if parent.lstat(OsStr::new(name))?.is_some() {
+        if let Some(st) = parent.lstat(OsStr::new(name))? {
+            if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+                return Err(SinkError::JournalInTheWay(parent.join(name)));
+            }
             let empty = parent
                 .subdir(name, false)
                 .and_then(|d| Ok((d.entries()?, d)))
@@ -234,8 +238,8 @@ impl Journal {
         write_processes(staged.writer()?, path, &run, kv, rows)?;
         staged.sync_data()?;
         let mut state = self.lock();
-        let name = part_name(state.next);
-        state.next += 1;
+        let name = part_name(state.next_snapshot);
+        state.next_snapshot += 1;
         staged.link_new(&self.processes, &name)?;
         self.processes.sync()?;
         if let Some(old) = state.snapshot.replace(name) {
@@ -535,6 +539,11 @@ impl PartSink {
             meta::EVENTS_WRITTEN.into(),
             c.rows.to_string(),
         ));
+        let now_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        c.writer
+            .append_key_value_metadata(KeyValue::new(meta::END_NS.into(), now_ns.to_string()));
         c.writer.close().map_err(|e| parquet_err(path, e))?;
         self.journal.add_part(c.staged, c.rows)
     }

@@ -898,9 +898,9 @@ pub fn resolve_output(path: &Path, access: &Access) -> Result<(OutDir, OsString)
                     return Err(refuse("it does not name a file".into()));
                 };
                 let tparent = target.parent().unwrap_or(Path::new(""));
-                let tdir = dir
-                    .open_relative(tparent)
-                    .map_err(|e| refuse(format!("uid {uid} cannot open its folder ({e})")))?;
+                let tdir = dir.open_relative(tparent).map_err(|e| {
+                    refuse(format!("uid {uid} could not write it (its folder: {e})"))
+                })?;
                 let exists = tdir.lstat(&tname)?.is_some();
                 let may = tdir
                     .user_may_replace(exists.then_some(tname.as_os_str()))

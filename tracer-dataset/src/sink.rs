@@ -83,6 +83,12 @@ pub enum SinkError {
          {0}`, or remove it"
     )]
     JournalExists(PathBuf),
+    /// Something else than a folder is where the crash journal goes (a link, a file).
+    #[error(
+        "{0} is in the way of the capture's crash journal (it is not a folder: a link?); remove \
+         it"
+    )]
+    JournalInTheWay(PathBuf),
     /// No crash journal where one was looked for.
     #[error("{0}: no crash journal with parts to recover")]
     NoJournal(PathBuf),

@@ -129,8 +129,17 @@ impl<'a> Follower<'a> {
                     None
                 }
                 Some(sig) => Some((sig, false)),
-                // Ctrl-C or Ctrl-\ typed on the command's pty: it has the signal already.
-                None => self.terminal.take_typed().map(|sig| (sig, true)),
+                None => match self.terminal.take_typed() {
+                    // Ctrl-Z typed on the command's pty: stopped here, suspended in `reap`.
+                    Some(libc::SIGTSTP) => {
+                        for r in &self.running {
+                            self.terminal.stop_command(r.pid);
+                        }
+                        None
+                    }
+                    // Ctrl-C or Ctrl-\ typed on the command's pty: it has the signal already.
+                    typed => typed.map(|sig| (sig, true)),
+                },
             };
             if let Some((sig, typed)) = signal
                 && let Some(stop) = self.on_signal(sig, typed)

@@ -6,9 +6,9 @@
 //! - when the tracer has a controlling terminal and standard input is a terminal, the command
 //!   gets a new session on a pty of its own ([`Plan::Pty`]): the tracer's terminal goes to raw
 //!   mode, a relay thread copies input to the pty and its output back, the window size follows
-//!   (SIGWINCH), Ctrl-C, Ctrl-\ and Ctrl-Z act on the command through the pty's line discipline
-//!   (a stopped command stops the tracer with it, as a shell job; `fg` resumes both), and the
-//!   terminal is restored on every way out;
+//!   (SIGWINCH), Ctrl-C and Ctrl-\ act on the command through the pty's line discipline, Ctrl-Z
+//!   stops it and the tracer with it, as a shell job (`fg` resumes both), and the terminal is
+//!   restored on every way out;
 //! - when it has one but standard input is not a terminal, the command gets a new session
 //!   without a terminal ([`Plan::NewSession`]): it still writes to inherited descriptors, but
 //!   `TIOCSTI` needs the terminal to be its controlling one;
@@ -159,17 +159,21 @@ impl Pty {
     }
 }
 
-/// Ctrl-C and Ctrl-\ typed for the command, which the tracer counts as it counts signals.
+/// Ctrl-C, Ctrl-\ and Ctrl-Z typed for the command, which the tracer counts as it counts
+/// signals.
 #[derive(Debug, Default)]
 struct Typed {
     interrupts: AtomicU32,
     quits: AtomicU32,
+    suspends: AtomicU32,
 }
 
 impl Typed {
     /// Counts the pty's interrupt and quit characters in `input`, when its line discipline turns
-    /// them into signals (a program in raw mode, an editor, reads them as bytes).
-    fn scan(&self, master: RawFd, input: &[u8]) {
+    /// them into signals (a program in raw mode, an editor, reads them as bytes), and takes the
+    /// suspend character out: the command leads its session, where the kernel discards a
+    /// terminal's stop signal (an orphaned process group), so the tracer stops it instead.
+    fn scan(&self, master: RawFd, input: &mut Vec<u8>) {
         // SAFETY: tcgetattr of the pty into a zeroed termios.
         let t = unsafe {
             let mut t: libc::termios = std::mem::zeroed();
@@ -181,14 +185,25 @@ impl Typed {
         if t.c_lflag & libc::ISIG == 0 {
             return;
         }
-        let (vintr, vquit) = (t.c_cc[libc::VINTR], t.c_cc[libc::VQUIT]);
-        for b in input {
-            if *b != 0 && *b == vintr {
-                self.interrupts.fetch_add(1, Ordering::Relaxed);
-            } else if *b != 0 && *b == vquit {
-                self.quits.fetch_add(1, Ordering::Relaxed);
+        let (vintr, vquit, vsusp) = (
+            t.c_cc[libc::VINTR],
+            t.c_cc[libc::VQUIT],
+            t.c_cc[libc::VSUSP],
+        );
+        input.retain(|b| {
+            if *b == 0 {
+                return true;
             }
-        }
+            if *b == vintr {
+                self.interrupts.fetch_add(1, Ordering::Relaxed);
+            } else if *b == vquit {
+                self.quits.fetch_add(1, Ordering::Relaxed);
+            } else if *b == vsusp {
+                self.suspends.fetch_add(1, Ordering::Relaxed);
+                return false;
+            }
+            true
+        });
     }
 
     fn take(&self) -> Option<i32> {
@@ -200,6 +215,8 @@ impl Typed {
             Some(libc::SIGINT)
         } else if take(&self.quits) {
             Some(libc::SIGQUIT)
+        } else if take(&self.suspends) {
+            Some(libc::SIGTSTP)
         } else {
             None
         }
@@ -334,9 +351,22 @@ impl Terminal {
         }
     }
 
-    /// An interrupt (SIGINT) or quit (SIGQUIT) typed for the command since the last call.
+    /// An interrupt (SIGINT), quit (SIGQUIT) or suspend (SIGTSTP) typed for the command since
+    /// the last call. The pty delivered the first two; a suspend is the caller's to do
+    /// (`stop_command`).
     pub fn take_typed(&self) -> Option<i32> {
         self.relay.as_ref()?.typed.take()
+    }
+
+    /// Stops the command `pid` (its process group) for a typed suspend; the main loop then sees
+    /// it stopped and calls `suspend`.
+    pub fn stop_command(&self, pid: i32) {
+        // SAFETY: signalling our own child's process group (it leads one: its own session).
+        unsafe {
+            if libc::kill(-pid, libc::SIGSTOP) != 0 {
+                libc::kill(pid, libc::SIGSTOP);
+            }
+        }
     }
 
     /// The command `pid` stopped (Ctrl-Z): gives the terminal back, stops the tracer as its
@@ -469,9 +499,9 @@ fn relay(master: RawFd, wake: OwnedFd, out: RawFd, typed: &Typed) {
             // SAFETY: reading into our buffer.
             let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
             if n > 0 {
-                let got = &buf[..n as usize];
-                typed.scan(master, got);
-                to_pty.extend_from_slice(got);
+                let mut got = buf[..n as usize].to_vec();
+                typed.scan(master, &mut got);
+                to_pty.extend_from_slice(&got);
             } else if n == 0
                 || !matches!(
                     io::Error::last_os_error().raw_os_error(),
