@@ -358,6 +358,18 @@ fn ctrl_z_stops_the_command_with_the_tracer_and_fg_resumes_both() {
     assert!(read_syscalls(&out).iter().any(|r| r.syscall == "read"));
 }
 
+/// Waits up to 30 s for `ready`, panicking with `what` after that.
+fn wait_until(what: &str, ready: impl Fn() -> bool) {
+    let t = Instant::now();
+    while !ready() {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "timed out waiting until {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The pid of the traced program `prog` (running on untraced once the tracer is gone).
 fn pids_of(prog: &Path) -> Vec<i32> {
     std::fs::read_dir("/proc")
@@ -376,14 +388,23 @@ fn kill_9_leaves_readable_parts_and_recover_makes_the_file() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("tracer");
-    std::thread::sleep(Duration::from_millis(3500));
+    let journal = cap.dir().join(".busy.parts");
+    wait_until("three parts are on disk", || {
+        std::fs::read_dir(&journal).is_ok_and(|d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".parquet"))
+            })
+            .count()
+                >= 3
+        })
+    });
     tracer.kill().expect("kill -9");
     let _ = tracer.wait();
     for pid in pids_of(&prog) {
         // SAFETY: ending the test's own workload, left running untraced.
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
-    let journal = cap.dir().join(".busy.parts");
     assert!(!cap.out.exists(), "no file: the tracer was killed");
     assert_no_empty_files(cap.dir());
     let counted = python(
@@ -397,10 +418,7 @@ fn kill_9_leaves_readable_parts_and_recover_makes_the_file() {
     let mut lines = counted.lines();
     let duck = lines.next().expect("duckdb");
     let polars: u64 = lines.next().expect("polars").trim().parse().expect("count");
-    assert!(
-        polars > 100_000,
-        "the parts hold the first seconds: {counted}"
-    );
+    assert!(polars > 1000, "the parts hold the first seconds: {counted}");
     assert!(
         duck.starts_with(&format!("({polars}, ")),
         "{duck} vs {polars}"
@@ -512,7 +530,8 @@ fn every_catchable_fatal_signal_ends_with_complete_files() {
             .stderr(Stdio::piped())
             .spawn()
             .expect("tracer");
-        std::thread::sleep(Duration::from_millis(1500));
+        wait_until("the command runs", || !pids_of(&prog).is_empty());
+        std::thread::sleep(Duration::from_millis(500));
         // SAFETY: signalling our own child.
         unsafe { libc::kill(child.id() as i32, sig) };
         let started = Instant::now();

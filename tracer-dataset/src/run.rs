@@ -70,6 +70,34 @@ impl RunFiles {
     ) -> Result<(Self, SyscallSink, ProcessSink), SinkError> {
         let sys_place = Place::resolve(syscalls, &options.access)?;
         let proc_place = Place::resolve(processes, &options.access)?;
+        Self::create_at(sys_place, proc_place, run, metadata, options)
+    }
+
+    /// As `create`, for files named `syscalls.1` and `processes.1` in folders already open
+    /// (a dataset's `syscalls/` and `processes/`): nothing is reached by path again.
+    pub fn create_in(
+        syscalls: (&OutDir, &str),
+        processes: (&OutDir, &str),
+        run: &RunInfo,
+        metadata: &[(String, String)],
+        options: &RunOptions,
+    ) -> Result<(Self, SyscallSink, ProcessSink), SinkError> {
+        let place = |(dir, name): (&OutDir, &str)| Place {
+            dir: dir.with_access(&options.access),
+            name: name.to_string(),
+        };
+        Self::create_at(place(syscalls), place(processes), run, metadata, options)
+    }
+
+    fn create_at(
+        sys_place: Place,
+        proc_place: Place,
+        run: &RunInfo,
+        metadata: &[(String, String)],
+        options: &RunOptions,
+    ) -> Result<(Self, SyscallSink, ProcessSink), SinkError> {
+        let syscalls = &sys_place.dir.join(&sys_place.name);
+        let processes = &proc_place.dir.join(&proc_place.name);
         let processes_file = proc_place.dir.stage()?;
         let psink =
             ProcessSink::from_file(processes_file.writer()?, processes, run.clone(), metadata)?;

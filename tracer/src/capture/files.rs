@@ -42,8 +42,17 @@ enum Layout {
         syscalls: PathBuf,
         processes: PathBuf,
     },
-    /// A dataset folder of numbered files.
-    Rotating { dir: PathBuf, rotate: Rotate },
+    /// The same, in folders already open.
+    In {
+        syscalls: (OutDir, String),
+        processes: (OutDir, String),
+    },
+    /// A dataset folder of numbered files, its `syscalls/` and `processes/` open.
+    Rotating {
+        syscalls: OutDir,
+        processes: OutDir,
+        rotate: Rotate,
+    },
 }
 
 impl Output {
@@ -55,20 +64,26 @@ impl Output {
         clock_offset_ns: i64,
         access: Access,
     ) -> Result<Self, RecordError> {
-        let target = match config.rotate {
-            None => Layout::Files {
+        let name = |p: &Path| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let target = match (config.rotate, &config.output_folders) {
+            (None, Some((s, p))) => Layout::In {
+                syscalls: (s.clone(), name(&config.output)),
+                processes: (p.clone(), name(&config.processes_output)),
+            },
+            (None, None) => Layout::Files {
                 syscalls: config.output.clone(),
                 processes: config.processes_output.clone(),
             },
-            Some(rotate) => {
-                let root = OutDir::create_all(&config.output, &access)
-                    .map_err(|e| RecordError::Output(e.into()))?;
-                for sub in [SYSCALLS_DIR, PROCESSES_DIR] {
-                    root.subdir(sub, true)
-                        .map_err(|e| RecordError::Output(e.into()))?;
-                }
+            (Some(rotate), _) => {
+                let out = |e: tracer_dataset::outdir::OutError| RecordError::Output(e.into());
+                let root = OutDir::create_all(&config.output, &access).map_err(out)?;
                 Layout::Rotating {
-                    dir: config.output.clone(),
+                    syscalls: root.subdir(SYSCALLS_DIR, true).map_err(out)?,
+                    processes: root.subdir(PROCESSES_DIR, true).map_err(out)?,
                     rotate,
                 }
             }
@@ -88,39 +103,57 @@ impl Output {
     pub fn rotation(&self) -> Option<Rotate> {
         match &self.target {
             Layout::Rotating { rotate, .. } => Some(*rotate),
-            Layout::Files { .. } => None,
+            Layout::Files { .. } | Layout::In { .. } => None,
         }
     }
 
-    /// The paths of file `chunk` (always 0 without rotation).
-    fn paths(&self, chunk: u32) -> (PathBuf, PathBuf) {
-        match &self.target {
+    /// Creates the files of chunk `chunk` (always 0 without rotation); returns them and the
+    /// syscalls sink.
+    pub fn open(&self, chunk: u32) -> Result<(OpenFiles, SyscallSink), SinkError> {
+        let mut metadata = self.header.clone();
+        let (syscalls, (run, sink, processes_sink)) = match &self.target {
             Layout::Files {
                 syscalls,
                 processes,
-            } => (syscalls.clone(), processes.clone()),
-            Layout::Rotating { dir, .. } => {
+            } => (
+                syscalls.clone(),
+                RunFiles::create(syscalls, processes, &self.run, &metadata, &self.options)?,
+            ),
+            Layout::In {
+                syscalls,
+                processes,
+            } => (
+                syscalls.0.join(&syscalls.1),
+                RunFiles::create_in(
+                    (&syscalls.0, &syscalls.1),
+                    (&processes.0, &processes.1),
+                    &self.run,
+                    &metadata,
+                    &self.options,
+                )?,
+            ),
+            Layout::Rotating {
+                syscalls,
+                processes,
+                ..
+            } => {
+                metadata.push((meta::CHUNK.to_string(), chunk.to_string()));
                 let name = tracer_dataset::layout::run_file_name(&format!(
                     "{}-{chunk:06}",
                     self.run.run_id
                 ));
                 (
-                    dir.join(SYSCALLS_DIR).join(&name),
-                    dir.join(PROCESSES_DIR).join(&name),
+                    syscalls.join(&name),
+                    RunFiles::create_in(
+                        (syscalls, &name),
+                        (processes, &name),
+                        &self.run,
+                        &metadata,
+                        &self.options,
+                    )?,
                 )
             }
-        }
-    }
-
-    /// Creates the files of chunk `chunk`; returns them and the syscalls sink.
-    pub fn open(&self, chunk: u32) -> Result<(OpenFiles, SyscallSink), SinkError> {
-        let (syscalls, processes) = self.paths(chunk);
-        let mut metadata = self.header.clone();
-        if self.rotation().is_some() {
-            metadata.push((meta::CHUNK.to_string(), chunk.to_string()));
-        }
-        let (run, sink, processes_sink) =
-            RunFiles::create(&syscalls, &processes, &self.run, &metadata, &self.options)?;
+        };
         Ok((
             OpenFiles {
                 run,

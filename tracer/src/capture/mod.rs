@@ -39,7 +39,7 @@ use std::{
 
 use tracer_dataset::{
     Arch, RunInfo, SinkError,
-    outdir::{Access, FsIdentity},
+    outdir::{Access, FsIdentity, OutDir},
 };
 
 use crate::{
@@ -193,6 +193,9 @@ pub struct RecordConfig {
     pub files_for: Option<Credentials>,
     /// Cut the capture into a dataset folder of files of bounded size or age.
     pub rotate: Option<Rotate>,
+    /// Folders already open for `output` and `processes_output` (a dataset's `syscalls/` and
+    /// `processes/`, opened once by an experiment): only the file names are used.
+    pub output_folders: Option<(OutDir, OutDir)>,
     /// Syscall numbers to keep (`None`: all) and the expression they came from.
     pub filter: Option<(Vec<i32>, String)>,
     /// Ring buffer bytes.

@@ -166,7 +166,14 @@ impl Writer {
         if let Some(j) = &journal {
             j.set_live(&f.live.pairs());
         }
+        let started = Instant::now();
         self.rows.sink_mut().cut()?;
+        log::debug!(
+            "journal cut: {} parts, {} rows on disk, {} us",
+            journal.as_ref().map_or(0, |j| j.parts()),
+            journal.as_ref().map_or(0, |j| j.rows_kept()),
+            started.elapsed().as_micros()
+        );
         if let Some(j) = &journal
             && Instant::now() >= f.next_snapshot
             && self.lineage.take_changed()

@@ -209,6 +209,7 @@ impl RecordArgs {
             creds,
             files_for: user::invoking_user_from_env(),
             rotate,
+            output_folders: None,
             filter,
             ring_bytes: self.ring_bytes,
             durations: self.durations,

@@ -313,6 +313,8 @@ fn write_manifest(dir: &OutDir, manifest: &Manifest) -> Result<(), ExperimentErr
 /// The dataset's folders, opened once.
 struct Folders {
     root: OutDir,
+    syscalls: OutDir,
+    processes: OutDir,
     logs: OutDir,
 }
 
@@ -320,11 +322,12 @@ impl Folders {
     /// Creates (or reuses) the dataset folder and its subfolders as `access` says.
     fn create(out: &Path, access: &Access) -> Result<Self, ExperimentError> {
         let root = OutDir::create_all(out, access)?;
-        for sub in [SYSCALLS_DIR, PROCESSES_DIR] {
-            root.subdir(sub, true)?;
-        }
-        let logs = root.subdir(LOGS_DIR, true)?;
-        Ok(Self { root, logs })
+        Ok(Self {
+            syscalls: root.subdir(SYSCALLS_DIR, true)?,
+            processes: root.subdir(PROCESSES_DIR, true)?,
+            logs: root.subdir(LOGS_DIR, true)?,
+            root,
+        })
     }
 
     /// A new, empty log for run `run_id`, in place of an earlier run's.
@@ -509,7 +512,8 @@ fn capture_runs(
         }
         let files = RunFiles::new(&run_id);
         let log = folders.log(&run_id)?;
-        let record_config = run_config(config, s, p, jobs, &files, &run_id, &log);
+        let mut record_config = run_config(config, s, p, jobs, &files, &run_id, &log);
+        record_config.output_folders = Some((folders.syscalls.clone(), folders.processes.clone()));
         progress(Event::RunStarting {
             position,
             scenario: &s.name,
@@ -575,6 +579,7 @@ fn run_config(
         creds: config.creds.clone(),
         files_for: config.files_for.clone(),
         rotate: None,
+        output_folders: None,
         filter: None,
         ring_bytes: config.ring_bytes,
         durations: config.durations,
