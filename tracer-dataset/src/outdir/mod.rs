@@ -60,6 +60,17 @@ pub enum OutError {
         /// Why it is not followed.
         reason: String,
     },
+    /// The user the files are for could not write the output as themselves.
+    #[error(
+        "{path}: uid {uid}, whose files these are (the user who ran sudo), may not write there; \
+         the tracer creates its files with that user's permissions"
+    )]
+    NotPermitted {
+        /// The output.
+        path: PathBuf,
+        /// The user.
+        uid: u32,
+    },
     /// The output exists and is not a regular file (a folder, a device such as /dev/null).
     #[error("{0} exists and is not a regular file")]
     NotRegular(PathBuf),

@@ -83,9 +83,10 @@ fn check_writable(dir: &OutDir, name: Option<&OsStr>, shown: &Path) -> Result<()
     }
     match dir.user_may_replace(name) {
         Ok(true) => Ok(()),
-        Ok(false) => Err(io_err("creating", shown)(
-            std::io::Error::from_raw_os_error(libc::EACCES),
-        )),
+        Ok(false) => Err(OutError::NotPermitted {
+            path: shown.to_path_buf(),
+            uid: dir.access.uid(),
+        }),
         Err(e) => Err(io_err("creating", shown)(e)),
     }
 }

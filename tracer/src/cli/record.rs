@@ -126,6 +126,9 @@ pub enum ArgsError {
     /// A rotation of zero.
     #[error("--rotate and --rotate-seconds must be above 0")]
     ZeroRotation,
+    /// A rotating capture given a file name.
+    #[error("--rotate writes a dataset folder: -o names a folder, not a .parquet file")]
+    RotateIntoFile,
 }
 
 /// A run id from the clock and pid: `ebpf-20261126T140102Z-4242`.
@@ -194,6 +197,10 @@ impl RecordArgs {
         let command_line: Vec<String> = std::env::args_os()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
+        let rotating = self.rotate.is_some() || self.rotate_seconds.is_some();
+        if rotating && tracer_dataset::layout::is_parquet(&self.output) {
+            return Err(ArgsError::RotateIntoFile);
+        }
         let rotate = match (self.rotate, self.rotate_seconds) {
             (None, None) => None,
             (Some(0), _) | (_, Some(0)) => return Err(ArgsError::ZeroRotation),
