@@ -72,7 +72,14 @@ pub fn finish(config: &RecordConfig, ending: Ending) -> Result<RecordOutcome, Re
     outcome.totals = collected.totals;
     let files = collected.files.expect("the capture's writer has its files");
     let journal = files.journal().cloned();
-    match files.close(collected.sink, collected.processes, &footer.pairs()) {
+    let closing = Instant::now();
+    let closed = files.close(collected.sink, collected.processes, &footer.pairs());
+    log::debug!(
+        "files closed in {} us ({} journal parts)",
+        closing.elapsed().as_micros(),
+        journal.as_ref().map_or(0, |j| j.parts())
+    );
+    match closed {
         Ok(rows) => outcome.rows = collected.rows_before + rows,
         Err(error) => {
             let in_journal = journal.as_ref().map_or(0, |j| j.rows_kept());
