@@ -80,9 +80,6 @@ pub enum RecordError {
     /// A -p target does not exist.
     #[error("-p {0}: no such process")]
     NoSuchPid(u32),
-    /// The writer thread ended before the capture did.
-    #[error("the Parquet writer stopped early")]
-    WriterStopped,
     /// The async runtime could not start.
     #[error("starting the signal-handling runtime")]
     Runtime(#[source] std::io::Error),
