@@ -546,3 +546,54 @@ fn relay(master: RawFd, wake: OwnedFd, out: RawFd, typed: &Typed) {
         write_all(out, &buf[..n as usize]);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pty pair in the default (cooked) mode: ISIG on, ^C, ^\ and ^Z its signal keys.
+    fn pty() -> (OwnedFd, OwnedFd) {
+        let (mut m, mut s) = (0, 0);
+        // SAFETY: openpty writes two descriptors we then own.
+        unsafe {
+            assert_eq!(
+                libc::openpty(
+                    &mut m,
+                    &mut s,
+                    std::ptr::null_mut(),
+                    std::ptr::null(),
+                    std::ptr::null()
+                ),
+                0
+            );
+            (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s))
+        }
+    }
+
+    #[test]
+    fn typed_signal_keys_are_counted_and_the_suspend_key_taken_out() {
+        let (master, slave) = pty();
+        let typed = Typed::default();
+        let mut input = b"a\x03b\x1ac\x1c".to_vec();
+        typed.scan(master.as_raw_fd(), &mut input);
+        assert_eq!(
+            input, b"a\x03bc\x1c",
+            "^Z is the tracer's, ^C and ^\\ the pty's"
+        );
+        assert_eq!(typed.take(), Some(libc::SIGINT));
+        assert_eq!(typed.take(), Some(libc::SIGQUIT));
+        assert_eq!(typed.take(), Some(libc::SIGTSTP));
+        assert_eq!(typed.take(), None);
+        // A program in raw mode reads the same bytes as bytes.
+        // SAFETY: tcgetattr/tcsetattr on our own pty.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            assert_eq!(libc::tcgetattr(slave.as_raw_fd(), &mut t), 0);
+            libc::cfmakeraw(&mut t);
+            assert_eq!(libc::tcsetattr(slave.as_raw_fd(), libc::TCSANOW, &t), 0);
+        }
+        let mut input = b"\x03\x1a".to_vec();
+        typed.scan(master.as_raw_fd(), &mut input);
+        assert_eq!((input.as_slice(), typed.take()), (&b"\x03\x1a"[..], None));
+    }
+}
