@@ -2,6 +2,8 @@
 //! compiling the C test programs, running a live capture, reading Parquet files back (through
 //! the dataset crate's full-row reader), and running Python readers.
 
+pub mod pty;
+
 use std::{
     collections::HashMap,
     os::unix::fs::PermissionsExt,

@@ -11,4 +11,5 @@ mod ingest_strace;
 mod parity_compare;
 mod parity_live;
 mod report;
+mod safety;
 mod show;

@@ -140,6 +140,11 @@ impl ProcessSink {
         self.rows.push(row);
     }
 
+    /// The footer metadata so far.
+    pub(crate) fn metadata(&self) -> &[KeyValue] {
+        &self.metadata
+    }
+
     /// Adds a footer key-value pair.
     pub fn add_metadata(&mut self, key: &str, value: impl Into<String>) {
         self.metadata
@@ -219,4 +224,21 @@ impl ProcessSink {
         writer.close().map_err(parquet_err)?;
         Ok(n as u64)
     }
+}
+
+/// Writes `rows` of `run` as one `processes` file into `file` with footer `metadata` (the
+/// crash journal's process snapshots); `path` names it in errors. Returns the number of rows.
+pub(crate) fn write_processes(
+    file: File,
+    path: &Path,
+    run: &RunInfo,
+    metadata: Vec<KeyValue>,
+    rows: &[ProcessRow],
+) -> Result<u64, SinkError> {
+    let mut sink = ProcessSink::open(file, path, run.clone(), &[], true);
+    sink.metadata = metadata;
+    for r in rows {
+        sink.push(r.clone());
+    }
+    sink.close()
 }

@@ -128,8 +128,14 @@ pub mod meta {
     pub const START_NS: &str = "syscall_tracer.start_ns";
     /// Capture end, ns since the Unix epoch.
     pub const END_NS: &str = "syscall_tracer.end_ns";
-    /// `true` when the capture ended early (signal) rather than with the traced processes.
+    /// `true` when the capture ended early (signal) rather than with the traced processes, or
+    /// when the file was recovered from a crash journal (`RECOVERED`).
     pub const INTERRUPTED: &str = "syscall_tracer.interrupted";
+    /// `true` when `tracer recover` made the file from the crash journal of a capture that did
+    /// not end normally; the losses are those known at the journal's last part.
+    pub const RECOVERED: &str = "syscall_tracer.recovered";
+    /// Index of a rotated capture's file (`--rotate`), from 0.
+    pub const CHUNK: &str = "syscall_tracer.chunk";
     /// Malformed input lines skipped by `--lenient` ingest.
     pub const LINES_SKIPPED: &str = "syscall_tracer.lines_skipped";
     /// Experiment scenario of the run.

@@ -3,7 +3,9 @@
 //! `SyscallSink` owns its column builders, flushes an Arrow batch every `BATCH_ROWS` rows into
 //! an `ArrowWriter` with explicit `WriterProperties`, and `close(self)` consumes it and writes
 //! the footer with the final metadata (rows written, losses): a file is complete only once
-//! closed, and closing cannot be forgotten silently.
+//! closed, and closing cannot be forgotten silently. A journaled sink (`SyscallSink::journaled`)
+//! writes its rows as the self-contained parts of a crash journal instead (`journal`), cut by
+//! `cut`; its `close` ends the last part with the final footer.
 //!
 //! A file holds one run (`create`, the capture's and strace ingest's case) or many
 //! (`create_dataset`, an imported dataset: `begin_run` before each run's rows, `end_row_group`
@@ -38,6 +40,8 @@ use parquet::{
 pub use crate::process_sink::{ProcessRow, ProcessSink};
 use crate::{
     hash::KeyMap,
+    journal::{Journal, PartSink},
+    outdir::OutError,
     schema::{self, ARG_COUNT, args_item_field, meta, syscalls_schema},
 };
 
@@ -77,6 +81,46 @@ pub enum SinkError {
         #[source]
         source: ArrowError,
     },
+    /// Creating, linking or placing an output file failed.
+    #[error(transparent)]
+    Output(#[from] OutError),
+    /// A crash journal of an earlier capture is where this one's would go.
+    #[error(
+        "{0} holds the crash journal of an earlier capture: make it a file with `tracer recover \
+         {0}`, or remove it"
+    )]
+    JournalExists(PathBuf),
+    /// Something else than a folder is where the crash journal goes (a link, a file).
+    #[error(
+        "{0} is in the way of the capture's crash journal (it is not a folder: a link?); remove \
+         it"
+    )]
+    JournalInTheWay(PathBuf),
+    /// No crash journal where one was looked for.
+    #[error("{0}: no crash journal with parts to recover")]
+    NoJournal(PathBuf),
+    /// A journal part was replaced by someone else during the capture.
+    #[error("{0} was replaced during the capture")]
+    PartReplaced(PathBuf),
+}
+
+impl SinkError {
+    /// The operating-system error at the root of this one, if any (ENOSPC, EIO, ...).
+    pub fn os_error(&self) -> Option<&std::io::Error> {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = source {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                return Some(io);
+            }
+            if let Some(ParquetError::External(inner)) = e.downcast_ref::<ParquetError>()
+                && let Some(io) = inner.downcast_ref::<std::io::Error>()
+            {
+                return Some(io);
+            }
+            source = e.source();
+        }
+        None
+    }
 }
 
 /// What is constant for every row of a run.
@@ -123,6 +167,14 @@ pub struct SyscallRow<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SyscallKey(i32);
 
+/// Where a `SyscallSink`'s batches go.
+enum Dest {
+    /// One file, complete at `close`.
+    File(Box<ArrowWriter<File>>),
+    /// The parts of a crash journal.
+    Journal(Box<PartSink>),
+}
+
 /// Streaming writer of one `syscalls` file.
 pub struct SyscallSink {
     path: PathBuf,
@@ -132,7 +184,7 @@ pub struct SyscallSink {
     run_keys: Vec<i32>,
     /// Runs begun with `begin_run` (a dataset file), written as `meta::RUNS` at close.
     runs_begun: Option<u64>,
-    writer: ArrowWriter<File>,
+    dest: Dest,
     rows_written: u64,
     seq: Vec<u64>,
     ts: TimestampNanosecondBuilder,
@@ -300,6 +352,33 @@ impl SyscallSink {
         Self::open(file, path, run, metadata, false)
     }
 
+    /// Writes rows of `run` as the parts of `journal` (see `journal`); `path` is the file the
+    /// capture becomes, for messages. Every part carries the standard keys and `metadata`.
+    pub fn journaled(
+        journal: std::sync::Arc<Journal>,
+        path: &Path,
+        run: RunInfo,
+        metadata: &[(String, String)],
+    ) -> Self {
+        let kv = Self::header(&run, metadata, true);
+        Self::with_dest(
+            path,
+            run,
+            true,
+            Dest::Journal(Box::new(PartSink::new(journal, kv))),
+        )
+    }
+
+    fn header(run: &RunInfo, metadata: &[(String, String)], one_run: bool) -> Vec<KeyValue> {
+        let mut kv = base_metadata(schema::table::SYSCALLS, run, one_run);
+        kv.extend(
+            metadata
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+        );
+        kv
+    }
+
     fn open(
         file: File,
         path: &Path,
@@ -307,23 +386,27 @@ impl SyscallSink {
         metadata: &[(String, String)],
         one_run: bool,
     ) -> Result<Self, SinkError> {
-        let mut kv = base_metadata(schema::table::SYSCALLS, &run, one_run);
-        kv.extend(
-            metadata
-                .iter()
-                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
-        );
+        let kv = Self::header(&run, metadata, one_run);
         let writer = ArrowWriter::try_new(file, syscalls_schema(), Some(writer_properties(kv)))
             .map_err(|source| SinkError::Parquet {
                 path: path.to_path_buf(),
                 source,
             })?;
-        Ok(Self {
+        Ok(Self::with_dest(
+            path,
+            run,
+            one_run,
+            Dest::File(Box::new(writer)),
+        ))
+    }
+
+    fn with_dest(path: &Path, run: RunInfo, one_run: bool, dest: Dest) -> Self {
+        Self {
             path: path.to_path_buf(),
             runs: vec![run],
             run_keys: Vec::with_capacity(BATCH_ROWS),
             runs_begun: (!one_run).then_some(0),
-            writer,
+            dest,
             rows_written: 0,
             seq: Vec::with_capacity(BATCH_ROWS),
             ts: TimestampNanosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC"),
@@ -339,7 +422,7 @@ impl SyscallSink {
             args_valid: Vec::with_capacity(BATCH_ROWS),
             ret: Int64Builder::with_capacity(BATCH_ROWS),
             paths: StringBuilder::new(),
-        })
+        }
     }
 
     /// The file being written.
@@ -370,10 +453,14 @@ impl SyscallSink {
     /// came before and what comes after separately (one group per split of a dataset).
     pub fn end_row_group(&mut self) -> Result<(), SinkError> {
         self.flush()?;
-        self.writer.flush().map_err(|source| SinkError::Parquet {
-            path: self.path.clone(),
-            source,
-        })
+        match &mut self.dest {
+            Dest::File(w) => w.flush().map_err(|source| SinkError::Parquet {
+                path: self.path.clone(),
+                source,
+            }),
+            // Each journal part is a file of its own.
+            Dest::Journal(_) => Ok(()),
+        }
     }
 
     /// The dictionary key of syscall name `name` in this file, adding the name if it is new.
@@ -436,8 +523,32 @@ impl SyscallSink {
 
     /// Adds a footer key-value pair (written at `close`).
     pub fn add_metadata(&mut self, key: &str, value: impl Into<String>) {
-        self.writer
-            .append_key_value_metadata(KeyValue::new(key.to_string(), value.into()));
+        let kv = KeyValue::new(key.to_string(), value.into());
+        match &mut self.dest {
+            Dest::File(w) => w.append_key_value_metadata(kv),
+            Dest::Journal(j) => j.add_footer(kv),
+        }
+    }
+
+    /// The crash journal the rows go to, for a journaled sink.
+    pub fn journal(&self) -> Option<&std::sync::Arc<Journal>> {
+        match &self.dest {
+            Dest::File(_) => None,
+            Dest::Journal(j) => Some(j.journal()),
+        }
+    }
+
+    /// Journaled: writes the rows so far as a closed part of the journal (synced to disk), so
+    /// that a crash from here on keeps them. Without a journal: nothing.
+    pub fn cut(&mut self) -> Result<(), SinkError> {
+        if matches!(self.dest, Dest::File(_)) {
+            return Ok(());
+        }
+        self.flush()?;
+        match &mut self.dest {
+            Dest::File(_) => Ok(()),
+            Dest::Journal(j) => j.cut(&self.path),
+        }
     }
 
     fn arrow_err(&self, source: ArrowError) -> SinkError {
@@ -492,12 +603,13 @@ impl SyscallSink {
         ];
         let batch =
             RecordBatch::try_new(syscalls_schema(), columns).map_err(|e| self.arrow_err(e))?;
-        self.writer
-            .write(&batch)
-            .map_err(|source| SinkError::Parquet {
+        match &mut self.dest {
+            Dest::File(w) => w.write(&batch).map_err(|source| SinkError::Parquet {
                 path: self.path.clone(),
                 source,
-            })?;
+            })?,
+            Dest::Journal(j) => j.write(&batch, &self.path)?,
+        }
         self.rows_written += rows as u64;
         // The next batch starts with the current run alone.
         let current = self.runs.pop().expect("a sink always has a current run");
@@ -524,9 +636,13 @@ impl SyscallSink {
             self.add_metadata(meta::RUNS, runs.to_string());
         }
         let path = self.path.clone();
-        self.writer
-            .close()
-            .map_err(|source| SinkError::Parquet { path, source })?;
+        match self.dest {
+            Dest::File(w) => {
+                w.close()
+                    .map_err(|source| SinkError::Parquet { path, source })?;
+            }
+            Dest::Journal(j) => j.close(&path)?,
+        }
         Ok(rows)
     }
 }

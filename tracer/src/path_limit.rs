@@ -123,8 +123,21 @@ pub fn cut_paths(
     let (proc_md, procs) = rows::read_processes_file(reopen(processes, uid)?, processes)?;
     let (run, sys_keys) = carried(stream.metadata());
     let (_, proc_keys) = carried(&proc_md);
-    let (files, mut sink, mut psink) =
-        RunFiles::create(syscalls, processes, &run, &[]).map_err(PathLimitError::Write)?;
+    let (files, mut sink, mut psink) = RunFiles::create(
+        syscalls,
+        processes,
+        &run,
+        &[],
+        &tracer_dataset::RunOptions {
+            // Written with the owner's filesystem identity, as the capture was.
+            access: tracer_dataset::outdir::Access::new(
+                owner.map(|(u, g)| tracer_dataset::outdir::FsIdentity::new(u, g, &[g])),
+                false,
+            ),
+            journal: false,
+        },
+    )
+    .map_err(PathLimitError::Write)?;
     for (k, v) in &sys_keys {
         sink.add_metadata(k, v.clone());
     }
@@ -159,7 +172,7 @@ pub fn cut_paths(
     }
     sink.close().map_err(PathLimitError::Write)?;
     psink.close().map_err(PathLimitError::Write)?;
-    files.commit(owner).map_err(PathLimitError::Write)?;
+    files.commit().map_err(PathLimitError::Write)?;
     Ok(cut_count)
 }
 

@@ -94,14 +94,26 @@ pub fn choose(
         }
         return lookup(u).map(Some);
     }
-    if !root {
-        return Ok(None);
+    Ok(invoking_user(sudo_uid, sudo_gid, sudo_user))
+}
+
+/// The user who ran the tracer through sudo (`SUDO_UID`, `SUDO_GID`, `SUDO_USER`), when the
+/// tracer runs as root for someone else: whose the output files are, created with that user's
+/// permissions. `None`: the tracer's own identity (not root, no sudo, or sudo from root).
+pub fn invoking_user(
+    sudo_uid: Option<&str>,
+    sudo_gid: Option<&str>,
+    sudo_user: Option<&str>,
+) -> Option<Credentials> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
     }
     match (
         sudo_uid.and_then(|u| u.parse::<u32>().ok()),
         sudo_gid.and_then(|g| g.parse::<u32>().ok()),
     ) {
-        (Some(0), _) | (None, _) | (_, None) => Ok(None),
+        (Some(0), _) | (None, _) | (_, None) => None,
         (Some(uid), Some(gid)) => {
             let groups = sudo_user
                 .and_then(|n| CString::new(n).ok())
@@ -109,16 +121,25 @@ pub fn choose(
                 .unwrap_or_else(|| vec![gid]);
             // Name, home and shell from the password database when the user is in it.
             let known = lookup(&uid.to_string()).ok();
-            Ok(Some(Credentials {
+            Some(Credentials {
                 uid,
                 gid,
                 groups,
                 name: known.as_ref().map(|k| k.name.clone()).unwrap_or_default(),
                 home: known.as_ref().map(|k| k.home.clone()).unwrap_or_default(),
                 shell: known.map(|k| k.shell).unwrap_or_default(),
-            }))
+            })
         }
     }
+}
+
+/// [`invoking_user`] from this process's environment.
+pub fn invoking_user_from_env() -> Option<Credentials> {
+    invoking_user(
+        std::env::var("SUDO_UID").ok().as_deref(),
+        std::env::var("SUDO_GID").ok().as_deref(),
+        std::env::var("SUDO_USER").ok().as_deref(),
+    )
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! Following a capture until it is over: releasing the launched commands (one after another,
 //! or all at once after every one is registered), reaping them, killing those past their
 //! timeout, forwarding signals, pruning dead processes from the kernel filter and reporting
-//! progress. The capture is over when every command has ended and no traced process is left,
-//! on a second signal (or the first with `-p`), or when the writer fails.
+//! progress (and the losses so far, for the crash journal). The capture is over when every
+//! command has ended and no traced process is left, or on a second signal (or the first with
+//! `-p`). When the writer fails (disk full), tracing stops and the commands run on to their end.
 
 use std::{
     collections::HashMap,
@@ -11,10 +12,12 @@ use std::{
 
 use super::{
     Job, JobOutcome, Progress, RecordConfig, RecordError, Schedule, Target,
+    files::Live,
     launch::{Blocked, Credentials},
     pipeline::Pipeline,
     signals::{Streams, terminal_foreground},
     targets::Registered,
+    terminal::Terminal,
 };
 use crate::{clock::now_ns, probe::Probe};
 
@@ -25,6 +28,8 @@ const DYING_GRACE: Duration = Duration::from_millis(50);
 const TICK: Duration = Duration::from_millis(10);
 /// Period of progress reports.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+/// Period of the loss counters' reading for the crash journal.
+const LOSSES_EVERY: Duration = Duration::from_secs(1);
 
 /// A released command that has not been reaped yet.
 struct Running {
@@ -59,6 +64,13 @@ pub struct Follower<'a> {
     dying_since: HashMap<u32, Instant>,
     /// The tracer's own pid, never signalled.
     me: u32,
+    /// The launched command's terminal session.
+    terminal: &'a Terminal,
+    /// Where the losses so far go.
+    live: &'a Live,
+    last_losses: Instant,
+    /// The writer failed: nothing is traced any more.
+    writer_lost: bool,
 }
 
 impl<'a> Follower<'a> {
@@ -69,6 +81,8 @@ impl<'a> Follower<'a> {
         registered: Registered,
         pipeline: &'a Pipeline,
         started: Instant,
+        terminal: &'a Terminal,
+        live: &'a Live,
     ) -> Self {
         let (jobs, schedule) = match &config.target {
             Target::Launch { jobs, schedule } => (jobs.as_slice(), *schedule),
@@ -93,6 +107,10 @@ impl<'a> Follower<'a> {
             dying_since: HashMap::new(),
             // SAFETY: getpid has no preconditions.
             me: unsafe { libc::getpid() } as u32,
+            terminal,
+            live,
+            last_losses: Instant::now(),
+            writer_lost: false,
         }
     }
 
@@ -114,18 +132,42 @@ impl<'a> Follower<'a> {
             self.release_all()?;
         }
         loop {
-            if let Some(sig) = streams.next(&mut tick).await
-                && let Some(stop) = self.on_signal(sig)
+            let signal = match streams.next(&mut tick).await {
+                Some(libc::SIGWINCH) => {
+                    self.terminal.sync_winsize();
+                    None
+                }
+                Some(sig) => Some((sig, false)),
+                None => match self.terminal.take_typed() {
+                    // Ctrl-Z typed on the command's pty: stopped here, suspended in `reap`.
+                    Some(libc::SIGTSTP) => {
+                        for r in &self.running {
+                            self.terminal.stop_command(r.pid);
+                        }
+                        None
+                    }
+                    // Ctrl-C or Ctrl-\ typed on the command's pty: it has the signal already.
+                    typed => typed.map(|sig| (sig, true)),
+                },
+            };
+            if let Some((sig, typed)) = signal
+                && let Some(stop) = self.on_signal(sig, typed)
             {
                 return Ok(Some(stop));
             }
             self.reap();
             self.release_next()?;
             self.report_progress();
-            if self.pipeline.writer_finished() {
-                // The writer only ends early on an error (disk full, ...): stop now rather than
-                // trace on into nothing.
-                return Err(RecordError::WriterStopped);
+            self.publish_losses()?;
+            if !self.writer_lost && self.pipeline.writer_finished() {
+                // The writer only ends early on an error (disk full, ...): trace no more, and
+                // let the commands run to their end (the tracer's disk is not theirs to die of).
+                self.writer_lost = true;
+                self.probe.untrace_all()?;
+                self.cancel_blocked();
+                if matches!(self.config.target, Target::Attach { .. }) {
+                    return Ok(self.last_signal);
+                }
             }
             self.probe.prune_dying(&mut self.dying_since, DYING_GRACE)?;
             if self.running.is_empty()
@@ -215,22 +257,41 @@ impl<'a> Follower<'a> {
         Ok(())
     }
 
-    /// Handles a signal; returns it when the capture must stop now (`-p`, or a second signal).
-    fn on_signal(&mut self, sig: i32) -> Option<i32> {
+    /// The losses so far, for the crash journal's next part (about every second).
+    fn publish_losses(&mut self) -> Result<(), RecordError> {
+        if self.last_losses.elapsed() >= LOSSES_EVERY {
+            self.last_losses = Instant::now();
+            self.live.set_losses(&self.probe.lost()?);
+        }
+        Ok(())
+    }
+
+    /// Handles a signal (`typed`: a Ctrl-C or Ctrl-\ the command's pty turned into a signal for
+    /// it); returns it when the capture must stop now (`-p`, or a second signal).
+    fn on_signal(&mut self, sig: i32, typed: bool) -> Option<i32> {
         self.signals += 1;
         self.last_signal = Some(sig);
         if matches!(self.config.target, Target::Attach { .. }) || self.signals > 1 {
             // -p: stop and leave the processes running. Second signal: stop now.
             return Some(sig);
         }
-        // Jobs in their own process groups never see the terminal's Ctrl-C: forward it.
-        if self.config.job_process_groups || !(sig == libc::SIGINT && terminal_foreground()) {
+        // A Ctrl-C or Ctrl-\ on a terminal the jobs share with the tracer reached them too;
+        // jobs in their own groups or sessions see nothing: forward it.
+        let detached = self.config.job_process_groups || self.terminal.own_session();
+        let reached = typed
+            || (!detached && matches!(sig, libc::SIGINT | libc::SIGQUIT) && terminal_foreground());
+        if !reached {
             let pids: Vec<i32> = self.running.iter().map(|r| r.pid).collect();
             for pid in pids {
                 self.signal_job(pid, sig);
             }
         }
-        // Commands not yet started never will be.
+        self.cancel_blocked();
+        None
+    }
+
+    /// Kills the commands not yet started: they never will be.
+    fn cancel_blocked(&mut self) {
         for child in self.blocked.iter_mut().filter_map(Option::take) {
             // SAFETY: killing our own blocked child; then reaping it.
             unsafe {
@@ -240,7 +301,6 @@ impl<'a> Follower<'a> {
             }
         }
         self.next = self.blocked.len();
-        None
     }
 
     /// Sends `sig` to a launched job: its process group in experiments, else the whole traced
@@ -259,14 +319,25 @@ impl<'a> Follower<'a> {
         }
     }
 
-    /// Reaps finished commands and kills those past their timeout.
+    /// Reaps finished commands and kills those past their timeout. A command on its own pty
+    /// that stopped (Ctrl-Z) suspends the tracer with it (`Terminal::suspend`).
     fn reap(&mut self) {
         let mut timed_out = Vec::new();
+        let mut stopped = Vec::new();
+        let flags = if self.terminal.is_pty() {
+            libc::WNOHANG | libc::WUNTRACED
+        } else {
+            libc::WNOHANG
+        };
         let (outcomes, last_exit) = (&mut self.outcomes, &mut self.last_exit);
         self.running.retain(|r| {
             let mut status = 0;
             // SAFETY: non-blocking wait for our own child.
-            let got = unsafe { libc::waitpid(r.pid, &mut status, libc::WNOHANG) };
+            let got = unsafe { libc::waitpid(r.pid, &mut status, flags) };
+            if got == r.pid && libc::WIFSTOPPED(status) {
+                stopped.push(r.pid);
+                return true;
+            }
             let o = &mut outcomes[r.job];
             if got == r.pid || got < 0 {
                 // got < 0: the child is gone without a status (reaped elsewhere).
@@ -287,6 +358,9 @@ impl<'a> Follower<'a> {
         });
         for pid in timed_out {
             self.signal_job(pid, libc::SIGKILL);
+        }
+        for pid in stopped {
+            self.terminal.suspend(pid);
         }
     }
 

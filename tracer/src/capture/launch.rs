@@ -80,6 +80,24 @@ pub struct Credentials {
     pub shell: String,
 }
 
+/// The session the child runs in (see `terminal`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ChildSession {
+    /// The tracer's own (and its terminal).
+    #[default]
+    Inherit,
+    /// A new session without a controlling terminal.
+    New,
+    /// A new session whose controlling terminal is the pty `slave`, which also replaces those
+    /// of descriptors 0, 1, 2 that `fds` marks (the tracer's terminals).
+    Pty {
+        /// The pty's slave side, open in the tracer.
+        slave: i32,
+        /// Which standard descriptors get the pty.
+        fds: [bool; 3],
+    },
+}
+
 /// How the child is set up before it execs.
 #[derive(Default)]
 pub struct LaunchOptions<'a> {
@@ -87,8 +105,10 @@ pub struct LaunchOptions<'a> {
     pub creds: Option<&'a Credentials>,
     /// Redirect standard streams.
     pub stdio: Option<&'a Stdio>,
-    /// Start a new process group (experiments).
+    /// Start a new process group (when the session is inherited).
     pub new_process_group: bool,
+    /// Its session.
+    pub session: ChildSession,
     /// Signals the tracer's own caller had ignored (nohup's SIGHUP, a background job's
     /// SIGINT): the command ignores them too, as it would untraced. Every other signal the
     /// tracer handles goes back to its default.
@@ -142,15 +162,13 @@ pub struct Stdio {
 }
 
 impl Stdio {
-    /// Standard input from /dev/null, output appended to `log`.
-    pub fn to_log(log: &Path) -> Result<Self, LaunchError> {
+    /// Standard input from /dev/null, output to `log` (opened by the caller, safely).
+    pub fn to_log(log: &std::fs::File) -> Result<Self, LaunchError> {
         let sys = |what| move |source| LaunchError::Sys { what, source };
         let stdin = std::fs::File::open("/dev/null").map_err(sys("opening /dev/null"))?;
-        let output = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .map_err(sys("opening the command log"))?;
+        let output = log
+            .try_clone()
+            .map_err(sys("duplicating the command log"))?;
         Ok(Self {
             stdin: stdin.into(),
             output: output.into(),
@@ -260,7 +278,13 @@ unsafe fn child(
     err_write: &OwnedFd,
     options: &LaunchOptions<'_>,
 ) -> ! {
-    let handled = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+    let handled = [
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+        libc::SIGWINCH,
+    ];
     // SAFETY: all pointers were prepared before fork and stay valid (see the function's
     // contract).
     unsafe {
@@ -296,8 +320,27 @@ unsafe fn child(
                 },
             );
         }
-        if options.new_process_group {
-            libc::setpgid(0, 0);
+        match options.session {
+            ChildSession::Inherit => {
+                if options.new_process_group {
+                    libc::setpgid(0, 0);
+                }
+            }
+            ChildSession::New => {
+                if libc::setsid() < 0 {
+                    report(126, 3);
+                }
+            }
+            ChildSession::Pty { slave, fds } => {
+                if libc::setsid() < 0 || libc::ioctl(slave, libc::TIOCSCTTY, 0) < 0 {
+                    report(126, 3);
+                }
+                for (fd, mine) in fds.iter().enumerate() {
+                    if *mine && libc::dup2(slave, fd as i32) < 0 {
+                        report(126, 3);
+                    }
+                }
+            }
         }
         if let Some(io) = options.stdio
             && (libc::dup2(io.stdin.as_raw_fd(), 0) < 0
@@ -382,6 +425,12 @@ impl Released {
         // SAFETY: reaping our own child.
         unsafe { libc::waitpid(self.pid, &mut status, 0) };
         let source = io::Error::from_raw_os_error(errno);
+        if msg[0] == 3 {
+            return Err(LaunchError::Sys {
+                what: "giving the command a session of its own",
+                source,
+            });
+        }
         if msg[0] == 1 {
             let c = creds.cloned().unwrap_or_default();
             return Err(LaunchError::Credentials {

@@ -96,6 +96,8 @@ pub struct Lineage {
     awaiting_exec: HashSet<u32>,
     /// The executed file per thread, from its exec record until its execve row (rule 2).
     pending_exec_path: HashMap<u32, String>,
+    /// A row changed since the last `take_changed` (the journal's snapshot is due).
+    changed: bool,
 }
 
 impl Lineage {
@@ -110,6 +112,7 @@ impl Lineage {
             finished: Vec::new(),
             awaiting_exec: HashSet::new(),
             pending_exec_path: HashMap::new(),
+            changed: false,
         }
     }
 
@@ -120,6 +123,7 @@ impl Lineage {
     /// Registers a process known before its first record (a launched command, a `-p` target).
     /// `launched`: its records before its first exec are the tracer's own (rule 3).
     pub fn add_root(&mut self, tgid: u32, row: ProcessRow, launched: bool) {
+        self.changed = true;
         if launched {
             self.awaiting_exec.insert(tgid);
         }
@@ -155,6 +159,7 @@ impl Lineage {
 
     /// A new thread or process (rules 1 and 5).
     pub fn fork(&mut self, f: &ForkRecord) {
+        self.changed = true;
         self.comm_by_tid.insert(f.child_tid, Some(f.comm.clone()));
         if f.child_tid != f.child_tgid {
             return;
@@ -187,6 +192,7 @@ impl Lineage {
 
     /// A new program image (rules 2 and 3).
     pub fn exec(&mut self, e: ExecRecord) {
+        self.changed = true;
         if e.old_tid != e.tid {
             self.comm_by_tid.remove(&e.old_tid);
         }
@@ -209,6 +215,7 @@ impl Lineage {
 
     /// A thread exited (rules 4 and 6). Its never-returned call, if any, is written before.
     pub fn exit(&mut self, e: &ExitEvent) {
+        self.changed = true;
         self.comm_by_tid.remove(&e.tid);
         self.pending_exec_path.remove(&e.tid);
         let codes = self.exit_codes.entry(e.tgid).or_default();
@@ -235,6 +242,42 @@ impl Lineage {
             .entry(tid)
             .or_insert_with(|| procfs::thread_comm(tgid, tid))
             .as_deref()
+    }
+
+    /// Whether a row changed since the last call.
+    pub fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// Every process's row as it stands (for the crash journal), ordered by start then pid.
+    pub fn snapshot(&self) -> Vec<ProcessRow> {
+        let mut rows = self.finished.clone();
+        for (pid, row) in &self.procs {
+            let codes = self.exit_codes.get(pid).cloned().unwrap_or_default();
+            rows.push(finish_row(*pid, row.clone(), codes));
+        }
+        rows.sort_by_key(|r| (r.start_ns, r.pid));
+        rows
+    }
+
+    /// Removes and returns the rows of the processes that have ended (a rotating capture writes
+    /// each process once, into the file in which it ended), ordered by start then pid.
+    pub fn take_ended(&mut self) -> Vec<ProcessRow> {
+        let mut rows = std::mem::take(&mut self.finished);
+        let ended: Vec<u32> = self
+            .procs
+            .iter()
+            .filter(|(_, r)| r.exit_ns.is_some())
+            .map(|(pid, _)| *pid)
+            .collect();
+        for pid in ended {
+            if let Some(row) = self.procs.remove(&pid) {
+                let codes = self.exit_codes.remove(&pid).unwrap_or_default();
+                rows.push(finish_row(pid, row, codes));
+            }
+        }
+        rows.sort_by_key(|r| (r.start_ns, r.pid));
+        rows
     }
 
     /// Every process's row, ordered by start then pid.

@@ -2,7 +2,8 @@
 //!
 //! - starting: `signals` (caught before any file exists), `targets` (programs on PATH,
 //!   `-p` pids, registering them before they run), `launch` (the blocked fork and exec),
-//!   `files` (the two output files and their metadata);
+//!   `terminal` (the command's own session, and pty), `files` (the output files, their
+//!   metadata, the crash journal and rotation);
 //! - following: `follow`, the main loop over the launched commands, signals and timeouts;
 //! - collecting: `pipeline` runs the `drain` thread (ring buffer to batches) and the
 //!   `writer` thread, which `decode`s each record, keeps the process table (`lineage`),
@@ -21,6 +22,7 @@ mod rows;
 mod signals;
 mod targets;
 mod teardown;
+mod terminal;
 mod totals;
 mod writer;
 
@@ -35,7 +37,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tracer_dataset::{Arch, RunInfo, SinkError};
+use tracer_dataset::{
+    Arch, RunInfo, SinkError,
+    outdir::{Access, FsIdentity, OutDir},
+};
 
 use crate::{
     clock::clock_offset_ns,
@@ -45,7 +50,7 @@ use crate::{
 pub use drain::Batch;
 pub use launch::{Credentials, LaunchError};
 pub use totals::SyscallTotals;
-pub use writer::{Collected, Writer, WriterStats};
+pub use writer::{CUT_EVERY, Collected, WriteFailure, Writer, WriterStats};
 
 /// Default ring buffer: 128 MiB holds about 1.4 million syscall records, a few hundred
 /// milliseconds of a syscall storm, enough slack for the drain thread on a busy machine.
@@ -75,9 +80,6 @@ pub enum RecordError {
     /// A -p target does not exist.
     #[error("-p {0}: no such process")]
     NoSuchPid(u32),
-    /// The writer thread ended before the capture did.
-    #[error("the Parquet writer stopped early")]
-    WriterStopped,
     /// The async runtime could not start.
     #[error("starting the signal-handling runtime")]
     Runtime(#[source] std::io::Error),
@@ -90,6 +92,18 @@ pub enum RecordError {
         #[source]
         source: std::io::Error,
     },
+    /// The command's terminal session could not be set up.
+    #[error("setting up the command's terminal")]
+    Terminal(#[source] std::io::Error),
+}
+
+/// When a rotating capture closes its current file and starts the next (`--rotate`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rotate {
+    /// Once its journal holds this many bytes.
+    pub bytes: Option<u64>,
+    /// Once it is this old.
+    pub every: Option<Duration>,
 }
 
 /// One command to run under capture.
@@ -99,8 +113,9 @@ pub struct Job {
     pub argv: Vec<OsString>,
     /// Kill the command (SIGKILL) after this long.
     pub timeout: Option<Duration>,
-    /// Send its stdout and stderr to this file (stdin from /dev/null) instead of the terminal.
-    pub log: Option<PathBuf>,
+    /// Send its stdout and stderr to this file (stdin from /dev/null) instead of the terminal;
+    /// opened by the caller (safely: see `tracer_dataset::outdir`).
+    pub log: Option<Arc<std::fs::File>>,
     /// Pin the command (and everything it starts) to these CPUs; `None`: the tracer's own set.
     pub cpus: Option<Vec<usize>>,
 }
@@ -181,12 +196,20 @@ impl fmt::Debug for ProgressFn {
 pub struct RecordConfig {
     /// What to trace.
     pub target: Target,
-    /// The syscalls file.
+    /// The syscalls file (with `rotate`: the dataset folder).
     pub output: PathBuf,
     /// The processes file.
     pub processes_output: PathBuf,
     /// Run the commands as this user (`None`: as the tracer).
     pub creds: Option<Credentials>,
+    /// The user the output files are for (the one who ran sudo): they are created with this
+    /// user's filesystem identity and belong to them. `None`: the tracer's own.
+    pub files_for: Option<Credentials>,
+    /// Cut the capture into a dataset folder of files of bounded size or age.
+    pub rotate: Option<Rotate>,
+    /// Folders already open for `output` and `processes_output` (a dataset's `syscalls/` and
+    /// `processes/`, opened once by an experiment): only the file names are used.
+    pub output_folders: Option<(OutDir, OutDir)>,
     /// Syscall numbers to keep (`None`: all) and the expression they came from.
     pub filter: Option<(Vec<i32>, String)>,
     /// Ring buffer bytes.
@@ -225,6 +248,22 @@ pub struct JobOutcome {
     pub end_ns: i64,
 }
 
+/// A capture whose files could not be written to the end (disk full, I/O error): the command
+/// ran on untraced, and this is what was kept.
+#[derive(Clone, Debug, Default)]
+pub struct Incomplete {
+    /// What failed, with its causes.
+    pub message: String,
+    /// The operating system's error number, if one is at the root (ENOSPC, EIO).
+    pub os_error: Option<i32>,
+    /// Rows on disk, readable as they are.
+    pub kept: u64,
+    /// The crash journal holding them (`tracer recover` makes the file from it).
+    pub journal: Option<PathBuf>,
+    /// Files of a rotating capture closed before the failure.
+    pub closed: Vec<PathBuf>,
+}
+
 /// The result of a capture.
 #[derive(Clone, Debug, Default)]
 pub struct RecordOutcome {
@@ -248,6 +287,35 @@ pub struct RecordOutcome {
     pub totals: Vec<(&'static str, SyscallTotals)>,
     /// Whether durations were measured.
     pub durations: bool,
+    /// The files could not be written to the end.
+    pub incomplete: Option<Incomplete>,
+}
+
+/// How the output files of `config` are created: as the user they are for, private (0600)
+/// when the capture holds processes of other users than that one.
+fn access(config: &RecordConfig, resolved: &targets::Resolved<'_>) -> Access {
+    let identity = config
+        .files_for
+        .as_ref()
+        .map(|c| FsIdentity::new(c.uid, c.gid, &c.groups));
+    let access = Access::new(identity, false);
+    let private = targets::holds_other_users(config, resolved, access.uid());
+    access.with_private(private)
+}
+
+/// The session of the launched command (see `terminal`).
+fn terminal_plan(config: &RecordConfig) -> terminal::Plan {
+    let Target::Launch { jobs, .. } = &config.target else {
+        return terminal::Plan::Inherit;
+    };
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    let other_user = config
+        .creds
+        .as_ref()
+        .map(|c| c.uid)
+        .filter(|uid| *uid != me);
+    terminal::plan(other_user, jobs.len() == 1)
 }
 
 /// Runs a capture. Blocks until the traced processes are gone or a signal ends it.
@@ -258,21 +326,54 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
     let resolved = targets::resolve(&config.target)?;
     let arch = Arch::native();
     let clock_offset = clock_offset_ns();
-    let (files, sink) = files::create(config, arch, clock_offset)?;
+    let output = Arc::new(files::Output::new(
+        config,
+        arch,
+        clock_offset,
+        access(config, &resolved),
+    )?);
+    let (files, sink) = output.open(0).map_err(RecordError::Output)?;
     let mut probe = Probe::load(&ProbeConfig {
         ring_bytes: config.ring_bytes,
         durations: config.durations,
         filter: config.filter.as_ref().map(|(nrs, _)| nrs.clone()),
         arch,
     })?;
-    let mut writer = Writer::new(sink, arch, clock_offset);
-    let registered =
-        targets::register(config, &resolved, &signals.ignored, &mut probe, &mut writer)?;
+    let live = Arc::new(files::Live::default());
+    let mut writer = Writer::with_files(sink, files, output, live.clone(), arch, clock_offset);
+    let plan = if config.job_process_groups {
+        terminal::Plan::NewSession
+    } else {
+        terminal_plan(config)
+    };
+    let registered = targets::register(
+        config,
+        &resolved,
+        &signals.ignored,
+        plan.child_session(),
+        &mut probe,
+        &mut writer,
+    )?;
+    let mut terminal = terminal::Terminal::start(plan).map_err(RecordError::Terminal)?;
+    // A command on its own pty owns the screen: no progress counter over it.
+    let quiet;
+    let config = if terminal.is_pty() {
+        quiet = RecordConfig {
+            progress: None,
+            ..config.clone()
+        };
+        &quiet
+    } else {
+        config
+    };
     let pipeline = pipeline::Pipeline::start(probe.take_ring()?, writer);
     let started = Instant::now();
-    let mut follower = follow::Follower::new(config, &mut probe, registered, &pipeline, started);
+    let mut follower = follow::Follower::new(
+        config, &mut probe, registered, &pipeline, started, &terminal, &live,
+    );
     let followed = signals.follow(&mut follower);
     let jobs = follower.into_outcomes();
+    terminal.finish();
     if let Some(progress) = &config.progress {
         progress.report(&Progress::Done);
     }
@@ -282,7 +383,6 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
             followed,
             probe,
             pipeline,
-            files,
             jobs,
             started,
         },

@@ -11,11 +11,10 @@ use std::{
 };
 
 use aya::maps::{MapData, RingBuf};
-use tracer_dataset::SinkError;
 
 use super::{
     drain::{self, DrainCounters},
-    writer::{self, Collected, Writer},
+    writer::{self, Collected, WriteFailure, Writer},
 };
 
 /// Batches queued between the drain and writer threads (1 MiB each). When the writer falls this
@@ -28,7 +27,7 @@ pub struct Pipeline {
     stop: Arc<AtomicBool>,
     counters: Arc<DrainCounters>,
     drain: JoinHandle<()>,
-    writer: JoinHandle<Result<Collected, SinkError>>,
+    writer: JoinHandle<Result<Collected, Box<WriteFailure>>>,
 }
 
 /// How the threads ended.
@@ -36,7 +35,7 @@ pub struct Joined {
     /// The drain thread (an error is its panic).
     pub drain: thread::Result<()>,
     /// The writer thread (an error is its panic).
-    pub writer: thread::Result<Result<Collected, SinkError>>,
+    pub writer: thread::Result<Result<Collected, Box<WriteFailure>>>,
 }
 
 impl Pipeline {

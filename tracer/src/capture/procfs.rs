@@ -44,6 +44,14 @@ pub fn tgid_of(pid: u32) -> Option<u32> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// The real and effective uids of process `pid` (`Uid:` in /proc/PID/status).
+pub fn uids(pid: u32) -> Option<[u32; 2]> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+    let mut it = line.split_whitespace().map(|v| v.parse().ok());
+    Some([it.next()??, it.next()??])
+}
+
 /// Whether `pid` exists and is not a zombie.
 pub fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -81,5 +89,8 @@ mod tests {
             "the main thread's comm is readable"
         );
         assert!(!alive(999_999_999), "no such pid");
+        // SAFETY: getuid and geteuid have no preconditions.
+        let mine = unsafe { [libc::getuid(), libc::geteuid()] };
+        assert_eq!(uids(me), Some(mine), "our own uids");
     }
 }

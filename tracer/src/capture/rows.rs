@@ -152,6 +152,20 @@ impl Rows {
     pub fn into_sink(self) -> SyscallSink {
         self.sink
     }
+
+    /// The sink being written.
+    pub fn sink_mut(&mut self) -> &mut SyscallSink {
+        &mut self.sink
+    }
+
+    /// Writes the next rows into `sink` (the next file of a rotating capture; `seq` goes on);
+    /// returns the previous sink, still open.
+    pub fn replace_sink(&mut self, sink: SyscallSink) -> SyscallSink {
+        // Dictionary keys belong to their sink.
+        self.keys.fill(None);
+        self.other_keys.clear();
+        std::mem::replace(&mut self.sink, sink)
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
-//! Signals during a capture. SIGINT, SIGTERM and SIGHUP are caught from before any file exists,
-//! on a current-thread tokio runtime: it starts no thread, so the launcher still forks from a
-//! single-threaded process. Which of them the tracer's caller had ignored is remembered, for
-//! the commands to inherit.
+//! Signals during a capture. Every fatal signal the tracer can catch (SIGINT, SIGTERM, SIGHUP,
+//! SIGQUIT, SIGPIPE) is caught from before any file exists, so each of them ends the capture
+//! with complete files; SIGWINCH is caught for a command on its own pty (`terminal`). They are
+//! caught on a current-thread tokio runtime: it starts no thread, so the launcher still forks
+//! from a single-threaded process. Which of them the tracer's caller had ignored is remembered,
+//! for the commands to inherit.
 
 use tokio::{
     runtime::Runtime,
@@ -20,11 +22,14 @@ pub struct Signals {
     pub ignored: Vec<i32>,
 }
 
-/// The three caught signals.
+/// The caught signals.
 pub struct Streams {
     int: Signal,
     term: Signal,
     hup: Signal,
+    quit: Signal,
+    pipe: Signal,
+    winch: Signal,
 }
 
 impl Streams {
@@ -34,6 +39,9 @@ impl Streams {
             _ = self.int.recv() => Some(libc::SIGINT),
             _ = self.term.recv() => Some(libc::SIGTERM),
             _ = self.hup.recv() => Some(libc::SIGHUP),
+            _ = self.quit.recv() => Some(libc::SIGQUIT),
+            _ = self.pipe.recv() => Some(libc::SIGPIPE),
+            _ = self.winch.recv() => Some(libc::SIGWINCH),
             _ = tick.tick() => None,
         }
     }
@@ -55,7 +63,9 @@ impl Signals {
         // commands never end.
         // SAFETY: restoring a default disposition.
         unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
-        let ignored = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP]
+        // SIGPIPE is left out: Rust's runtime ignores it before `main`, so its disposition says
+        // nothing about the caller's; the command gets the default back (`launch`).
+        let ignored = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT]
             .into_iter()
             .filter(|sig| is_ignored(*sig))
             .collect();
@@ -69,6 +79,9 @@ impl Signals {
                 int: signal(SignalKind::interrupt()).map_err(RecordError::Runtime)?,
                 term: signal(SignalKind::terminate()).map_err(RecordError::Runtime)?,
                 hup: signal(SignalKind::hangup()).map_err(RecordError::Runtime)?,
+                quit: signal(SignalKind::quit()).map_err(RecordError::Runtime)?,
+                pipe: signal(SignalKind::pipe()).map_err(RecordError::Runtime)?,
+                winch: signal(SignalKind::window_change()).map_err(RecordError::Runtime)?,
             }
         };
         Ok(Self {

@@ -9,7 +9,7 @@ use tracer_dataset::ProcessRow;
 
 use super::{
     Job, JobOutcome, RecordConfig, RecordError, Target,
-    launch::{self, Blocked, Credentials},
+    launch::{self, Blocked, ChildSession, Credentials},
     procfs,
     writer::Writer,
 };
@@ -67,12 +67,32 @@ pub struct Registered {
     pub outcomes: Vec<JobOutcome>,
 }
 
-/// Forks every command blocked (or reads every attached process), puts it in the filter and
-/// the process table; nothing runs yet.
+/// Whether the capture holds processes of other users than `owner` (the user its files are
+/// for): a launched command run as someone else, or an attached process with another real or
+/// effective uid. Such a capture's files are private (0600).
+pub fn holds_other_users(config: &RecordConfig, resolved: &Resolved<'_>, owner: u32) -> bool {
+    match resolved {
+        Resolved::Launch { .. } => {
+            // SAFETY: geteuid has no preconditions.
+            let uid = config
+                .creds
+                .as_ref()
+                .map_or_else(|| unsafe { libc::geteuid() }, |c| c.uid);
+            uid != owner
+        }
+        Resolved::Attach(pids) => pids
+            .iter()
+            .any(|pid| procfs::uids(*pid).is_none_or(|uids| uids.iter().any(|u| *u != owner))),
+    }
+}
+
+/// Forks every command blocked in `session` (or reads every attached process), puts it in the
+/// filter and the process table; nothing runs yet.
 pub fn register(
     config: &RecordConfig,
     resolved: &Resolved<'_>,
     ignored_signals: &[i32],
+    session: ChildSession,
     probe: &mut Probe,
     writer: &mut Writer,
 ) -> Result<Registered, RecordError> {
@@ -92,6 +112,7 @@ pub fn register(
                     creds: config.creds.as_ref(),
                     stdio: stdio.as_ref(),
                     new_process_group: config.job_process_groups,
+                    session,
                     ignored_signals: ignored_signals.to_vec(),
                 };
                 let child = launch::spawn_blocked(path, &job.argv, &env, &options)?;

@@ -1,12 +1,16 @@
 //! Ending a capture, on one path whether it finished, was interrupted or failed: untrace what
 //! is still traced, stop the threads, then either report the first error or read the losses,
-//! write the footer, commit the files and sum up the outcome.
+//! write the footer, commit the files and sum up the outcome. A capture whose files could not
+//! be written to the end (disk full, I/O error) is an outcome too, `Incomplete`, saying what
+//! was kept and where.
 
 use std::time::Instant;
 
+use tracer_dataset::SinkError;
+
 use super::{
-    JobOutcome, RecordConfig, RecordError, RecordOutcome, files::Footer, files::OpenFiles,
-    pipeline::Pipeline,
+    Incomplete, JobOutcome, RecordConfig, RecordError, RecordOutcome, files::Footer,
+    pipeline::Pipeline, writer::WriteFailure,
 };
 use crate::probe::Probe;
 
@@ -18,8 +22,6 @@ pub struct Ending {
     pub probe: Probe,
     /// The drain and writer threads.
     pub pipeline: Pipeline,
-    /// The output files.
-    pub files: OpenFiles,
     /// Per launched command.
     pub jobs: Vec<JobOutcome>,
     /// When the capture started.
@@ -32,54 +34,93 @@ pub fn finish(config: &RecordConfig, ending: Ending) -> Result<RecordOutcome, Re
         followed,
         mut probe,
         pipeline,
-        files,
         jobs,
         started,
     } = ending;
     // Whatever is still traced (second Ctrl-C, -p targets, an error) runs on untraced.
     let untraced = probe.untrace_all();
     let joined = pipeline.stop();
-    let stopped_by = match followed {
-        Ok(stopped_by) => stopped_by,
-        // A writer that failed says why better than the loop that noticed it stopped.
-        Err(error) => {
-            return Err(match joined.writer {
-                Ok(Err(sink_error)) => RecordError::Sink(sink_error),
-                _ => error,
-            });
-        }
-    };
+    let stopped_by = followed?;
     untraced?;
     joined.drain.expect("drain thread panicked");
-    let collected = joined
-        .writer
-        .expect("writer thread panicked")
-        .map_err(RecordError::Sink)?;
+    let lost_per_cpu = probe.lost()?;
+    let mut outcome = RecordOutcome {
+        exit_code: exit_code(&jobs, stopped_by),
+        jobs,
+        interrupted: stopped_by.is_some(),
+        durations: config.durations,
+        ..RecordOutcome::default()
+    };
+    let collected = match joined.writer.expect("writer thread panicked") {
+        Ok(collected) => collected,
+        Err(failure) => {
+            outcome.rows = failure.kept;
+            outcome.incomplete = Some(incomplete(*failure));
+            outcome.wall = started.elapsed();
+            return Ok(outcome);
+        }
+    };
     let footer = Footer {
-        lost_per_cpu: probe.lost()?,
+        lost_per_cpu,
         undecodable: collected.stats.undecodable,
         interrupted: stopped_by.is_some(),
         pre_exec_dropped: collected.stats.pre_exec_dropped,
     };
-    let processes = collected.processes.len() as u64;
-    let rows = files.close(
-        collected.sink,
-        collected.processes,
-        &footer,
-        config.creds.as_ref().map(|c| (c.uid, c.gid)),
-    )?;
-    Ok(RecordOutcome {
-        exit_code: exit_code(&jobs, stopped_by),
-        jobs,
-        rows,
-        lost: footer.lost_syscalls() + footer.lost_lifecycle(),
-        lost_syscalls: footer.lost_syscalls(),
-        processes,
-        wall: started.elapsed(),
-        interrupted: footer.interrupted,
-        totals: collected.totals,
-        durations: config.durations,
-    })
+    outcome.lost = footer.lost_syscalls() + footer.lost_lifecycle();
+    outcome.lost_syscalls = footer.lost_syscalls();
+    outcome.processes = collected.processes.len() as u64;
+    outcome.totals = collected.totals;
+    let files = collected.files.expect("the capture's writer has its files");
+    let journal = files.journal().cloned();
+    let closing = Instant::now();
+    let closed = files.close(collected.sink, collected.processes, &footer.pairs());
+    log::debug!(
+        "files closed in {} us ({} journal parts)",
+        closing.elapsed().as_micros(),
+        journal.as_ref().map_or(0, |j| j.parts())
+    );
+    match closed {
+        Ok(rows) => outcome.rows = collected.rows_before + rows,
+        Err(error) => {
+            let in_journal = journal.as_ref().map_or(0, |j| j.rows_kept());
+            outcome.rows = collected.rows_before + in_journal;
+            outcome.incomplete = Some(incomplete(WriteFailure {
+                error,
+                kept: outcome.rows,
+                journal: journal
+                    .filter(|j| j.parts() > 0)
+                    .map(|j| j.path().to_path_buf()),
+                closed: Vec::new(),
+            }));
+        }
+    }
+    outcome.wall = started.elapsed();
+    Ok(outcome)
+}
+
+/// The error's message with its causes, as `main` prints errors.
+fn chain(error: &SinkError) -> String {
+    let mut s = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        s.push_str(": ");
+        s.push_str(&e.to_string());
+        source = e.source();
+    }
+    s
+}
+
+fn incomplete(failure: WriteFailure) -> Incomplete {
+    Incomplete {
+        message: chain(&failure.error),
+        os_error: failure
+            .error
+            .os_error()
+            .and_then(std::io::Error::raw_os_error),
+        kept: failure.kept,
+        journal: failure.journal,
+        closed: failure.closed,
+    }
 }
 
 /// The exit status of `tracer record`: the first command's own, 128+N if killed by signal N.

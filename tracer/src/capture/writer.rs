@@ -1,22 +1,39 @@
 //! The writer thread: takes the drain's batches, decodes each record (`decode`), keeps the
 //! process table (`lineage`), and writes the rows (`rows`) and the `--summary` totals
 //! (`totals`). It runs at a lower priority than the traced workload; batches queue meanwhile.
+//! About every second (`CUT_EVERY`) it cuts a part of the crash journal (and writes the process
+//! table's snapshot when it changed), and a rotating capture moves on to its next file.
 
-use std::{borrow::Cow, sync::mpsc, thread};
+use std::{
+    borrow::Cow,
+    path::PathBuf,
+    sync::{Arc, mpsc},
+    thread,
+    time::{Duration, Instant},
+};
 
 use tracer_common::{
     ExitEvent, FLAG_COMPAT, FLAG_EXIT_COMPAT, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED,
     SyscallEvent,
 };
-use tracer_dataset::{Arch, ProcessRow, SinkError, SyscallSink};
+use tracer_dataset::{Arch, ProcessRow, SinkError, SyscallSink, meta};
 
 use super::{
     decode::{Record, decode},
     drain::Batch,
+    files::{Live, OpenFiles, Output, rotation_due},
     lineage::{Admit, Lineage},
     rows::{Call, Rows},
     totals::{SyscallTotals, Totals},
 };
+use crate::clock::now_ns;
+
+/// How often the journal gets a part: what has been captured is on disk within about this long
+/// (plus the writer's lag behind the ring buffer on a busy machine).
+pub const CUT_EVERY: Duration = Duration::from_secs(1);
+/// The process table's snapshot costs at most this share of the writer's time: a table that
+/// takes 10 ms to write is snapshotted at most every second, one of 100 ms every 10 s.
+const SNAPSHOT_SHARE: u32 = 100;
 
 /// What the writer saw.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,6 +52,10 @@ pub struct WriterStats {
 pub struct Collected {
     /// The syscalls sink, still open for the footer metadata.
     pub sink: SyscallSink,
+    /// The files it writes (a writer made by `Writer::with_files`).
+    pub files: Option<OpenFiles>,
+    /// Rows in the files a rotating capture has already closed.
+    pub rows_before: u64,
     /// The processes rows, ordered by start.
     pub processes: Vec<ProcessRow>,
     /// What it saw.
@@ -62,6 +83,33 @@ impl SpecialCalls {
     }
 }
 
+/// The files a capture's writer owns: the current ones, how to open the next, and the losses
+/// the main loop publishes.
+struct Files {
+    open: OpenFiles,
+    output: Arc<Output>,
+    live: Arc<Live>,
+    /// Rows in files already closed (rotation).
+    rows_before: u64,
+    /// Files already closed (rotation).
+    closed: Vec<PathBuf>,
+    /// When the process table's snapshot may be written next, and what the last one cost.
+    next_snapshot: Instant,
+}
+
+/// Why the writer stopped before the capture did, and what it kept.
+#[derive(Debug)]
+pub struct WriteFailure {
+    /// What failed.
+    pub error: SinkError,
+    /// Rows on disk: in the journal's parts and in the files already closed.
+    pub kept: u64,
+    /// The journal holding the kept rows, if it has any.
+    pub journal: Option<PathBuf>,
+    /// Files of a rotating capture closed before the failure.
+    pub closed: Vec<PathBuf>,
+}
+
 /// Decoding state and the sink.
 pub struct Writer {
     rows: Rows,
@@ -69,6 +117,7 @@ pub struct Writer {
     totals: Totals,
     calls: SpecialCalls,
     stats: WriterStats,
+    files: Option<Files>,
 }
 
 impl Writer {
@@ -80,6 +129,110 @@ impl Writer {
             totals: Totals::default(),
             calls: SpecialCalls::new(arch),
             stats: WriterStats::default(),
+            files: None,
+        }
+    }
+
+    /// A writer into `sink` of the capture's `files`, which it journals (`cut`) and rotates;
+    /// `live` holds the losses the main loop knows.
+    pub fn with_files(
+        sink: SyscallSink,
+        files: OpenFiles,
+        output: Arc<Output>,
+        live: Arc<Live>,
+        arch: Arch,
+        clock_offset_ns: i64,
+    ) -> Self {
+        let mut w = Self::new(sink, arch, clock_offset_ns);
+        w.files = Some(Files {
+            open: files,
+            output,
+            live,
+            rows_before: 0,
+            closed: Vec::new(),
+            next_snapshot: Instant::now(),
+        });
+        w
+    }
+
+    /// Cuts a journal part with the rows so far, writes the process table's snapshot when it
+    /// changed (at a bounded cost), and moves a rotating capture on to its next file when the
+    /// current one is big or old enough.
+    pub fn cut(&mut self) -> Result<(), SinkError> {
+        let Some(f) = &mut self.files else {
+            return Ok(());
+        };
+        let journal = f.open.journal().cloned();
+        if let Some(j) = &journal {
+            j.set_live(&f.live.pairs());
+        }
+        let started = Instant::now();
+        self.rows.sink_mut().cut()?;
+        log::debug!(
+            "journal cut: {} parts, {} rows on disk, {} us",
+            journal.as_ref().map_or(0, |j| j.parts()),
+            journal.as_ref().map_or(0, |j| j.rows_kept()),
+            started.elapsed().as_micros()
+        );
+        if let Some(j) = &journal
+            && Instant::now() >= f.next_snapshot
+            && self.lineage.take_changed()
+        {
+            let started = Instant::now();
+            j.write_processes(&self.lineage.snapshot())?;
+            f.next_snapshot = Instant::now() + started.elapsed() * SNAPSHOT_SHARE;
+        }
+        if let Some(rotate) = f.output.rotation()
+            && rotation_due(rotate, &f.open)
+        {
+            self.rotate()?;
+        }
+        Ok(())
+    }
+
+    /// Closes the current file of a rotating capture (with the processes that ended in it) and
+    /// opens the next.
+    fn rotate(&mut self) -> Result<(), SinkError> {
+        let Some(f) = &mut self.files else {
+            return Ok(());
+        };
+        let (next, sink) = f.output.open(f.open.chunk() + 1)?;
+        let old_sink = self.rows.replace_sink(sink);
+        let old = std::mem::replace(&mut f.open, next);
+        let mut pairs = f.live.pairs();
+        pairs.extend([
+            (meta::END_NS, now_ns().to_string()),
+            (meta::INTERRUPTED, "false".to_string()),
+            (
+                meta::PRE_EXEC_DROPPED,
+                self.stats.pre_exec_dropped.to_string(),
+            ),
+        ]);
+        let path = old.path().to_path_buf();
+        f.rows_before += old.close(old_sink, self.lineage.take_ended(), &pairs)?;
+        f.closed.push(path);
+        Ok(())
+    }
+
+    /// What was kept when the writer fails with `error`.
+    fn failure(self, error: SinkError) -> WriteFailure {
+        let Some(f) = &self.files else {
+            return WriteFailure {
+                error,
+                kept: 0,
+                journal: None,
+                closed: Vec::new(),
+            };
+        };
+        let journal = f.open.journal();
+        let in_journal = journal.map_or(0, |j| j.rows_kept());
+        WriteFailure {
+            error,
+            kept: f.rows_before + in_journal,
+            journal: journal
+                .filter(|j| j.parts() > 0)
+                .map(|j| j.path().to_path_buf()),
+            closed: f.closed.clone(),
         }
     }
 
@@ -187,8 +340,14 @@ impl Writer {
 
     /// Ends writing.
     pub fn finish(self) -> Collected {
+        let (files, rows_before) = match self.files {
+            Some(f) => (Some(f.open), f.rows_before),
+            None => (None, 0),
+        };
         Collected {
             sink: self.rows.into_sink(),
+            files,
+            rows_before,
             processes: self.lineage.finish(),
             stats: self.stats,
             totals: self.totals.into_sorted(),
@@ -209,17 +368,34 @@ fn lower_priority() {
     }
 }
 
-/// Spawns the writer thread: writes every batch until the drain side hangs up.
+/// Spawns the writer thread: writes every batch until the drain side hangs up, cutting a
+/// journal part every `CUT_EVERY`. On an error it stops and says what was kept.
 pub fn spawn_writer(
     mut writer: Writer,
     batches: mpsc::Receiver<Batch>,
-) -> thread::JoinHandle<Result<Collected, SinkError>> {
+) -> thread::JoinHandle<Result<Collected, Box<WriteFailure>>> {
     thread::Builder::new()
         .name("tracer-writer".into())
         .spawn(move || {
             lower_priority();
-            for batch in batches {
-                writer.write_batch(&batch)?;
+            let mut next_cut = Instant::now() + CUT_EVERY;
+            loop {
+                let wait = next_cut.saturating_duration_since(Instant::now());
+                let written = match batches.recv_timeout(wait) {
+                    Ok(batch) => writer.write_batch(&batch),
+                    Err(mpsc::RecvTimeoutError::Timeout) => Ok(()),
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                };
+                let written = written.and_then(|()| {
+                    if Instant::now() < next_cut {
+                        return Ok(());
+                    }
+                    next_cut = Instant::now() + CUT_EVERY;
+                    writer.cut()
+                });
+                if let Err(error) = written {
+                    return Err(Box::new(writer.failure(error)));
+                }
             }
             Ok(writer.finish())
         })

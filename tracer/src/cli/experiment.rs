@@ -112,6 +112,7 @@ impl ExperimentArgs {
             shuffle: self.shuffle,
             train_share: self.train_share,
             creds,
+            files_for: user::invoking_user_from_env(),
             durations: self.durations,
             ring_bytes: self.ring_bytes,
             report: !self.no_report,

@@ -10,6 +10,7 @@ pub mod experiment;
 pub mod ingest;
 pub mod parity;
 pub mod record;
+pub mod recover;
 pub mod show;
 
 use std::{io::Write as _, path::PathBuf};
@@ -21,6 +22,7 @@ pub use self::{
     ingest::IngestArgs,
     parity::ParityArgs,
     record::{ArgsError, RecordArgs, default_run_id},
+    recover::RecoverArgs,
     show::{ShowArgs, ShowArgsError},
 };
 use crate::{
@@ -56,7 +58,15 @@ pub enum Command {
     /// errno names, exit lines, strace's -e/-p/-t/-tt/-ttt/-r/-T; or as CSV / JSON Lines.
     /// `tracer show trace.parquet | less`.
     Show(ShowArgs),
+    /// Make the files of a capture that did not end normally (killed, out of memory, power
+    /// loss, full disk) from its crash journal: `tracer recover trace.parquet`.
+    Recover(RecoverArgs),
 }
+
+/// Exit status of a capture whose files could not be written to the end (disk full, I/O
+/// error): what was written is kept. 125, as tools that run a command use for their own
+/// failure (`timeout`, `docker run`), so that it is not taken for the command's status.
+pub const INCOMPLETE_EXIT: i32 = 125;
 
 /// Why a command failed: invalid arguments, the library's errors, or its output.
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +106,15 @@ pub enum CliError {
         /// The cause.
         #[source]
         source: PathLimitError,
+    },
+    /// A recovery failed.
+    #[error("recovering {}", path.display())]
+    Recover {
+        /// What was to be recovered.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: tracer_dataset::SinkError,
     },
     /// A command's output could not be written to stdout.
     #[error("{what}")]
@@ -141,7 +160,23 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Ingest(args) => ingest::run(&args),
         Command::Parity(args) => parity::run(&args),
         Command::Show(args) => show::run(&args),
+        Command::Recover(args) => recover::run(&args),
     }
+}
+
+/// Parses a size: `4096`, `64K`, `100M`, `2G` (above 0).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let (num, mult) = match s.chars().last() {
+        Some('K' | 'k') => (&s[..s.len() - 1], 1u64 << 10),
+        Some('M' | 'm') => (&s[..s.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{s:?} is not a size like 4096, 64K, 100M"))
 }
 
 /// Parses `4096`, `64K`, `128M`, `1G`.
@@ -187,6 +222,9 @@ mod tests {
         assert_eq!(parse_bytes("128M"), Ok(128 << 20));
         assert!(parse_bytes("1000").is_err());
         assert!(parse_bytes("lots").is_err());
+        assert_eq!(parse_size("100M"), Ok(100 << 20));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("0").is_err() && parse_size("x").is_err());
     }
 
     #[test]

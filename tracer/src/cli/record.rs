@@ -10,9 +10,12 @@ use std::{
 use clap::{ArgAction, Args};
 use tracer_dataset::{Arch, RunInfo};
 
-use super::{CliError, parse_bytes};
+use super::{CliError, INCOMPLETE_EXIT, parse_bytes, parse_size};
 use crate::{
-    capture::{self, Job, Progress, ProgressFn, RecordConfig, Schedule, Target},
+    capture::{
+        self, Incomplete, Job, Progress, ProgressFn, RecordConfig, RecordOutcome, Rotate, Schedule,
+        Target,
+    },
     path_limit,
     syscall_table::{self, FilterError},
     user::{self, UserError},
@@ -31,7 +34,23 @@ OUTPUT:
         tracer show trace.parquet | less
     or with DuckDB:
         duckdb -c \"SELECT syscall, count(*) FROM 'trace.parquet' GROUP BY ALL ORDER BY 2 DESC\"
-    The exit status is the command's own (128+N if killed by signal N), as with strace.")]
+    While it runs, what has been captured is on disk within about a second, as self-contained
+    Parquet parts in a hidden folder beside FILE (.STEM.parts/): after a crash they are readable
+    as they are (read_parquet('.STEM.parts/*.parquet')) and `tracer recover FILE` makes FILE.
+    A normal end writes FILE and removes the parts. Files follow the umask (as strace -o), and
+    are 0600 when the capture holds processes of other users (-p on a root daemon). With
+    --rotate, -o names a dataset folder of files of bounded size (syscalls/, processes/).
+
+TERMINAL:
+    A command run as another user (the sudo default) gets its own session; when standard input
+    is a terminal, on a pty of its own (as sudo's use_pty): it cannot inject input into your
+    terminal (TIOCSTI). Ctrl-C, Ctrl-\\ and Ctrl-Z act on it; window size changes follow.
+
+EXIT STATUS:
+    The command's own (128+N if killed by signal N), as with strace; 127 if it is not found.
+    125: the capture is incomplete: its files could not be written to the end (disk full, I/O
+    error). The command ran on untraced; what was written before is kept and readable, and the
+    message says where and how many events.")]
 pub struct RecordArgs {
     /// Write the syscalls table to FILE (the processes table goes beside it).
     #[arg(
@@ -87,6 +106,15 @@ pub struct RecordArgs {
     #[arg(long = "run-id", value_name = "ID")]
     pub run_id: Option<String>,
 
+    /// Write a dataset folder (-o DIR) of files of at most about SIZE each (K, M, G suffixes),
+    /// as `tcpdump -C`: for long captures (-p on a daemon over days).
+    #[arg(long = "rotate", value_name = "SIZE", value_parser = parse_size)]
+    pub rotate: Option<u64>,
+
+    /// Start the next file of a --rotate folder (or of -o DIR) every N seconds.
+    #[arg(long = "rotate-seconds", value_name = "N")]
+    pub rotate_seconds: Option<u64>,
+
     /// No progress counter and no summary line.
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
@@ -111,6 +139,12 @@ pub enum ArgsError {
     /// Bad --user.
     #[error(transparent)]
     User(#[from] UserError),
+    /// A rotation of zero.
+    #[error("--rotate and --rotate-seconds must be above 0")]
+    ZeroRotation,
+    /// A rotating capture given a file name.
+    #[error("--rotate writes a dataset folder: -o names a folder, not a .parquet file")]
+    RotateIntoFile,
 }
 
 /// A run id from the clock and pid: `ebpf-20261126T140102Z-4242`.
@@ -180,11 +214,26 @@ impl RecordArgs {
         let command_line: Vec<String> = std::env::args_os()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
+        let rotating = self.rotate.is_some() || self.rotate_seconds.is_some();
+        if rotating && tracer_dataset::layout::is_parquet(&self.output) {
+            return Err(ArgsError::RotateIntoFile);
+        }
+        let rotate = match (self.rotate, self.rotate_seconds) {
+            (None, None) => None,
+            (Some(0), _) | (_, Some(0)) => return Err(ArgsError::ZeroRotation),
+            (bytes, secs) => Some(Rotate {
+                bytes,
+                every: secs.map(std::time::Duration::from_secs),
+            }),
+        };
         Ok(RecordConfig {
             target,
             processes_output: tracer_dataset::layout::processes_path(&self.output),
             output: self.output.clone(),
             creds,
+            files_for: user::invoking_user_from_env(),
+            rotate,
+            output_folders: None,
             filter,
             ring_bytes: self.ring_bytes,
             durations: self.durations,
@@ -223,6 +272,13 @@ pub fn run(args: &RecordArgs) -> Result<i32, CliError> {
             },
         )?;
     }
+    if let Some(incomplete) = &outcome.incomplete {
+        eprintln!(
+            "{}",
+            incomplete_message(incomplete, &outcome, &config.output)
+        );
+        return Ok(INCOMPLETE_EXIT);
+    }
     if args.summary {
         eprint!("{}", outcome.summary_table());
     }
@@ -239,16 +295,68 @@ pub fn run(args: &RecordArgs) -> Result<i32, CliError> {
     Ok(outcome.exit_code)
 }
 
-/// The live counter of `tracer record` on a terminal's stderr, redrawn in place and cleared at
-/// the end.
-fn show_progress(progress: &Progress) {
-    match progress {
-        Progress::Running { events, elapsed } => {
-            eprint!("\rtracer: {events} events, {:.1} s ", elapsed.as_secs_f64());
-            let _ = std::io::stderr().flush();
-        }
-        Progress::Done => eprint!("\r\x1b[K"),
+/// What `tracer record` says once when its files could not be written to the end: what
+/// failed, where, how many events were kept and how to read them.
+pub fn incomplete_message(
+    incomplete: &Incomplete,
+    outcome: &RecordOutcome,
+    output: &std::path::Path,
+) -> String {
+    let mut s = format!(
+        "tracer: the capture is incomplete: {}.\n",
+        incomplete.message
+    );
+    match &incomplete.journal {
+        Some(journal) => s.push_str(&format!(
+            "tracer: {} events were kept in {}, readable as they are \
+             (read_parquet('{}/*.parquet')); `tracer recover {}` makes the file once there is \
+             room.\n",
+            incomplete.kept,
+            journal.display(),
+            journal.display(),
+            output.display(),
+        )),
+        None if !incomplete.closed.is_empty() => {}
+        None => s.push_str("tracer: no events had reached the disk.\n"),
     }
+    if !incomplete.closed.is_empty() {
+        s.push_str(&format!(
+            "tracer: {} earlier files of the rotation are complete in {}.\n",
+            incomplete.closed.len(),
+            output.display()
+        ));
+    }
+    let status = outcome.jobs.first().map(|j| match (j.exit_code, j.signal) {
+        (Some(c), _) => format!("exited with status {c}"),
+        (None, Some(sig)) => format!("was killed by signal {sig}"),
+        _ => "is still running".to_string(),
+    });
+    if let Some(status) = status {
+        s.push_str(&format!(
+            "tracer: the command ran on untraced and {status}; exit status {INCOMPLETE_EXIT} \
+             (capture incomplete)."
+        ));
+    } else {
+        s.push_str(&format!(
+            "tracer: exit status {INCOMPLETE_EXIT} (capture incomplete)."
+        ));
+    }
+    s
+}
+
+/// The live counter of `tracer record` on a terminal's stderr, redrawn in place and cleared at
+/// the end. A closed stderr is not an error of the capture.
+fn show_progress(progress: &Progress) {
+    let mut err = std::io::stderr().lock();
+    let _ = match progress {
+        Progress::Running { events, elapsed } => write!(
+            err,
+            "\rtracer: {events} events, {:.1} s ",
+            elapsed.as_secs_f64()
+        )
+        .and_then(|()| err.flush()),
+        Progress::Done => write!(err, "\r\x1b[K"),
+    };
 }
 
 #[cfg(test)]

@@ -2,15 +2,10 @@
 //! it was released and captured, and how each command ended; rewritten after every run, so an
 //! interrupted experiment still describes what it captured.
 
-use std::path::Path;
-
 use serde::Serialize;
-use tracer_dataset::{layout::MANIFEST, mode::Release};
+use tracer_dataset::mode::Release;
 
-use super::{
-    ExperimentConfig, ExperimentError, Jobs, Mode, Planned, RunFiles, Scenario, Spec, io_err,
-    report_config,
-};
+use super::{ExperimentConfig, Jobs, Mode, Planned, RunFiles, Scenario, Spec, report_config};
 use crate::{
     capture::{JobOutcome, RecordOutcome},
     clock::now_ns,
@@ -114,13 +109,6 @@ pub struct SkippedCommand {
     pub command: String,
     /// Why.
     pub reason: String,
-}
-
-/// Writes `manifest` into dataset folder `dir`.
-pub(super) fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), ExperimentError> {
-    let path = dir.join(MANIFEST);
-    let json = serde_json::to_string_pretty(manifest).expect("manifest serialises");
-    std::fs::write(&path, json + "\n").map_err(io_err(&path))
 }
 
 /// The manifest before the first run.

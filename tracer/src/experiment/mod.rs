@@ -1,6 +1,12 @@
 //! `tracer experiment`: run scenarios of commands in M.S (one after another) and M.R (all at
 //! once) under capture, write the dataset folder of docs/DESIGN.md with its manifest, then compare
 //! the modes with the analysis library and write the report.
+//!
+//! Every file is written as the capture writes its own (`tracer_dataset::outdir`): the folders
+//! are created and the files placed with the invoking user's filesystem identity, through
+//! folder descriptors, never following a link: the commands' logs, the manifest (replaced
+//! whole, never truncated in place), and the report, written into a folder of its own reached
+//! through its descriptor.
 
 mod manifest;
 pub mod spec;
@@ -8,7 +14,9 @@ mod strace_run;
 
 use std::{
     ffi::OsString,
+    io::Write as _,
     path::{Path, PathBuf},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -18,9 +26,10 @@ use analysis::{
 };
 use tracer_dataset::{
     RunInfo,
-    layout::{self, LOGS_DIR, PROCESSES_DIR, SYSCALLS_DIR},
+    layout::{self, LOGS_DIR, MANIFEST, PROCESSES_DIR, SYSCALLS_DIR},
     meta,
     mode::Release,
+    outdir::{Access, FsIdentity, OutDir, OutError},
 };
 
 use crate::{
@@ -32,7 +41,7 @@ use crate::{
     user::UserError,
 };
 pub use manifest::{AnalysisRecord, CommandRecord, Manifest, RunRecord, SkippedCommand};
-use manifest::{new_manifest, run_record, write_manifest};
+use manifest::{new_manifest, run_record};
 pub use spec::{CaptureTool, CommandSpec, Mode, Scenario, Spec, SpecError};
 
 /// What `tracer experiment` runs: the command line, validated (the scenario file read, the
@@ -50,6 +59,9 @@ pub struct ExperimentConfig {
     pub train_share: Option<f64>,
     /// Who runs the commands; `None`: the tracer's own user.
     pub creds: Option<Credentials>,
+    /// The user the dataset is for (the one who ran sudo): its folders and files are created
+    /// with that user's identity. `None`: the tracer's own.
+    pub files_for: Option<Credentials>,
     /// Also record entry times and durations (second kernel hook).
     pub durations: bool,
     /// Ring buffer size in bytes per capture.
@@ -134,6 +146,9 @@ pub enum ExperimentError {
         #[source]
         source: std::io::Error,
     },
+    /// A folder or file of the dataset cannot be created safely.
+    #[error(transparent)]
+    Output(#[from] OutError),
     /// Bad --user.
     #[error(transparent)]
     User(#[from] UserError),
@@ -261,6 +276,77 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExperimentError + '_ {
     }
 }
 
+/// Writes the manifest whole into a new file and puts it in place of the previous one: a
+/// reader (or a crash) never sees half of it.
+fn write_manifest(dir: &OutDir, manifest: &Manifest) -> Result<(), ExperimentError> {
+    let path = dir.join(MANIFEST);
+    let json = serde_json::to_string_pretty(manifest).expect("manifest serialises");
+    let staged = dir.stage()?;
+    staged
+        .writer()?
+        .write_all((json + "\n").as_bytes())
+        .map_err(io_err(&path))?;
+    staged.replace(dir, MANIFEST)?;
+    Ok(())
+}
+
+/// The dataset's folders, opened once.
+struct Folders {
+    root: OutDir,
+    syscalls: OutDir,
+    processes: OutDir,
+    logs: OutDir,
+}
+
+impl Folders {
+    /// Creates (or reuses) the dataset folder and its subfolders as `access` says.
+    fn create(out: &Path, access: &Access) -> Result<Self, ExperimentError> {
+        let root = OutDir::create_all(out, access)?;
+        Ok(Self {
+            syscalls: root.subdir(SYSCALLS_DIR, true)?,
+            processes: root.subdir(PROCESSES_DIR, true)?,
+            logs: root.subdir(LOGS_DIR, true)?,
+            root,
+        })
+    }
+
+    /// A new, empty log for run `run_id`, in place of an earlier run's.
+    fn log(&self, run_id: &str) -> Result<Arc<std::fs::File>, ExperimentError> {
+        let staged = self.logs.stage()?;
+        let file = staged.writer()?;
+        staged.replace(&self.logs, &format!("{run_id}.log"))?;
+        Ok(Arc::new(file))
+    }
+}
+
+/// Writes the report into `out/report`: a folder reused only if it belongs to the dataset's
+/// user (or root), reached by the analysis through its descriptor, and written with that user's
+/// identity. The summary's paths are given back under `out/report`.
+fn write_report(
+    out: &Path,
+    folders: &Folders,
+    cfg: &ReportConfig,
+) -> Result<ReportSummary, ExperimentError> {
+    let dir = folders.root.subdir("report", true)?;
+    dir.check_owner()?;
+    let pinned = dir.proc_path();
+    let summary = dir
+        .access()
+        .run(|| Ok(report::write_report(out, &pinned, cfg)))
+        .map_err(io_err(dir.path()))?
+        .map_err(ExperimentError::Analysis)?;
+    let unpin = |p: &Path| match p.strip_prefix(&pinned) {
+        Ok(rest) => dir.path().join(rest),
+        Err(_) => p.to_path_buf(),
+    };
+    Ok(ReportSummary {
+        out_dir: unpin(&summary.out_dir),
+        index_html: unpin(&summary.index_html),
+        files: summary.files.iter().map(|f| unpin(f)).collect(),
+        ..summary
+    })
+}
+
 /// A scenario's commands that can run here: what the manifest calls each, and its job.
 type Jobs = Vec<(String, Job)>;
 
@@ -271,27 +357,26 @@ pub fn run(
     progress: &mut dyn FnMut(Event<'_>),
 ) -> Result<ExperimentOutcome, ExperimentError> {
     let out = &config.output;
-    for sub in [SYSCALLS_DIR, PROCESSES_DIR, LOGS_DIR] {
-        let d = out.join(sub);
-        std::fs::create_dir_all(&d).map_err(io_err(&d))?;
-    }
+    let identity = config
+        .files_for
+        .as_ref()
+        .map(|c| FsIdentity::new(c.uid, c.gid, &c.groups));
+    let folders = Folders::create(out, &Access::new(identity, false))?;
     let (jobs_of, skipped) = runnable_jobs(&config.spec);
     for sk in &skipped {
         progress(Event::Skipping(sk));
     }
     let order = plan(&config.spec, config.shuffle);
     let mut manifest = new_manifest(config, skipped);
-    capture_runs(config, &order, &jobs_of, &mut manifest, progress)?;
+    capture_runs(config, &folders, &order, &jobs_of, &mut manifest, progress)?;
     manifest.ended_ns = now_ns();
-    write_manifest(out, &manifest)?;
+    write_manifest(&folders.root, &manifest)?;
     let report = if !config.report || manifest.runs.is_empty() {
         None
     } else {
         progress(Event::Reporting);
         let cfg = report_config(config);
-        let summary = report::write_report(out, &out.join("report"), &cfg)
-            .map_err(ExperimentError::Analysis)?;
-        Some(summary)
+        Some(write_report(out, &folders, &cfg)?)
     };
     Ok(ExperimentOutcome {
         manifest,
@@ -368,6 +453,7 @@ impl RunFiles {
 /// stops after a run a signal interrupted.
 fn capture_runs(
     config: &ExperimentConfig,
+    folders: &Folders,
     order: &[Planned],
     jobs_of: &[Jobs],
     manifest: &mut Manifest,
@@ -391,7 +477,9 @@ fn capture_runs(
             continue;
         }
         let files = RunFiles::new(&run_id);
-        let record_config = run_config(config, s, p, jobs, &files, &run_id);
+        let log = folders.log(&run_id)?;
+        let mut record_config = run_config(config, s, p, jobs, &files, &run_id, &log);
+        record_config.output_folders = Some((folders.syscalls.clone(), folders.processes.clone()));
         progress(Event::RunStarting {
             position,
             scenario: &s.name,
@@ -409,7 +497,7 @@ fn capture_runs(
                     source: Box::new(source),
                 })?
             }
-            CaptureTool::Strace => strace_run::capture(config, s, p, jobs, &files, &run_id)?,
+            CaptureTool::Strace => strace_run::capture(config, s, p, jobs, &files, &run_id, &log)?,
         };
         events_so_far += outcome.rows;
         progress(Event::RunDone {
@@ -421,7 +509,7 @@ fn capture_runs(
             .runs
             .push(run_record(run_id, s, p, i, files, &outcome, jobs));
         manifest.ended_ns = now_ns();
-        write_manifest(&config.output, manifest)?;
+        write_manifest(&folders.root, manifest)?;
         if outcome.interrupted {
             manifest.interrupted = true;
             progress(Event::Interrupted);
@@ -440,6 +528,7 @@ fn run_config(
     jobs: &Jobs,
     files: &RunFiles,
     run_id: &str,
+    log: &Arc<std::fs::File>,
 ) -> RecordConfig {
     let out = &config.output;
     let release = p.release.unwrap_or_default();
@@ -469,7 +558,7 @@ fn run_config(
             jobs: jobs
                 .iter()
                 .map(|(_, j)| Job {
-                    log: Some(out.join(&files.log)),
+                    log: Some(log.clone()),
                     cpus: cpus.clone(),
                     ..j.clone()
                 })
@@ -479,6 +568,9 @@ fn run_config(
         output: out.join(&files.syscalls),
         processes_output: out.join(&files.processes),
         creds: config.creds.clone(),
+        files_for: config.files_for.clone(),
+        rotate: None,
+        output_folders: None,
         filter: None,
         ring_bytes: config.ring_bytes,
         durations: config.durations,

@@ -31,6 +31,7 @@ pub fn capture(
     jobs: &super::Jobs,
     files: &RunFiles,
     run_id: &str,
+    log: &std::sync::Arc<std::fs::File>,
 ) -> Result<RecordOutcome, ExperimentError> {
     let out = &config.output;
     let dir = out.join(strace_dir(files));
@@ -39,7 +40,7 @@ pub fn capture(
     if let Some(c) = &config.creds {
         std::os::unix::fs::chown(&dir, Some(c.uid), Some(c.gid)).map_err(super::io_err(&dir))?;
     }
-    let mut record = run_config(config, s, p, jobs, files, run_id);
+    let mut record = run_config(config, s, p, jobs, files, run_id, log);
     let prefix = dir.join("t");
     if let Target::Launch { jobs, .. } = &mut record.target {
         for job in jobs {
@@ -56,6 +57,7 @@ pub fn capture(
     // The eBPF capture of the wrappers is scratch.
     let scratch = dir.with_extension("ebpf.parquet");
     record.output = scratch.clone();
+    record.output_folders = None;
     record.processes_output = tracer_dataset::layout::processes_path(&scratch);
     let mut outcome = capture::run(&record).map_err(|source| ExperimentError::Record {
         run_id: run_id.to_string(),
