@@ -40,6 +40,7 @@ pub mod compare;
 pub mod dataset;
 pub mod error;
 pub mod eval;
+pub mod hamming;
 pub mod intern;
 pub mod matrix;
 pub mod metrics;

@@ -19,6 +19,7 @@
 use crate::{
     dataset::RunMeta,
     error::AnalysisError,
+    hamming::{HammingIndex, spread_order},
     ngram::{KeyLayout, KeySet, WindowKey},
     profile::Profile,
     sketch::HyperLogLog,
@@ -369,8 +370,11 @@ pub struct TraceContext<'a> {
     pub baseline: &'a str,
     /// The baseline.
     pub profile: &'a Profile,
-    /// The baseline's distinct keys, sorted; only needed for the Hamming distances.
+    /// The baseline's distinct keys, sorted: the Hamming distances by comparing every unknown
+    /// window with every one of them (used when `hamming_index` is `None`).
     pub profile_keys: Option<&'a [WindowKey]>,
+    /// The baseline's Hamming index: exact distances without the full comparison.
+    pub hamming_index: Option<&'a HammingIndex>,
     /// Locality frame.
     pub frame: usize,
     /// Most window comparisons for the Hamming search (see `ScoreConfig::hamming_budget`).
@@ -401,6 +405,7 @@ pub fn trace_metrics(
         baseline,
         profile,
         profile_keys,
+        hamming_index,
         frame,
         hamming_budget,
     } = *ctx;
@@ -410,31 +415,63 @@ pub fn trace_metrics(
     let union = b + unknown;
     let k = profile.k;
     let layout = KeyLayout::new(k);
-    let mut hamming_windows_measured = 0;
-    let (hamming_max, hamming_mean) = match profile_keys {
-        Some(keys) if !keys.is_empty() => {
-            let max_windows = (hamming_budget / keys.len() as u64).max(1);
-            let sample = hamming_sample(
-                &counts.unknown_distinct,
-                usize::try_from(max_windows).unwrap_or(usize::MAX),
-            );
-            hamming_windows_measured = sample.len() as u64;
-            let distances: Vec<u32> = sample
-                .iter()
-                .filter_map(|w| min_hamming(&layout, *w, keys))
-                .collect();
-            let max = distances.iter().max().map_or(0, |d| *d);
-            let mean = (!distances.is_empty()).then(|| {
-                distances.iter().map(|d| f64::from(*d)).sum::<f64>()
-                    / distances.len() as f64
-                    / k as f64
-            });
-            (
-                (counts.distinct_windows > 0).then(|| f64::from(max) / k as f64),
-                mean,
-            )
+    let mut distances: Vec<u32> = Vec::new();
+    let mut measured = false;
+    if let Some(index) = hamming_index.filter(|i| !i.keys().is_empty()) {
+        // Every unknown window, in an order whose prefixes are even samples, until the budget
+        // is spent (at least one window; with the index the budget is rarely reached).
+        measured = true;
+        let unknown = &counts.unknown_distinct;
+        // A search costs at most a scan and the candidates of k levels of at most half the
+        // profile each: when even that cannot reach the budget, every window is measured and
+        // their order does not matter; otherwise they are sorted first, so the sample the
+        // budget leaves depends only on the trace.
+        let worst = (unknown.len() as u64)
+            .saturating_mul(index.keys().len() as u64)
+            .saturating_mul(k as u64 / 2 + 1);
+        let sorted: Vec<WindowKey>;
+        let keys: &[WindowKey] = if worst <= hamming_budget {
+            unknown
+        } else {
+            let mut s = unknown.clone();
+            s.sort_unstable();
+            sorted = s;
+            &sorted
+        };
+        let mut spent = 0u64;
+        for i in spread_order(keys.len()) {
+            if spent >= hamming_budget && !distances.is_empty() {
+                break;
+            }
+            if let Some((d, cost)) = index.nearest(keys[i]) {
+                spent += cost;
+                distances.push(d);
+            }
         }
-        _ => (None, None),
+    } else if let Some(keys) = profile_keys.filter(|k| !k.is_empty()) {
+        measured = true;
+        let max_windows = (hamming_budget / keys.len() as u64).max(1);
+        let sample = hamming_sample(
+            &counts.unknown_distinct,
+            usize::try_from(max_windows).unwrap_or(usize::MAX),
+        );
+        distances = sample
+            .iter()
+            .filter_map(|w| min_hamming(&layout, *w, keys))
+            .collect();
+    }
+    let hamming_windows_measured = distances.len() as u64;
+    let (hamming_max, hamming_mean) = if measured {
+        let max = distances.iter().max().map_or(0, |d| *d);
+        let mean = (!distances.is_empty()).then(|| {
+            distances.iter().map(|d| f64::from(*d)).sum::<f64>() / distances.len() as f64 / k as f64
+        });
+        (
+            (counts.distinct_windows > 0).then(|| f64::from(max) / k as f64),
+            mean,
+        )
+    } else {
+        (None, None)
     };
     TraceMetrics {
         run_id: run.run_id.clone(),
@@ -500,6 +537,7 @@ mod tests {
             baseline: "b",
             profile,
             profile_keys: Some(&keys),
+            hamming_index: None,
             frame,
             hamming_budget: DEFAULT_HAMMING_BUDGET,
         };
@@ -596,6 +634,7 @@ mod tests {
             baseline: "b",
             profile: &b,
             profile_keys: Some(&keys),
+            hamming_index: None,
             frame: 20,
             // 6 comparisons: 2 of the 4 unknown windows against 3 profile windows.
             hamming_budget: 6,

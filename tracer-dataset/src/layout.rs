@@ -15,7 +15,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::file::{
+    metadata::FileMetaData,
+    reader::{FileReader, SerializedFileReader},
+};
 
 use crate::schema::{col, meta, table};
 
@@ -135,11 +138,17 @@ pub fn table_of(path: &Path) -> Result<Option<String>, LayoutError> {
     let Ok(reader) = SerializedFileReader::new(file) else {
         return Ok(None);
     };
-    let md = reader.metadata().file_metadata();
+    Ok(Some(table_of_metadata(reader.metadata().file_metadata())))
+}
+
+/// Which table a Parquet footer describes (see `table_of`), for readers that decode the footer
+/// themselves.
+pub fn table_of_metadata(md: &FileMetaData) -> String {
     if let Some(kv) = md.key_value_metadata()
         && let Some(t) = kv.iter().find(|kv| kv.key == meta::TABLE)
+        && let Some(v) = &t.value
     {
-        return Ok(t.value.clone());
+        return v.clone();
     }
     let has_syscall = md
         .schema_descr()
@@ -147,14 +156,12 @@ pub fn table_of(path: &Path) -> Result<Option<String>, LayoutError> {
         .get_fields()
         .iter()
         .any(|f| f.name() == col::SYSCALL);
-    Ok(Some(
-        if has_syscall {
-            table::SYSCALLS
-        } else {
-            "other"
-        }
-        .to_string(),
-    ))
+    if has_syscall {
+        table::SYSCALLS
+    } else {
+        "other"
+    }
+    .to_string()
 }
 
 #[cfg(test)]

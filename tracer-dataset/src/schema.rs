@@ -67,8 +67,11 @@ pub mod meta {
     pub const TRACER_VERSION: &str = "syscall_tracer.tracer_version";
     /// `ebpf`, `strace`, or a dataset name.
     pub const SOURCE: &str = "syscall_tracer.source";
-    /// The run's id.
+    /// The run's id (of the first run, in a file holding several: see `RUNS`).
     pub const RUN_ID: &str = "syscall_tracer.run_id";
+    /// How many runs a file holds, when more than one (`SyscallSink::next_run`); the label
+    /// columns say which rows belong to which.
+    pub const RUNS: &str = "syscall_tracer.runs";
     /// Which table the file holds: `syscalls` or `processes`.
     pub const TABLE: &str = "syscall_tracer.table";
     /// `uname -r` of the capturing machine.

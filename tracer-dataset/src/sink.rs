@@ -120,6 +120,8 @@ pub struct SyscallKey(i32);
 pub struct SyscallSink {
     path: PathBuf,
     run: RunInfo,
+    runs: u64,
+    run_start_row: u64,
     writer: ArrowWriter<File>,
     rows_written: u64,
     seq: Vec<u64>,
@@ -236,6 +238,8 @@ impl SyscallSink {
         Ok(Self {
             path: path.to_path_buf(),
             run,
+            runs: 1,
+            run_start_row: 0,
             writer,
             rows_written: 0,
             seq: Vec::with_capacity(BATCH_ROWS),
@@ -322,6 +326,21 @@ impl SyscallSink {
         Ok(())
     }
 
+    /// Continues the file with the rows of another run: the rows pushed so far are flushed as
+    /// a batch labelled with the current run, the rows pushed next are labelled `run`. Readers
+    /// take runs from the label columns; the footer's run keys (`meta::RUN_ID`, ...) keep naming
+    /// the first run, so `meta::RUNS` (written at `close`) says how many the file holds.
+    /// A run without rows is not counted.
+    pub fn next_run(&mut self, run: RunInfo) -> Result<(), SinkError> {
+        if self.rows() > self.run_start_row {
+            self.flush()?;
+            self.runs += 1;
+            self.run_start_row = self.rows_written;
+        }
+        self.run = run;
+        Ok(())
+    }
+
     /// Adds a footer key-value pair (written at `close`).
     pub fn add_metadata(&mut self, key: &str, value: impl Into<String>) {
         self.writer
@@ -402,6 +421,9 @@ impl SyscallSink {
         self.flush()?;
         let rows = self.rows_written;
         self.add_metadata(meta::EVENTS_WRITTEN, rows.to_string());
+        if self.runs > 1 {
+            self.add_metadata(meta::RUNS, self.runs.to_string());
+        }
         let path = self.path.clone();
         self.writer
             .close()
