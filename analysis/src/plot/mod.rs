@@ -1,6 +1,7 @@
 //! Pictures, each written as PNG and SVG with plotters: coverage and mismatch per scenario,
-//! M.S vs M.R side by side in every view; the cross-scenario mismatch matrix as a heatmap; and
-//! mismatch over time for one trace (unknown windows and the locality frame count).
+//! M.S vs M.R side by side in every view; the cross-scenario mismatch matrix as a heatmap;
+//! mismatch over time for one trace (unknown windows and the locality frame count); and the ROC
+//! curves of a labelled evaluation ([`roc`]).
 //!
 //! Text is drawn with DejaVu Sans embedded in the binary (`assets/`, Bitstream Vera / DejaVu
 //! licence), so plots render on machines without system fonts.
@@ -22,7 +23,7 @@ use crate::{
     view::View,
 };
 
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 const FAMILY: &str = "sans-serif";
 
@@ -79,6 +80,9 @@ macro_rules! render_both {
         vec![png, svg]
     }};
 }
+
+mod roc;
+pub use roc::{ROC_SIZE, roc_chart};
 
 const PALETTE: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
