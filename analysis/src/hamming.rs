@@ -8,19 +8,20 @@
 //! distance among those candidates is the true minimum whenever it is below m.
 //!
 //! The search widens the radius: level d (d = 1 .. k - 1) uses d + 1 blocks, so it finds every
-//! profile window within d. The query is unknown to the profile, so its minimum is at least 1;
-//! after level d finds nothing within d the minimum is at least d + 1, and the best candidate
-//! seen so far bounds it from above, so the search ends as soon as the two bounds meet.
+//! profile window within d. A window found in the profile (a binary search) is at 0; any other is
+//! at least 1 away; after level d finds nothing within d the minimum is at least d + 1, and the
+//! best candidate seen so far bounds it from above, so the search ends as soon as the two bounds
+//! meet.
 //!
-//! Most unknown windows of real traces are one or two substitutions from a known one. Those
-//! levels use masked keys instead of blocks when the memory budget allows: for each set of d
-//! positions, the set of profile windows with those positions cleared; a window within d exists
-//! iff one of the k choose d sets holds the query cleared the same way (6 and 15 hash probes for
-//! k = 6, and no comparison, where the blocks of common calls can hold hundreds of candidates).
-//! When a level's buckets would hold more candidates than half the profile (short blocks of
-//! frequent calls), or its tables would exceed the memory budget, the profile is scanned instead,
-//! with the same early exit. Levels are built on first use, so a search that never needs a
-//! level never pays for it.
+//! Most unknown windows of real traces are one or two substitutions from a known one, and are
+//! answered by level 1 or 2, whose blocks of k / 2 and k / 3 positions are selective (on the
+//! ADFA-shaped corpus: about 12 candidates per window at level 1). Buckets store the windows
+//! themselves, so a bucket is read sequentially. When a level's buckets would hold more
+//! candidates than half the profile (short blocks of frequent calls), or its tables would exceed
+//! the memory budget, the profile is scanned instead, with the same early exit. Levels are built
+//! on first use, so a search that never needs a level never pays for it. (Masked-key sets, one
+//! per choice of d wildcard positions, answer levels 1 and 2 with k choose d probes and no
+//! comparison; measured here they cost more, in building and in cache misses, than the blocks.)
 //!
 //! Each answer is remembered (windows recur across the traces of an evaluation), and every
 //! search reports the comparisons it made so the caller's budget (`ScoreConfig::hamming_budget`)
@@ -29,23 +30,23 @@
 use std::cell::{Cell, OnceCell, RefCell};
 
 use crate::{
-    ngram::{KeyLayout, KeyMap, KeySet, MAX_K, WindowKey},
+    ngram::{KeyLayout, KeyMap, MAX_K, WindowKey},
     profile::Profile,
 };
 
-/// Most table entries (one per profile window per block, 4 bytes each) all levels together may
-/// hold: 32 Mi entries, 128 MiB. Levels beyond it are answered by scanning.
-pub const DEFAULT_MAX_INDEX_ENTRIES: usize = 32 << 20;
+/// Most bytes the tables of all levels together may take (about 16 bytes per profile window per
+/// block, 24 per masked key): 256 MiB. Levels beyond it are answered by scanning.
+pub const DEFAULT_MAX_INDEX_BYTES: usize = 256 << 20;
 
 /// One block of positions and its table: profile windows grouped by their ids in the block.
 #[derive(Debug)]
 struct Block {
     shift: u32,
     mask: WindowKey,
-    /// Block value -> range of `order` holding the windows with it.
+    /// Block value -> range of `grouped` holding the windows with it.
     buckets: KeyMap<WindowKey, (u32, u32)>,
-    /// Indices into the sorted profile keys, grouped by block value.
-    order: Vec<u32>,
+    /// The profile windows grouped by block value: a bucket is read sequentially.
+    grouped: Vec<WindowKey>,
 }
 
 impl Block {
@@ -53,9 +54,9 @@ impl Block {
         (key >> self.shift) & self.mask
     }
 
-    fn bucket(&self, key: WindowKey) -> &[u32] {
+    fn bucket(&self, key: WindowKey) -> &[WindowKey] {
         match self.buckets.get(&self.value(key)) {
-            Some(&(start, end)) => &self.order[start as usize..end as usize],
+            Some(&(start, end)) => &self.grouped[start as usize..end as usize],
             None => &[],
         }
     }
@@ -74,57 +75,31 @@ impl Block {
             *range = (at, at + count);
             at += count;
         }
-        let mut order = vec![0u32; keys.len()];
+        let mut grouped = vec![0; keys.len()];
         let mut next: KeyMap<WindowKey, u32> = buckets.iter().map(|(v, r)| (*v, r.0)).collect();
-        for (i, k) in keys.iter().enumerate() {
+        for k in keys {
             let slot = next.get_mut(&((k >> shift) & mask)).expect("counted above");
-            order[*slot as usize] = i as u32;
+            grouped[*slot as usize] = *k;
             *slot += 1;
         }
         Self {
             shift,
             mask,
             buckets,
-            order,
+            grouped,
         }
     }
 }
 
-/// The tables of one search level (radius d).
+/// The d + 1 blocks of positions of search level d (pigeonhole): candidates that agree with the
+/// query on a whole block.
 #[derive(Debug)]
-enum Level {
-    /// For each set of d positions, the profile windows with those positions cleared: a
-    /// window within d of the query exists iff one of these holds the query cleared alike.
-    /// k choose d probes, no comparison; used for d <= `MAX_MASKED_RADIUS` within budget.
-    Masked(Vec<(WindowKey, KeySet<WindowKey>)>),
-    /// d + 1 blocks of positions (pigeonhole): candidates that agree on a whole block.
-    Blocks(Vec<Block>),
+struct Level {
+    blocks: Vec<Block>,
 }
 
-/// Largest radius answered by masked-key probes (k choose d tables).
-const MAX_MASKED_RADIUS: usize = 1;
-
-/// Budget entries a masked key costs (a 16-byte key in a hash set, against a 4-byte index).
-const MASKED_ENTRY_COST: usize = 4;
-
-/// The d-element subsets of 0..k.
-fn subsets(k: usize, d: usize) -> Vec<Vec<usize>> {
-    if d == 0 {
-        return vec![Vec::new()];
-    }
-    let mut out = Vec::new();
-    for last in (d - 1)..k {
-        for mut s in subsets(last, d - 1) {
-            s.push(last);
-            out.push(s);
-        }
-    }
-    out
-}
-
-fn binomial(k: usize, d: usize) -> usize {
-    (0..d).fold(1, |acc, i| acc * (k - i) / (i + 1))
-}
+/// Bytes a window costs in a block (16-byte key, its share of the bucket map).
+const BLOCK_KEY_BYTES: usize = 20;
 
 /// What the searches of an index have done, for reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -165,8 +140,8 @@ pub struct HammingIndex {
     keys: Vec<WindowKey>,
     /// Level d - 1 holds the tables of radius d; `None` past the memory budget.
     levels: Vec<OnceCell<Option<Level>>>,
-    max_entries: usize,
-    entries: Cell<usize>,
+    max_bytes: usize,
+    bytes: Cell<usize>,
     memo: RefCell<KeyMap<WindowKey, u8>>,
     stats: Cell<SearchStats>,
 }
@@ -174,20 +149,20 @@ pub struct HammingIndex {
 impl HammingIndex {
     /// An index of `profile`'s windows with the default memory budget.
     pub fn new(profile: &Profile) -> Self {
-        Self::with_budget(profile.k, profile.sorted_keys(), DEFAULT_MAX_INDEX_ENTRIES)
+        Self::with_budget(profile.k, profile.sorted_keys(), DEFAULT_MAX_INDEX_BYTES)
     }
 
-    /// An index of the distinct windows `keys` of length `k`, whose tables hold at most
-    /// `max_entries` entries.
-    pub fn with_budget(k: usize, mut keys: Vec<WindowKey>, max_entries: usize) -> Self {
+    /// An index of the distinct windows `keys` of length `k`, whose tables take at most
+    /// `max_bytes`.
+    pub fn with_budget(k: usize, mut keys: Vec<WindowKey>, max_bytes: usize) -> Self {
         keys.sort_unstable();
         keys.dedup();
         Self {
             layout: KeyLayout::new(k),
             keys,
             levels: (1..k).map(|_| OnceCell::new()).collect(),
-            max_entries,
-            entries: Cell::new(0),
+            max_bytes,
+            bytes: Cell::new(0),
             memo: RefCell::new(KeyMap::default()),
             stats: Cell::new(SearchStats::default()),
         }
@@ -203,40 +178,24 @@ impl HammingIndex {
         self.stats.get()
     }
 
-    /// Reserves `entries` of the budget; false if they do not fit.
-    fn reserve(&self, entries: usize) -> bool {
-        let total = self.entries.get().saturating_add(entries);
-        if total > self.max_entries {
+    /// Reserves `bytes` of the budget; false if they do not fit.
+    fn reserve(&self, bytes: usize) -> bool {
+        let total = self.bytes.get().saturating_add(bytes);
+        if total > self.max_bytes {
             return false;
         }
-        self.entries.set(total);
+        self.bytes.set(total);
         true
     }
 
-    /// The tables of radius `d` (1..k), built now if needed; `None` past the budget.
+    /// The blocks of radius `d` (1..k), built now if needed; `None` past the budget.
     fn level(&self, d: usize) -> Option<&Level> {
         self.levels[d - 1]
             .get_or_init(|| {
                 let k = self.layout.k();
                 let bits = self.layout.bits();
-                let n = self.keys.len();
-                let lane = |i: usize| ((1u128 << bits) - 1) << (bits * (k - 1 - i) as u32);
-                if d <= MAX_MASKED_RADIUS
-                    && self.reserve(binomial(k, d).saturating_mul(n * MASKED_ENTRY_COST))
-                {
-                    let masks = subsets(k, d)
-                        .into_iter()
-                        .map(|positions| {
-                            let mask = positions.iter().fold(WindowKey::MAX, |m, i| m & !lane(*i));
-                            let set: KeySet<WindowKey> =
-                                self.keys.iter().map(|key| key & mask).collect();
-                            (mask, set)
-                        })
-                        .collect();
-                    return Some(Level::Masked(masks));
-                }
                 let m = d + 1;
-                if !self.reserve(m * n) {
+                if !self.reserve(m * self.keys.len() * BLOCK_KEY_BYTES) {
                     return None;
                 }
                 // Block j covers positions [k * j / m, k * (j + 1) / m); position i (oldest
@@ -254,7 +213,7 @@ impl HammingIndex {
                         Block::build(&self.keys, shift, mask)
                     })
                     .collect();
-                Some(Level::Blocks(blocks))
+                Some(Level { blocks })
             })
             .as_ref()
     }
@@ -276,50 +235,48 @@ impl HammingIndex {
         (best, n)
     }
 
+    /// The search for a window not in the profile.
     fn search(&self, key: WindowKey) -> (u32, u64, bool) {
         let k = self.layout.k() as u32;
-        if self.keys.binary_search(&key).is_ok() {
-            return (0, 1, false);
-        }
-        // Every window is within k of any other.
-        let mut best = k;
+        // Every window is within k of any other, and this one is not in the profile.
+        let (mut best, mut lower) = (k, 1);
         let mut comparisons = 0;
         for d in 1..k {
-            if best <= d {
+            if best <= lower {
                 break;
             }
-            let blocks = match self.level(d as usize) {
-                None => {
-                    let (b, n) = self.scan(key, d, best);
-                    return (b, comparisons + n, true);
-                }
-                Some(Level::Masked(masks)) => {
-                    comparisons += masks.len() as u64;
-                    if masks.iter().any(|(mask, set)| set.contains(&(key & mask))) {
-                        return (d, comparisons, false);
-                    }
-                    continue;
-                }
-                Some(Level::Blocks(blocks)) => blocks,
+            let Some(level) = self.level(d as usize) else {
+                let (b, n) = self.scan(key, lower, best);
+                return (b, comparisons + n, true);
             };
-            let candidates: usize = blocks.iter().map(|b| b.bucket(key).len()).sum();
+            let mut buckets = [&[][..]; MAX_K];
+            for (slot, block) in buckets.iter_mut().zip(&level.blocks) {
+                *slot = block.bucket(key);
+            }
+            let buckets = &buckets[..level.blocks.len()];
+            let candidates: usize = buckets.iter().map(|b| b.len()).sum();
             if candidates > self.keys.len() / 2 {
-                let (b, n) = self.scan(key, d, best);
+                let (b, n) = self.scan(key, lower, best);
                 return (b, comparisons + n, true);
             }
-            for block in blocks {
-                for &i in block.bucket(key) {
+            for bucket in buckets {
+                for &p in *bucket {
                     comparisons += 1;
-                    let dist = self.layout.hamming(key, self.keys[i as usize]);
+                    let dist = self.layout.hamming(key, p);
                     if dist < best {
                         best = dist;
-                        if best <= d {
+                        if best <= lower {
                             return (best, comparisons, false);
                         }
                     }
                 }
             }
-            // No window within d: the minimum is at least d + 1.
+            // Every window within d was a candidate: `best` is exact if it is within d;
+            // otherwise the minimum is at least d + 1.
+            if best <= d {
+                return (best, comparisons, false);
+            }
+            lower = d + 1;
         }
         (best, comparisons, false)
     }
@@ -327,9 +284,22 @@ impl HammingIndex {
     /// The minimum Hamming distance (positions) from `key` to the profile, exactly, and the
     /// window comparisons it cost (0 when remembered); `None` for an empty profile.
     pub fn nearest(&self, key: WindowKey) -> Option<(u32, u64)> {
+        if !self.keys.is_empty() && self.keys.binary_search(&key).is_ok() {
+            return Some((0, 1));
+        }
+        self.nearest_unknown(key)
+    }
+
+    /// `nearest` for a window known not to be in the profile (a scorer's unknown windows),
+    /// which spares the membership test (a binary search that misses the cache).
+    pub fn nearest_unknown(&self, key: WindowKey) -> Option<(u32, u64)> {
         if self.keys.is_empty() {
             return None;
         }
+        debug_assert!(
+            self.keys.binary_search(&key).is_err(),
+            "nearest_unknown on a profile window"
+        );
         let mut stats = self.stats.get();
         stats.searches += 1;
         if let Some(d) = self.memo.borrow().get(&key) {
@@ -374,15 +344,15 @@ mod tests {
     fn hand_computed_distances() {
         let l = KeyLayout::new(3);
         let keys = vec![l.pack(&[1, 2, 3]), l.pack(&[2, 3, 4]), l.pack(&[3, 4, 5])];
-        let index = HammingIndex::with_budget(3, keys, DEFAULT_MAX_INDEX_ENTRIES);
-        assert_eq!(index.nearest(l.pack(&[1, 2, 3])), Some((0, 1)));
+        let index = HammingIndex::with_budget(3, keys, DEFAULT_MAX_INDEX_BYTES);
+        assert_eq!(index.nearest(l.pack(&[1, 2, 3])).map(|x| x.0), Some(0));
         assert_eq!(index.nearest(l.pack(&[2, 3, 8])).map(|x| x.0), Some(1));
         assert_eq!(index.nearest(l.pack(&[9, 3, 8])).map(|x| x.0), Some(2));
         assert_eq!(index.nearest(l.pack(&[8, 9, 10])).map(|x| x.0), Some(3));
         // Asked again: remembered, no comparison.
         assert_eq!(index.nearest(l.pack(&[8, 9, 10])), Some((3, 0)));
         assert_eq!(index.stats().remembered, 1);
-        let empty = HammingIndex::with_budget(3, Vec::new(), DEFAULT_MAX_INDEX_ENTRIES);
+        let empty = HammingIndex::with_budget(3, Vec::new(), DEFAULT_MAX_INDEX_BYTES);
         assert_eq!(empty.nearest(l.pack(&[1, 2, 3])), None);
     }
 
@@ -408,7 +378,7 @@ mod tests {
             alphabet in proptest::sample::select(vec![2u16, 3, 5, 40, 255]),
             profile in proptest::collection::vec(proptest::collection::vec(0u16..1000, 16), 0..120),
             queries in proptest::collection::vec(proptest::collection::vec(0u16..1000, 16), 1..40),
-            budget in proptest::sample::select(vec![0usize, 200, DEFAULT_MAX_INDEX_ENTRIES]),
+            budget in proptest::sample::select(vec![0usize, 4000, DEFAULT_MAX_INDEX_BYTES]),
         ) {
             let layout = KeyLayout::new(k);
             let top = (layout.max_ids() - 1) as u16;
@@ -423,6 +393,13 @@ mod tests {
                 let want = brute_force(&layout, q, &keys);
                 let got = index.nearest(q).map(|x| x.0);
                 proptest::prop_assert_eq!(got, want, "k={} query {:?}", k, layout.unpack(q));
+                if !keys.contains(&q) {
+                    // Asked twice: the second answer is remembered.
+                    for _ in 0..2 {
+                        let got = index.nearest_unknown(q).map(|x| x.0);
+                        proptest::prop_assert_eq!(got, want, "k={} unknown {:?}", k, layout.unpack(q));
+                    }
+                }
             }
         }
     }

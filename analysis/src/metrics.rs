@@ -443,7 +443,8 @@ pub fn trace_metrics(
             if spent >= hamming_budget && !distances.is_empty() {
                 break;
             }
-            if let Some((d, cost)) = index.nearest(keys[i]) {
+            // Unknown by construction: not in the profile.
+            if let Some((d, cost)) = index.nearest_unknown(keys[i]) {
                 spent += cost;
                 distances.push(d);
             }

@@ -87,7 +87,8 @@ fn python_stide_and_eval_agree_on_an_adfa_shaped_corpus() {
     ] {
         let e = eval(dataset, extra);
         assert_eq!(
-            e["profile_distinct_windows"], py["profile_distinct_windows"],
+            e["profile_distinct_windows"],
+            py["profile_distinct_windows"],
             "{}",
             dataset.display()
         );
@@ -108,7 +109,12 @@ fn python_stide_and_eval_agree_on_an_adfa_shaped_corpus() {
             "the same traces"
         );
         for (id, c) in &rust {
-            assert_eq!(*c, py_coverage[id], "coverage of {id} in {}", dataset.display());
+            assert_eq!(
+                *c,
+                py_coverage[id],
+                "coverage of {id} in {}",
+                dataset.display()
+            );
         }
         let (a, b) = (coverage_auc(&e), py["auc"].as_f64().expect("python AUC"));
         assert!((a - b).abs() < 1e-12, "AUC {a} (eval) vs {b} (python)");

@@ -104,8 +104,19 @@ pub fn walk_files(root: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<Vec<PathB
             }
         }
     }
-    out.sort();
+    sort_paths(&mut out);
     Ok(out)
+}
+
+/// Sorts paths in `Path` order (component by component), comparing each path's components
+/// decoded once rather than at every comparison: thousands of files sort in a fraction of the
+/// time.
+pub fn sort_paths(paths: &mut [PathBuf]) {
+    paths.sort_by_cached_key(|p| {
+        p.components()
+            .map(|c| c.as_os_str().to_os_string())
+            .collect::<Vec<_>>()
+    });
 }
 
 /// Whether `path` is named `*.parquet`.
@@ -185,6 +196,18 @@ mod tests {
         let (s, p) = run_paths(Path::new("d"), "attack/Hydra_1");
         assert_eq!(s, PathBuf::from("d/syscalls/attack--Hydra_1.parquet"));
         assert_eq!(p, PathBuf::from("d/processes/attack--Hydra_1.parquet"));
+    }
+
+    #[test]
+    fn paths_sort_as_path_does() {
+        let mut paths: Vec<PathBuf> = ["a-b", "a/b", "a/a/c", "a", "b.parquet", "a.b/c", "ab"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        let mut expected = paths.clone();
+        expected.sort();
+        sort_paths(&mut paths);
+        assert_eq!(paths, expected);
     }
 
     #[test]

@@ -120,7 +120,11 @@ fn eval_tables(r: &eval::EvalResult) -> String {
         if m.normal_traces == 0 || m.anomalous_traces == 0 {
             continue;
         }
-        let at: Vec<String> = d.at_false_alarm_rates.iter().map(|p| rate(p.detection_rate)).collect();
+        let at: Vec<String> = d
+            .at_false_alarm_rates
+            .iter()
+            .map(|p| rate(p.detection_rate))
+            .collect();
         let zero = d.at_zero_false_alarms;
         s.push_str(&format!(
             "{:<22} {:>9} {:>9} {:>9} {:>9}  {} > {}\n",

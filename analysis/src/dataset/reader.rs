@@ -147,6 +147,7 @@ struct Entry {
 pub struct Dataset {
     files: Vec<PathBuf>,
     entries: Vec<Entry>,
+    footers: footer::FooterReader,
 }
 
 fn dict_type() -> DataType {
@@ -200,12 +201,13 @@ impl Dataset {
                 ));
             }
         }
-        candidates.sort();
+        layout::sort_paths(&mut candidates);
         candidates.dedup();
         let mut files = Vec::new();
         let mut entries = Vec::new();
+        let footers = footer::FooterReader::default();
         for c in candidates {
-            if let Some((t, summary)) = footer::inspect(&c)?
+            if let Some((t, summary)) = footers.inspect(&c)?
                 && t == table::SYSCALLS
             {
                 files.push(c);
@@ -219,13 +221,21 @@ impl Dataset {
             let all: Vec<&str> = inputs.iter().map(AsRef::as_ref).collect();
             return Err(AnalysisError::NoInput(all.join(", ")));
         }
-        Ok(Self { files, entries })
+        Ok(Self {
+            files,
+            entries,
+            footers,
+        })
     }
 
     /// A dataset of exactly these files (not checked until read).
     pub fn from_files(files: Vec<PathBuf>) -> Self {
         let entries = vec![Entry::default(); files.len()];
-        Self { files, entries }
+        Self {
+            files,
+            entries,
+            footers: footer::FooterReader::default(),
+        }
     }
 
     /// The `syscalls` files, sorted.
@@ -291,6 +301,7 @@ impl Dataset {
                 }
                 let mut ctx = ScanContext {
                     path,
+                    footers: &self.footers,
                     summary: s,
                     interner: &mut *interner,
                     consumer: &mut *consumer,
@@ -307,6 +318,7 @@ impl Dataset {
                 let unknown = FileSummary::default();
                 let mut ctx = ScanContext {
                     path,
+                    footers: &self.footers,
                     summary: summary.unwrap_or(&unknown),
                     interner: &mut *interner,
                     consumer: &mut *consumer,
@@ -338,6 +350,7 @@ struct Buffers {
 /// The reader of one file in one scan.
 struct ScanContext<'a> {
     path: &'a Path,
+    footers: &'a footer::FooterReader,
     summary: &'a FileSummary,
     interner: &'a mut Interner,
     consumer: &'a mut dyn RowConsumer,
@@ -381,7 +394,15 @@ impl ScanContext<'_> {
         b.ids.clear();
         let path = self.path;
         let mut ids = Vec::new();
-        read_file_batches(path, &columns, rows.max(1), None, self.summary, |batch| {
+        let plan = ReadPlan {
+            path,
+            columns: &columns,
+            batch_rows: rows.max(1),
+            selection: None,
+            summary: self.summary,
+            footers: self.footers,
+        };
+        read_file_batches(plan, |batch| {
             syscall_ids(path, batch, self.interner, &mut ids)?;
             b.ids.extend_from_slice(&ids);
             let seq = column_as(path, batch, col::SEQ, &DataType::UInt64)?;
@@ -450,63 +471,64 @@ impl ScanContext<'_> {
         let (mut current, mut left) = (0usize, 0u64);
         let mut begun = false;
         let mut ids = Vec::with_capacity(BATCH_ROWS);
-        let ctx = &mut *self;
-        read_file_batches(
+        let plan = ReadPlan {
             path,
-            &columns,
-            BATCH_ROWS,
-            Some(RowSelection::from(selectors)),
-            ctx.summary,
-            |batch| {
-                let n = batch.num_rows();
-                ctx.stats.rows_read += n as u64;
-                syscall_ids(path, batch, ctx.interner, &mut ids)?;
-                let seq = column_as(path, batch, col::SEQ, &DataType::UInt64)?;
-                let seq = seq.as_primitive::<UInt64Type>().values();
-                let pid_array = match ctx.summary.constant_pid {
-                    Some(_) => None,
-                    None => Some(column_as(path, batch, col::PID, &DataType::Int32)?),
-                };
-                let tid_array = match ctx.summary.constant_tid {
-                    Some(_) => None,
-                    None => Some(column_as(path, batch, col::TID, &DataType::Int32)?),
-                };
-                let b = &mut *ctx.buffers;
-                let pid = match (&pid_array, ctx.summary.constant_pid) {
-                    (Some(a), _) => a.as_primitive::<Int32Type>().values(),
-                    (None, v) => constant(&mut b.constant_pid, v.unwrap_or_default(), n),
-                };
-                let tid = match (&tid_array, ctx.summary.constant_tid) {
-                    (Some(a), _) => a.as_primitive::<Int32Type>().values(),
-                    (None, v) => constant(&mut b.constant_tid, v.unwrap_or_default(), n),
-                };
-                let mut start = 0;
-                while start < n {
-                    if left == 0 {
-                        if begun {
-                            ctx.consumer.end_run()?;
-                            current += 1;
-                        }
-                        let span = spans[current];
-                        left = span.end - span.start;
-                        ctx.stats.runs_selected += 1;
-                        ctx.consumer.begin_run(&span.meta)?;
-                        begun = true;
+            columns: &columns,
+            batch_rows: BATCH_ROWS,
+            selection: Some(RowSelection::from(selectors)),
+            summary: self.summary,
+            footers: self.footers,
+        };
+        let ctx = &mut *self;
+        read_file_batches(plan, |batch| {
+            let n = batch.num_rows();
+            ctx.stats.rows_read += n as u64;
+            syscall_ids(path, batch, ctx.interner, &mut ids)?;
+            let seq = column_as(path, batch, col::SEQ, &DataType::UInt64)?;
+            let seq = seq.as_primitive::<UInt64Type>().values();
+            let pid_array = match ctx.summary.constant_pid {
+                Some(_) => None,
+                None => Some(column_as(path, batch, col::PID, &DataType::Int32)?),
+            };
+            let tid_array = match ctx.summary.constant_tid {
+                Some(_) => None,
+                None => Some(column_as(path, batch, col::TID, &DataType::Int32)?),
+            };
+            let b = &mut *ctx.buffers;
+            let pid = match (&pid_array, ctx.summary.constant_pid) {
+                (Some(a), _) => a.as_primitive::<Int32Type>().values(),
+                (None, v) => constant(&mut b.constant_pid, v.unwrap_or_default(), n),
+            };
+            let tid = match (&tid_array, ctx.summary.constant_tid) {
+                (Some(a), _) => a.as_primitive::<Int32Type>().values(),
+                (None, v) => constant(&mut b.constant_tid, v.unwrap_or_default(), n),
+            };
+            let mut start = 0;
+            while start < n {
+                if left == 0 {
+                    if begun {
+                        ctx.consumer.end_run()?;
+                        current += 1;
                     }
-                    let end = start + (left as usize).min(n - start);
-                    ctx.stats.rows_selected += (end - start) as u64;
-                    ctx.consumer.rows(&RowChunk {
-                        seq: &seq[start..end],
-                        pid: &pid[start..end],
-                        tid: &tid[start..end],
-                        syscall: &ids[start..end],
-                    });
-                    left -= (end - start) as u64;
-                    start = end;
+                    let span = spans[current];
+                    left = span.end - span.start;
+                    ctx.stats.runs_selected += 1;
+                    ctx.consumer.begin_run(&span.meta)?;
+                    begun = true;
                 }
-                Ok(())
-            },
-        )?;
+                let end = start + (left as usize).min(n - start);
+                ctx.stats.rows_selected += (end - start) as u64;
+                ctx.consumer.rows(&RowChunk {
+                    seq: &seq[start..end],
+                    pid: &pid[start..end],
+                    tid: &tid[start..end],
+                    syscall: &ids[start..end],
+                });
+                left -= (end - start) as u64;
+                start = end;
+            }
+            Ok(())
+        })?;
         if begun {
             self.consumer.end_run()?;
         }
@@ -523,16 +545,24 @@ fn permute<T: Copy>(v: &mut Vec<T>, order: &[u32]) {
     v.extend(order.iter().map(|&i| old[i as usize]));
 }
 
-/// Calls `f` for every batch of `path` projected to `columns` (all rows, or `selection`). Small
-/// files are read with one `read`; this project's files use the known Arrow schema.
-fn read_file_batches(
-    path: &Path,
-    columns: &[&'static str],
+/// What to read of one file.
+struct ReadPlan<'a> {
+    path: &'a Path,
+    columns: &'a [&'static str],
     batch_rows: usize,
+    /// All rows when `None`.
     selection: Option<RowSelection>,
-    summary: &FileSummary,
+    summary: &'a FileSummary,
+    footers: &'a footer::FooterReader,
+}
+
+/// Calls `f` for every batch of `plan`. Small files are read with one `read`; this project's
+/// files use the known Arrow schema.
+fn read_file_batches(
+    plan: ReadPlan<'_>,
     f: impl FnMut(&RecordBatch) -> Result<(), AnalysisError>,
 ) -> Result<(), AnalysisError> {
+    let path = plan.path;
     let file = File::open(path).map_err(|e| AnalysisError::io("opening", path, e))?;
     let size = file
         .metadata()
@@ -542,44 +572,33 @@ fn read_file_batches(
         let mut buf = Vec::with_capacity(size as usize);
         std::io::Read::read_to_end(&mut &file, &mut buf)
             .map_err(|e| AnalysisError::io("reading", path, e))?;
-        read_batches_from(
-            Bytes::from(buf),
-            path,
-            columns,
-            batch_rows,
-            selection,
-            summary,
-            f,
-        )
+        read_batches_from(Bytes::from(buf), plan, f)
     } else {
-        read_batches_from(file, path, columns, batch_rows, selection, summary, f)
+        read_batches_from(file, plan, f)
     }
 }
 
 fn read_batches_from<R: ChunkReader + 'static>(
     reader: R,
-    path: &Path,
-    columns: &[&'static str],
-    batch_rows: usize,
-    selection: Option<RowSelection>,
-    summary: &FileSummary,
+    plan: ReadPlan<'_>,
     mut f: impl FnMut(&RecordBatch) -> Result<(), AnalysisError>,
 ) -> Result<(), AnalysisError> {
+    let path = plan.path;
     let pq = |source| AnalysisError::Parquet {
         path: path.to_path_buf(),
         source,
     };
-    let md = footer::read_metadata(&reader, path)?;
+    let md = plan.footers.read(&reader, path)?;
     let mut options = ArrowReaderOptions::new();
-    if summary.own_schema {
+    if plan.summary.own_schema {
         // The footer's own Arrow schema (an IPC message) need not be decoded: it is this one.
         options = options.with_schema(tracer_dataset::syscalls_schema());
     }
     let metadata = ArrowReaderMetadata::try_new(Arc::new(md), options).map_err(pq)?;
     let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, metadata);
     let schema = builder.schema().clone();
-    let mut indices = Vec::with_capacity(columns.len());
-    for c in columns {
+    let mut indices = Vec::with_capacity(plan.columns.len());
+    for c in plan.columns {
         let i = schema.index_of(c).map_err(|_| AnalysisError::Column {
             path: path.to_path_buf(),
             column: c,
@@ -588,8 +607,10 @@ fn read_batches_from<R: ChunkReader + 'static>(
         indices.push(i);
     }
     let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
-    let mut builder = builder.with_projection(mask).with_batch_size(batch_rows);
-    if let Some(s) = selection {
+    let mut builder = builder
+        .with_projection(mask)
+        .with_batch_size(plan.batch_rows);
+    if let Some(s) = plan.selection {
         builder = builder.with_row_selection(s);
     }
     for batch in builder.build().map_err(pq)? {
@@ -611,11 +632,14 @@ pub(super) fn read_batches(
     let file = File::open(path).map_err(|e| AnalysisError::io("opening", path, e))?;
     read_batches_from(
         file,
-        path,
-        columns,
-        BATCH_ROWS,
-        None,
-        &FileSummary::default(),
+        ReadPlan {
+            path,
+            columns,
+            batch_rows: BATCH_ROWS,
+            selection: None,
+            summary: &FileSummary::default(),
+            footers: &footer::FooterReader::default(),
+        },
         f,
     )
 }
