@@ -1,7 +1,7 @@
 //! Pictures, each written as PNG and SVG with plotters: coverage and mismatch per scenario,
 //! M.S vs M.R side by side in every view; the cross-scenario mismatch matrix as a heatmap;
 //! mismatch over time for one trace (unknown windows and the locality frame count); and the ROC
-//! curves of a labelled evaluation ([`roc`]).
+//! curves of a labelled evaluation (`roc_chart`).
 //!
 //! Text is drawn with DejaVu Sans embedded in the binary (`assets/`, Bitstream Vera / DejaVu
 //! licence), so plots render on machines without system fonts.
