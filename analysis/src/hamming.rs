@@ -15,8 +15,8 @@
 //!
 //! Most unknown windows of real traces are one or two substitutions from a known one, and are
 //! answered by level 1 or 2, whose blocks of k / 2 and k / 3 positions are selective (on the
-//! ADFA-shaped corpus: about 30 comparisons per window answered at level 1). Buckets store the windows
-//! themselves, so a bucket is read sequentially. When a level's buckets would hold more
+//! ADFA-shaped corpus: about 30 comparisons per window answered at level 1). Buckets store the
+//! windows themselves, so a bucket is read sequentially. When a level's buckets would hold more
 //! candidates than half the profile (short blocks of frequent calls), or its tables would exceed
 //! the memory budget, the profile is scanned instead, with the same early exit. Levels are built
 //! on first use, so a search that never needs a level never pays for it. (Masked-key sets, one
@@ -403,7 +403,8 @@ mod tests {
                     // Asked twice: the second answer is remembered.
                     for _ in 0..2 {
                         let got = index.nearest_unknown(q).map(|x| x.0);
-                        proptest::prop_assert_eq!(got, want, "k={} unknown {:?}", k, layout.unpack(q));
+                        let ids = layout.unpack(q);
+                        proptest::prop_assert_eq!(got, want, "k={} unknown {:?}", k, ids);
                     }
                 }
             }

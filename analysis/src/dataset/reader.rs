@@ -10,38 +10,27 @@
 //!   in memory, sorted there if needed, and fed: one decode per file and no label columns.
 //!   `pid` and `tid` are not read when the footer shows one value throughout.
 //! - Any other file (several runs, or labels the footer cannot prove, or more rows than a
-//!   batch) gets a light first pass over the labels and `seq`, once per `Dataset` (later scans
-//!   reuse it): which runs it holds, at which rows, and whether every run is contiguous with a
+//!   batch) gets a light first pass (`prescan`) over the labels and `seq`, once per `Dataset`
+//!   (later scans reuse it): which runs it holds, at which rows, and whether every run is contiguous with a
 //!   `seq` that never decreases. An ordered file is then streamed batch by batch (memory: one
 //!   batch) reading only the rows of selected runs (a row selection, so pages of other runs are
 //!   skipped undecoded) and no label columns. A file that fails the check is loaded (the
 //!   projected columns only, about 24 bytes per row), sorted by run and `seq`, and fed the same
-//!   way: memory proportional to that one file.
+//!   way (`sorted`): memory proportional to that one file.
+//!
+//! `columns` reads one file's columns for all of these.
 
 use std::{
     cell::OnceCell,
     collections::HashSet,
-    fs::File,
     path::{Path, PathBuf},
-    sync::Arc,
 };
 
 use arrow::{
-    array::{Array, ArrayRef, AsArray, RecordBatch},
-    compute::cast,
+    array::AsArray,
     datatypes::{DataType, Int32Type, UInt64Type},
 };
-use bytes::Bytes;
-use parquet::{
-    arrow::{
-        ProjectionMask,
-        arrow_reader::{
-            ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
-            RowSelector,
-        },
-    },
-    file::reader::ChunkReader,
-};
+use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 use tracer_dataset::{
     col,
     layout::{self, LayoutError},
@@ -49,7 +38,9 @@ use tracer_dataset::{
 };
 
 use super::{
+    columns::{ReadPlan, column_as, read_file_batches, syscall_ids},
     footer::{self, FileSummary},
+    prescan::{FileRuns, RunSpan, prescan},
     select::{RunMeta, Selection},
     sorted,
 };
@@ -60,9 +51,6 @@ use crate::{
 
 /// Rows per Arrow batch handed to consumers.
 pub const BATCH_ROWS: usize = 64 * 1024;
-
-/// Files up to this size are read with one `read` and decoded from memory.
-const WHOLE_FILE_BYTES: u64 = 8 << 20;
 
 /// A contiguous slice of one run's rows, in `seq` order, syscalls interned.
 #[derive(Clone, Copy, Debug)]
@@ -116,23 +104,6 @@ pub struct ScanStats {
     pub files_sorted_in_memory: usize,
 }
 
-/// One run of a file found by the first pass: its labels and rows `start..end`.
-#[derive(Clone, Debug)]
-struct RunSpan {
-    meta: RunMeta,
-    start: u64,
-    end: u64,
-}
-
-/// What the first pass over a file's labels and `seq` found.
-#[derive(Clone, Debug)]
-struct FileRuns {
-    /// Every run is contiguous and its `seq` never decreases.
-    ordered: bool,
-    /// The runs in order of first appearance; their row spans are meaningful when `ordered`.
-    runs: Vec<RunSpan>,
-}
-
 /// A `syscalls` file and what is known about it.
 #[derive(Clone, Debug, Default)]
 struct Entry {
@@ -148,10 +119,6 @@ pub struct Dataset {
     files: Vec<PathBuf>,
     entries: Vec<Entry>,
     footers: footer::FooterReader,
-}
-
-fn dict_type() -> DataType {
-    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
 }
 
 fn layout_err(e: LayoutError) -> AnalysisError {
@@ -543,293 +510,4 @@ fn permute<T: Copy>(v: &mut Vec<T>, order: &[u32]) {
     }
     let old = std::mem::take(v);
     v.extend(order.iter().map(|&i| old[i as usize]));
-}
-
-/// What to read of one file.
-struct ReadPlan<'a> {
-    path: &'a Path,
-    columns: &'a [&'static str],
-    batch_rows: usize,
-    /// All rows when `None`.
-    selection: Option<RowSelection>,
-    summary: &'a FileSummary,
-    footers: &'a footer::FooterReader,
-}
-
-/// Calls `f` for every batch of `plan`. Small files are read with one `read`; this project's
-/// files use the known Arrow schema.
-fn read_file_batches(
-    plan: ReadPlan<'_>,
-    f: impl FnMut(&RecordBatch) -> Result<(), AnalysisError>,
-) -> Result<(), AnalysisError> {
-    let path = plan.path;
-    let file = File::open(path).map_err(|e| AnalysisError::io("opening", path, e))?;
-    let size = file
-        .metadata()
-        .map_err(|e| AnalysisError::io("reading", path, e))?
-        .len();
-    if size <= WHOLE_FILE_BYTES {
-        let mut buf = Vec::with_capacity(size as usize);
-        std::io::Read::read_to_end(&mut &file, &mut buf)
-            .map_err(|e| AnalysisError::io("reading", path, e))?;
-        read_batches_from(Bytes::from(buf), plan, f)
-    } else {
-        read_batches_from(file, plan, f)
-    }
-}
-
-fn read_batches_from<R: ChunkReader + 'static>(
-    reader: R,
-    plan: ReadPlan<'_>,
-    mut f: impl FnMut(&RecordBatch) -> Result<(), AnalysisError>,
-) -> Result<(), AnalysisError> {
-    let path = plan.path;
-    let pq = |source| AnalysisError::Parquet {
-        path: path.to_path_buf(),
-        source,
-    };
-    let md = plan.footers.read(&reader, path)?;
-    let mut options = ArrowReaderOptions::new();
-    if plan.summary.own_schema {
-        // The footer's own Arrow schema (an IPC message) need not be decoded: it is this one.
-        options = options.with_schema(tracer_dataset::syscalls_schema());
-    }
-    let metadata = ArrowReaderMetadata::try_new(Arc::new(md), options).map_err(pq)?;
-    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, metadata);
-    let schema = builder.schema().clone();
-    let mut indices = Vec::with_capacity(plan.columns.len());
-    for c in plan.columns {
-        let i = schema.index_of(c).map_err(|_| AnalysisError::Column {
-            path: path.to_path_buf(),
-            column: c,
-            problem: "is missing".into(),
-        })?;
-        indices.push(i);
-    }
-    let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
-    let mut builder = builder
-        .with_projection(mask)
-        .with_batch_size(plan.batch_rows);
-    if let Some(s) = plan.selection {
-        builder = builder.with_row_selection(s);
-    }
-    for batch in builder.build().map_err(pq)? {
-        let batch = batch.map_err(|source| AnalysisError::Arrow {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        f(&batch)?;
-    }
-    Ok(())
-}
-
-/// Calls `f` for every batch of `path` projected to `columns`, streaming from the file.
-pub(super) fn read_batches(
-    path: &Path,
-    columns: &[&'static str],
-    f: impl FnMut(&RecordBatch) -> Result<(), AnalysisError>,
-) -> Result<(), AnalysisError> {
-    let file = File::open(path).map_err(|e| AnalysisError::io("opening", path, e))?;
-    read_batches_from(
-        file,
-        ReadPlan {
-            path,
-            columns,
-            batch_rows: BATCH_ROWS,
-            selection: None,
-            summary: &FileSummary::default(),
-            footers: &footer::FooterReader::default(),
-        },
-        f,
-    )
-}
-
-/// `name` of `batch` cast to `to` (a no-op for files written by this project).
-pub(super) fn column_as(
-    path: &Path,
-    batch: &RecordBatch,
-    name: &'static str,
-    to: &DataType,
-) -> Result<ArrayRef, AnalysisError> {
-    let array = batch
-        .column_by_name(name)
-        .ok_or_else(|| AnalysisError::Column {
-            path: path.to_path_buf(),
-            column: name,
-            problem: "is missing".into(),
-        })?;
-    if array.data_type() == to {
-        return Ok(Arc::clone(array));
-    }
-    cast(array, to).map_err(|e| AnalysisError::Column {
-        path: path.to_path_buf(),
-        column: name,
-        problem: format!("has type {}, expected {to}: {e}", array.data_type()),
-    })
-}
-
-/// The run-level label columns of a batch, as string dictionaries.
-pub(super) struct LabelColumns {
-    pub(super) run_id: arrow::array::DictionaryArray<Int32Type>,
-    source: arrow::array::DictionaryArray<Int32Type>,
-    scenario: arrow::array::DictionaryArray<Int32Type>,
-    mode: arrow::array::DictionaryArray<Int32Type>,
-}
-
-fn dict_value(d: &arrow::array::DictionaryArray<Int32Type>, i: usize) -> Option<String> {
-    if d.is_null(i) {
-        return None;
-    }
-    let key = d.keys().value(i) as usize;
-    Some(d.values().as_string::<i32>().value(key).to_string())
-}
-
-impl LabelColumns {
-    pub(super) fn new(path: &Path, batch: &RecordBatch) -> Result<Self, AnalysisError> {
-        let get = |name| -> Result<_, AnalysisError> {
-            Ok(column_as(path, batch, name, &dict_type())?
-                .as_dictionary::<Int32Type>()
-                .clone())
-        };
-        Ok(Self {
-            run_id: get(col::RUN_ID)?,
-            source: get(col::SOURCE)?,
-            scenario: get(col::SCENARIO)?,
-            mode: get(col::MODE)?,
-        })
-    }
-
-    pub(super) fn run_id(&self, i: usize) -> String {
-        dict_value(&self.run_id, i).unwrap_or_default()
-    }
-
-    pub(super) fn meta(&self, i: usize) -> RunMeta {
-        RunMeta {
-            run_id: self.run_id(i),
-            source: dict_value(&self.source, i).unwrap_or_default(),
-            scenario: dict_value(&self.scenario, i),
-            mode: dict_value(&self.mode, i),
-        }
-    }
-}
-
-/// A string column of a batch as a dictionary, read or known constant from the footer.
-enum Label {
-    Read(arrow::array::DictionaryArray<Int32Type>),
-    Constant(Option<String>),
-}
-
-impl Label {
-    fn get(&self, i: usize) -> Option<String> {
-        match self {
-            Label::Read(d) => dict_value(d, i),
-            Label::Constant(v) => v.clone(),
-        }
-    }
-}
-
-/// The first pass: every run of `path`, its rows, and whether the file is in (run, seq) order.
-/// Labels the footer shows constant are not read.
-fn prescan(path: &Path, summary: &FileSummary) -> Result<FileRuns, AnalysisError> {
-    let constants = [
-        (col::SOURCE, summary.constant_source.clone().map(Some)),
-        (col::SCENARIO, summary.constant_scenario.clone()),
-        (col::MODE, summary.constant_mode.clone()),
-    ];
-    let mut columns = vec![col::RUN_ID, col::SEQ];
-    columns.extend(constants.iter().filter(|c| c.1.is_none()).map(|c| c.0));
-    let mut runs: Vec<RunSpan> = Vec::new();
-    let mut finished: HashSet<String> = HashSet::new();
-    let mut last_seq = 0u64;
-    let mut ordered = true;
-    let mut row = 0u64;
-    read_batches(path, &columns, |batch| {
-        let dict = |name| -> Result<_, AnalysisError> {
-            Ok(column_as(path, batch, name, &dict_type())?
-                .as_dictionary::<Int32Type>()
-                .clone())
-        };
-        let run_id = dict(col::RUN_ID)?;
-        let mut labels = Vec::with_capacity(3);
-        for (name, value) in &constants {
-            labels.push(match value {
-                Some(v) => Label::Constant(v.clone()),
-                None => Label::Read(dict(name)?),
-            });
-        }
-        let seq = column_as(path, batch, col::SEQ, &DataType::UInt64)?;
-        let seq = seq.as_primitive::<UInt64Type>().values();
-        let keys = run_id.keys().values();
-        let names = run_id.values().as_string::<i32>();
-        let id_of = |i: usize| names.value(keys[i] as usize);
-        let n = batch.num_rows();
-        let mut start = 0;
-        while start < n {
-            let mut end = start + 1;
-            while end < n && (keys[end] == keys[start] || id_of(end) == id_of(start)) {
-                end += 1;
-            }
-            let id = id_of(start);
-            match runs.last_mut() {
-                Some(last) if last.meta.run_id == id => last.end = row + end as u64,
-                _ => {
-                    if let Some(prev) = runs.last() {
-                        finished.insert(prev.meta.run_id.clone());
-                    }
-                    if finished.contains(id) {
-                        ordered = false;
-                    }
-                    runs.push(RunSpan {
-                        meta: RunMeta {
-                            run_id: id.to_string(),
-                            source: labels[0].get(start).unwrap_or_default(),
-                            scenario: labels[1].get(start),
-                            mode: labels[2].get(start),
-                        },
-                        start: row + start as u64,
-                        end: row + end as u64,
-                    });
-                    last_seq = 0;
-                }
-            }
-            if !seq[start..end].is_sorted() || seq[start] < last_seq {
-                ordered = false;
-            }
-            last_seq = seq[end - 1];
-            start = end;
-        }
-        row += n as u64;
-        Ok(())
-    })?;
-    if !ordered {
-        // Runs split in pieces: keep each run once, in order of first appearance.
-        let mut seen = HashSet::new();
-        runs.retain(|r| seen.insert(r.meta.run_id.clone()));
-    }
-    Ok(FileRuns { ordered, runs })
-}
-
-/// Interns a batch's syscall dictionary and returns the id of every row.
-pub(super) fn syscall_ids(
-    path: &Path,
-    batch: &RecordBatch,
-    interner: &mut Interner,
-    out: &mut Vec<SyscallId>,
-) -> Result<(), AnalysisError> {
-    let sys = column_as(path, batch, col::SYSCALL, &dict_type())?;
-    let sys = sys.as_dictionary::<Int32Type>();
-    let names = sys.values().as_string::<i32>();
-    let mut ids = Vec::with_capacity(names.len());
-    for v in names.iter() {
-        ids.push(interner.intern(v.unwrap_or("<null>"))?);
-    }
-    let null_id = interner.intern("<null>")?;
-    out.clear();
-    let keys = sys.keys();
-    if keys.null_count() == 0 {
-        out.extend(keys.values().iter().map(|k| ids[*k as usize]));
-    } else {
-        out.extend(keys.iter().map(|k| k.map_or(null_id, |k| ids[k as usize])));
-    }
-    Ok(())
 }

@@ -11,10 +11,8 @@ use arrow::{
 use tracer_dataset::col;
 
 use super::{
-    reader::{
-        BATCH_ROWS, LabelColumns, RowChunk, RowConsumer, ScanStats, column_as, read_batches,
-        syscall_ids,
-    },
+    columns::{LabelColumns, column_as, read_batches, syscall_ids},
+    reader::{BATCH_ROWS, RowChunk, RowConsumer, ScanStats},
     select::{RunMeta, Selection},
 };
 use crate::{error::AnalysisError, intern::Interner};
