@@ -470,7 +470,7 @@ pub fn run(cfg: &EvalConfig) -> Result<EvalResult, AnalysisError> {
         hamming_sampled_traces: traces
             .iter()
             .filter(|t| {
-                cfg.score.hamming
+                t.metrics.hamming_max.is_some()
                     && t.metrics.hamming_windows_measured < t.metrics.unknown_distinct_windows
             })
             .count(),

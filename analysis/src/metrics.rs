@@ -662,6 +662,49 @@ mod tests {
     }
 
     #[test]
+    fn index_gives_the_brute_force_distances_and_its_budget_samples() {
+        let b = profile_of(3, &[&[1, 2, 3], &[2, 3, 4], &[3, 4, 5]]);
+        let t: [&[u16]; 5] = [&[1, 2, 9], &[8, 8, 8], &[7, 4, 5], &[6, 6, 6], &[1, 2, 3]];
+        let keys = b.sorted_keys();
+        let index = HammingIndex::new(&b);
+        let run = RunMeta::default();
+        let metrics = |keys: Option<&[WindowKey]>, index: Option<&HammingIndex>, budget| {
+            let mut s = WindowScorer::new(20);
+            s.begin_trace(&b);
+            for w in t {
+                s.window(&b, pack(w));
+            }
+            let ctx = TraceContext {
+                run: &run,
+                view: View::Thread,
+                baseline: "b",
+                profile: &b,
+                profile_keys: keys,
+                hamming_index: index,
+                frame: 20,
+                hamming_budget: budget,
+            };
+            trace_metrics(&ctx, &SequenceStats::default(), s.finish())
+        };
+        let brute = metrics(Some(&keys), None, DEFAULT_HAMMING_BUDGET);
+        let indexed = metrics(None, Some(&index), DEFAULT_HAMMING_BUDGET);
+        // 1 2 9 and 7 4 5 are one from B, 8 8 8 and 6 6 6 three: max 1, mean (1+1+3+3)/4/3.
+        assert_eq!(indexed.hamming_windows_measured, 4);
+        assert_eq!(
+            (indexed.hamming_max, indexed.hamming_mean),
+            (brute.hamming_max, brute.hamming_mean)
+        );
+        assert!((indexed.hamming_mean.unwrap() - 8.0 / 12.0).abs() < 1e-12);
+        // A budget of one comparison: the first window of the spread order only.
+        let fresh = HammingIndex::new(&b);
+        let cut = metrics(None, Some(&fresh), 1);
+        assert_eq!(
+            (cut.unknown_distinct_windows, cut.hamming_windows_measured),
+            (4, 1)
+        );
+    }
+
+    #[test]
     fn distinct_counts_beyond_the_exact_limit_are_estimated() {
         let b = profile_of(2, &[&[0, 0]]);
         let layout = crate::ngram::KeyLayout::new(2);

@@ -11,8 +11,8 @@
 //!   `pid` and `tid` are not read when the footer shows one value throughout.
 //! - Any other file (several runs, or labels the footer cannot prove, or more rows than a
 //!   batch) gets a light first pass (`prescan`) over the labels and `seq`, once per `Dataset`
-//!   (later scans reuse it): which runs it holds, at which rows, and whether every run is contiguous with a
-//!   `seq` that never decreases. An ordered file is then streamed batch by batch (memory: one
+//!   (later scans reuse it): which runs it holds, at which rows, and whether every run is
+//!   contiguous with a `seq` that never decreases. An ordered file is then streamed batch by batch (memory: one
 //!   batch) reading only the rows of selected runs (a row selection, so pages of other runs are
 //!   skipped undecoded) and no label columns. A file that fails the check is loaded (the
 //!   projected columns only, about 24 bytes per row), sorted by run and `seq`, and fed the same

@@ -13,8 +13,9 @@
 //! spliced in, and some attack traces have none, so detection is good but not perfect.
 //!
 //! Written in the raw ADFA-LD layout (`Training_Data_Master/UTD-0001.txt`,
-//! `Validation_Data_Master/UVD-0001.txt`, `Attack_Data_Master/<Family>_<n>/UAD-<Family>-<n>-<k>.txt`,
-//! one line of space-separated numbers per file) and as a dataset the way
+//! `Validation_Data_Master/UVD-0001.txt`,
+//! `Attack_Data_Master/<Family>_<n>/UAD-<Family>-<n>-<k>.txt`, one line of space-separated
+//! numbers per file) and as a dataset the way
 //! `tracer ingest --format adfa-ld` imports it (one file per trace under `DIR/syscalls/`, run id =
 //! path without `.txt`, scenario `training` / `validation` / `attack:<family>`, names from the
 //! i386 table), or with every trace as one run of a single file.
