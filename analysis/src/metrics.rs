@@ -193,6 +193,8 @@ pub struct WindowScorer {
     windows: u64,
     known: u64,
     known_seen: Vec<u64>,
+    /// Words of `known_seen` set in the current trace, so the next trace clears only those.
+    known_touched: Vec<u32>,
     known_distinct: u64,
     unknown: KeySet<WindowKey>,
     max_exact_unknown: usize,
@@ -246,6 +248,7 @@ impl WindowScorer {
             windows: 0,
             known: 0,
             known_seen: Vec::new(),
+            known_touched: Vec::new(),
             known_distinct: 0,
             unknown: KeySet::default(),
             max_exact_unknown,
@@ -256,10 +259,20 @@ impl WindowScorer {
         }
     }
 
-    /// Starts a trace scored against `profile`; call before its first window.
+    /// Starts a trace scored against `profile`; call before its first window. Clears only the
+    /// bitmap words the last trace set: thousands of short traces against a large profile pay
+    /// for their own windows, not for the profile size.
     pub fn begin_trace(&mut self, profile: &Profile) {
-        self.known_seen.clear();
-        self.known_seen.resize(profile.distinct().div_ceil(64), 0);
+        let words = profile.distinct().div_ceil(64);
+        if self.known_seen.len() == words {
+            for w in self.known_touched.drain(..) {
+                self.known_seen[w as usize] = 0;
+            }
+        } else {
+            self.known_touched.clear();
+            self.known_seen.clear();
+            self.known_seen.resize(words, 0);
+        }
     }
 
     /// Starts recording per-window flags for the current trace.
@@ -277,29 +290,40 @@ impl WindowScorer {
                 let (word, bit) = ((i >> 6) as usize, 1u64 << (i & 63));
                 let seen = &mut self.known_seen[word];
                 if *seen & bit == 0 {
+                    if *seen == 0 {
+                        self.known_touched.push(word as u32);
+                    }
                     *seen |= bit;
                     self.known_distinct += 1;
                 }
                 false
             }
             None => {
-                // Every unknown window also goes into the sketch, so once the exact set is full
-                // (and a new key proves the count inexact) the set is no longer probed: the
-                // sketch alone then counts, at the cost of one hash and one byte per window.
-                self.sketch.insert(key);
-                self.sketch_used = true;
-                if !self.overflowed {
-                    if self.unknown.len() < self.max_exact_unknown {
-                        self.unknown.insert(key);
-                    } else if !self.unknown.contains(&key) {
-                        self.overflowed = true;
+                // Once the exact set is full and a new key proves the count inexact, the sketch
+                // takes over: it is seeded with the kept keys (a sketch of a set does not depend
+                // on insertion order or repeats, so this equals inserting every unknown window
+                // from the start) and the set is no longer probed. A trace that never overflows
+                // never touches the sketch.
+                if self.overflowed {
+                    self.sketch.insert(key);
+                } else if self.unknown.len() < self.max_exact_unknown {
+                    self.unknown.insert(key);
+                } else if !self.unknown.contains(&key) {
+                    self.overflowed = true;
+                    self.sketch_used = true;
+                    for k in &self.unknown {
+                        self.sketch.insert(*k);
                     }
+                    self.sketch.insert(key);
                 }
                 true
             }
         };
         self.frame_bits = ((self.frame_bits << 1) | u128::from(unknown)) & self.frame_mask;
-        self.locality_frame_count = self.locality_frame_count.max(self.frame_bits.count_ones());
+        // Only an unknown window can raise the count of unknown windows in the frame.
+        if unknown {
+            self.locality_frame_count = self.locality_frame_count.max(self.frame_bits.count_ones());
+        }
         if let Some(t) = &mut self.timeline {
             t.push(unknown);
         }
@@ -702,6 +726,26 @@ mod tests {
             (cut.unknown_distinct_windows, cut.hamming_windows_measured),
             (4, 1)
         );
+    }
+
+    #[test]
+    fn a_reused_scorer_forgets_the_last_trace() {
+        let b = profile_of(2, &[&[1, 2], &[2, 1], &[2, 3], &[3, 4]]);
+        let a: [&[u16]; 4] = [&[1, 2], &[2, 1], &[1, 2], &[9, 9]];
+        let t: [&[u16]; 3] = [&[2, 3], &[1, 2], &[8, 8]];
+        let score = |s: &mut WindowScorer, trace: &[&[u16]]| {
+            s.begin_trace(&b);
+            for w in trace {
+                s.window(&b, pack(w));
+            }
+            s.finish()
+        };
+        let mut reused = WindowScorer::new(20);
+        score(&mut reused, &a);
+        let second = score(&mut reused, &t);
+        let fresh = score(&mut WindowScorer::new(20), &t);
+        assert_eq!(second, fresh);
+        assert_eq!((fresh.distinct_windows, fresh.known_windows), (3, 2));
     }
 
     #[test]

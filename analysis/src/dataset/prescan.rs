@@ -27,6 +27,8 @@ pub(super) struct RunSpan {
     pub(super) start: u64,
     /// One past the last row.
     pub(super) end: u64,
+    /// `seq` of its first row.
+    pub(super) first_seq: u64,
 }
 
 /// What the first pass over a file's labels and `seq` found.
@@ -36,6 +38,9 @@ pub(super) struct FileRuns {
     pub(super) ordered: bool,
     /// The runs in order of first appearance; their row spans are meaningful when `ordered`.
     pub(super) runs: Vec<RunSpan>,
+    /// Ordered, and every run's `seq` goes up by exactly one per row (an import's positions,
+    /// a capture's order): a later read can count `seq` instead of decoding it.
+    pub(super) consecutive_seq: bool,
 }
 
 /// A string column of a batch as a dictionary, read or known constant from the footer.
@@ -67,6 +72,7 @@ pub(super) fn prescan(path: &Path, summary: &FileSummary) -> Result<FileRuns, An
     let mut finished: HashSet<String> = HashSet::new();
     let mut last_seq = 0u64;
     let mut ordered = true;
+    let mut consecutive = true;
     let mut row = 0u64;
     read_batches(path, &columns, |batch| {
         let dict = |name| -> Result<_, AnalysisError> {
@@ -95,30 +101,43 @@ pub(super) fn prescan(path: &Path, summary: &FileSummary) -> Result<FileRuns, An
                 end += 1;
             }
             let id = id_of(start);
-            match runs.last_mut() {
-                Some(last) if last.meta.run_id == id => last.end = row + end as u64,
-                _ => {
-                    if let Some(prev) = runs.last() {
-                        finished.insert(prev.meta.run_id.clone());
-                    }
-                    if finished.contains(id) {
-                        ordered = false;
-                    }
-                    runs.push(RunSpan {
-                        meta: RunMeta {
-                            run_id: id.to_string(),
-                            source: labels[0].get(start).unwrap_or_default(),
-                            scenario: labels[1].get(start),
-                            mode: labels[2].get(start),
-                        },
-                        start: row + start as u64,
-                        end: row + end as u64,
-                    });
-                    last_seq = 0;
+            let piece = &seq[start..end];
+            let continued = runs.last().is_some_and(|last| last.meta.run_id == id);
+            if continued {
+                if let Some(last) = runs.last_mut() {
+                    last.end = row + end as u64;
                 }
+                // The run's previous row ended the last batch.
+                if piece[0] < last_seq {
+                    ordered = false;
+                }
+                if piece[0] != last_seq.wrapping_add(1) {
+                    consecutive = false;
+                }
+            } else {
+                if let Some(prev) = runs.last() {
+                    finished.insert(prev.meta.run_id.clone());
+                }
+                if finished.contains(id) {
+                    ordered = false;
+                }
+                runs.push(RunSpan {
+                    meta: RunMeta {
+                        run_id: id.to_string(),
+                        source: labels[0].get(start).unwrap_or_default(),
+                        scenario: labels[1].get(start),
+                        mode: labels[2].get(start),
+                    },
+                    start: row + start as u64,
+                    end: row + end as u64,
+                    first_seq: piece[0],
+                });
             }
-            if !seq[start..end].is_sorted() || seq[start] < last_seq {
+            if !piece.is_sorted() {
                 ordered = false;
+            }
+            if consecutive && piece.windows(2).any(|w| w[1] != w[0].wrapping_add(1)) {
+                consecutive = false;
             }
             last_seq = seq[end - 1];
             start = end;
@@ -131,5 +150,9 @@ pub(super) fn prescan(path: &Path, summary: &FileSummary) -> Result<FileRuns, An
         let mut seen = HashSet::new();
         runs.retain(|r| seen.insert(r.meta.run_id.clone()));
     }
-    Ok(FileRuns { ordered, runs })
+    Ok(FileRuns {
+        ordered,
+        consecutive_seq: ordered && consecutive,
+        runs,
+    })
 }

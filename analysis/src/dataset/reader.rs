@@ -14,7 +14,8 @@
 //!   (later scans reuse it): which runs it holds, at which rows, and whether every run is
 //!   contiguous with a `seq` that never decreases. An ordered file is then streamed batch by batch (memory: one
 //!   batch) reading only the rows of selected runs (a row selection, so pages of other runs are
-//!   skipped undecoded) and no label columns. A file that fails the check is loaded (the
+//!   skipped undecoded), no label columns, and no `seq` when the first pass found every run
+//!   counting up by one (it is counted instead). A file that fails the check is loaded (the
 //!   projected columns only, about 24 bytes per row), sorted by run and `seq`, and fed the same
 //!   way (`sorted`): memory proportional to that one file.
 //!
@@ -433,11 +434,17 @@ impl ScanContext<'_> {
             at = span.end;
             spans.push(span);
         }
-        let columns = self.data_columns();
+        let mut columns = self.data_columns();
+        // The first pass proved every run's `seq` counts up by one: count it instead.
+        let counted_seq = runs.consecutive_seq;
+        if counted_seq {
+            columns.retain(|c| *c != col::SEQ);
+        }
         let path = self.path;
         let (mut current, mut left) = (0usize, 0u64);
         let mut begun = false;
         let mut ids = Vec::with_capacity(BATCH_ROWS);
+        let mut counted = Vec::with_capacity(BATCH_ROWS);
         let plan = ReadPlan {
             path,
             columns: &columns,
@@ -451,8 +458,11 @@ impl ScanContext<'_> {
             let n = batch.num_rows();
             ctx.stats.rows_read += n as u64;
             syscall_ids(path, batch, ctx.interner, &mut ids)?;
-            let seq = column_as(path, batch, col::SEQ, &DataType::UInt64)?;
-            let seq = seq.as_primitive::<UInt64Type>().values();
+            let seq_array = if counted_seq {
+                None
+            } else {
+                Some(column_as(path, batch, col::SEQ, &DataType::UInt64)?)
+            };
             let pid_array = match ctx.summary.constant_pid {
                 Some(_) => None,
                 None => Some(column_as(path, batch, col::PID, &DataType::Int32)?),
@@ -484,9 +494,19 @@ impl ScanContext<'_> {
                     begun = true;
                 }
                 let end = start + (left as usize).min(n - start);
+                let seq = match &seq_array {
+                    Some(a) => &a.as_primitive::<UInt64Type>().values()[start..end],
+                    None => {
+                        let span = spans[current];
+                        let first = span.first_seq + (span.end - span.start - left);
+                        counted.clear();
+                        counted.extend((0..(end - start) as u64).map(|i| first + i));
+                        &counted[..]
+                    }
+                };
                 ctx.stats.rows_selected += (end - start) as u64;
                 ctx.consumer.rows(&RowChunk {
-                    seq: &seq[start..end],
+                    seq,
                     pid: &pid[start..end],
                     tid: &tid[start..end],
                     syscall: &ids[start..end],
