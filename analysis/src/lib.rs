@@ -17,7 +17,8 @@
 //! - [`matrix::run`]`(&MatrixConfig) -> MismatchMatrix`: each scenario's profile against each
 //!   other's.
 //! - [`eval::run`]`(&EvalConfig) -> EvalResult`: labelled normal/anomalous traces against a
-//!   baseline, per-trace scores and the ROC AUC of each metric (stide evaluation).
+//!   baseline (stide evaluation): per-trace scores and, per metric, the ROC AUC and curve, the
+//!   detection rate at fixed false-alarm rates and at zero false alarms, and per attack family.
 //! - [`profile::build_profile`], [`profile::Profile::save`] / [`profile::Profile::load`],
 //!   [`eval::score_traces`]: profiles as reusable files, and scoring against one.
 //! - [`sql::render`]: the same metrics as DuckDB SQL over the Parquet files.
@@ -27,9 +28,10 @@
 //! [`dataset`] (schema, writers, selection, streaming reader) feeds rows run by run to a
 //! [`dataset::RowConsumer`]; [`view::Windower`] turns them into packed window keys
 //! ([`ngram`], names interned by [`intern`]); [`profile::ProfileBuilder`] and
-//! [`scorer::Scorer`] are the two consumers. [`roc`], [`matrix`], [`tidy`], [`plot`] and
-//! [`report`] work on their results; [`cli`] is the `tracer-analyze` command line; [`synth`]
-//! generates datasets for tests and benchmarks.
+//! [`scorer::Scorer`] are the two consumers; [`hamming`] indexes a profile for exact nearest-window
+//! distances. [`roc`], [`matrix`], [`tidy`], [`plot`] and [`report`] work on their results;
+//! [`cli`] is the `tracer-analyze` command line; [`synth`] generates datasets for tests and
+//! benchmarks (an M.S / M.R experiment, or an ADFA-LD-shaped corpus).
 //!
 //! Memory is bounded by the profiles, one state per open sequence, and the distinct unknown
 //! windows of the trace being scored, which exact mismatch needs, up to a limit
@@ -40,6 +42,7 @@ pub mod compare;
 pub mod dataset;
 pub mod error;
 pub mod eval;
+pub mod hamming;
 pub mod intern;
 pub mod matrix;
 pub mod mechanism;

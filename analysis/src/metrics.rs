@@ -19,6 +19,7 @@
 use crate::{
     dataset::RunMeta,
     error::AnalysisError,
+    hamming::{HammingIndex, spread_order},
     ngram::{KeyLayout, KeySet, WindowKey},
     profile::Profile,
     sketch::HyperLogLog,
@@ -192,6 +193,8 @@ pub struct WindowScorer {
     windows: u64,
     known: u64,
     known_seen: Vec<u64>,
+    /// Words of `known_seen` set in the current trace, so the next trace clears only those.
+    known_touched: Vec<u32>,
     known_distinct: u64,
     unknown: KeySet<WindowKey>,
     max_exact_unknown: usize,
@@ -245,6 +248,7 @@ impl WindowScorer {
             windows: 0,
             known: 0,
             known_seen: Vec::new(),
+            known_touched: Vec::new(),
             known_distinct: 0,
             unknown: KeySet::default(),
             max_exact_unknown,
@@ -255,10 +259,20 @@ impl WindowScorer {
         }
     }
 
-    /// Starts a trace scored against `profile`; call before its first window.
+    /// Starts a trace scored against `profile`; call before its first window. Clears only the
+    /// bitmap words the last trace set: thousands of short traces against a large profile pay
+    /// for their own windows, not for the profile size.
     pub fn begin_trace(&mut self, profile: &Profile) {
-        self.known_seen.clear();
-        self.known_seen.resize(profile.distinct().div_ceil(64), 0);
+        let words = profile.distinct().div_ceil(64);
+        if self.known_seen.len() == words {
+            for w in self.known_touched.drain(..) {
+                self.known_seen[w as usize] = 0;
+            }
+        } else {
+            self.known_touched.clear();
+            self.known_seen.clear();
+            self.known_seen.resize(words, 0);
+        }
     }
 
     /// Starts recording per-window flags for the current trace.
@@ -276,29 +290,40 @@ impl WindowScorer {
                 let (word, bit) = ((i >> 6) as usize, 1u64 << (i & 63));
                 let seen = &mut self.known_seen[word];
                 if *seen & bit == 0 {
+                    if *seen == 0 {
+                        self.known_touched.push(word as u32);
+                    }
                     *seen |= bit;
                     self.known_distinct += 1;
                 }
                 false
             }
             None => {
-                // Every unknown window also goes into the sketch, so once the exact set is full
-                // (and a new key proves the count inexact) the set is no longer probed: the
-                // sketch alone then counts, at the cost of one hash and one byte per window.
-                self.sketch.insert(key);
-                self.sketch_used = true;
-                if !self.overflowed {
-                    if self.unknown.len() < self.max_exact_unknown {
-                        self.unknown.insert(key);
-                    } else if !self.unknown.contains(&key) {
-                        self.overflowed = true;
+                // Once the exact set is full and a new key proves the count inexact, the sketch
+                // takes over: it is seeded with the kept keys (a sketch of a set does not depend
+                // on insertion order or repeats, so this equals inserting every unknown window
+                // from the start) and the set is no longer probed. A trace that never overflows
+                // never touches the sketch.
+                if self.overflowed {
+                    self.sketch.insert(key);
+                } else if self.unknown.len() < self.max_exact_unknown {
+                    self.unknown.insert(key);
+                } else if !self.unknown.contains(&key) {
+                    self.overflowed = true;
+                    self.sketch_used = true;
+                    for k in &self.unknown {
+                        self.sketch.insert(*k);
                     }
+                    self.sketch.insert(key);
                 }
                 true
             }
         };
         self.frame_bits = ((self.frame_bits << 1) | u128::from(unknown)) & self.frame_mask;
-        self.locality_frame_count = self.locality_frame_count.max(self.frame_bits.count_ones());
+        // Only an unknown window can raise the count of unknown windows in the frame.
+        if unknown {
+            self.locality_frame_count = self.locality_frame_count.max(self.frame_bits.count_ones());
+        }
         if let Some(t) = &mut self.timeline {
             t.push(unknown);
         }
@@ -369,8 +394,11 @@ pub struct TraceContext<'a> {
     pub baseline: &'a str,
     /// The baseline.
     pub profile: &'a Profile,
-    /// The baseline's distinct keys, sorted; only needed for the Hamming distances.
+    /// The baseline's distinct keys, sorted: the Hamming distances by comparing every unknown
+    /// window with every one of them (used when `hamming_index` is `None`).
     pub profile_keys: Option<&'a [WindowKey]>,
+    /// The baseline's Hamming index: exact distances without the full comparison.
+    pub hamming_index: Option<&'a HammingIndex>,
     /// Locality frame.
     pub frame: usize,
     /// Most window comparisons for the Hamming search (see `ScoreConfig::hamming_budget`).
@@ -401,6 +429,7 @@ pub fn trace_metrics(
         baseline,
         profile,
         profile_keys,
+        hamming_index,
         frame,
         hamming_budget,
     } = *ctx;
@@ -410,31 +439,64 @@ pub fn trace_metrics(
     let union = b + unknown;
     let k = profile.k;
     let layout = KeyLayout::new(k);
-    let mut hamming_windows_measured = 0;
-    let (hamming_max, hamming_mean) = match profile_keys {
-        Some(keys) if !keys.is_empty() => {
-            let max_windows = (hamming_budget / keys.len() as u64).max(1);
-            let sample = hamming_sample(
-                &counts.unknown_distinct,
-                usize::try_from(max_windows).unwrap_or(usize::MAX),
-            );
-            hamming_windows_measured = sample.len() as u64;
-            let distances: Vec<u32> = sample
-                .iter()
-                .filter_map(|w| min_hamming(&layout, *w, keys))
-                .collect();
-            let max = distances.iter().max().map_or(0, |d| *d);
-            let mean = (!distances.is_empty()).then(|| {
-                distances.iter().map(|d| f64::from(*d)).sum::<f64>()
-                    / distances.len() as f64
-                    / k as f64
-            });
-            (
-                (counts.distinct_windows > 0).then(|| f64::from(max) / k as f64),
-                mean,
-            )
+    let mut distances: Vec<u32> = Vec::new();
+    let mut measured = false;
+    if let Some(index) = hamming_index.filter(|i| !i.keys().is_empty()) {
+        // Every unknown window, in an order whose prefixes are even samples, until the budget
+        // is spent (at least one window; with the index the budget is rarely reached).
+        measured = true;
+        let unknown = &counts.unknown_distinct;
+        // A search costs at most a scan and the candidates of k levels of at most half the
+        // profile each: when even that cannot reach the budget, every window is measured and
+        // their order does not matter; otherwise they are sorted first, so the sample the
+        // budget leaves depends only on the trace.
+        let worst = (unknown.len() as u64)
+            .saturating_mul(index.keys().len() as u64)
+            .saturating_mul(k as u64 / 2 + 1);
+        let sorted: Vec<WindowKey>;
+        let keys: &[WindowKey] = if worst <= hamming_budget {
+            unknown
+        } else {
+            let mut s = unknown.clone();
+            s.sort_unstable();
+            sorted = s;
+            &sorted
+        };
+        let mut spent = 0u64;
+        for i in spread_order(keys.len()) {
+            if spent >= hamming_budget && !distances.is_empty() {
+                break;
+            }
+            // Unknown by construction: not in the profile.
+            if let Some((d, cost)) = index.nearest_unknown(keys[i]) {
+                spent += cost;
+                distances.push(d);
+            }
         }
-        _ => (None, None),
+    } else if let Some(keys) = profile_keys.filter(|k| !k.is_empty()) {
+        measured = true;
+        let max_windows = (hamming_budget / keys.len() as u64).max(1);
+        let sample = hamming_sample(
+            &counts.unknown_distinct,
+            usize::try_from(max_windows).unwrap_or(usize::MAX),
+        );
+        distances = sample
+            .iter()
+            .filter_map(|w| min_hamming(&layout, *w, keys))
+            .collect();
+    }
+    let hamming_windows_measured = distances.len() as u64;
+    let (hamming_max, hamming_mean) = if measured {
+        let max = distances.iter().max().map_or(0, |d| *d);
+        let mean = (!distances.is_empty()).then(|| {
+            distances.iter().map(|d| f64::from(*d)).sum::<f64>() / distances.len() as f64 / k as f64
+        });
+        (
+            (counts.distinct_windows > 0).then(|| f64::from(max) / k as f64),
+            mean,
+        )
+    } else {
+        (None, None)
     };
     TraceMetrics {
         run_id: run.run_id.clone(),
@@ -500,6 +562,7 @@ mod tests {
             baseline: "b",
             profile,
             profile_keys: Some(&keys),
+            hamming_index: None,
             frame,
             hamming_budget: DEFAULT_HAMMING_BUDGET,
         };
@@ -596,6 +659,7 @@ mod tests {
             baseline: "b",
             profile: &b,
             profile_keys: Some(&keys),
+            hamming_index: None,
             frame: 20,
             // 6 comparisons: 2 of the 4 unknown windows against 3 profile windows.
             hamming_budget: 6,
@@ -619,6 +683,69 @@ mod tests {
         // 1 2 9 is one from 1 2 3; the others three from everything.
         assert_eq!(m.hamming_max, Some(1.0));
         assert!((m.hamming_mean.unwrap() - (1.0 + 3.0 * 3.0) / 4.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn index_gives_the_brute_force_distances_and_its_budget_samples() {
+        let b = profile_of(3, &[&[1, 2, 3], &[2, 3, 4], &[3, 4, 5]]);
+        let t: [&[u16]; 5] = [&[1, 2, 9], &[8, 8, 8], &[7, 4, 5], &[6, 6, 6], &[1, 2, 3]];
+        let keys = b.sorted_keys();
+        let index = HammingIndex::new(&b);
+        let run = RunMeta::default();
+        let metrics = |keys: Option<&[WindowKey]>, index: Option<&HammingIndex>, budget| {
+            let mut s = WindowScorer::new(20);
+            s.begin_trace(&b);
+            for w in t {
+                s.window(&b, pack(w));
+            }
+            let ctx = TraceContext {
+                run: &run,
+                view: View::Thread,
+                baseline: "b",
+                profile: &b,
+                profile_keys: keys,
+                hamming_index: index,
+                frame: 20,
+                hamming_budget: budget,
+            };
+            trace_metrics(&ctx, &SequenceStats::default(), s.finish())
+        };
+        let brute = metrics(Some(&keys), None, DEFAULT_HAMMING_BUDGET);
+        let indexed = metrics(None, Some(&index), DEFAULT_HAMMING_BUDGET);
+        // 1 2 9 and 7 4 5 are one from B, 8 8 8 and 6 6 6 three: max 1, mean (1+1+3+3)/4/3.
+        assert_eq!(indexed.hamming_windows_measured, 4);
+        assert_eq!(
+            (indexed.hamming_max, indexed.hamming_mean),
+            (brute.hamming_max, brute.hamming_mean)
+        );
+        assert!((indexed.hamming_mean.unwrap() - 8.0 / 12.0).abs() < 1e-12);
+        // A budget of one comparison: the first window of the spread order only.
+        let fresh = HammingIndex::new(&b);
+        let cut = metrics(None, Some(&fresh), 1);
+        assert_eq!(
+            (cut.unknown_distinct_windows, cut.hamming_windows_measured),
+            (4, 1)
+        );
+    }
+
+    #[test]
+    fn a_reused_scorer_forgets_the_last_trace() {
+        let b = profile_of(2, &[&[1, 2], &[2, 1], &[2, 3], &[3, 4]]);
+        let a: [&[u16]; 4] = [&[1, 2], &[2, 1], &[1, 2], &[9, 9]];
+        let t: [&[u16]; 3] = [&[2, 3], &[1, 2], &[8, 8]];
+        let score = |s: &mut WindowScorer, trace: &[&[u16]]| {
+            s.begin_trace(&b);
+            for w in trace {
+                s.window(&b, pack(w));
+            }
+            s.finish()
+        };
+        let mut reused = WindowScorer::new(20);
+        score(&mut reused, &a);
+        let second = score(&mut reused, &t);
+        let fresh = score(&mut WindowScorer::new(20), &t);
+        assert_eq!(second, fresh);
+        assert_eq!((fresh.distinct_windows, fresh.known_windows), (3, 2));
     }
 
     #[test]

@@ -30,6 +30,12 @@ pub struct KeyLayout {
     k: usize,
     bits: u32,
     mask: WindowKey,
+    /// The low `bits - 1` bits of every lane.
+    lane_low: WindowKey,
+    /// The top bit of every lane.
+    lane_top: WindowKey,
+    /// The lowest bit of every lane.
+    lane_one: WindowKey,
 }
 
 impl KeyLayout {
@@ -46,7 +52,20 @@ impl KeyLayout {
         } else {
             (1u128 << used) - 1
         };
-        Self { k, bits, mask }
+        let (mut lane_low, mut lane_top, mut lane_one) = (0, 0, 0);
+        for i in 0..k as u32 {
+            lane_low |= ((1u128 << (bits - 1)) - 1) << (bits * i);
+            lane_top |= 1u128 << (bits * i + bits - 1);
+            lane_one |= 1u128 << (bits * i);
+        }
+        Self {
+            k,
+            bits,
+            mask,
+            lane_low,
+            lane_top,
+            lane_one,
+        }
     }
 
     /// Window length.
@@ -86,16 +105,20 @@ impl KeyLayout {
     }
 
     /// Number of positions in which two windows differ.
+    ///
+    /// Branch-free: in each lane of `x = a ^ b`, adding the lane's low-bits mask to its low bits
+    /// carries into the lane's top bit exactly when a low bit is set (the sum stays inside the
+    /// lane), so `((x & low) + low) | x` has the top bit of every non-zero lane set. Shifted down
+    /// to one 0/1 per lane, a multiplication by one-in-every-lane sums the lanes into the top
+    /// lane (at most 16, which no lane of 8 or more bits carries out of): no `popcnt`, which the
+    /// baseline x86-64 target lacks.
     #[inline]
     pub fn hamming(&self, a: WindowKey, b: WindowKey) -> u32 {
-        let lane = (1u128 << self.bits) - 1;
-        let mut x = a ^ b;
-        let mut d = 0;
-        while x != 0 {
-            d += u32::from(x & lane != 0);
-            x >>= self.bits;
-        }
-        d
+        let x = (a ^ b) & self.mask;
+        let flags = ((((x & self.lane_low).wrapping_add(self.lane_low)) | x) & self.lane_top)
+            >> (self.bits - 1);
+        let top = self.bits * (self.k as u32 - 1);
+        ((flags.wrapping_mul(self.lane_one) >> top) & ((1u128 << self.bits) - 1)) as u32
     }
 }
 

@@ -4,8 +4,9 @@
 use crate::{
     dataset::{RowChunk, RowConsumer, RunMeta},
     error::AnalysisError,
+    hamming::{HammingIndex, SearchStats},
     metrics::{ScoreConfig, TraceContext, TraceMetrics, WindowScorer, trace_metrics},
-    ngram::{KeyMap, WindowKey},
+    ngram::KeyMap,
     profile::Profile,
     view::{View, Windower},
 };
@@ -21,7 +22,8 @@ pub struct Scorer<'p> {
     views: Vec<(Windower, WindowScorer)>,
     baseline_for: BaselineFn<'p>,
     current: Option<(RunMeta, String, &'p Profile)>,
-    profile_keys: KeyMap<usize, Vec<WindowKey>>,
+    /// One Hamming index per baseline (by address), built when its first trace ends.
+    indexes: KeyMap<usize, HammingIndex>,
     results: Vec<TraceMetrics>,
 }
 
@@ -49,7 +51,7 @@ impl<'p> Scorer<'p> {
             views,
             baseline_for,
             current: None,
-            profile_keys: KeyMap::default(),
+            indexes: KeyMap::default(),
             results: Vec::new(),
         })
     }
@@ -57,6 +59,20 @@ impl<'p> Scorer<'p> {
     /// The metrics of every scored run and view, in scan order.
     pub fn into_results(self) -> Vec<TraceMetrics> {
         self.results
+    }
+
+    /// The metrics scored so far, leaving the scorer (and its Hamming indexes) ready for more
+    /// scans.
+    pub fn take_results(&mut self) -> Vec<TraceMetrics> {
+        std::mem::take(&mut self.results)
+    }
+
+    /// What the Hamming searches of every baseline have done.
+    pub fn hamming_stats(&self) -> SearchStats {
+        self.indexes
+            .values()
+            .map(HammingIndex::stats)
+            .fold(SearchStats::default(), |a, b| a.add(&b))
     }
 }
 
@@ -100,13 +116,13 @@ impl RowConsumer for Scorer<'_> {
         let Some((run, name, profile)) = self.current.take() else {
             return Ok(());
         };
-        let keys = if self.config.hamming {
+        let index = if self.config.hamming {
             let id = profile as *const Profile as usize;
             Some(
-                self.profile_keys
+                &*self
+                    .indexes
                     .entry(id)
-                    .or_insert_with(|| profile.sorted_keys())
-                    .as_slice(),
+                    .or_insert_with(|| HammingIndex::new(profile)),
             )
         } else {
             None
@@ -119,7 +135,8 @@ impl RowConsumer for Scorer<'_> {
                 view: windower.view(),
                 baseline: &name,
                 profile,
-                profile_keys: keys,
+                profile_keys: None,
+                hamming_index: index,
                 frame: self.config.frame,
                 hamming_budget: self.config.hamming_budget,
             };

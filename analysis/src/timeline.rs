@@ -131,6 +131,7 @@ mod tests {
                     baseline: "s",
                     profile: &Profile::new(1, View::Thread).unwrap(),
                     profile_keys: None,
+                    hamming_index: None,
                     frame: 2,
                     hamming_budget: 0,
                 },

@@ -543,3 +543,112 @@ fn plot_and_sql_commands() {
         "{sql}"
     );
 }
+
+/// `eval`'s detection tables (text and JSON), its ROC plot, and the note when the Hamming
+/// budget cuts a search short.
+#[test]
+fn eval_tables_plot_and_hamming_fallback() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let traces = [
+        (
+            "UTD-1",
+            "training",
+            "open read write close open read write close mmap",
+        ),
+        (
+            "UVD-1",
+            "validation",
+            "open read write close open read write close",
+        ),
+        (
+            "UVD-2",
+            "validation",
+            "open read close open read write close mmap",
+        ),
+        (
+            "UAD-1",
+            "attack:hydra_ftp",
+            "socket connect write read write read execve",
+        ),
+        (
+            "UAD-2",
+            "attack:web_shell",
+            "open read execve mmap socket dup2 dup2 execve",
+        ),
+    ];
+    for (id, scenario, calls) in traces {
+        write_run(
+            &dir.path().join(format!("{id}.parquet")),
+            id,
+            Some(scenario),
+            None,
+            &thread(0, 0, calls),
+        );
+    }
+    let d = dir.path().to_str().expect("utf-8");
+    let plots = dir.path().join("plots");
+    let args = [
+        "eval",
+        "--train",
+        d,
+        "--train-where",
+        "scenario=training",
+        "-k",
+        "3",
+        "--normal",
+        d,
+        "--normal-where",
+        "scenario=validation",
+        "--anomalous",
+        d,
+        "--anomalous-where",
+        "scenario=attack:*",
+        "--hamming-budget",
+        "1",
+        "--plot-dir",
+        plots.to_str().expect("utf-8"),
+    ];
+    let e = run_json(&args);
+    let detection = e["detection"].as_array().expect("detection");
+    assert_eq!(detection.len(), 6);
+    assert_eq!(
+        detection[0]["at_false_alarm_rates"]
+            .as_array()
+            .expect("rates")
+            .len(),
+        3
+    );
+    // Both attacks score above every normal trace on 1 - coverage (they share no window with
+    // training): detected at zero false alarms.
+    assert!(
+        close(&detection[0]["at_zero_false_alarms"]["detection_rate"], 1.0),
+        "{}",
+        detection[0]
+    );
+    let families: Vec<&str> = e["families"]
+        .as_array()
+        .expect("families")
+        .iter()
+        .filter(|f| f["metric"] == "coverage")
+        .map(|f| f["family"].as_str().expect("name"))
+        .collect();
+    assert_eq!(families, ["hydra_ftp", "web_shell"]);
+    assert!(
+        e["hamming_sampled_traces"].as_u64().expect("count") > 0,
+        "a budget of one comparison samples: {}",
+        e["hamming_sampled_traces"]
+    );
+    assert_eq!(e["files_written"].as_array().expect("files").len(), 2);
+    assert!(plots.join("roc.png").is_file() && plots.join("roc.svg").is_file());
+    let out = bin().args(args).output().expect("run");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "DR@1%FA",
+        "per attack family",
+        "hydra_ftp",
+        "reached --hamming-budget",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+    }
+}

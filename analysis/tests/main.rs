@@ -6,3 +6,4 @@ mod common;
 mod duckdb_agreement;
 mod properties;
 mod reader;
+mod stide_agreement;

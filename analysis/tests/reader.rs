@@ -182,3 +182,103 @@ fn plain_columns_and_multi_run_files() {
         ("duckdb", None)
     );
 }
+
+/// A file holding several runs (`SyscallSink::next_run`, the importer's next layout): the first
+/// pass finds them, a scan reads only the selected ones, and `seq` arrives as written, counted
+/// when every run counts up by one and decoded otherwise.
+#[test]
+fn one_file_of_runs_reads_only_the_selected_runs() {
+    use tracer_dataset::{RunInfo, SyscallRow, SyscallSink};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, runs: &[(&str, &str, &[u64])]| {
+        let path = dir.path().join(name);
+        let info = |id: &str, scenario: &str| RunInfo {
+            run_id: id.into(),
+            source: "test".into(),
+            scenario: Some(scenario.into()),
+            mode: None,
+        };
+        let mut sink = SyscallSink::create(&path, info(runs[0].0, runs[0].1), &[]).expect("create");
+        for (i, (id, scenario, seqs)) in runs.iter().enumerate() {
+            if i > 0 {
+                sink.next_run(info(id, scenario)).expect("next run");
+            }
+            for (j, seq) in seqs.iter().enumerate() {
+                sink.push(&SyscallRow {
+                    seq: *seq,
+                    pid: 1,
+                    tid: 1,
+                    syscall: ["a", "b", "c"][j % 3],
+                    ..SyscallRow::default()
+                })
+                .expect("push");
+            }
+        }
+        sink.close().expect("close");
+        path.display().to_string()
+    };
+    let counted = write(
+        "counted.parquet",
+        &[
+            ("r1", "x", &[0, 1, 2]),
+            ("r2", "y", &[10, 11, 12, 13]),
+            ("r3", "x", &[0, 1]),
+        ],
+    );
+    let gaps = write(
+        "gaps.parquet",
+        &[
+            ("r1", "x", &[0, 1, 2]),
+            ("r2", "y", &[3, 7, 9]),
+            ("r3", "x", &[5]),
+        ],
+    );
+    for (file, r2_seq) in [(counted, vec![10, 11, 12, 13]), (gaps, vec![3, 7, 9])] {
+        let ds = Dataset::open(std::slice::from_ref(&file)).expect("open");
+        let ids: Vec<String> = ds
+            .runs()
+            .expect("runs")
+            .into_iter()
+            .map(|r| r.run_id)
+            .collect();
+        assert_eq!(ids, ["r1", "r2", "r3"]);
+        let mut interner = Interner::new();
+        let mut only_y = Collect::default();
+        let stats = ds
+            .scan(
+                &Selection::parse("scenario=y").expect("parse"),
+                &mut interner,
+                &mut only_y,
+            )
+            .expect("scan");
+        assert_eq!(only_y.runs.len(), 1, "{file}");
+        let seqs: Vec<u64> = only_y.runs[0].1.iter().map(|r| r.0).collect();
+        assert_eq!(seqs, r2_seq, "{file}");
+        assert_eq!(
+            (stats.rows_read, stats.rows_selected),
+            (seqs.len() as u64, seqs.len() as u64)
+        );
+        let names: String = only_y.runs[0]
+            .1
+            .iter()
+            .map(|r| interner.name(r.2))
+            .collect();
+        assert_eq!(&names[..3], "abc");
+        // The first pass is kept: a second scan of the same dataset selects the others.
+        let mut x = Collect::default();
+        ds.scan(
+            &Selection::parse("scenario=x").expect("parse"),
+            &mut interner,
+            &mut x,
+        )
+        .expect("scan");
+        let got: Vec<(String, usize)> = x
+            .runs
+            .iter()
+            .map(|(r, rows)| (r.run_id.clone(), rows.len()))
+            .collect();
+        let r3_rows = if r2_seq.len() == 4 { 2 } else { 1 };
+        assert_eq!(got, [("r1".to_string(), 3), ("r3".to_string(), r3_rows)]);
+    }
+}

@@ -18,7 +18,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::file::{
+    metadata::FileMetaData,
+    reader::{FileReader, SerializedFileReader},
+};
 
 use crate::schema::{col, meta, table};
 
@@ -147,8 +150,19 @@ pub fn walk_files(root: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<Vec<PathB
             }
         }
     }
-    out.sort();
+    sort_paths(&mut out);
     Ok(out)
+}
+
+/// Sorts paths in `Path` order (component by component), comparing each path's components
+/// decoded once rather than at every comparison: thousands of files sort in a fraction of the
+/// time.
+pub fn sort_paths(paths: &mut [PathBuf]) {
+    paths.sort_by_cached_key(|p| {
+        p.components()
+            .map(|c| c.as_os_str().to_os_string())
+            .collect::<Vec<_>>()
+    });
 }
 
 /// Whether `path` is named `*.parquet`.
@@ -181,11 +195,17 @@ pub fn table_of(path: &Path) -> Result<Option<String>, LayoutError> {
     let Ok(reader) = SerializedFileReader::new(file) else {
         return Ok(None);
     };
-    let md = reader.metadata().file_metadata();
+    Ok(Some(table_of_metadata(reader.metadata().file_metadata())))
+}
+
+/// Which table a Parquet footer describes (see `table_of`), for readers that decode the footer
+/// themselves.
+pub fn table_of_metadata(md: &FileMetaData) -> String {
     if let Some(kv) = md.key_value_metadata()
         && let Some(t) = kv.iter().find(|kv| kv.key == meta::TABLE)
+        && let Some(v) = &t.value
     {
-        return Ok(t.value.clone());
+        return v.clone();
     }
     let has_syscall = md
         .schema_descr()
@@ -193,14 +213,12 @@ pub fn table_of(path: &Path) -> Result<Option<String>, LayoutError> {
         .get_fields()
         .iter()
         .any(|f| f.name() == col::SYSCALL);
-    Ok(Some(
-        if has_syscall {
-            table::SYSCALLS
-        } else {
-            "other"
-        }
-        .to_string(),
-    ))
+    if has_syscall {
+        table::SYSCALLS
+    } else {
+        "other"
+    }
+    .to_string()
 }
 
 #[cfg(test)]
@@ -256,6 +274,18 @@ mod tests {
         let (s, p) = run_paths(Path::new("d"), "attack/Hydra_1");
         assert_eq!(s, PathBuf::from("d/syscalls/attack--Hydra_1.parquet"));
         assert_eq!(p, PathBuf::from("d/processes/attack--Hydra_1.parquet"));
+    }
+
+    #[test]
+    fn paths_sort_as_path_does() {
+        let mut paths: Vec<PathBuf> = ["a-b", "a/b", "a/a/c", "a", "b.parquet", "a.b/c", "ab"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        let mut expected = paths.clone();
+        expected.sort();
+        sort_paths(&mut paths);
+        assert_eq!(paths, expected);
     }
 
     #[test]

@@ -437,4 +437,32 @@ mod tests {
             FileRows::Syscalls(_)
         ));
     }
+
+    #[test]
+    fn one_file_holds_several_runs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let run = |id: &str| RunInfo {
+            run_id: id.into(),
+            source: "test".into(),
+            ..RunInfo::default()
+        };
+        let path = dir.path().join("runs.parquet");
+        let mut s = SyscallSink::create(&path, run("a"), &[]).expect("create");
+        let row = |seq| SyscallRow {
+            seq,
+            syscall: "read",
+            ..SyscallRow::default()
+        };
+        s.push(&row(0)).expect("push");
+        s.push(&row(1)).expect("push");
+        // A run without rows is replaced, not counted.
+        s.next_run(run("empty")).expect("next");
+        s.next_run(run("b")).expect("next");
+        s.push(&row(0)).expect("push");
+        assert_eq!(s.close().expect("close"), 3);
+        let rows = read_syscalls(&path).expect("read");
+        let ids: Vec<(&str, u64)> = rows.iter().map(|r| (r.run_id.as_str(), r.seq)).collect();
+        assert_eq!(ids, [("a", 0), ("a", 1), ("b", 0)]);
+        assert_eq!(metadata(&path).expect("md")[meta::RUNS], "2");
+    }
 }

@@ -102,8 +102,12 @@ pub mod meta {
     pub const TRACER_VERSION: &str = "syscall_tracer.tracer_version";
     /// `ebpf`, `strace`, or a dataset name.
     pub const SOURCE: &str = "syscall_tracer.source";
-    /// The run's id.
+    /// The run's id (of the first run, in a file holding several: see `RUNS`).
     pub const RUN_ID: &str = "syscall_tracer.run_id";
+    /// How many runs a file holds, when more than one (an imported dataset, or
+    /// `SyscallSink::next_run`); the label columns say which rows belong to which. Absent from
+    /// one-run files.
+    pub const RUNS: &str = "syscall_tracer.runs";
     /// Which table the file holds: `syscalls` or `processes`.
     pub const TABLE: &str = "syscall_tracer.table";
     /// `uname -r` of the capturing machine.
@@ -154,8 +158,6 @@ pub mod meta {
     pub const PRE_EXEC_DROPPED: &str = "syscall_tracer.pre_exec_dropped";
     /// strace lines cut short (the log ended inside them) that could not be completed, dropped.
     pub const LINES_TRUNCATED: &str = "syscall_tracer.lines_truncated";
-    /// Runs in a file that holds many (an imported dataset); absent from one-run files.
-    pub const RUNS: &str = "syscall_tracer.runs";
     /// Files of an imported distribution that are not traces (syscall lists, READMEs, pcaps, ...),
     /// skipped.
     pub const FILES_SKIPPED: &str = "syscall_tracer.files_skipped";

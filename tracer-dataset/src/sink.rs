@@ -184,6 +184,8 @@ pub struct SyscallSink {
     run_keys: Vec<i32>,
     /// Runs begun with `begin_run` (a dataset file), written as `meta::RUNS` at close.
     runs_begun: Option<u64>,
+    /// Rows pushed before the current run of a `next_run` file.
+    run_start_row: u64,
     dest: Dest,
     rows_written: u64,
     seq: Vec<u64>,
@@ -406,6 +408,7 @@ impl SyscallSink {
             runs: vec![run],
             run_keys: Vec::with_capacity(BATCH_ROWS),
             runs_begun: (!one_run).then_some(0),
+            run_start_row: 0,
             dest,
             rows_written: 0,
             seq: Vec::with_capacity(BATCH_ROWS),
@@ -518,6 +521,23 @@ impl SyscallSink {
         if self.seq.len() >= BATCH_ROWS {
             self.flush()?;
         }
+        Ok(())
+    }
+
+    /// Continues the file with the rows of another run: the rows pushed so far are flushed as
+    /// a batch labelled with the current run, the rows pushed next are labelled `run`. Readers
+    /// take runs from the label columns; the footer's run keys (`meta::RUN_ID`, ...) keep naming
+    /// the first run, so `meta::RUNS` (written at `close`) says how many the file holds.
+    /// A run without rows is not counted.
+    pub fn next_run(&mut self, run: RunInfo) -> Result<(), SinkError> {
+        if self.rows() > self.run_start_row {
+            self.runs_begun = Some(self.runs_begun.unwrap_or(1) + 1);
+            self.run_start_row = self.rows();
+        }
+        // Relabel the rows that follow (`begin_run` counts only for `create_dataset` files).
+        let counted = self.runs_begun;
+        self.begin_run(run);
+        self.runs_begun = counted;
         Ok(())
     }
 

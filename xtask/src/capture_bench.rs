@@ -84,12 +84,7 @@ fn measure(cmd: &mut Command, key: Option<&str>) -> anyhow::Result<Sample> {
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
+    crate::bench::median(&mut v)
 }
 
 /// "tracer: N events, M lost, ..." -> M.

@@ -243,6 +243,9 @@ pub struct EvalArgs {
     /// Print every trace's scores, not only the AUC table.
     #[arg(long)]
     pub traces: bool,
+    /// Draw the ROC curves of every metric into DIR/roc.png and DIR/roc.svg.
+    #[arg(long, value_name = "DIR")]
+    pub plot_dir: Option<PathBuf>,
     /// Scoring options.
     #[command(flatten)]
     pub scoring: ScoringArgs,

@@ -78,6 +78,99 @@ fn traces_table(traces: &[TraceMetrics]) -> String {
     s
 }
 
+fn rate(v: f64) -> String {
+    format!("{:.3}", v)
+}
+
+/// The text tables of an evaluation: AUC, detection rates, per attack family, Hamming notes.
+fn eval_tables(r: &eval::EvalResult) -> String {
+    let mut s = format!(
+        "baseline {} ({} runs, {} distinct windows, k = {}, {} view); traces scored in the {} view\n\n{:<22} {:<22} {:>7} {:>7} {:>10}\n",
+        r.baseline,
+        r.profile_runs,
+        r.profile_distinct_windows,
+        r.k,
+        r.baseline_view,
+        r.view,
+        "metric",
+        "anomaly score",
+        "ROC AUC",
+        "normal",
+        "anomalous"
+    );
+    for m in &r.auc {
+        s.push_str(&format!(
+            "{:<22} {:<22} {:>7} {:>7} {:>10}\n",
+            m.metric,
+            m.anomaly_score,
+            fmt_opt(m.auc),
+            m.normal_traces,
+            m.anomalous_traces
+        ));
+    }
+    let rates: Vec<String> = eval::FALSE_ALARM_RATES
+        .iter()
+        .map(|f| format!("DR@{}%FA", f * 100.0))
+        .collect();
+    s.push_str(&format!(
+        "\ndetection rate (DR: share of anomalous traces alarmed) at false-alarm rates (FA) set on the normal traces\n{:<22} {:>9} {:>9} {:>9} {:>9}  {}\n",
+        "metric", rates[0], rates[1], rates[2], "DR@0FA", "zero-FA threshold"
+    ));
+    for (d, m) in r.detection.iter().zip(&r.auc) {
+        if m.normal_traces == 0 || m.anomalous_traces == 0 {
+            continue;
+        }
+        let at: Vec<String> = d
+            .at_false_alarm_rates
+            .iter()
+            .map(|p| rate(p.detection_rate))
+            .collect();
+        let zero = d.at_zero_false_alarms;
+        s.push_str(&format!(
+            "{:<22} {:>9} {:>9} {:>9} {:>9}  {} > {}\n",
+            d.metric,
+            at[0],
+            at[1],
+            at[2],
+            rate(zero.detection_rate),
+            d.anomaly_score,
+            fmt_opt(zero.alarm_above)
+        ));
+    }
+    let primary = r.auc.first().map_or("coverage", |m| m.metric);
+    let anomaly = r.auc.first().map_or("1 - coverage", |m| m.anomaly_score);
+    s.push_str(&format!(
+        "\nper attack family ({anomaly}; thresholds of the table above)\n{:<22} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9}\n",
+        "family", "traces", "ROC AUC", rates[0], rates[1], rates[2], "DR@0FA"
+    ));
+    for f in r.families.iter().filter(|f| f.metric == primary) {
+        s.push_str(&format!(
+            "{:<22} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9}\n",
+            f.family,
+            f.traces,
+            fmt_opt(f.auc),
+            rate(f.detection_rates[0]),
+            rate(f.detection_rates[1]),
+            rate(f.detection_rates[2]),
+            rate(f.zero_false_alarm_detection_rate)
+        ));
+    }
+    let h = r.hamming_search;
+    if h.searches > 0 {
+        s.push_str(&format!(
+            "\nhamming: exact nearest-window searches for {} distinct unknown windows of the traces ({} remembered from earlier traces, {} by full scan, {} comparisons or probes)\n",
+            h.searches, h.remembered, h.scans, h.comparisons
+        ));
+    }
+    if r.hamming_sampled_traces > 0 {
+        s.push_str(&format!(
+            "note: {} trace(s) reached --hamming-budget: a sample of their unknown windows was measured (hamming_windows_measured); their hamming_max is a lower bound\n",
+            r.hamming_sampled_traces
+        ));
+    }
+    s
+}
+
 /// Runs one parsed command; returns what to print.
 pub fn execute(cli: &Cli) -> Result<String, AnalysisError> {
     let json = cli.json;
@@ -179,32 +272,35 @@ pub fn execute(cli: &Cli) -> Result<String, AnalysisError> {
             cfg.view = a.view;
             cfg.score = a.scoring.config();
             let r = eval::run(&cfg)?;
-            if json {
+            let files = match &a.plot_dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| AnalysisError::io("creating", dir, e))?;
+                    let title = format!(
+                        "ROC: {} normal and {} anomalous traces (k = {}, {} view)",
+                        r.auc.first().map_or(0, |m| m.normal_traces),
+                        r.auc.first().map_or(0, |m| m.anomalous_traces),
+                        r.k,
+                        r.view
+                    );
+                    plot::roc_chart(&r.curves, &title, &dir.join("roc"))?
+                }
+                None => Vec::new(),
+            };
+            if json && a.plot_dir.is_none() {
                 return to_json(&r);
             }
-            let mut s = format!(
-                "baseline {} ({} runs, {} distinct windows, k = {}, {} view); traces scored in the {} view\n\n{:<22} {:<22} {:>7} {:>7} {:>10}\n",
-                r.baseline,
-                r.profile_runs,
-                r.profile_distinct_windows,
-                r.k,
-                r.baseline_view,
-                r.view,
-                "metric",
-                "anomaly score",
-                "ROC AUC",
-                "normal",
-                "anomalous"
-            );
-            for m in &r.auc {
-                s.push_str(&format!(
-                    "{:<22} {:<22} {:>7} {:>7} {:>10}\n",
-                    m.metric,
-                    m.anomaly_score,
-                    fmt_opt(m.auc),
-                    m.normal_traces,
-                    m.anomalous_traces
-                ));
+            if json {
+                let mut v = serde_json::to_value(&r).map_err(|source| AnalysisError::Json {
+                    path: PathBuf::from("<stdout>"),
+                    source,
+                })?;
+                v["files_written"] = serde_json::json!(files);
+                return to_json(&v);
+            }
+            let mut s = eval_tables(&r);
+            for f in &files {
+                s.push_str(&format!("wrote {}\n", f.display()));
             }
             if a.traces {
                 s.push('\n');

@@ -1,34 +1,50 @@
 //! Streaming reader of the `syscalls` table: resolves a file, folder or glob into files, and feeds
-//! the rows of each selected run to a `RowConsumer`, one Arrow batch at a time, projecting only
-//! the columns the metrics need (run_id, source, scenario, mode, seq, pid, tid, syscall).
+//! the rows of each selected run to a `RowConsumer`, projecting only the columns the metrics need
+//! (seq, pid, tid, syscall; the run labels when the footer does not name the run).
 //!
-//! Ordering: windows need each run's rows in `seq` order. Writers emit rows in that order, so a
-//! cheap first pass over the run labels and `seq` only checks that every run is contiguous in its
-//! file and its `seq` never decreases, and whether any run of the file is selected at all (files
-//! without one are skipped); an ordered file is then streamed batch by batch (memory: one batch).
-//! A file that fails the check is loaded (the projected columns only, about 24 bytes per row),
-//! sorted by run and `seq`, and then fed the same way: memory proportional to that one file.
+//! Ordering: windows need each run's rows in `seq` order. Writers emit rows in that order, so the
+//! reader checks rather than sorts, and the check costs no extra pass where it can be avoided:
+//! - A file whose footer proves it holds one run (`footer::FileSummary`, decoded once by
+//!   `Dataset::open`) is skipped without being opened when the run is not selected. A selected
+//!   one that fits one batch is read in one go (the whole file with one read), its `seq` checked
+//!   in memory, sorted there if needed, and fed: one decode per file and no label columns.
+//!   `pid` and `tid` are not read when the footer shows one value throughout.
+//! - Any other file (several runs, or labels the footer cannot prove, or more rows than a
+//!   batch) gets a light first pass (`prescan`) over the labels and `seq`, once per `Dataset`
+//!   (later scans reuse it): which runs it holds, at which rows, and whether every run is
+//!   contiguous with a `seq` that never decreases. An ordered file is then streamed batch by batch (memory: one
+//!   batch) reading only the rows of selected runs (a row selection, so pages of other runs are
+//!   skipped undecoded), no label columns, and no `seq` when the first pass found every run
+//!   counting up by one (it is counted instead). A file that fails the check is loaded (the
+//!   projected columns only, about 24 bytes per row), sorted by run and `seq`, and fed the same
+//!   way (`sorted`): memory proportional to that one file.
+//!
+//! `columns` reads one file's columns for all of these.
 
 use std::{
+    cell::OnceCell,
     collections::HashSet,
-    fs::File,
     path::{Path, PathBuf},
-    sync::Arc,
 };
 
 use arrow::{
-    array::{Array, ArrayRef, AsArray, RecordBatch},
-    compute::cast,
+    array::AsArray,
     datatypes::{DataType, Int32Type, UInt64Type},
 };
-use parquet::arrow::{ProjectionMask, arrow_reader::ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 use tracer_dataset::{
     col,
     layout::{self, LayoutError},
     table,
 };
 
-use super::select::{RunMeta, Selection};
+use super::{
+    columns::{ReadPlan, column_as, read_file_batches, syscall_ids},
+    footer::{self, FileSummary},
+    prescan::{FileRuns, RunSpan, prescan},
+    select::{RunMeta, Selection},
+    sorted,
+};
 use crate::{
     error::AnalysisError,
     intern::{Interner, SyscallId},
@@ -77,9 +93,9 @@ pub trait RowConsumer {
 pub struct ScanStats {
     /// Files read.
     pub files: usize,
-    /// Files skipped after the first pass because none of their runs is selected.
+    /// Files skipped, after the footer or the first pass, because none of their runs is selected.
     pub files_without_selected_runs: usize,
-    /// Rows read in full (selected or not; skipped files excluded).
+    /// Rows decoded (skipped files and skipped runs of a file excluded).
     pub rows_read: u64,
     /// Rows of selected runs.
     pub rows_selected: u64,
@@ -89,25 +105,21 @@ pub struct ScanStats {
     pub files_sorted_in_memory: usize,
 }
 
+/// A `syscalls` file and what is known about it.
+#[derive(Clone, Debug, Default)]
+struct Entry {
+    /// From the footer; `None` for `Dataset::from_files` (nothing assumed).
+    summary: Option<FileSummary>,
+    /// The first pass, made by the first scan that needs it.
+    runs: OnceCell<FileRuns>,
+}
+
 /// The `syscalls` files of a dataset.
 #[derive(Clone, Debug)]
 pub struct Dataset {
     files: Vec<PathBuf>,
-}
-
-const SCAN_COLUMNS: [&str; 8] = [
-    col::RUN_ID,
-    col::SOURCE,
-    col::SCENARIO,
-    col::MODE,
-    col::SEQ,
-    col::PID,
-    col::TID,
-    col::SYSCALL,
-];
-
-fn dict_type() -> DataType {
-    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+    entries: Vec<Entry>,
+    footers: footer::FooterReader,
 }
 
 fn layout_err(e: LayoutError) -> AnalysisError {
@@ -127,7 +139,8 @@ fn layout_err(e: LayoutError) -> AnalysisError {
 
 impl Dataset {
     /// Resolves inputs (each a Parquet file, a folder searched recursively for `*.parquet`, or a
-    /// glob) into the files holding the `syscalls` table; `processes` files are skipped.
+    /// glob) into the files holding the `syscalls` table; `processes` files are skipped. Each
+    /// footer is decoded here, once (see the module docs).
     pub fn open<S: AsRef<str>>(inputs: &[S]) -> Result<Self, AnalysisError> {
         let mut candidates = Vec::new();
         for input in inputs {
@@ -156,24 +169,41 @@ impl Dataset {
                 ));
             }
         }
-        candidates.sort();
+        layout::sort_paths(&mut candidates);
         candidates.dedup();
         let mut files = Vec::new();
+        let mut entries = Vec::new();
+        let footers = footer::FooterReader::default();
         for c in candidates {
-            if layout::table_of(&c).map_err(layout_err)?.as_deref() == Some(table::SYSCALLS) {
+            if let Some((t, summary)) = footers.inspect(&c)?
+                && t == table::SYSCALLS
+            {
                 files.push(c);
+                entries.push(Entry {
+                    summary: Some(summary),
+                    runs: OnceCell::new(),
+                });
             }
         }
         if files.is_empty() {
             let all: Vec<&str> = inputs.iter().map(AsRef::as_ref).collect();
             return Err(AnalysisError::NoInput(all.join(", ")));
         }
-        Ok(Self { files })
+        Ok(Self {
+            files,
+            entries,
+            footers,
+        })
     }
 
     /// A dataset of exactly these files (not checked until read).
     pub fn from_files(files: Vec<PathBuf>) -> Self {
-        Self { files }
+        let entries = vec![Entry::default(); files.len()];
+        Self {
+            files,
+            entries,
+            footers: footer::FooterReader::default(),
+        }
     }
 
     /// The `syscalls` files, sorted.
@@ -181,34 +211,40 @@ impl Dataset {
         &self.files
     }
 
+    /// The first pass over file `i`, made now or earlier.
+    fn file_runs(&self, i: usize) -> Result<&FileRuns, AnalysisError> {
+        let cell = &self.entries[i].runs;
+        if let Some(r) = cell.get() {
+            return Ok(r);
+        }
+        let unknown = FileSummary::default();
+        let summary = self.entries[i].summary.as_ref().unwrap_or(&unknown);
+        let runs = prescan(&self.files[i], summary)?;
+        Ok(cell.get_or_init(|| runs))
+    }
+
     /// Every run of the dataset with its labels, in order of first appearance.
     pub fn runs(&self) -> Result<Vec<RunMeta>, AnalysisError> {
         let mut seen = HashSet::new();
         let mut runs = Vec::new();
-        for path in &self.files {
-            read_batches(
-                path,
-                &[col::RUN_ID, col::SOURCE, col::SCENARIO, col::MODE],
-                |batch| {
-                    let cols = LabelColumns::new(path, batch)?;
-                    let keys = cols.run_id.keys();
-                    let mut last = None;
-                    for i in 0..batch.num_rows() {
-                        let k = keys.value(i);
-                        if last == Some(k) {
-                            continue;
-                        }
-                        last = Some(k);
-                        let run = cols.meta(i);
-                        if seen.insert(run.run_id.clone()) {
-                            runs.push(run);
-                        }
-                    }
-                    Ok(())
-                },
-            )?;
+        for i in 0..self.files.len() {
+            if let Some(run) = self.single_run(i) {
+                if seen.insert(run.run_id.clone()) {
+                    runs.push(run.clone());
+                }
+                continue;
+            }
+            for span in &self.file_runs(i)?.runs {
+                if seen.insert(span.meta.run_id.clone()) {
+                    runs.push(span.meta.clone());
+                }
+            }
         }
         Ok(runs)
+    }
+
+    fn single_run(&self, i: usize) -> Option<&RunMeta> {
+        self.entries[i].summary.as_ref()?.single_run.as_ref()
     }
 
     /// Feeds every run matching `selection` to `consumer`, interning syscall names in `interner`.
@@ -219,361 +255,279 @@ impl Dataset {
         consumer: &mut dyn RowConsumer,
     ) -> Result<ScanStats, AnalysisError> {
         let mut stats = ScanStats::default();
-        for path in &self.files {
+        let mut buffers = Buffers::default();
+        for (i, path) in self.files.iter().enumerate() {
             stats.files += 1;
-            let pre = prescan(path, selection)?;
-            if !pre.any_selected {
+            let summary = self.entries[i].summary.as_ref();
+            if let Some(s) = summary
+                && let Some(run) = &s.single_run
+                && s.rows <= BATCH_ROWS as u64
+            {
+                if !selection.matches(run) {
+                    stats.files_without_selected_runs += 1;
+                    continue;
+                }
+                let mut ctx = ScanContext {
+                    path,
+                    footers: &self.footers,
+                    summary: s,
+                    interner: &mut *interner,
+                    consumer: &mut *consumer,
+                    stats: &mut stats,
+                    buffers: &mut buffers,
+                };
+                ctx.read_small_run(run)?;
+                continue;
+            }
+            let runs = self.file_runs(i)?;
+            if !runs.runs.iter().any(|r| selection.matches(&r.meta)) {
                 stats.files_without_selected_runs += 1;
-            } else if pre.ordered {
-                scan_streaming(path, selection, interner, consumer, &mut stats)?;
+            } else if runs.ordered {
+                let unknown = FileSummary::default();
+                let mut ctx = ScanContext {
+                    path,
+                    footers: &self.footers,
+                    summary: summary.unwrap_or(&unknown),
+                    interner: &mut *interner,
+                    consumer: &mut *consumer,
+                    stats: &mut stats,
+                    buffers: &mut buffers,
+                };
+                ctx.stream_runs(runs, selection)?;
             } else {
                 stats.files_sorted_in_memory += 1;
-                scan_sorted(path, selection, interner, consumer, &mut stats)?;
+                sorted::scan_sorted(path, selection, interner, consumer, &mut stats)?;
             }
         }
         Ok(stats)
     }
 }
 
-/// Calls `f` for every batch of `path` projected to `columns`.
-fn read_batches(
-    path: &Path,
-    columns: &[&'static str],
-    mut f: impl FnMut(&RecordBatch) -> Result<(), AnalysisError>,
-) -> Result<(), AnalysisError> {
-    let pq = |source| AnalysisError::Parquet {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = File::open(path).map_err(|e| AnalysisError::io("opening", path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
-    let schema = builder.schema().clone();
-    let mut indices = Vec::with_capacity(columns.len());
-    for c in columns {
-        let i = schema.index_of(c).map_err(|_| AnalysisError::Column {
-            path: path.to_path_buf(),
-            column: c,
-            problem: "is missing".into(),
-        })?;
-        indices.push(i);
-    }
-    let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(pq)?;
-    for batch in reader {
-        let batch = batch.map_err(|source| AnalysisError::Arrow {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        f(&batch)?;
-    }
-    Ok(())
+/// Buffers reused from file to file.
+#[derive(Default)]
+struct Buffers {
+    seq: Vec<u64>,
+    pid: Vec<i32>,
+    tid: Vec<i32>,
+    ids: Vec<SyscallId>,
+    order: Vec<u32>,
+    constant_pid: Vec<i32>,
+    constant_tid: Vec<i32>,
 }
 
-/// `name` of `batch` cast to `to` (a no-op for files written by this project).
-fn column_as(
-    path: &Path,
-    batch: &RecordBatch,
-    name: &'static str,
-    to: &DataType,
-) -> Result<ArrayRef, AnalysisError> {
-    let array = batch
-        .column_by_name(name)
-        .ok_or_else(|| AnalysisError::Column {
-            path: path.to_path_buf(),
-            column: name,
-            problem: "is missing".into(),
-        })?;
-    if array.data_type() == to {
-        return Ok(Arc::clone(array));
-    }
-    cast(array, to).map_err(|e| AnalysisError::Column {
-        path: path.to_path_buf(),
-        column: name,
-        problem: format!("has type {}, expected {to}: {e}", array.data_type()),
-    })
+/// The reader of one file in one scan.
+struct ScanContext<'a> {
+    path: &'a Path,
+    footers: &'a footer::FooterReader,
+    summary: &'a FileSummary,
+    interner: &'a mut Interner,
+    consumer: &'a mut dyn RowConsumer,
+    stats: &'a mut ScanStats,
+    buffers: &'a mut Buffers,
 }
 
-/// The run-level label columns of a batch, as string dictionaries.
-struct LabelColumns {
-    run_id: arrow::array::DictionaryArray<Int32Type>,
-    source: arrow::array::DictionaryArray<Int32Type>,
-    scenario: arrow::array::DictionaryArray<Int32Type>,
-    mode: arrow::array::DictionaryArray<Int32Type>,
+/// `n` copies of `value`, from a buffer kept filled.
+fn constant(buf: &mut Vec<i32>, value: i32, n: usize) -> &[i32] {
+    if buf.first().is_some_and(|v| *v != value) {
+        buf.clear();
+    }
+    if buf.len() < n {
+        buf.resize(n, value);
+    }
+    &buf[..n]
 }
 
-fn dict_value(d: &arrow::array::DictionaryArray<Int32Type>, i: usize) -> Option<String> {
-    if d.is_null(i) {
-        return None;
-    }
-    let key = d.keys().value(i) as usize;
-    Some(d.values().as_string::<i32>().value(key).to_string())
-}
-
-impl LabelColumns {
-    fn new(path: &Path, batch: &RecordBatch) -> Result<Self, AnalysisError> {
-        let get = |name| -> Result<_, AnalysisError> {
-            Ok(column_as(path, batch, name, &dict_type())?
-                .as_dictionary::<Int32Type>()
-                .clone())
-        };
-        Ok(Self {
-            run_id: get(col::RUN_ID)?,
-            source: get(col::SOURCE)?,
-            scenario: get(col::SCENARIO)?,
-            mode: get(col::MODE)?,
-        })
-    }
-
-    fn run_id(&self, i: usize) -> String {
-        dict_value(&self.run_id, i).unwrap_or_default()
-    }
-
-    fn meta(&self, i: usize) -> RunMeta {
-        RunMeta {
-            run_id: self.run_id(i),
-            source: dict_value(&self.source, i).unwrap_or_default(),
-            scenario: dict_value(&self.scenario, i),
-            mode: dict_value(&self.mode, i),
+impl ScanContext<'_> {
+    /// The data columns read: seq and syscall, and pid and tid unless the footer shows them
+    /// constant.
+    fn data_columns(&self) -> Vec<&'static str> {
+        let mut c = vec![col::SEQ, col::SYSCALL];
+        if self.summary.constant_pid.is_none() {
+            c.push(col::PID);
         }
+        if self.summary.constant_tid.is_none() {
+            c.push(col::TID);
+        }
+        c
     }
-}
 
-/// What the first, light pass over a file (labels and `seq` only) found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Prescan {
-    /// Every run is contiguous and its `seq` never decreases.
-    ordered: bool,
-    /// At least one run matches the selection.
-    any_selected: bool,
-}
-
-/// Reads the labels and `seq` of `path`, stopping as soon as the answer is known.
-fn prescan(path: &Path, selection: &Selection) -> Result<Prescan, AnalysisError> {
-    let mut finished: HashSet<String> = HashSet::new();
-    let mut current: Option<String> = None;
-    let mut last_seq = 0u64;
-    let mut ordered = true;
-    let mut any_selected = false;
-    read_batches(
-        path,
-        &[col::RUN_ID, col::SOURCE, col::SCENARIO, col::MODE, col::SEQ],
-        |batch| {
-            if !ordered && any_selected {
-                return Ok(());
-            }
-            let labels = LabelColumns::new(path, batch)?;
+    /// The one run of a file of at most one batch: read whole, `seq` checked in memory.
+    fn read_small_run(&mut self, run: &RunMeta) -> Result<(), AnalysisError> {
+        let columns = self.data_columns();
+        let rows = self.summary.rows as usize;
+        let b = &mut *self.buffers;
+        b.seq.clear();
+        b.pid.clear();
+        b.tid.clear();
+        b.ids.clear();
+        let path = self.path;
+        let mut ids = Vec::new();
+        let plan = ReadPlan {
+            path,
+            columns: &columns,
+            batch_rows: rows.max(1),
+            selection: None,
+            summary: self.summary,
+            footers: self.footers,
+        };
+        read_file_batches(plan, |batch| {
+            syscall_ids(path, batch, self.interner, &mut ids)?;
+            b.ids.extend_from_slice(&ids);
             let seq = column_as(path, batch, col::SEQ, &DataType::UInt64)?;
-            let seq = seq.as_primitive::<UInt64Type>().values();
-            let keys = labels.run_id.keys().values();
-            let mut last_key = None;
-            for i in 0..batch.num_rows() {
-                if last_key != Some(keys[i]) {
-                    last_key = Some(keys[i]);
-                    let id = labels.run_id(i);
-                    if current.as_deref() != Some(id.as_str()) {
-                        any_selected = any_selected || selection.matches(&labels.meta(i));
-                        if finished.contains(&id) {
-                            ordered = false;
-                        }
-                        if let Some(prev) = current.replace(id) {
-                            finished.insert(prev);
-                        }
-                        last_seq = 0;
-                    }
-                }
-                if seq[i] < last_seq {
-                    ordered = false;
-                }
-                last_seq = seq[i];
-                if !ordered && any_selected {
-                    return Ok(());
+            b.seq
+                .extend_from_slice(seq.as_primitive::<UInt64Type>().values());
+            for (name, out) in [(col::PID, &mut b.pid), (col::TID, &mut b.tid)] {
+                if columns.contains(&name) {
+                    let a = column_as(path, batch, name, &DataType::Int32)?;
+                    out.extend_from_slice(a.as_primitive::<Int32Type>().values());
                 }
             }
             Ok(())
-        },
-    )?;
-    Ok(Prescan {
-        ordered,
-        any_selected,
-    })
-}
-
-/// Interns a batch's syscall dictionary and returns the id of every row.
-fn syscall_ids(
-    path: &Path,
-    batch: &RecordBatch,
-    interner: &mut Interner,
-    out: &mut Vec<SyscallId>,
-) -> Result<(), AnalysisError> {
-    let sys = column_as(path, batch, col::SYSCALL, &dict_type())?;
-    let sys = sys.as_dictionary::<Int32Type>();
-    let names = sys.values().as_string::<i32>();
-    let mut ids = Vec::with_capacity(names.len());
-    for v in names.iter() {
-        ids.push(interner.intern(v.unwrap_or("<null>"))?);
+        })?;
+        let n = b.seq.len();
+        self.stats.rows_read += n as u64;
+        if !b.seq.is_sorted() {
+            self.stats.files_sorted_in_memory += 1;
+            b.order.clear();
+            b.order.extend(0..n as u32);
+            b.order.sort_by_key(|&i| b.seq[i as usize]);
+            permute(&mut b.seq, &b.order);
+            permute(&mut b.ids, &b.order);
+            permute(&mut b.pid, &b.order);
+            permute(&mut b.tid, &b.order);
+        }
+        let pid = match self.summary.constant_pid {
+            Some(v) => constant(&mut b.constant_pid, v, n),
+            None => &b.pid[..],
+        };
+        let tid = match self.summary.constant_tid {
+            Some(v) => constant(&mut b.constant_tid, v, n),
+            None => &b.tid[..],
+        };
+        self.stats.runs_selected += 1;
+        self.stats.rows_selected += n as u64;
+        self.consumer.begin_run(run)?;
+        if n > 0 {
+            self.consumer.rows(&RowChunk {
+                seq: &b.seq,
+                pid,
+                tid,
+                syscall: &b.ids,
+            });
+        }
+        self.consumer.end_run()
     }
-    let null_id = interner.intern("<null>")?;
-    out.clear();
-    let keys = sys.keys();
-    if keys.null_count() == 0 {
-        out.extend(keys.values().iter().map(|k| ids[*k as usize]));
-    } else {
-        out.extend(keys.iter().map(|k| k.map_or(null_id, |k| ids[k as usize])));
-    }
-    Ok(())
-}
 
-/// The seq, pid and tid columns of a batch.
-fn numeric_columns(
-    path: &Path,
-    batch: &RecordBatch,
-) -> Result<(ArrayRef, ArrayRef, ArrayRef), AnalysisError> {
-    Ok((
-        column_as(path, batch, col::SEQ, &DataType::UInt64)?,
-        column_as(path, batch, col::PID, &DataType::Int32)?,
-        column_as(path, batch, col::TID, &DataType::Int32)?,
-    ))
-}
-
-fn scan_streaming(
-    path: &Path,
-    selection: &Selection,
-    interner: &mut Interner,
-    consumer: &mut dyn RowConsumer,
-    stats: &mut ScanStats,
-) -> Result<(), AnalysisError> {
-    let mut current: Option<String> = None;
-    let mut selected = false;
-    let mut ids = Vec::with_capacity(BATCH_ROWS);
-    read_batches(path, &SCAN_COLUMNS, |batch| {
-        let n = batch.num_rows();
-        stats.rows_read += n as u64;
-        let labels = LabelColumns::new(path, batch)?;
-        syscall_ids(path, batch, interner, &mut ids)?;
-        let (seq, pid, tid) = numeric_columns(path, batch)?;
-        let seq = seq.as_primitive::<UInt64Type>().values();
-        let pid = pid.as_primitive::<Int32Type>().values();
-        let tid = tid.as_primitive::<Int32Type>().values();
-        let keys = labels.run_id.keys().values();
-        let mut start = 0;
-        while start < n {
-            let mut end = start + 1;
-            while end < n && keys[end] == keys[start] {
-                end += 1;
+    /// The selected runs of an ordered file, reading only their rows.
+    fn stream_runs(&mut self, runs: &FileRuns, selection: &Selection) -> Result<(), AnalysisError> {
+        let mut spans: Vec<&RunSpan> = Vec::new();
+        let mut selectors = Vec::new();
+        let mut at = 0u64;
+        for span in &runs.runs {
+            if !selection.matches(&span.meta) {
+                continue;
             }
-            let id = labels.run_id(start);
-            if current.as_deref() != Some(id.as_str()) {
-                if selected {
-                    consumer.end_run()?;
-                }
-                let run = labels.meta(start);
-                selected = selection.matches(&run);
-                if selected {
-                    stats.runs_selected += 1;
-                    consumer.begin_run(&run)?;
-                }
-                current = Some(id);
+            if span.start > at {
+                selectors.push(RowSelector::skip((span.start - at) as usize));
             }
-            if selected {
-                stats.rows_selected += (end - start) as u64;
-                consumer.rows(&RowChunk {
-                    seq: &seq[start..end],
+            selectors.push(RowSelector::select((span.end - span.start) as usize));
+            at = span.end;
+            spans.push(span);
+        }
+        let mut columns = self.data_columns();
+        // The first pass proved every run's `seq` counts up by one: count it instead.
+        let counted_seq = runs.consecutive_seq;
+        if counted_seq {
+            columns.retain(|c| *c != col::SEQ);
+        }
+        let path = self.path;
+        let (mut current, mut left) = (0usize, 0u64);
+        let mut begun = false;
+        let mut ids = Vec::with_capacity(BATCH_ROWS);
+        let mut counted = Vec::with_capacity(BATCH_ROWS);
+        let plan = ReadPlan {
+            path,
+            columns: &columns,
+            batch_rows: BATCH_ROWS,
+            selection: Some(RowSelection::from(selectors)),
+            summary: self.summary,
+            footers: self.footers,
+        };
+        let ctx = &mut *self;
+        read_file_batches(plan, |batch| {
+            let n = batch.num_rows();
+            ctx.stats.rows_read += n as u64;
+            syscall_ids(path, batch, ctx.interner, &mut ids)?;
+            let seq_array = if counted_seq {
+                None
+            } else {
+                Some(column_as(path, batch, col::SEQ, &DataType::UInt64)?)
+            };
+            let pid_array = match ctx.summary.constant_pid {
+                Some(_) => None,
+                None => Some(column_as(path, batch, col::PID, &DataType::Int32)?),
+            };
+            let tid_array = match ctx.summary.constant_tid {
+                Some(_) => None,
+                None => Some(column_as(path, batch, col::TID, &DataType::Int32)?),
+            };
+            let b = &mut *ctx.buffers;
+            let pid = match (&pid_array, ctx.summary.constant_pid) {
+                (Some(a), _) => a.as_primitive::<Int32Type>().values(),
+                (None, v) => constant(&mut b.constant_pid, v.unwrap_or_default(), n),
+            };
+            let tid = match (&tid_array, ctx.summary.constant_tid) {
+                (Some(a), _) => a.as_primitive::<Int32Type>().values(),
+                (None, v) => constant(&mut b.constant_tid, v.unwrap_or_default(), n),
+            };
+            let mut start = 0;
+            while start < n {
+                if left == 0 {
+                    if begun {
+                        ctx.consumer.end_run()?;
+                        current += 1;
+                    }
+                    let span = spans[current];
+                    left = span.end - span.start;
+                    ctx.stats.runs_selected += 1;
+                    ctx.consumer.begin_run(&span.meta)?;
+                    begun = true;
+                }
+                let end = start + (left as usize).min(n - start);
+                let seq = match &seq_array {
+                    Some(a) => &a.as_primitive::<UInt64Type>().values()[start..end],
+                    None => {
+                        let span = spans[current];
+                        let first = span.first_seq + (span.end - span.start - left);
+                        counted.clear();
+                        counted.extend((0..(end - start) as u64).map(|i| first + i));
+                        &counted[..]
+                    }
+                };
+                ctx.stats.rows_selected += (end - start) as u64;
+                ctx.consumer.rows(&RowChunk {
+                    seq,
                     pid: &pid[start..end],
                     tid: &tid[start..end],
                     syscall: &ids[start..end],
                 });
+                left -= (end - start) as u64;
+                start = end;
             }
-            start = end;
+            Ok(())
+        })?;
+        if begun {
+            self.consumer.end_run()?;
         }
         Ok(())
-    })?;
-    if selected {
-        consumer.end_run()?;
     }
-    Ok(())
 }
 
-fn scan_sorted(
-    path: &Path,
-    selection: &Selection,
-    interner: &mut Interner,
-    consumer: &mut dyn RowConsumer,
-    stats: &mut ScanStats,
-) -> Result<(), AnalysisError> {
-    let mut runs: Vec<RunMeta> = Vec::new();
-    let mut run_of_row: Vec<u32> = Vec::new();
-    let (mut seqs, mut pids, mut tids, mut syss) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut ids = Vec::new();
-    read_batches(path, &SCAN_COLUMNS, |batch| {
-        let n = batch.num_rows();
-        stats.rows_read += n as u64;
-        let labels = LabelColumns::new(path, batch)?;
-        syscall_ids(path, batch, interner, &mut ids)?;
-        let (seq, pid, tid) = numeric_columns(path, batch)?;
-        let keys = labels.run_id.keys().values();
-        let mut last_key = None;
-        let mut run_index = 0u32;
-        for i in 0..n {
-            if last_key != Some(keys[i]) {
-                last_key = Some(keys[i]);
-                let id = labels.run_id(i);
-                run_index = match runs.iter().position(|r| r.run_id == id) {
-                    Some(p) => p as u32,
-                    None => {
-                        runs.push(labels.meta(i));
-                        (runs.len() - 1) as u32
-                    }
-                };
-            }
-            run_of_row.push(run_index);
-        }
-        seqs.extend_from_slice(seq.as_primitive::<UInt64Type>().values());
-        pids.extend_from_slice(pid.as_primitive::<Int32Type>().values());
-        tids.extend_from_slice(tid.as_primitive::<Int32Type>().values());
-        syss.extend_from_slice(&ids);
-        Ok(())
-    })?;
-    let mut order: Vec<u32> = (0..seqs.len() as u32).collect();
-    order.sort_by_key(|&i| (run_of_row[i as usize], seqs[i as usize]));
-    let (mut cs, mut cp, mut ct, mut cy) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut start = 0;
-    while start < order.len() {
-        let run_index = run_of_row[order[start] as usize];
-        let mut end = start;
-        while end < order.len() && run_of_row[order[end] as usize] == run_index {
-            end += 1;
-        }
-        let run = &runs[run_index as usize];
-        if selection.matches(run) {
-            stats.runs_selected += 1;
-            stats.rows_selected += (end - start) as u64;
-            consumer.begin_run(run)?;
-            for piece in order[start..end].chunks(BATCH_ROWS) {
-                cs.clear();
-                cp.clear();
-                ct.clear();
-                cy.clear();
-                for &i in piece {
-                    let i = i as usize;
-                    cs.push(seqs[i]);
-                    cp.push(pids[i]);
-                    ct.push(tids[i]);
-                    cy.push(syss[i]);
-                }
-                consumer.rows(&RowChunk {
-                    seq: &cs,
-                    pid: &cp,
-                    tid: &ct,
-                    syscall: &cy,
-                });
-            }
-            consumer.end_run()?;
-        }
-        start = end;
+/// Reorders `v` so that `v[i]` becomes the old `v[order[i]]` (no-op on an empty `v`).
+fn permute<T: Copy>(v: &mut Vec<T>, order: &[u32]) {
+    if v.is_empty() {
+        return;
     }
-    Ok(())
+    let old = std::mem::take(v);
+    v.extend(order.iter().map(|&i| old[i as usize]));
 }

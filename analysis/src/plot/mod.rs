@@ -2,7 +2,8 @@
 //! M.S vs M.R side by side in every view (bars with bootstrap 95% intervals); the cross-scenario
 //! mismatch matrix as a heatmap; mismatch over time for one trace (unknown windows and the
 //! locality frame count); and in `mechanism` the pictures of why: mismatch against thread-switch
-//! rate, and metrics against the spacing of M.R sweeps.
+//! rate, and metrics against the spacing of M.R sweeps; and the ROC curves of a labelled
+//! evaluation (`roc_chart`).
 //!
 //! Text is drawn with DejaVu Sans embedded in the binary (`assets/`, Bitstream Vera / DejaVu
 //! licence), so plots render on machines without system fonts.
@@ -24,7 +25,7 @@ use crate::{
     view::View,
 };
 
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 const FAMILY: &str = "sans-serif";
 
@@ -83,6 +84,8 @@ macro_rules! render_both {
 }
 
 pub mod mechanism;
+mod roc;
+pub use roc::{ROC_SIZE, roc_chart};
 
 const PALETTE: [RGBColor; 6] = [
     RGBColor(31, 119, 180),

@@ -7,6 +7,10 @@
 //! In M.S the commands run one after another; in M.R all of them start at once and the
 //! "scheduler" interleaves short bursts of their threads. Per-thread sequences are therefore
 //! the same kind in both modes, and only the interleaved stream changes, as in the study.
+//!
+//! [`adfa`] generates a corpus shaped like ADFA-LD instead: thousands of short labelled traces.
+
+pub mod adfa;
 
 use std::path::{Path, PathBuf};
 
