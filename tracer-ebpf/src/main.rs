@@ -25,7 +25,7 @@ use aya_ebpf::{
         generated::{bpf_task_pt_regs, bpf_task_storage_get},
     },
     macros::{btf_tracepoint, map},
-    maps::{Array, HashMap, PerCpuArray, RingBuf},
+    maps::{HashMap, PerCpuArray, RingBuf},
     programs::BtfTracePointContext,
 };
 use tracer_common::{
@@ -125,9 +125,11 @@ static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 24, 0);
 #[map]
 static TRACED: HashMap<u32, u32> = HashMap::with_max_entries(1 << 16, 0);
 
-/// Per syscall number: `SC_TRACE` and the path-argument index (`SC_PATH_*`).
-#[map]
-static SYSCALL_FLAGS: Array<u8> = Array::with_max_entries(MAX_SYSCALL_NR, 0);
+/// Per syscall number: `SC_TRACE` and the path-argument index (`SC_PATH_*`). A `.rodata` global
+/// written by the loader with the rest of the section (one map update, then frozen), rather than
+/// an array map filled one `bpf()` call per entry; read with [`syscall_flags`].
+#[unsafe(no_mangle)]
+static SYSCALL_FLAGS: [u8; MAX_SYSCALL_NR as usize] = [0; MAX_SYSCALL_NR as usize];
 
 /// Records that did not fit in the ring buffer, per CPU, per `LOST_*` kind.
 #[map]
@@ -181,6 +183,17 @@ fn offsets() -> KernelOffsets {
     // SAFETY: a plain read of a `.rodata` global; volatile so the compiler does not fold the
     // zero initialiser the loader overwrites.
     unsafe { core::ptr::read_volatile(&KERNEL_OFFSETS) }
+}
+
+/// The `SYSCALL_FLAGS` entry of 64-bit call `nr` (0 past the table).
+#[inline(always)]
+fn syscall_flags(nr: u64) -> u8 {
+    if nr >= MAX_SYSCALL_NR as u64 {
+        return 0;
+    }
+    // SAFETY: `nr` is inside the table; volatile for the same reason as `offsets`: the compiler
+    // must not fold the zero initialiser the loader overwrites.
+    unsafe { core::ptr::read_volatile(SYSCALL_FLAGS.as_ptr().add(nr as usize)) }
 }
 
 #[inline(always)]
@@ -273,7 +286,7 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     let sc = if compat {
         SC_TRACE
     } else {
-        SYSCALL_FLAGS.get(nr as u32).copied().unwrap_or(0)
+        syscall_flags(nr)
     };
     if sc & SC_TRACE == 0 {
         return Ok(0);
@@ -552,7 +565,7 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
         } else if enosys && (regs.orig_ax == EXIT_NR || regs.orig_ax == EXIT_GROUP_NR) {
             nr = regs.orig_ax as i32;
             args = regs.args();
-            let sc = SYSCALL_FLAGS.get(nr as u32).copied().unwrap_or(0);
+            let sc = syscall_flags(nr as u64);
             if sc & SC_TRACE != 0 {
                 flags |= FLAG_IN_SYSCALL;
             }

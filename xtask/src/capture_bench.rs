@@ -116,9 +116,10 @@ struct Contender {
     prefix: Vec<String>,
 }
 
-/// Debian's perf is `perf_<major>.<minor>`, with a wrapper that insists on the running kernel's
-/// version: take the newest real binary.
-fn perf_binary() -> Option<PathBuf> {
+/// Debian's perf: older packages install `perf_<major>.<minor>` behind a wrapper that insists on
+/// the running kernel's version (take the newest real binary); newer ones (linux-perf 6.1.1xx)
+/// install the real binary as `/usr/bin/perf` itself.
+pub fn perf_binary() -> Option<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/bin")
         .ok()?
         .flatten()
@@ -130,7 +131,16 @@ fn perf_binary() -> Option<PathBuf> {
         })
         .collect();
     found.sort();
-    found.pop()
+    found.pop().or_else(|| {
+        let plain = PathBuf::from("/usr/bin/perf");
+        Command::new(&plain)
+            .arg("version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+            .then_some(plain)
+    })
 }
 
 /// perf trace and bpftrace need tracefs (a fresh machine has none mounted).

@@ -52,6 +52,12 @@ impl Batch {
         self.lens.push(len);
     }
 
+    /// Empties the batch, keeping its memory.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.lens.clear();
+    }
+
     /// Records in the batch.
     pub fn len(&self) -> usize {
         self.lens.len()
@@ -107,16 +113,19 @@ pub struct DrainCounters {
 }
 
 /// Spawns the drain thread. It runs until `stop` is set, then empties the ring once more and
-/// ends, so every record committed before `stop` reaches the writer.
+/// ends, so every record committed before `stop` reaches the writer. Batches the writer is done
+/// with come back on `spare` to be filled again.
 pub fn spawn_drain(
     mut ring: RingBuf<MapData>,
     stop: Arc<AtomicBool>,
     counters: Arc<DrainCounters>,
     batches: mpsc::SyncSender<Batch>,
+    spare: mpsc::Receiver<Batch>,
 ) -> thread::JoinHandle<()> {
     thread::Builder::new()
         .name("tracer-drain".into())
         .spawn(move || {
+            let next_batch = || spare.try_recv().unwrap_or_else(|_| Batch::for_drain());
             let mut batch = Batch::for_drain();
             loop {
                 let stopping = stop.load(Ordering::Acquire);
@@ -126,7 +135,7 @@ pub fn spawn_drain(
                     drained += 1;
                     if batch.byte_len() >= BATCH_BYTES
                         && batches
-                            .send(std::mem::replace(&mut batch, Batch::for_drain()))
+                            .send(std::mem::replace(&mut batch, next_batch()))
                             .is_err()
                     {
                         return;
@@ -137,7 +146,7 @@ pub fn spawn_drain(
                 }
                 if !batch.is_empty()
                     && batches
-                        .send(std::mem::replace(&mut batch, Batch::for_drain()))
+                        .send(std::mem::replace(&mut batch, next_batch()))
                         .is_err()
                 {
                     return;

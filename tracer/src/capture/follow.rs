@@ -9,6 +9,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use tokio::signal::unix::{SignalKind, signal};
+
 use super::{
     Job, JobOutcome, Progress, RecordConfig, RecordError, Schedule, Target,
     launch::{Blocked, Credentials},
@@ -110,16 +112,28 @@ impl<'a> Follower<'a> {
         };
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // A command's exit wakes the loop at once rather than at the next tick, so the capture
+        // ends as soon as the command does. Without the stream, the ticks still reap.
+        let mut child_exits = signal(SignalKind::child()).ok();
         if self.schedule == Schedule::Concurrent {
             self.release_all()?;
         }
         loop {
-            if let Some(sig) = streams.next(&mut tick).await
+            let sig = tokio::select! {
+                sig = streams.next(&mut tick) => sig,
+                Some(()) = async {
+                    match child_exits.as_mut() {
+                        Some(exits) => exits.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => None,
+            };
+            if let Some(sig) = sig
                 && let Some(stop) = self.on_signal(sig)
             {
                 return Ok(Some(stop));
             }
-            self.reap();
+            self.reap()?;
             self.release_next()?;
             self.report_progress();
             if self.pipeline.writer_finished() {
@@ -128,12 +142,13 @@ impl<'a> Follower<'a> {
                 return Err(RecordError::WriterStopped);
             }
             self.probe.prune_dying(&mut self.dying_since, DYING_GRACE)?;
+            // Reaped commands have left the filter (see `reap`); other processes leave it
+            // `DYING_GRACE` after they started dying. An empty filter means every exit event
+            // is in the ring.
             if self.running.is_empty()
                 && self.next >= self.blocked.len()
-                && self.probe.traced_count()? == 0
+                && self.probe.traced_pids()?.is_empty()
             {
-                // Let the last exit events of dying processes reach the ring.
-                tokio::time::sleep(DYING_GRACE).await;
                 return Ok(self.last_signal);
             }
         }
@@ -259,9 +274,13 @@ impl<'a> Follower<'a> {
         }
     }
 
-    /// Reaps finished commands and kills those past their timeout.
-    fn reap(&mut self) {
+    /// Reaps finished commands, removes them from the filter and kills those past their timeout.
+    /// A reaped process has no thread left (wait reports a thread group leader only once its
+    /// other threads are released, kernel/exit.c `delay_group_leader`), so every one of them
+    /// passed the exit hook: its records are in the ring and it needs no grace.
+    fn reap(&mut self) -> Result<(), RecordError> {
         let mut timed_out = Vec::new();
+        let mut reaped = Vec::new();
         let (outcomes, last_exit) = (&mut self.outcomes, &mut self.last_exit);
         self.running.retain(|r| {
             let mut status = 0;
@@ -277,6 +296,7 @@ impl<'a> Follower<'a> {
                     o.signal = Some(libc::WTERMSIG(status));
                 }
                 *last_exit = Some(Instant::now());
+                reaped.push(r.pid);
                 return false;
             }
             if r.deadline.is_some_and(|d| Instant::now() >= d) && !o.timed_out {
@@ -285,9 +305,14 @@ impl<'a> Follower<'a> {
             }
             true
         });
+        for pid in reaped {
+            self.probe.untrace(pid as u32)?;
+            self.dying_since.remove(&(pid as u32));
+        }
         for pid in timed_out {
             self.signal_job(pid, libc::SIGKILL);
         }
+        Ok(())
     }
 
     fn report_progress(&mut self) {

@@ -40,16 +40,18 @@ use tracer_dataset::{Arch, RunInfo, SinkError};
 use crate::{
     clock::clock_offset_ns,
     preflight::{self, PreflightError},
-    probe::{Probe, ProbeConfig, ProbeError},
+    probe::{LoaderThread, Probe, ProbeConfig, ProbeError},
 };
 pub use drain::Batch;
 pub use launch::{Credentials, LaunchError};
 pub use totals::SyscallTotals;
 pub use writer::{Collected, Writer, WriterStats};
 
-/// Default ring buffer: 128 MiB holds about 1.4 million syscall records, a few hundred
-/// milliseconds of a syscall storm, enough slack for the drain thread on a busy machine.
-pub const DEFAULT_RING_BYTES: u32 = 128 << 20;
+/// Default ring buffer: 16 MiB holds about 160,000 syscall records, ~50 ms of a syscall storm:
+/// slack enough for the drain thread, which copies out ~10x faster than one CPU can fill it.
+/// Its pages are resident twice over (user space maps the data area twice, so a record that
+/// wraps reads as one) and zeroed by the kernel at load: larger rings cost memory and start-up.
+pub const DEFAULT_RING_BYTES: u32 = 16 << 20;
 
 /// Errors of a capture.
 #[derive(Debug, thiserror::Error)]
@@ -252,6 +254,8 @@ pub struct RecordOutcome {
 
 /// Runs a capture. Blocks until the traced processes are gone or a signal ends it.
 pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
+    // The slowest part of start-up, started first to overlap the rest (see `LoaderThread`).
+    let loader = LoaderThread::start();
     preflight::check_all()?;
     let mut signals = signals::Signals::install()?;
     // Resolve every program and pid before anything starts.
@@ -259,12 +263,15 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
     let arch = Arch::native();
     let clock_offset = clock_offset_ns();
     let (files, sink) = files::create(config, arch, clock_offset)?;
-    let mut probe = Probe::load(&ProbeConfig {
-        ring_bytes: config.ring_bytes,
-        durations: config.durations,
-        filter: config.filter.as_ref().map(|(nrs, _)| nrs.clone()),
-        arch,
-    })?;
+    let mut probe = Probe::load(
+        &ProbeConfig {
+            ring_bytes: config.ring_bytes,
+            durations: config.durations,
+            filter: config.filter.as_ref().map(|(nrs, _)| nrs.clone()),
+            arch,
+        },
+        loader,
+    )?;
     let mut writer = Writer::new(sink, arch, clock_offset);
     let registered =
         targets::register(config, &resolved, &signals.ignored, &mut probe, &mut writer)?;

@@ -18,10 +18,11 @@ use super::{
     writer::{self, Collected, Writer},
 };
 
-/// Batches queued between the drain and writer threads (1 MiB each). When the writer falls this
-/// far behind, the drain waits, the ring buffer fills and further records are counted as lost:
-/// memory stays bounded and losses stay visible.
-const QUEUED_BATCHES: usize = 512;
+/// Batches queued between the drain and writer threads (1 MiB each): with the ring buffer, the
+/// slack for a writer that falls behind for a moment (a Parquet flush, a busy CPU). When the
+/// writer falls further behind, the drain waits, the ring buffer fills and further records are
+/// counted as lost: memory stays bounded (ring + this many MiB) and losses stay visible.
+const QUEUED_BATCHES: usize = 8;
 
 /// The running threads.
 pub struct Pipeline {
@@ -45,8 +46,11 @@ impl Pipeline {
         let stop = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(DrainCounters::default());
         let (tx, rx) = mpsc::sync_channel(QUEUED_BATCHES);
-        let drain = drain::spawn_drain(ring, stop.clone(), counters.clone(), tx);
-        let writer = writer::spawn_writer(writer, rx);
+        // Written batches go back to the drain to be filled again: no allocation (and no fresh
+        // pages to fault in) per MiB of records.
+        let (spare_tx, spare_rx) = mpsc::sync_channel(QUEUED_BATCHES + 2);
+        let drain = drain::spawn_drain(ring, stop.clone(), counters.clone(), tx, spare_rx);
+        let writer = writer::spawn_writer(writer, rx, spare_tx);
         Self {
             stop,
             counters,

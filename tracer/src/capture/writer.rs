@@ -1,6 +1,9 @@
 //! The writer thread: takes the drain's batches, decodes each record (`decode`), keeps the
 //! process table (`lineage`), and writes the rows (`rows`) and the `--summary` totals
-//! (`totals`). It runs at a lower priority than the traced workload; batches queue meanwhile.
+//! (`totals`). It runs at normal priority and keeps up with the traced workload while it runs,
+//! so the capture ends soon after the workload does: a writer niced below a busy machine's other
+//! work falls behind, and then either memory grows or records are lost (the queue is bounded,
+//! see `pipeline`).
 
 use std::{borrow::Cow, sync::mpsc, thread};
 
@@ -196,30 +199,32 @@ impl Writer {
     }
 }
 
-/// Lowers the calling thread to nice 10: decoding and compressing yield to the traced workload
-/// (on a 2-core machine the writer would otherwise take a core from it), while still getting
-/// a share of a busy CPU. Batches queue meanwhile, up to a bound (see `pipeline`); the drain
-/// thread keeps normal priority.
-fn lower_priority() {
-    // SAFETY: gettid has no preconditions; setpriority on our own thread id. Failure only
-    // costs priority.
-    unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
-    }
-}
+/// Test hook: microseconds the writer sleeps after each batch, to show that a writer that falls
+/// behind costs counted losses, not unbounded memory (tests/tests/capture_cost.rs).
+pub const SLOW_WRITER_ENV: &str = "TRACER_TEST_WRITER_DELAY_US";
 
-/// Spawns the writer thread: writes every batch until the drain side hangs up.
+/// Spawns the writer thread: writes every batch until the drain side hangs up, handing each
+/// written batch back on `spare`.
 pub fn spawn_writer(
     mut writer: Writer,
     batches: mpsc::Receiver<Batch>,
+    spare: mpsc::SyncSender<Batch>,
 ) -> thread::JoinHandle<Result<Collected, SinkError>> {
+    let delay = std::env::var(SLOW_WRITER_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(std::time::Duration::from_micros);
     thread::Builder::new()
         .name("tracer-writer".into())
         .spawn(move || {
-            lower_priority();
-            for batch in batches {
+            for mut batch in batches {
                 writer.write_batch(&batch)?;
+                if let Some(delay) = delay {
+                    thread::sleep(delay);
+                }
+                batch.clear();
+                // Full only if the drain has spares enough; then this one is freed.
+                let _ = spare.try_send(batch);
             }
             Ok(writer.finish())
         })
