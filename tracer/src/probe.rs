@@ -9,7 +9,7 @@
 
 use aya::{
     Btf as AyaBtf, Ebpf, EbpfLoader, Endianness,
-    maps::{HashMap, MapData, PerCpuArray, RingBuf},
+    maps::{HashMap, Map, MapData, PerCpuArray},
     programs::BtfTracePoint,
 };
 use tracer_common::{
@@ -328,16 +328,16 @@ impl Probe {
         Ok(())
     }
 
-    /// Takes the ring buffer for the drain thread.
-    pub fn take_ring(&mut self) -> Result<RingBuf<MapData>, ProbeError> {
-        let map = self
-            .ebpf
-            .take_map("EVENTS")
-            .ok_or(ProbeError::MissingMap("EVENTS"))?;
-        RingBuf::try_from(map).map_err(|source| ProbeError::Map {
-            name: "EVENTS",
-            source,
-        })
+    /// Takes the ring buffer map for the drain thread.
+    pub fn take_ring(&mut self) -> Result<MapData, ProbeError> {
+        match self.ebpf.take_map("EVENTS") {
+            Some(Map::RingBuf(data)) => Ok(data),
+            Some(_) => Err(ProbeError::Map {
+                name: "EVENTS",
+                source: aya::maps::MapError::InvalidMapType { map_type: 0 },
+            }),
+            None => Err(ProbeError::MissingMap("EVENTS")),
+        }
     }
 
     /// Lost records: `[cpu][kind]` with kinds `LOST_SYSCALL`, `LOST_LIFECYCLE`.

@@ -5,14 +5,14 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
         mpsc,
     },
     thread,
     time::Duration,
 };
 
-use aya::maps::{MapData, RingBuf};
+use super::ring::EventRing;
 
 /// Bytes collected before a batch is handed to the writer.
 const BATCH_BYTES: usize = 1 << 20;
@@ -47,8 +47,15 @@ impl Batch {
 
     /// Appends one record.
     pub fn push(&mut self, record: &[u8]) {
-        let len = u32::try_from(record.len()).expect("a ring-buffer record is below 4 GiB");
-        self.bytes.extend_from_slice(record);
+        self.push_parts(record, &[]);
+    }
+
+    /// Appends one record given in two pieces (one that wrapped past the ring's end).
+    pub fn push_parts(&mut self, first: &[u8], second: &[u8]) {
+        let len = u32::try_from(first.len() + second.len())
+            .expect("a ring-buffer record is below 4 GiB");
+        self.bytes.extend_from_slice(first);
+        self.bytes.extend_from_slice(second);
         self.lens.push(len);
     }
 
@@ -112,32 +119,57 @@ pub struct DrainCounters {
     pub records: AtomicU64,
 }
 
+/// The drain's side of the queue to the writer: full batches, and the written ones back.
+pub struct ToWriter {
+    /// Batches to write.
+    pub batches: mpsc::SyncSender<Batch>,
+    /// Written batches, emptied, to be filled again.
+    pub spare: mpsc::Receiver<Batch>,
+    /// Batches sent and not yet written (the writer counts them down).
+    pub in_flight: Arc<AtomicUsize>,
+}
+
+impl ToWriter {
+    /// Sends `batch`, leaving an empty one in its place; `None` once the writer has hung up.
+    fn send(&self, batch: &mut Batch) -> Option<()> {
+        let next = self.spare.try_recv().unwrap_or_else(|_| Batch::for_drain());
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.batches.send(std::mem::replace(batch, next)).ok()
+    }
+
+    /// Whether the writer has nothing left to write.
+    fn writer_idle(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) == 0
+    }
+}
+
 /// Spawns the drain thread. It runs until `stop` is set, then empties the ring once more and
-/// ends, so every record committed before `stop` reaches the writer. Batches the writer is done
-/// with come back on `spare` to be filled again.
+/// ends, so every record committed before `stop` reaches the writer.
+///
+/// A batch goes to the writer when it is full, or when the ring is empty and the writer idle
+/// (so a quiet capture's records are written within a poll). While the writer is busy the
+/// drain keeps filling the batch it has instead: the queue then holds full batches, and its
+/// bound in batches is one in MiB.
 pub fn spawn_drain(
-    mut ring: RingBuf<MapData>,
+    mut ring: EventRing,
     stop: Arc<AtomicBool>,
     counters: Arc<DrainCounters>,
-    batches: mpsc::SyncSender<Batch>,
-    spare: mpsc::Receiver<Batch>,
+    to_writer: ToWriter,
 ) -> thread::JoinHandle<()> {
     thread::Builder::new()
         .name("tracer-drain".into())
         .spawn(move || {
-            let next_batch = || spare.try_recv().unwrap_or_else(|_| Batch::for_drain());
             let mut batch = Batch::for_drain();
             loop {
                 let stopping = stop.load(Ordering::Acquire);
                 let mut drained = 0u64;
-                while let Some(item) = ring.next() {
-                    batch.push(&item);
-                    drained += 1;
-                    if batch.byte_len() >= BATCH_BYTES
-                        && batches
-                            .send(std::mem::replace(&mut batch, next_batch()))
-                            .is_err()
-                    {
+                loop {
+                    drained += ring.drain_into(&mut batch, BATCH_BYTES);
+                    if batch.byte_len() < BATCH_BYTES {
+                        // The ring is empty (or its next record is still being written).
+                        break;
+                    }
+                    if to_writer.send(&mut batch).is_none() {
                         return;
                     }
                 }
@@ -145,9 +177,8 @@ pub fn spawn_drain(
                     counters.records.fetch_add(drained, Ordering::Relaxed);
                 }
                 if !batch.is_empty()
-                    && batches
-                        .send(std::mem::replace(&mut batch, next_batch()))
-                        .is_err()
+                    && (stopping || to_writer.writer_idle())
+                    && to_writer.send(&mut batch).is_none()
                 {
                     return;
                 }

@@ -17,6 +17,7 @@ pub mod launch;
 mod lineage;
 mod pipeline;
 mod procfs;
+mod ring;
 mod rows;
 mod signals;
 mod targets;
@@ -77,6 +78,9 @@ pub enum RecordError {
     /// A -p target does not exist.
     #[error("-p {0}: no such process")]
     NoSuchPid(u32),
+    /// The ring buffer could not be mapped.
+    #[error("mapping the eBPF ring buffer")]
+    Ring(#[source] std::io::Error),
     /// The writer thread ended before the capture did.
     #[error("the Parquet writer stopped early")]
     WriterStopped,
@@ -275,7 +279,8 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
     let mut writer = Writer::new(sink, arch, clock_offset);
     let registered =
         targets::register(config, &resolved, &signals.ignored, &mut probe, &mut writer)?;
-    let pipeline = pipeline::Pipeline::start(probe.take_ring()?, writer);
+    let ring = ring::EventRing::new(probe.take_ring()?, config.ring_bytes).map_err(RecordError::Ring)?;
+    let pipeline = pipeline::Pipeline::start(ring, writer);
     let started = Instant::now();
     let mut follower = follow::Follower::new(config, &mut probe, registered, &pipeline, started);
     let followed = signals.follow(&mut follower);

@@ -4,17 +4,17 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         mpsc,
     },
     thread::{self, JoinHandle},
 };
 
-use aya::maps::{MapData, RingBuf};
 use tracer_dataset::SinkError;
 
 use super::{
     drain::{self, DrainCounters},
+    ring::EventRing,
     writer::{self, Collected, Writer},
 };
 
@@ -42,15 +42,28 @@ pub struct Joined {
 
 impl Pipeline {
     /// Starts draining `ring` into `writer`.
-    pub fn start(ring: RingBuf<MapData>, writer: Writer) -> Self {
+    pub fn start(ring: EventRing, writer: Writer) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(DrainCounters::default());
         let (tx, rx) = mpsc::sync_channel(QUEUED_BATCHES);
         // Written batches go back to the drain to be filled again: no allocation (and no fresh
         // pages to fault in) per MiB of records.
         let (spare_tx, spare_rx) = mpsc::sync_channel(QUEUED_BATCHES + 2);
-        let drain = drain::spawn_drain(ring, stop.clone(), counters.clone(), tx, spare_rx);
-        let writer = writer::spawn_writer(writer, rx, spare_tx);
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let to_writer = drain::ToWriter {
+            batches: tx,
+            spare: spare_rx,
+            in_flight: in_flight.clone(),
+        };
+        let drain = drain::spawn_drain(ring, stop.clone(), counters.clone(), to_writer);
+        let writer = writer::spawn_writer(
+            writer,
+            writer::FromDrain {
+                batches: rx,
+                spare: spare_tx,
+                in_flight,
+            },
+        );
         Self {
             stop,
             counters,

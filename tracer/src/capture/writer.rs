@@ -5,7 +5,15 @@
 //! work falls behind, and then either memory grows or records are lost (the queue is bounded,
 //! see `pipeline`).
 
-use std::{borrow::Cow, sync::mpsc, thread};
+use std::{
+    borrow::Cow,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+        mpsc,
+    },
+    thread,
+};
 
 use tracer_common::{
     ExitEvent, FLAG_COMPAT, FLAG_EXIT_COMPAT, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED,
@@ -203,12 +211,21 @@ impl Writer {
 /// behind costs counted losses, not unbounded memory (tests/tests/capture_cost.rs).
 pub const SLOW_WRITER_ENV: &str = "TRACER_TEST_WRITER_DELAY_US";
 
+/// The writer's side of the queue from the drain (see `drain::ToWriter`).
+pub struct FromDrain {
+    /// Batches to write.
+    pub batches: mpsc::Receiver<Batch>,
+    /// Written batches, emptied, back to the drain.
+    pub spare: mpsc::SyncSender<Batch>,
+    /// Batches sent and not yet written; counted down here.
+    pub in_flight: Arc<AtomicUsize>,
+}
+
 /// Spawns the writer thread: writes every batch until the drain side hangs up, handing each
-/// written batch back on `spare`.
+/// written batch back.
 pub fn spawn_writer(
     mut writer: Writer,
-    batches: mpsc::Receiver<Batch>,
-    spare: mpsc::SyncSender<Batch>,
+    from_drain: FromDrain,
 ) -> thread::JoinHandle<Result<Collected, SinkError>> {
     let delay = std::env::var(SLOW_WRITER_ENV)
         .ok()
@@ -217,6 +234,11 @@ pub fn spawn_writer(
     thread::Builder::new()
         .name("tracer-writer".into())
         .spawn(move || {
+            let FromDrain {
+                batches,
+                spare,
+                in_flight,
+            } = from_drain;
             for mut batch in batches {
                 writer.write_batch(&batch)?;
                 if let Some(delay) = delay {
@@ -225,6 +247,7 @@ pub fn spawn_writer(
                 batch.clear();
                 // Full only if the drain has spares enough; then this one is freed.
                 let _ = spare.try_send(batch);
+                in_flight.fetch_sub(1, Ordering::AcqRel);
             }
             Ok(writer.finish())
         })
