@@ -22,7 +22,7 @@ use super::{
 /// slack for a writer that falls behind for a moment (a Parquet flush, a busy CPU). When the
 /// writer falls further behind, the drain waits, the ring buffer fills and further records are
 /// counted as lost: memory stays bounded (ring + this many MiB) and losses stay visible.
-const QUEUED_BATCHES: usize = 8;
+const QUEUED_BATCHES: usize = 16;
 
 /// The running threads.
 pub struct Pipeline {
