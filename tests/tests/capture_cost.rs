@@ -97,14 +97,15 @@ fn the_small_default_ring_loses_nothing_on_a_storm() {
 
 #[test]
 fn a_writer_that_falls_behind_costs_counted_losses_not_memory() {
-    const CALLS: u64 = 2_000_000;
+    const CALLS: u64 = 12_000_000;
     let cap = Capture::new("storm-slow-writer");
     let prog = cap.compile("storm");
-    // 20 ms per batch: a writer far slower than the storm. Were the backlog kept, 2 million
-    // 96-byte records would need over 190 MB.
+    // 250 ms per batch: a writer some twenty times slower than the storm. Were the backlog
+    // kept, 12 million records would need well over 96 MiB even as the drain's deltas
+    // (~14 bytes each for the storm's calls; 96 bytes as the programs write them).
     let run = run_measured(
         cap.record_command(&[], &[s(&prog), &CALLS.to_string()])
-            .env(SLOW_WRITER_ENV, "20000"),
+            .env(SLOW_WRITER_ENV, "250000"),
     );
     assert!(run.success, "{}", run.stderr);
     let lost: u64 = cap.metadata()[meta::EVENTS_LOST]

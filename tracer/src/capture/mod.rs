@@ -46,7 +46,7 @@ use crate::{
 pub use drain::Batch;
 pub use launch::{Credentials, LaunchError};
 pub use totals::SyscallTotals;
-pub use writer::{Collected, Writer, WriterStats};
+pub use writer::{Collected, SLOW_WRITER_ENV, Writer, WriterStats};
 
 /// Default ring buffer: 16 MiB holds about 160,000 syscall records, ~50 ms of a syscall storm:
 /// slack enough for the drain thread, which copies out ~10x faster than one CPU can fill it.

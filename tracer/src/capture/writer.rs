@@ -102,7 +102,8 @@ impl Writer {
 
     /// Decodes and writes one batch; a record that does not decode is counted and skipped.
     pub fn write_batch(&mut self, batch: &Batch) -> Result<(), SinkError> {
-        for record in batch.records() {
+        let mut records = batch.records();
+        while let Some(record) = records.next_record() {
             self.write_record(record)?;
         }
         Ok(())

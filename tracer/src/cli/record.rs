@@ -252,4 +252,17 @@ mod tests {
         };
         assert!(matches!(args.to_config(), Err(ArgsError::Neither)));
     }
+
+    #[test]
+    fn the_ring_defaults_to_the_capture_default() {
+        let cli = Cli::try_parse_from(["tracer", "record", "--", "true"]).expect("parses");
+        let Command::Record(args) = cli.command else {
+            panic!("record subcommand")
+        };
+        assert_eq!(
+            args.ring_bytes,
+            capture::DEFAULT_RING_BYTES,
+            "--ring-bytes' default is DEFAULT_RING_BYTES"
+        );
+    }
 }
