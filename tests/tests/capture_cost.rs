@@ -16,6 +16,9 @@ use tracer_dataset::meta;
 /// (docs/DESIGN.md, performance targets).
 const PEAK_RSS_BOUND_KIB: i64 = 96 * 1024;
 
+// The default ring is a small one.
+const _: () = assert!(DEFAULT_RING_BYTES <= 16 << 20);
+
 /// How a measured capture ended.
 struct Measured {
     success: bool,
@@ -25,6 +28,10 @@ struct Measured {
 }
 
 /// Runs `cmd` to the end, collecting its stderr and its rusage.
+#[expect(
+    clippy::zombie_processes,
+    reason = "reaped by wait4, which also gives its rusage"
+)]
 fn run_measured(cmd: &mut Command) -> Measured {
     let mut child = cmd
         .stdout(Stdio::null())
@@ -77,10 +84,6 @@ fn the_small_default_ring_loses_nothing_on_a_storm() {
         Some(DEFAULT_RING_BYTES.to_string().as_str()),
         "captured with the default ring"
     );
-    assert!(
-        DEFAULT_RING_BYTES <= 16 << 20,
-        "the default ring is a small one: {DEFAULT_RING_BYTES} bytes"
-    );
     assert_eq!(
         md.get(meta::EVENTS_LOST).map(String::as_str),
         Some("0"),
@@ -108,11 +111,13 @@ fn a_writer_that_falls_behind_costs_counted_losses_not_memory() {
             .env(SLOW_WRITER_ENV, "250000"),
     );
     assert!(run.success, "{}", run.stderr);
-    let lost: u64 = cap.metadata()[meta::EVENTS_LOST]
-        .parse()
-        .expect("a number");
+    let lost: u64 = cap.metadata()[meta::EVENTS_LOST].parse().expect("a number");
     assert!(lost > 0, "a writer this slow must cost records");
-    assert!(run.stderr.contains("lost"), "the user is told: {}", run.stderr);
+    assert!(
+        run.stderr.contains("lost"),
+        "the user is told: {}",
+        run.stderr
+    );
     let getppid = count_of(&cap, "getppid");
     // Every call is a row or counted as lost; the program's few other calls (loader, exit)
     // may be lost too.

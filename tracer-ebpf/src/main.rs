@@ -283,11 +283,7 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     }
     // The flag table is indexed by 64-bit numbers: 32-bit calls are always recorded, and
     // without a path.
-    let sc = if compat {
-        SC_TRACE
-    } else {
-        syscall_flags(nr)
-    };
+    let sc = if compat { SC_TRACE } else { syscall_flags(nr) };
     if sc & SC_TRACE == 0 {
         return Ok(0);
     }

@@ -267,9 +267,11 @@ impl<'a> Btf<'a> {
     /// Members of struct or union `id` (none for other kinds).
     fn members(&self, id: u32) -> impl Iterator<Item = Member> + '_ {
         let (vlen, kflag, at) = match self.header(id) {
-            Some((_, KIND_STRUCT | KIND_UNION, vlen, kflag, _)) => {
-                (vlen, kflag, self.starts[id as usize - 1] as usize + TYPE_HEADER)
-            }
+            Some((_, KIND_STRUCT | KIND_UNION, vlen, kflag, _)) => (
+                vlen,
+                kflag,
+                self.starts[id as usize - 1] as usize + TYPE_HEADER,
+            ),
             _ => (0, false, 0),
         };
         (0..vlen).filter_map(move |i| {

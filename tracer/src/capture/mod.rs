@@ -279,7 +279,8 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
     let mut writer = Writer::new(sink, arch, clock_offset);
     let registered =
         targets::register(config, &resolved, &signals.ignored, &mut probe, &mut writer)?;
-    let ring = ring::EventRing::new(probe.take_ring()?, config.ring_bytes).map_err(RecordError::Ring)?;
+    let ring =
+        ring::EventRing::new(probe.take_ring()?, config.ring_bytes).map_err(RecordError::Ring)?;
     let pipeline = pipeline::Pipeline::start(ring, writer);
     let started = Instant::now();
     let mut follower = follow::Follower::new(config, &mut probe, registered, &pipeline, started);
