@@ -17,7 +17,7 @@ use tracer_dataset::meta;
 const PEAK_RSS_BOUND_KIB: i64 = 96 * 1024;
 
 // The default ring is a small one.
-const _: () = assert!(DEFAULT_RING_BYTES <= 16 << 20);
+const _: () = assert!(DEFAULT_RING_BYTES <= 8 << 20);
 
 /// How a measured capture ended.
 struct Measured {

@@ -5,8 +5,6 @@
 
 use std::{collections::HashMap, path::Path};
 
-use tracer_dataset::hash::KeyMap;
-
 /// Errors while reading BTF.
 #[derive(Debug, thiserror::Error)]
 pub enum BtfError {
@@ -99,7 +97,7 @@ impl BtfBytes {
                     std::ptr::null_mut(),
                     len,
                     libc::PROT_READ,
-                    libc::MAP_PRIVATE,
+                    libc::MAP_PRIVATE | libc::MAP_POPULATE,
                     std::os::fd::AsRawFd::as_raw_fd(&file),
                     0,
                 )
@@ -149,18 +147,16 @@ const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 /// Bytes of a type record's common header (`struct btf_type`).
 const TYPE_HEADER: usize = 12;
 
-/// A view of raw BTF: the type records are indexed once (their start offsets and the named
-/// structs), and a struct's members are read from the bytes only when asked for, so opening the
-/// kernel's ~150,000 types copies nothing and allocates little.
+/// A view of raw BTF: the type records are indexed once (their start offsets, and the structs
+/// and typedefs of the names asked for), and a struct's members are read from the bytes only
+/// when asked for, so opening the kernel's ~150,000 types copies nothing and allocates little.
 pub struct Btf<'a> {
     strings: &'a [u8],
     types: &'a [u8],
     /// Offset in `types` of each type id's record; id 0 (void) has none and is not stored.
     starts: Vec<u32>,
-    /// Ids of the named structs, by name.
-    structs_by_name: KeyMap<&'a [u8], Vec<u32>>,
-    /// Id of the first typedef of each name.
-    typedefs_by_name: KeyMap<&'a [u8], u32>,
+    /// The structs and typedefs of the names asked for: kind, name, id, in id order.
+    named: Vec<(u32, &'a [u8], u32)>,
 }
 
 fn u32_at(data: &[u8], at: usize) -> Result<u32, BtfError> {
@@ -177,8 +173,9 @@ struct Member {
 }
 
 impl<'a> Btf<'a> {
-    /// Indexes raw little-endian BTF.
-    pub fn parse(data: &'a [u8]) -> Result<Self, BtfError> {
+    /// Indexes raw little-endian BTF, remembering the structs and typedefs called one of
+    /// `names` (what `member_offset` and `typedef_id` can then find).
+    pub fn parse(data: &'a [u8], names: &[&str]) -> Result<Self, BtfError> {
         if data.len() < 24 || data[0..2] != [0x9f, 0xeb] {
             return Err(BtfError::Malformed(
                 "bad magic (big-endian BTF is not supported)",
@@ -197,8 +194,10 @@ impl<'a> Btf<'a> {
             .ok_or(BtfError::Malformed("string section out of bounds"))?;
         // The kernel's BTF averages ~20 bytes a type.
         let mut starts = Vec::with_capacity(types.len() / 16);
+        let mut named = Vec::new();
         let mut at = 0;
         while at < types.len() {
+            let name = u32_at(types, at)?;
             let info = u32_at(types, at + 4)?;
             let kind = (info >> 24) & 0x1f;
             let vlen = (info & 0xffff) as usize;
@@ -212,32 +211,34 @@ impl<'a> Btf<'a> {
                 _ => return Err(BtfError::Malformed("unknown type kind")),
             };
             starts.push(at as u32);
+            if matches!(kind, KIND_STRUCT | KIND_TYPEDEF)
+                && name != 0
+                && let Some(rest) = strings.get(name as usize..)
+                && let Some(wanted) = names
+                    .iter()
+                    .find(|n| rest.starts_with(n.as_bytes()) && rest.get(n.len()) == Some(&0))
+            {
+                named.push((kind, &rest[..wanted.len()], starts.len() as u32));
+            }
             at += TYPE_HEADER + extra;
         }
         if at != types.len() {
             return Err(BtfError::Malformed("truncated"));
         }
-        let mut btf = Self {
+        Ok(Self {
             strings,
             types,
             starts,
-            structs_by_name: KeyMap::default(),
-            typedefs_by_name: KeyMap::default(),
-        };
-        for id in 1..=btf.starts.len() as u32 {
-            match btf.header(id) {
-                Some((name, KIND_STRUCT, ..)) if name != 0 => {
-                    let name = btf.name_bytes(name);
-                    btf.structs_by_name.entry(name).or_default().push(id);
-                }
-                Some((name, KIND_TYPEDEF, ..)) if name != 0 => {
-                    let name = btf.name_bytes(name);
-                    btf.typedefs_by_name.entry(name).or_insert(id);
-                }
-                _ => {}
-            }
-        }
-        Ok(btf)
+            named,
+        })
+    }
+
+    /// Ids of the types of `kind` called `name` (among the names given to `parse`).
+    fn ids<'s>(&'s self, kind: u32, name: &'s str) -> impl Iterator<Item = u32> + 's {
+        self.named
+            .iter()
+            .filter(move |(k, n, _)| *k == kind && *n == name.as_bytes())
+            .map(|(_, _, id)| *id)
     }
 
     /// The string at `offset`, without its NUL.
@@ -319,27 +320,30 @@ impl<'a> Btf<'a> {
         None
     }
 
-    /// Id of the typedef named `name` (the first, as aya's lookup finds it).
+    /// Id of the typedef named `name` (the first, as aya's lookup finds it); `name` must be
+    /// one of those given to `parse`.
     pub fn typedef_id(&self, name: &str) -> Option<u32> {
-        self.typedefs_by_name.get(name.as_bytes()).copied()
+        self.ids(KIND_TYPEDEF, name).next()
     }
 
     /// Byte offset of `strukt.member` (members of anonymous inner structs and unions count as
-    /// the struct's own, as in C).
+    /// the struct's own, as in C); `strukt` must be one of the names given to `parse`.
     pub fn member_offset(&self, strukt: &str, member: &str) -> Result<u32, BtfError> {
-        let ids = self
-            .structs_by_name
-            .get(strukt.as_bytes())
-            .ok_or_else(|| BtfError::NoStruct(strukt.to_string()))?;
+        let mut found = false;
         // Prefer the definition that has members (forward declarations have none).
-        for id in ids {
-            if let Some(bits) = self.find_member(*id, member.as_bytes(), 0) {
+        for id in self.ids(KIND_STRUCT, strukt) {
+            found = true;
+            if let Some(bits) = self.find_member(id, member.as_bytes(), 0) {
                 return Ok(bits / 8);
             }
         }
-        Err(BtfError::NoMember {
-            strukt: strukt.to_string(),
-            member: member.to_string(),
+        Err(if found {
+            BtfError::NoMember {
+                strukt: strukt.to_string(),
+                member: member.to_string(),
+            }
+        } else {
+            BtfError::NoStruct(strukt.to_string())
         })
     }
 }
@@ -422,7 +426,7 @@ mod tests {
     #[test]
     fn finds_direct_and_anonymous_members() {
         let data = tiny_btf();
-        let btf = Btf::parse(&data).expect("tiny BTF parses");
+        let btf = Btf::parse(&data, &["outer", "nope"]).expect("tiny BTF parses");
         assert_eq!(btf.member_offset("outer", "a").expect("a"), 0);
         assert_eq!(btf.member_offset("outer", "c").expect("c"), 4);
         assert!(matches!(
@@ -438,7 +442,8 @@ mod tests {
     #[test]
     fn typedefs_only_puts_each_name_at_its_id() {
         let data = typedefs_only(&[("btf_trace_a", 3), ("btf_trace_b", 7)]);
-        let btf = Btf::parse(&data).expect("the reduced BTF parses");
+        let btf = Btf::parse(&data, &["btf_trace_a", "btf_trace_b", "btf_trace_c"])
+            .expect("the reduced BTF parses");
         assert_eq!(btf.typedef_id("btf_trace_a"), Some(3), "a at 3");
         assert_eq!(btf.typedef_id("btf_trace_b"), Some(7), "b at 7");
         assert_eq!(btf.typedef_id("btf_trace_c"), None, "nothing else");
@@ -453,7 +458,7 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(Btf::parse(b"not btf at all, definitely").is_err());
+        assert!(Btf::parse(b"not btf at all, definitely", &[]).is_err());
     }
 
     #[test]
@@ -461,7 +466,13 @@ mod tests {
         let Ok(bytes) = BtfBytes::from_sys_fs() else {
             panic!("this project needs a kernel with BTF at /sys/kernel/btf/vmlinux");
         };
-        let btf = Btf::parse(&bytes).expect("the kernel's BTF parses");
+        let names = [
+            "task_struct",
+            "mm_struct",
+            "btf_trace_sys_exit",
+            "btf_trace_sched_process_exit",
+        ];
+        let btf = Btf::parse(&bytes, &names).expect("the kernel's BTF parses");
         let pid = btf
             .member_offset("task_struct", "pid")
             .expect("task_struct.pid");

@@ -83,7 +83,17 @@ pub struct ProbeConfig {
     pub arch: Arch,
 }
 
-/// Reads the kernel structure offsets the programs need from the running kernel's BTF.
+/// The kernel structures whose members the programs read (`kernel_offsets`).
+pub const KERNEL_STRUCTS: [&str; 5] = [
+    "task_struct",
+    "signal_struct",
+    "mm_struct",
+    "linux_binprm",
+    "sigpending",
+];
+
+/// Reads the kernel structure offsets the programs need from the running kernel's BTF, parsed
+/// for (at least) `KERNEL_STRUCTS`.
 pub fn kernel_offsets(btf: &Btf) -> Result<KernelOffsets, BtfError> {
     Ok(KernelOffsets {
         task_pid: btf.member_offset("task_struct", "pid")?,
@@ -103,16 +113,18 @@ pub fn kernel_offsets(btf: &Btf) -> Result<KernelOffsets, BtfError> {
 /// What the programs need from the running kernel's BTF: the structure offsets, and the type
 /// id of each hook's `btf_trace_<hook>` typedef (what a BTF tracepoint program attaches by).
 fn kernel_layout(hooks: &[&str]) -> Result<(KernelOffsets, Vec<(String, u32)>), BtfError> {
+    let typedefs: Vec<String> = hooks.iter().map(|h| format!("btf_trace_{h}")).collect();
+    let mut names: Vec<&str> = KERNEL_STRUCTS.to_vec();
+    names.extend(typedefs.iter().map(String::as_str));
     let bytes = BtfBytes::from_sys_fs()?;
-    let btf = Btf::parse(&bytes)?;
-    let targets = hooks
+    let btf = Btf::parse(&bytes, &names)?;
+    let targets = typedefs
         .iter()
-        .map(|hook| {
-            let name = format!("btf_trace_{hook}");
+        .map(|name| {
             let id = btf
-                .typedef_id(&name)
+                .typedef_id(name)
                 .ok_or_else(|| BtfError::NoTypedef(name.clone()))?;
-            Ok((name, id))
+            Ok((name.clone(), id))
         })
         .collect::<Result<_, BtfError>>()?;
     Ok((kernel_offsets(&btf)?, targets))
@@ -225,23 +237,55 @@ impl Probe {
             .allow_unsupported_maps()
             .load(EBPF_OBJECT)
             .map_err(ProbeError::Load)?;
-        drop(loader);
         let mut probe = Self { ebpf: loaded };
         let targets: Vec<(&str, u32)> = targets.iter().map(|(n, id)| (n.as_str(), *id)).collect();
         let btf = AyaBtf::parse(&btf::typedefs_only(&targets), Endianness::default())
             .map_err(ProbeError::AyaBtf)?;
-        for name in hooks {
-            let program_err = |source| ProbeError::Program { name, source };
-            let prog: &mut BtfTracePoint = probe
-                .ebpf
-                .program_mut(name)
-                .ok_or(ProbeError::MissingProgram(name))?
-                .try_into()
-                .map_err(program_err)?;
-            prog.load(name, &btf).map_err(program_err)?;
-            prog.attach().map_err(program_err)?;
-        }
+        std::thread::scope(|scope| {
+            // The loader holds aya's parse of the kernel's BTF: freeing it takes a few ms, done
+            // meanwhile on a second thread (joined here, before anything forks).
+            scope.spawn(move || drop(loader));
+            probe.attach(&hooks, &btf)
+        })?;
         Ok(probe)
+    }
+
+    /// Loads and attaches the program of each of `hooks`, named as its tracepoint, whose
+    /// `btf_trace_<hook>` ids `btf` holds. The verifier runs in the loading thread, so the
+    /// programs are loaded on two threads at once (a few ms of start-up each), then attached.
+    fn attach(&mut self, hooks: &[&'static str], btf: &AyaBtf) -> Result<(), ProbeError> {
+        let mut programs = Vec::new();
+        for (name, program) in self.ebpf.programs_mut() {
+            if let Some(&hook) = hooks.iter().find(|h| **h == name) {
+                let prog: &mut BtfTracePoint = program
+                    .try_into()
+                    .map_err(|source| ProbeError::Program { name: hook, source })?;
+                programs.push((hook, prog));
+            }
+        }
+        if let Some(&missing) = hooks
+            .iter()
+            .find(|h| !programs.iter().any(|(name, _)| name == *h))
+        {
+            return Err(ProbeError::MissingProgram(missing));
+        }
+        let load = |programs: &mut [(&'static str, &mut BtfTracePoint)]| {
+            programs.iter_mut().try_for_each(|(name, prog)| {
+                prog.load(name, btf)
+                    .map_err(|source| ProbeError::Program { name, source })
+            })
+        };
+        let (first, second) = programs.split_at_mut(hooks.len() / 2);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| load(second));
+            let here = load(first);
+            here.and(other.join().expect("a program-loading thread panicked"))
+        })?;
+        for (name, prog) in programs {
+            prog.attach()
+                .map_err(|source| ProbeError::Program { name, source })?;
+        }
+        Ok(())
     }
 
     fn traced(&mut self) -> Result<HashMap<&mut MapData, u32, u32>, ProbeError> {

@@ -220,8 +220,9 @@ impl ToWriter {
     }
 }
 
-/// Spawns the drain thread. It runs until `stop` is set, then empties the ring once more and
-/// ends, so every record committed before `stop` reaches the writer.
+/// Spawns the drain thread. It runs until `stop` is set (`Pipeline::stop` also unparks it from
+/// its poll), then empties the ring once more and ends, so every record committed before `stop`
+/// reaches the writer.
 ///
 /// A batch goes to the writer when it is full, or when the ring is empty and the writer idle
 /// (so a quiet capture's records are written within a poll). While the writer is busy the
@@ -263,7 +264,8 @@ pub fn spawn_drain(
                     return;
                 }
                 if drained == 0 {
-                    thread::sleep(IDLE_POLL);
+                    // Unparked early by `Pipeline::stop`.
+                    thread::park_timeout(IDLE_POLL);
                 }
             }
         })

@@ -48,11 +48,13 @@ pub use launch::{Credentials, LaunchError};
 pub use totals::SyscallTotals;
 pub use writer::{Collected, SLOW_WRITER_ENV, Writer, WriterStats};
 
-/// Default ring buffer: 16 MiB holds about 160,000 syscall records, ~50 ms of a syscall storm:
-/// slack enough for the drain thread, which copies out ~10x faster than one CPU can fill it.
-/// Its pages are resident twice over (user space maps the data area twice, so a record that
-/// wraps reads as one) and zeroed by the kernel at load: larger rings cost memory and start-up.
-pub const DEFAULT_RING_BYTES: u32 = 16 << 20;
+/// Default ring buffer: 8 MiB holds about 80,000 syscall records, ~25 ms of a syscall storm at
+/// full speed. That is slack for the drain thread only, which copies a record out in ~20 ns
+/// (a 2 MiB ring lost nothing on a 2-million-call storm with eight CPU hogs on two cores); a
+/// writer that falls behind is absorbed by the queue behind the drain (see `drain`). The kernel
+/// zeroes the ring when the programs load, and it is resident for the whole capture: a larger
+/// one costs start-up and memory.
+pub const DEFAULT_RING_BYTES: u32 = 8 << 20;
 
 /// Errors of a capture.
 #[derive(Debug, thiserror::Error)]

@@ -86,6 +86,7 @@ impl Pipeline {
     /// reaches the writer, and waits for both threads.
     pub fn stop(self) -> Joined {
         self.stop.store(true, Ordering::Release);
+        self.drain.thread().unpark();
         Joined {
             drain: self.drain.join(),
             writer: self.writer.join(),

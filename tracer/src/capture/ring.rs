@@ -1,10 +1,10 @@
 //! The consumer side of the `EVENTS` ring buffer, read in place with the kernel's protocol
 //! (kernel/bpf/ringbuf.c; libbpf's `ringbuf_process_ring` does the same).
 //!
-//! Two choices differ from aya's `RingBuf`, both measured on the syscall storm:
+//! Two choices differ from aya's `RingBuf`:
 //! - the data pages are mapped once, not twice: a record that wraps past the end is copied in
-//!   two pieces instead, so the ring is resident once (a 16 MiB ring costs 16 MiB of RSS, not
-//!   32), and start-up maps half as many pages;
+//!   two pieces instead, so the ring is resident once (an 8 MiB ring costs 8 MiB of RSS, not
+//!   16), and start-up maps half as many pages;
 //! - the consumer position is published once per pass (at most `PUBLISH_BYTES`), not after
 //!   every record: each publication is a cache line the producing CPUs must fetch again.
 

@@ -64,7 +64,7 @@ pub struct RecordArgs {
     pub summary: bool,
 
     /// Ring buffer size in bytes (power of two; K, M, G suffixes accepted).
-    #[arg(long = "ring-bytes", value_name = "BYTES", default_value = "16M", value_parser = parse_bytes)]
+    #[arg(long = "ring-bytes", value_name = "BYTES", default_value = "8M", value_parser = parse_bytes)]
     pub ring_bytes: u32,
 
     /// Run id written into every row (default: derived from the time and pid).
