@@ -208,8 +208,8 @@ pub struct KernelOffsets {
     pub bprm_filename: u32,
     /// `task_struct::pending` + `sigpending::signal`: the thread's own pending signal set.
     pub task_pending_signal: u32,
-    /// Reserved, zero.
-    pub pad: u32,
+    /// `signal_struct::nr_threads` (an `int`): the group's threads not yet released.
+    pub signal_nr_threads: u32,
 }
 const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 40);
 

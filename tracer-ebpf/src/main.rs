@@ -110,7 +110,7 @@ static KERNEL_OFFSETS: KernelOffsets = KernelOffsets {
     mm_arg_start: 0,
     bprm_filename: 0,
     task_pending_signal: 0,
-    pad: 0,
+    signal_nr_threads: 0,
 };
 
 /// Nonzero when `sys_enter` is attached and `ENTRY_TS` holds entry times.
@@ -535,6 +535,7 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
     // SAFETY: reads of the current task's fields fault safely.
     let exit_code: u32 = unsafe { read_field(task, off.task_exit_code) }.unwrap_or(0);
     let mut flags = 0;
+    let mut last_thread = false;
     // SAFETY: as above.
     if let Ok(signal) = unsafe { read_field::<*const u8>(task, off.task_signal) }
         // SAFETY: as above.
@@ -542,6 +543,11 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
         && live == 0
     {
         flags |= FLAG_GROUP_DEAD;
+        // kernel/exit.c: `signal->nr_threads` drops in release_task(), after this tracepoint,
+        // so 1 here means no other thread of the group exists: none has an exit record to
+        // come.
+        // SAFETY: as above.
+        last_thread = unsafe { read_field::<i32>(signal, off.signal_nr_threads) } == Ok(1);
     }
     let mut nr: i32 = -1;
     let mut args = [0u64; 6];
@@ -570,11 +576,6 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
             }
         }
     }
-    if flags & FLAG_GROUP_DEAD != 0 {
-        // Not removed yet: other threads of the group may reach this tracepoint after us (each
-        // decrements `live` earlier, in do_exit). User space removes dying entries shortly.
-        let _ = TRACED.insert(&tgid, &TRACED_DYING, 0);
-    }
     let event = ExitEvent {
         kind: KIND_EXIT,
         flags,
@@ -589,6 +590,16 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
     };
     if EVENTS.output::<ExitEvent>(&event, 0).is_err() {
         count_lost(LOST_LIFECYCLE);
+    }
+    // After the record is in the ring: user space ends a capture once the filter is empty.
+    if last_thread {
+        // The process has ended and its last record is written: it leaves the filter now,
+        // before its pid can be reused.
+        let _ = TRACED.remove(&tgid);
+    } else if flags & FLAG_GROUP_DEAD != 0 {
+        // Other threads of the group may still reach this tracepoint after us (each decrements
+        // `live` earlier, in do_exit). User space removes dying entries after a grace period.
+        let _ = TRACED.insert(&tgid, &TRACED_DYING, 0);
     }
     Ok(0)
 }

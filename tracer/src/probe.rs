@@ -106,7 +106,7 @@ pub fn kernel_offsets(btf: &Btf) -> Result<KernelOffsets, BtfError> {
         bprm_filename: btf.member_offset("linux_binprm", "filename")?,
         task_pending_signal: btf.member_offset("task_struct", "pending")?
             + btf.member_offset("sigpending", "signal")?,
-        pad: 0,
+        signal_nr_threads: btf.member_offset("signal_struct", "nr_threads")?,
     })
 }
 
@@ -309,25 +309,20 @@ impl Probe {
             })
     }
 
-    /// Stops following `tgid`.
+    /// Stops following `tgid` (a process that already left the filter is no error).
     pub fn untrace(&mut self, tgid: u32) -> Result<(), ProbeError> {
         match self.traced()?.remove(&tgid) {
             Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+            Err(aya::maps::MapError::SyscallError(e))
+                if e.io_error.raw_os_error() == Some(libc::ENOENT) =>
+            {
+                Ok(())
+            }
             Err(source) => Err(ProbeError::Map {
                 name: "TRACED",
                 source,
             }),
         }
-    }
-
-    /// Number of traced processes still alive (dying ones no longer count).
-    pub fn traced_count(&mut self) -> Result<usize, ProbeError> {
-        let traced = self.traced()?;
-        Ok(traced
-            .iter()
-            .filter_map(Result::ok)
-            .filter(|(_, v)| *v == TRACED_LIVE)
-            .count())
     }
 
     /// Traced process ids, alive and dying.

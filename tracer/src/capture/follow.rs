@@ -142,9 +142,10 @@ impl<'a> Follower<'a> {
                 return Err(RecordError::WriterStopped);
             }
             self.probe.prune_dying(&mut self.dying_since, DYING_GRACE)?;
-            // Reaped commands have left the filter (see `reap`); other processes leave it
-            // `DYING_GRACE` after they started dying. An empty filter means every exit event
-            // is in the ring.
+            // A process leaves the filter when its last thread has written its exit record
+            // (the exit hook), when reaped here (see `reap`), or, if other threads may still
+            // be exiting, `DYING_GRACE` after it started dying. An empty filter means every
+            // exit record is in the ring.
             if self.running.is_empty()
                 && self.next >= self.blocked.len()
                 && self.probe.traced_pids()?.is_empty()
