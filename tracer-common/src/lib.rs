@@ -49,7 +49,8 @@ pub const ARGV_BYTES: usize = 1024;
 /// Bytes of a task's command name, as the kernel's `TASK_COMM_LEN`.
 pub const COMM_BYTES: usize = 16;
 
-/// Entries of the per-syscall-number flag table (`SYSCALL_FLAGS` map); covers x86_64's 0..=~470.
+/// Entries of the per-syscall-number flag table (`SYSCALL_FLAGS`, a `.rodata` global of the eBPF
+/// object); covers x86_64's 0..=~470.
 pub const MAX_SYSCALL_NR: u32 = 1024;
 /// `SYSCALL_FLAGS` bit: record this syscall (cleared for calls left out by `-e trace=`).
 pub const SC_TRACE: u8 = 1 << 0;
@@ -207,8 +208,8 @@ pub struct KernelOffsets {
     pub bprm_filename: u32,
     /// `task_struct::pending` + `sigpending::signal`: the thread's own pending signal set.
     pub task_pending_signal: u32,
-    /// Reserved, zero.
-    pub pad: u32,
+    /// `signal_struct::nr_threads` (an `int`): the group's threads not yet released.
+    pub signal_nr_threads: u32,
 }
 const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 40);
 

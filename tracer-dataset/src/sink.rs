@@ -45,11 +45,13 @@ use crate::{
     schema::{self, ARG_COUNT, args_item_field, meta, syscalls_schema},
 };
 
-/// Rows buffered before an Arrow batch is handed to the Parquet writer.
-pub const BATCH_ROWS: usize = 64 * 1024;
-/// Rows per Parquet row group: large enough for good compression, small enough that readers can
-/// skip and parallelise.
-pub const ROW_GROUP_ROWS: usize = 1024 * 1024;
+/// Rows buffered before an Arrow batch is handed to the Parquet writer (~2 MB of builders: the
+/// writer's memory stays small while a capture runs).
+pub const BATCH_ROWS: usize = 16 * 1024;
+/// Rows per Parquet row group: large enough for good compression (pages are compressed one by
+/// one anyway), small enough that readers can skip and parallelise and that the writer's
+/// in-progress group stays a few MB.
+pub const ROW_GROUP_ROWS: usize = 256 * 1024;
 
 /// Errors while writing a dataset file.
 #[derive(Debug, thiserror::Error)]

@@ -25,7 +25,7 @@ use aya_ebpf::{
         generated::{bpf_task_pt_regs, bpf_task_storage_get},
     },
     macros::{btf_tracepoint, map},
-    maps::{Array, HashMap, PerCpuArray, RingBuf},
+    maps::{HashMap, PerCpuArray, RingBuf},
     programs::BtfTracePointContext,
 };
 use tracer_common::{
@@ -110,7 +110,7 @@ static KERNEL_OFFSETS: KernelOffsets = KernelOffsets {
     mm_arg_start: 0,
     bprm_filename: 0,
     task_pending_signal: 0,
-    pad: 0,
+    signal_nr_threads: 0,
 };
 
 /// Nonzero when `sys_enter` is attached and `ENTRY_TS` holds entry times.
@@ -121,13 +121,18 @@ static WANT_DURATIONS: u32 = 0;
 #[map]
 static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 24, 0);
 
-/// Thread group ids under capture (value unused).
+/// Thread group ids under capture, `TRACED_LIVE` or `TRACED_DYING`. Preallocated (tracing
+/// programs may not allocate on older kernels), so its size is start-up time: 16,384 processes
+/// at once (dying ones leave within `DYING_GRACE`) take ~0.4 ms to set up, 65,536 ~1.5 ms. A
+/// fork past it counts as a lost lifecycle record.
 #[map]
-static TRACED: HashMap<u32, u32> = HashMap::with_max_entries(1 << 16, 0);
+static TRACED: HashMap<u32, u32> = HashMap::with_max_entries(1 << 14, 0);
 
-/// Per syscall number: `SC_TRACE` and the path-argument index (`SC_PATH_*`).
-#[map]
-static SYSCALL_FLAGS: Array<u8> = Array::with_max_entries(MAX_SYSCALL_NR, 0);
+/// Per syscall number: `SC_TRACE` and the path-argument index (`SC_PATH_*`). A `.rodata` global
+/// written by the loader with the rest of the section (one map update, then frozen), rather than
+/// an array map filled one `bpf()` call per entry; read with [`syscall_flags`].
+#[unsafe(no_mangle)]
+static SYSCALL_FLAGS: [u8; MAX_SYSCALL_NR as usize] = [0; MAX_SYSCALL_NR as usize];
 
 /// Records that did not fit in the ring buffer, per CPU, per `LOST_*` kind.
 #[map]
@@ -181,6 +186,17 @@ fn offsets() -> KernelOffsets {
     // SAFETY: a plain read of a `.rodata` global; volatile so the compiler does not fold the
     // zero initialiser the loader overwrites.
     unsafe { core::ptr::read_volatile(&KERNEL_OFFSETS) }
+}
+
+/// The `SYSCALL_FLAGS` entry of 64-bit call `nr` (0 past the table).
+#[inline(always)]
+fn syscall_flags(nr: u64) -> u8 {
+    if nr >= MAX_SYSCALL_NR as u64 {
+        return 0;
+    }
+    // SAFETY: `nr` is inside the table; volatile for the same reason as `offsets`: the compiler
+    // must not fold the zero initialiser the loader overwrites.
+    unsafe { core::ptr::read_volatile(SYSCALL_FLAGS.as_ptr().add(nr as usize)) }
 }
 
 #[inline(always)]
@@ -270,11 +286,7 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     }
     // The flag table is indexed by 64-bit numbers: 32-bit calls are always recorded, and
     // without a path.
-    let sc = if compat {
-        SC_TRACE
-    } else {
-        SYSCALL_FLAGS.get(nr as u32).copied().unwrap_or(0)
-    };
+    let sc = if compat { SC_TRACE } else { syscall_flags(nr) };
     if sc & SC_TRACE == 0 {
         return Ok(0);
     }
@@ -523,6 +535,7 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
     // SAFETY: reads of the current task's fields fault safely.
     let exit_code: u32 = unsafe { read_field(task, off.task_exit_code) }.unwrap_or(0);
     let mut flags = 0;
+    let mut last_thread = false;
     // SAFETY: as above.
     if let Ok(signal) = unsafe { read_field::<*const u8>(task, off.task_signal) }
         // SAFETY: as above.
@@ -530,6 +543,11 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
         && live == 0
     {
         flags |= FLAG_GROUP_DEAD;
+        // kernel/exit.c: `signal->nr_threads` drops in release_task(), after this tracepoint,
+        // so 1 here means no other thread of the group exists: none has an exit record to
+        // come.
+        // SAFETY: as above.
+        last_thread = unsafe { read_field::<i32>(signal, off.signal_nr_threads) } == Ok(1);
     }
     let mut nr: i32 = -1;
     let mut args = [0u64; 6];
@@ -552,16 +570,11 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
         } else if enosys && (regs.orig_ax == EXIT_NR || regs.orig_ax == EXIT_GROUP_NR) {
             nr = regs.orig_ax as i32;
             args = regs.args();
-            let sc = SYSCALL_FLAGS.get(nr as u32).copied().unwrap_or(0);
+            let sc = syscall_flags(nr as u64);
             if sc & SC_TRACE != 0 {
                 flags |= FLAG_IN_SYSCALL;
             }
         }
-    }
-    if flags & FLAG_GROUP_DEAD != 0 {
-        // Not removed yet: other threads of the group may reach this tracepoint after us (each
-        // decrements `live` earlier, in do_exit). User space removes dying entries shortly.
-        let _ = TRACED.insert(&tgid, &TRACED_DYING, 0);
     }
     let event = ExitEvent {
         kind: KIND_EXIT,
@@ -577,6 +590,16 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
     };
     if EVENTS.output::<ExitEvent>(&event, 0).is_err() {
         count_lost(LOST_LIFECYCLE);
+    }
+    // After the record is in the ring: user space ends a capture once the filter is empty.
+    if last_thread {
+        // The process has ended and its last record is written: it leaves the filter now,
+        // before its pid can be reused.
+        let _ = TRACED.remove(&tgid);
+    } else if flags & FLAG_GROUP_DEAD != 0 {
+        // Other threads of the group may still reach this tracepoint after us (each decrements
+        // `live` earlier, in do_exit). User space removes dying entries after a grace period.
+        let _ = TRACED.insert(&tgid, &TRACED_DYING, 0);
     }
     Ok(0)
 }

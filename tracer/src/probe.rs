@@ -1,9 +1,15 @@
 //! Loading and attaching the eBPF programs, and the user side of their maps: the traced-process
 //! set, the per-syscall flags, the ring buffer and the loss counters.
+//!
+//! Start-up is on the user's clock (`tracer record -- true` should take a few tens of ms): the
+//! kernel's BTF is mapped once for our own reads of it, aya's loader reads its copy on a second
+//! thread meanwhile, the programs attach through a BTF reduced to their targets' ids, and the
+//! per-syscall flags are part of the object's `.rodata`, written with it in one map update,
+//! not one `bpf()` call per entry.
 
 use aya::{
-    Btf as AyaBtf, Ebpf, EbpfLoader,
-    maps::{Array, HashMap, MapData, PerCpuArray, RingBuf},
+    Btf as AyaBtf, Ebpf, EbpfLoader, Endianness,
+    maps::{HashMap, Map, MapData, PerCpuArray},
     programs::BtfTracePoint,
 };
 use tracer_common::{
@@ -12,7 +18,7 @@ use tracer_common::{
 
 use tracer_dataset::Arch;
 
-use crate::btf::{Btf, BtfError};
+use crate::btf::{self, Btf, BtfBytes, BtfError};
 
 /// The compiled eBPF object (built by build.rs).
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(env!("TRACER_EBPF_OBJECT"));
@@ -77,7 +83,17 @@ pub struct ProbeConfig {
     pub arch: Arch,
 }
 
-/// Reads the kernel structure offsets the programs need from the running kernel's BTF.
+/// The kernel structures whose members the programs read (`kernel_offsets`).
+pub const KERNEL_STRUCTS: [&str; 5] = [
+    "task_struct",
+    "signal_struct",
+    "mm_struct",
+    "linux_binprm",
+    "sigpending",
+];
+
+/// Reads the kernel structure offsets the programs need from the running kernel's BTF, parsed
+/// for (at least) `KERNEL_STRUCTS`.
 pub fn kernel_offsets(btf: &Btf) -> Result<KernelOffsets, BtfError> {
     Ok(KernelOffsets {
         task_pid: btf.member_offset("task_struct", "pid")?,
@@ -90,8 +106,53 @@ pub fn kernel_offsets(btf: &Btf) -> Result<KernelOffsets, BtfError> {
         bprm_filename: btf.member_offset("linux_binprm", "filename")?,
         task_pending_signal: btf.member_offset("task_struct", "pending")?
             + btf.member_offset("sigpending", "signal")?,
-        pad: 0,
+        signal_nr_threads: btf.member_offset("signal_struct", "nr_threads")?,
     })
+}
+
+/// What the programs need from the running kernel's BTF: the structure offsets, and the type
+/// id of each hook's `btf_trace_<hook>` typedef (what a BTF tracepoint program attaches by).
+fn kernel_layout(hooks: &[&str]) -> Result<(KernelOffsets, Vec<(String, u32)>), BtfError> {
+    let typedefs: Vec<String> = hooks.iter().map(|h| format!("btf_trace_{h}")).collect();
+    let mut names: Vec<&str> = KERNEL_STRUCTS.to_vec();
+    names.extend(typedefs.iter().map(String::as_str));
+    let bytes = BtfBytes::from_sys_fs()?;
+    let btf = Btf::parse(&bytes, &names)?;
+    let targets = typedefs
+        .iter()
+        .map(|name| {
+            let id = btf
+                .typedef_id(name)
+                .ok_or_else(|| BtfError::NoTypedef(name.clone()))?;
+            Ok((name.clone(), id))
+        })
+        .collect::<Result<_, BtfError>>()?;
+    Ok((kernel_offsets(&btf)?, targets))
+}
+
+/// The `SYSCALL_FLAGS` table of the eBPF object: per 64-bit syscall number, `SC_TRACE` if it is
+/// recorded and the index + 1 of its path argument.
+fn syscall_flags(config: &ProbeConfig) -> [u8; MAX_SYSCALL_NR as usize] {
+    let mut table = [0u8; MAX_SYSCALL_NR as usize];
+    match &config.filter {
+        None => table.iter_mut().for_each(|f| *f = SC_TRACE),
+        Some(nrs) => {
+            for nr in nrs {
+                if let Some(f) = usize::try_from(*nr).ok().and_then(|i| table.get_mut(i)) {
+                    *f = SC_TRACE;
+                }
+            }
+        }
+    }
+    for (nr, name) in config.arch.all() {
+        if let (Some(idx), Some(f)) = (
+            tracer_dataset::arch::path_arg(name),
+            usize::try_from(nr).ok().and_then(|i| table.get_mut(i)),
+        ) {
+            *f |= (idx + 1) << SC_PATH_SHIFT;
+        }
+    }
+    table
 }
 
 /// The loaded and attached programs with their maps.
@@ -99,10 +160,45 @@ pub struct Probe {
     ebpf: Ebpf,
 }
 
+/// `EbpfLoader::new`, which reads and parses the kernel's whole BTF (for CO-RE relocations) and
+/// is the largest part of loading, running on a thread of its own from the start of a capture,
+/// so that it overlaps the capture's other set-up. `Probe::load` joins it; so does dropping it,
+/// so the launcher, which forks after, always does so from a single-threaded process.
+pub struct LoaderThread(Option<std::thread::JoinHandle<EbpfLoader<'static>>>);
+
+impl LoaderThread {
+    /// Starts the loader's preparation.
+    pub fn start() -> Self {
+        Self(Some(
+            std::thread::Builder::new()
+                .name("tracer-loader".into())
+                .spawn(EbpfLoader::new)
+                .expect("spawning the eBPF loader thread"),
+        ))
+    }
+
+    /// The prepared loader.
+    fn join(mut self) -> EbpfLoader<'static> {
+        self.0
+            .take()
+            .expect("joined once")
+            .join()
+            .expect("the eBPF loader thread panicked")
+    }
+}
+
+impl Drop for LoaderThread {
+    fn drop(&mut self) {
+        if let Some(thread) = self.0.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 impl Probe {
-    /// Loads the object, fills the syscall table and attaches every program. Nothing is recorded
-    /// until a process is added with `trace_pid`.
-    pub fn load(config: &ProbeConfig) -> Result<Self, ProbeError> {
+    /// Loads the object with its syscall table and attaches every program, with the loader
+    /// `loader` has prepared. Nothing is recorded until a process is added with `trace_pid`.
+    pub fn load(config: &ProbeConfig, loader: LoaderThread) -> Result<Self, ProbeError> {
         if EBPF_OBJECT.is_empty() {
             return Err(ProbeError::NoObject(
                 option_env!("TRACER_EBPF_STUB_REASON").unwrap_or("stub build"),
@@ -112,20 +208,8 @@ impl Probe {
         if ring < 4096 || !ring.is_power_of_two() {
             return Err(ProbeError::RingSize(ring));
         }
-        let offsets = kernel_offsets(&Btf::from_sys_fs()?)?;
+        let flags = syscall_flags(config);
         let durations: u32 = config.durations.into();
-        let ebpf = EbpfLoader::new()
-            .override_global("KERNEL_OFFSETS", &offsets, true)
-            .override_global("WANT_DURATIONS", &durations, true)
-            .map_max_entries("EVENTS", config.ring_bytes)
-            // ENTRY_TS is task storage, which aya does not wrap on the user side; we never
-            // touch it from here.
-            .allow_unsupported_maps()
-            .load(EBPF_OBJECT)
-            .map_err(ProbeError::Load)?;
-        let mut probe = Self { ebpf };
-        probe.fill_syscall_flags(config)?;
-        let btf = AyaBtf::from_sys_fs().map_err(ProbeError::AyaBtf)?;
         // Process lifecycle hooks, then raw_syscalls:sys_exit (and sys_enter with -T). All are
         // BTF tracepoints: no tracefs needed, typed arguments, and each program is named as its
         // tracepoint.
@@ -138,58 +222,68 @@ impl Probe {
         if config.durations {
             hooks.push("sys_enter");
         }
-        for name in hooks {
-            let program_err = |source| ProbeError::Program { name, source };
-            let prog: &mut BtfTracePoint = probe
-                .ebpf
-                .program_mut(name)
-                .ok_or(ProbeError::MissingProgram(name))?
-                .try_into()
-                .map_err(program_err)?;
-            prog.load(name, &btf).map_err(program_err)?;
-            prog.attach().map_err(program_err)?;
-        }
+        // Meanwhile, what the programs need from the kernel's BTF, from one mapping of it.
+        let layout = kernel_layout(&hooks);
+        let loader = loader.join();
+        let (offsets, targets) = layout?;
+        let mut loader = loader;
+        let loaded = loader
+            .override_global("KERNEL_OFFSETS", &offsets, true)
+            .override_global("WANT_DURATIONS", &durations, true)
+            .override_global("SYSCALL_FLAGS", &flags, true)
+            .map_max_entries("EVENTS", config.ring_bytes)
+            // ENTRY_TS is task storage, which aya does not wrap on the user side; we never
+            // touch it from here.
+            .allow_unsupported_maps()
+            .load(EBPF_OBJECT)
+            .map_err(ProbeError::Load)?;
+        let mut probe = Self { ebpf: loaded };
+        let targets: Vec<(&str, u32)> = targets.iter().map(|(n, id)| (n.as_str(), *id)).collect();
+        let btf = AyaBtf::parse(&btf::typedefs_only(&targets), Endianness::default())
+            .map_err(ProbeError::AyaBtf)?;
+        std::thread::scope(|scope| {
+            // The loader holds aya's parse of the kernel's BTF: freeing it takes a few ms, done
+            // meanwhile on a second thread (joined here, before anything forks).
+            scope.spawn(move || drop(loader));
+            probe.attach(&hooks, &btf)
+        })?;
         Ok(probe)
     }
 
-    fn fill_syscall_flags(&mut self, config: &ProbeConfig) -> Result<(), ProbeError> {
-        let map = self
-            .ebpf
-            .map_mut("SYSCALL_FLAGS")
-            .ok_or(ProbeError::MissingMap("SYSCALL_FLAGS"))?;
-        let mut flags: Array<&mut MapData, u8> =
-            Array::try_from(map).map_err(|source| ProbeError::Map {
-                name: "SYSCALL_FLAGS",
-                source,
-            })?;
-        let mut table = vec![0u8; MAX_SYSCALL_NR as usize];
-        match &config.filter {
-            None => table.iter_mut().for_each(|f| *f = SC_TRACE),
-            Some(nrs) => {
-                for nr in nrs {
-                    if let Some(f) = usize::try_from(*nr).ok().and_then(|i| table.get_mut(i)) {
-                        *f = SC_TRACE;
-                    }
-                }
+    /// Loads and attaches the program of each of `hooks`, named as its tracepoint, whose
+    /// `btf_trace_<hook>` ids `btf` holds. The verifier runs in the loading thread, so the
+    /// programs are loaded on two threads at once (a few ms of start-up each), then attached.
+    fn attach(&mut self, hooks: &[&'static str], btf: &AyaBtf) -> Result<(), ProbeError> {
+        let mut programs = Vec::new();
+        for (name, program) in self.ebpf.programs_mut() {
+            if let Some(&hook) = hooks.iter().find(|h| **h == name) {
+                let prog: &mut BtfTracePoint = program
+                    .try_into()
+                    .map_err(|source| ProbeError::Program { name: hook, source })?;
+                programs.push((hook, prog));
             }
         }
-        for (nr, name) in config.arch.all() {
-            if let (Some(idx), Some(f)) = (
-                tracer_dataset::arch::path_arg(name),
-                usize::try_from(nr).ok().and_then(|i| table.get_mut(i)),
-            ) {
-                *f |= (idx + 1) << SC_PATH_SHIFT;
-            }
+        if let Some(&missing) = hooks
+            .iter()
+            .find(|h| !programs.iter().any(|(name, _)| name == *h))
+        {
+            return Err(ProbeError::MissingProgram(missing));
         }
-        for (nr, f) in table.iter().enumerate() {
-            if *f != 0 {
-                flags
-                    .set(nr as u32, f, 0)
-                    .map_err(|source| ProbeError::Map {
-                        name: "SYSCALL_FLAGS",
-                        source,
-                    })?;
-            }
+        let load = |programs: &mut [(&'static str, &mut BtfTracePoint)]| {
+            programs.iter_mut().try_for_each(|(name, prog)| {
+                prog.load(name, btf)
+                    .map_err(|source| ProbeError::Program { name, source })
+            })
+        };
+        let (first, second) = programs.split_at_mut(hooks.len() / 2);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| load(second));
+            let here = load(first);
+            here.and(other.join().expect("a program-loading thread panicked"))
+        })?;
+        for (name, prog) in programs {
+            prog.attach()
+                .map_err(|source| ProbeError::Program { name, source })?;
         }
         Ok(())
     }
@@ -215,25 +309,20 @@ impl Probe {
             })
     }
 
-    /// Stops following `tgid`.
+    /// Stops following `tgid` (a process that already left the filter is no error).
     pub fn untrace(&mut self, tgid: u32) -> Result<(), ProbeError> {
         match self.traced()?.remove(&tgid) {
             Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+            Err(aya::maps::MapError::SyscallError(e))
+                if e.io_error.raw_os_error() == Some(libc::ENOENT) =>
+            {
+                Ok(())
+            }
             Err(source) => Err(ProbeError::Map {
                 name: "TRACED",
                 source,
             }),
         }
-    }
-
-    /// Number of traced processes still alive (dying ones no longer count).
-    pub fn traced_count(&mut self) -> Result<usize, ProbeError> {
-        let traced = self.traced()?;
-        Ok(traced
-            .iter()
-            .filter_map(Result::ok)
-            .filter(|(_, v)| *v == TRACED_LIVE)
-            .count())
     }
 
     /// Traced process ids, alive and dying.
@@ -278,16 +367,16 @@ impl Probe {
         Ok(())
     }
 
-    /// Takes the ring buffer for the drain thread.
-    pub fn take_ring(&mut self) -> Result<RingBuf<MapData>, ProbeError> {
-        let map = self
-            .ebpf
-            .take_map("EVENTS")
-            .ok_or(ProbeError::MissingMap("EVENTS"))?;
-        RingBuf::try_from(map).map_err(|source| ProbeError::Map {
-            name: "EVENTS",
-            source,
-        })
+    /// Takes the ring buffer map for the drain thread.
+    pub fn take_ring(&mut self) -> Result<MapData, ProbeError> {
+        match self.ebpf.take_map("EVENTS") {
+            Some(Map::RingBuf(data)) => Ok(data),
+            Some(_) => Err(ProbeError::Map {
+                name: "EVENTS",
+                source: aya::maps::MapError::InvalidMapType { map_type: 0 },
+            }),
+            None => Err(ProbeError::MissingMap("EVENTS")),
+        }
     }
 
     /// Lost records: `[cpu][kind]` with kinds `LOST_SYSCALL`, `LOST_LIFECYCLE`.
@@ -315,5 +404,36 @@ impl Probe {
             }
         }
         Ok(per_cpu)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syscall_flags_record_the_filter_and_mark_path_arguments() {
+        let arch = Arch::X86_64;
+        let nr = |name| arch.number(name).expect("x86_64 call") as usize;
+        let all = syscall_flags(&ProbeConfig {
+            ring_bytes: 4096,
+            durations: false,
+            filter: None,
+            arch,
+        });
+        assert_eq!(all[nr("getppid")], SC_TRACE, "recorded, no path");
+        assert_eq!(
+            all[nr("openat")],
+            SC_TRACE | (2 << SC_PATH_SHIFT),
+            "openat's path is its second argument"
+        );
+        let some = syscall_flags(&ProbeConfig {
+            ring_bytes: 4096,
+            durations: false,
+            filter: Some(vec![nr("getppid") as i32]),
+            arch,
+        });
+        assert_eq!(some[nr("getppid")], SC_TRACE, "kept by the filter");
+        assert_eq!(some[nr("read")] & SC_TRACE, 0, "left out by the filter");
     }
 }

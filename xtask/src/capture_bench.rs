@@ -112,8 +112,9 @@ struct Contender {
 }
 
 /// Debian's perf: older packages install `perf_<major>.<minor>` behind a wrapper that insists on
-/// the running kernel's version (take the newest real binary), newer ones a plain `perf`.
-fn perf_binary() -> Option<PathBuf> {
+/// the running kernel's version (take the newest real binary); newer ones (linux-perf 6.1.1xx)
+/// install the real binary as `/usr/bin/perf` itself.
+pub fn perf_binary() -> Option<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/bin")
         .ok()?
         .flatten()
@@ -126,11 +127,14 @@ fn perf_binary() -> Option<PathBuf> {
         .collect();
     found.sort();
     found.pop().or_else(|| {
-        Command::new("perf")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-            .then(|| PathBuf::from("perf"))
+        let plain = PathBuf::from("/usr/bin/perf");
+        Command::new(&plain)
+            .arg("version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+            .then_some(plain)
     })
 }
 

@@ -48,10 +48,7 @@ fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
 /// `bpftrace`; skips what is present.
 pub fn bench_peers() -> anyhow::Result<()> {
     let mut missing = Vec::new();
-    let has_perf = std::fs::read_dir("/usr/bin").is_ok_and(|d| {
-        d.flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with("perf"))
-    });
+    let has_perf = crate::capture_bench::perf_binary().is_some();
     if !has_perf {
         missing.push("linux-perf");
     }

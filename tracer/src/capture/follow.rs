@@ -10,6 +10,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use tokio::signal::unix::{SignalKind, signal};
+
 use super::{
     Job, JobOutcome, Progress, RecordConfig, RecordError, Schedule, Target,
     files::Live,
@@ -128,11 +130,23 @@ impl<'a> Follower<'a> {
         };
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // A command's exit wakes the loop at once rather than at the next tick, so the capture
+        // ends as soon as the command does. Without the stream, the ticks still reap.
+        let mut child_exits = signal(SignalKind::child()).ok();
         if self.schedule == Schedule::Concurrent {
             self.release_all()?;
         }
         loop {
-            let signal = match streams.next(&mut tick).await {
+            let next = tokio::select! {
+                sig = streams.next(&mut tick) => sig,
+                Some(()) = async {
+                    match child_exits.as_mut() {
+                        Some(exits) => exits.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => None,
+            };
+            let signal = match next {
                 Some(libc::SIGWINCH) => {
                     self.terminal.sync_winsize();
                     None
@@ -155,7 +169,7 @@ impl<'a> Follower<'a> {
             {
                 return Ok(Some(stop));
             }
-            self.reap();
+            self.reap()?;
             self.release_next()?;
             self.report_progress();
             self.publish_losses()?;
@@ -170,12 +184,14 @@ impl<'a> Follower<'a> {
                 }
             }
             self.probe.prune_dying(&mut self.dying_since, DYING_GRACE)?;
+            // A process leaves the filter when its last thread has written its exit record
+            // (the exit hook), when reaped here (see `reap`), or, if other threads may still
+            // be exiting, `DYING_GRACE` after it started dying. An empty filter means every
+            // exit record is in the ring.
             if self.running.is_empty()
                 && self.next >= self.blocked.len()
-                && self.probe.traced_count()? == 0
+                && self.probe.traced_pids()?.is_empty()
             {
-                // Let the last exit events of dying processes reach the ring.
-                tokio::time::sleep(DYING_GRACE).await;
                 return Ok(self.last_signal);
             }
         }
@@ -319,11 +335,15 @@ impl<'a> Follower<'a> {
         }
     }
 
-    /// Reaps finished commands and kills those past their timeout. A command on its own pty
-    /// that stopped (Ctrl-Z) suspends the tracer with it (`Terminal::suspend`).
-    fn reap(&mut self) {
+    /// Reaps finished commands, removes them from the filter and kills those past their timeout.
+    /// A reaped process has no thread left (wait reports a thread group leader only once its
+    /// other threads are released, kernel/exit.c `delay_group_leader`), so every one of them
+    /// passed the exit hook: its records are in the ring and it needs no grace. A command on its
+    /// own pty that stopped (Ctrl-Z) suspends the tracer with it (`Terminal::suspend`).
+    fn reap(&mut self) -> Result<(), RecordError> {
         let mut timed_out = Vec::new();
         let mut stopped = Vec::new();
+        let mut reaped = Vec::new();
         let flags = if self.terminal.is_pty() {
             libc::WNOHANG | libc::WUNTRACED
         } else {
@@ -348,6 +368,7 @@ impl<'a> Follower<'a> {
                     o.signal = Some(libc::WTERMSIG(status));
                 }
                 *last_exit = Some(Instant::now());
+                reaped.push(r.pid);
                 return false;
             }
             if r.deadline.is_some_and(|d| Instant::now() >= d) && !o.timed_out {
@@ -356,12 +377,17 @@ impl<'a> Follower<'a> {
             }
             true
         });
+        for pid in reaped {
+            self.probe.untrace(pid as u32)?;
+            self.dying_since.remove(&(pid as u32));
+        }
         for pid in timed_out {
             self.signal_job(pid, libc::SIGKILL);
         }
         for pid in stopped {
             self.terminal.suspend(pid);
         }
+        Ok(())
     }
 
     fn report_progress(&mut self) {

@@ -18,6 +18,7 @@ pub mod launch;
 mod lineage;
 mod pipeline;
 mod procfs;
+mod ring;
 mod rows;
 mod signals;
 mod targets;
@@ -45,16 +46,20 @@ use tracer_dataset::{
 use crate::{
     clock::clock_offset_ns,
     preflight::{self, PreflightError},
-    probe::{Probe, ProbeConfig, ProbeError},
+    probe::{LoaderThread, Probe, ProbeConfig, ProbeError},
 };
 pub use drain::Batch;
 pub use launch::{Credentials, LaunchError};
 pub use totals::SyscallTotals;
-pub use writer::{CUT_EVERY, Collected, WriteFailure, Writer, WriterStats};
+pub use writer::{CUT_EVERY, Collected, SLOW_WRITER_ENV, WriteFailure, Writer, WriterStats};
 
-/// Default ring buffer: 128 MiB holds about 1.4 million syscall records, a few hundred
-/// milliseconds of a syscall storm, enough slack for the drain thread on a busy machine.
-pub const DEFAULT_RING_BYTES: u32 = 128 << 20;
+/// Default ring buffer: 8 MiB holds about 80,000 syscall records, ~25 ms of a syscall storm at
+/// full speed. That is slack for the drain thread only, which copies a record out in ~20 ns
+/// (a 2 MiB ring lost nothing on a 2-million-call storm with eight CPU hogs on two cores); a
+/// writer that falls behind is absorbed by the queue behind the drain (see `drain`). The kernel
+/// zeroes the ring when the programs load, and it is resident for the whole capture: a larger
+/// one costs start-up and memory.
+pub const DEFAULT_RING_BYTES: u32 = 8 << 20;
 
 /// Errors of a capture.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +85,9 @@ pub enum RecordError {
     /// A -p target does not exist.
     #[error("-p {0}: no such process")]
     NoSuchPid(u32),
+    /// The ring buffer could not be mapped.
+    #[error("mapping the eBPF ring buffer")]
+    Ring(#[source] std::io::Error),
     /// The async runtime could not start.
     #[error("starting the signal-handling runtime")]
     Runtime(#[source] std::io::Error),
@@ -320,6 +328,8 @@ fn terminal_plan(config: &RecordConfig) -> terminal::Plan {
 
 /// Runs a capture. Blocks until the traced processes are gone or a signal ends it.
 pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
+    // The slowest part of start-up, started first to overlap the rest (see `LoaderThread`).
+    let loader = LoaderThread::start();
     preflight::check_all()?;
     let mut signals = signals::Signals::install()?;
     // Resolve every program and pid before anything starts.
@@ -333,12 +343,15 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
         access(config, &resolved),
     )?);
     let (files, sink) = output.open(0).map_err(RecordError::Output)?;
-    let mut probe = Probe::load(&ProbeConfig {
-        ring_bytes: config.ring_bytes,
-        durations: config.durations,
-        filter: config.filter.as_ref().map(|(nrs, _)| nrs.clone()),
-        arch,
-    })?;
+    let mut probe = Probe::load(
+        &ProbeConfig {
+            ring_bytes: config.ring_bytes,
+            durations: config.durations,
+            filter: config.filter.as_ref().map(|(nrs, _)| nrs.clone()),
+            arch,
+        },
+        loader,
+    )?;
     let live = Arc::new(files::Live::default());
     let mut writer = Writer::with_files(sink, files, output, live.clone(), arch, clock_offset);
     let plan = if config.job_process_groups {
@@ -366,7 +379,9 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
     } else {
         config
     };
-    let pipeline = pipeline::Pipeline::start(probe.take_ring()?, writer);
+    let ring =
+        ring::EventRing::new(probe.take_ring()?, config.ring_bytes).map_err(RecordError::Ring)?;
+    let pipeline = pipeline::Pipeline::start(ring, writer);
     let started = Instant::now();
     let mut follower = follow::Follower::new(
         config, &mut probe, registered, &pipeline, started, &terminal, &live,

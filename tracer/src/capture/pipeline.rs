@@ -4,23 +4,23 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         mpsc,
     },
     thread::{self, JoinHandle},
 };
 
-use aya::maps::{MapData, RingBuf};
-
 use super::{
     drain::{self, DrainCounters},
+    ring::EventRing,
     writer::{self, Collected, WriteFailure, Writer},
 };
 
-/// Batches queued between the drain and writer threads (1 MiB each). When the writer falls this
-/// far behind, the drain waits, the ring buffer fills and further records are counted as lost:
-/// memory stays bounded and losses stay visible.
-const QUEUED_BATCHES: usize = 512;
+/// Batches queued between the drain and writer threads (1 MiB each): with the ring buffer, the
+/// slack for a writer that falls behind for a moment (a Parquet flush, a busy CPU). When the
+/// writer falls further behind, the drain waits, the ring buffer fills and further records are
+/// counted as lost: memory stays bounded (ring + this many MiB) and losses stay visible.
+const QUEUED_BATCHES: usize = 16;
 
 /// The running threads.
 pub struct Pipeline {
@@ -40,12 +40,28 @@ pub struct Joined {
 
 impl Pipeline {
     /// Starts draining `ring` into `writer`.
-    pub fn start(ring: RingBuf<MapData>, writer: Writer) -> Self {
+    pub fn start(ring: EventRing, writer: Writer) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(DrainCounters::default());
         let (tx, rx) = mpsc::sync_channel(QUEUED_BATCHES);
-        let drain = drain::spawn_drain(ring, stop.clone(), counters.clone(), tx);
-        let writer = writer::spawn_writer(writer, rx);
+        // Written batches go back to the drain to be filled again: no allocation (and no fresh
+        // pages to fault in) per MiB of records.
+        let (spare_tx, spare_rx) = mpsc::sync_channel(QUEUED_BATCHES + 2);
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let to_writer = drain::ToWriter {
+            batches: tx,
+            spare: spare_rx,
+            in_flight: in_flight.clone(),
+        };
+        let drain = drain::spawn_drain(ring, stop.clone(), counters.clone(), to_writer);
+        let writer = writer::spawn_writer(
+            writer,
+            writer::FromDrain {
+                batches: rx,
+                spare: spare_tx,
+                in_flight,
+            },
+        );
         Self {
             stop,
             counters,
@@ -68,6 +84,7 @@ impl Pipeline {
     /// reaches the writer, and waits for both threads.
     pub fn stop(self) -> Joined {
         self.stop.store(true, Ordering::Release);
+        self.drain.thread().unpark();
         Joined {
             drain: self.drain.join(),
             writer: self.writer.join(),

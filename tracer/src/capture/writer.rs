@@ -1,13 +1,20 @@
 //! The writer thread: takes the drain's batches, decodes each record (`decode`), keeps the
 //! process table (`lineage`), and writes the rows (`rows`) and the `--summary` totals
-//! (`totals`). It runs at a lower priority than the traced workload; batches queue meanwhile.
-//! About every second (`CUT_EVERY`) it cuts a part of the crash journal (and writes the process
-//! table's snapshot when it changed), and a rotating capture moves on to its next file.
+//! (`totals`). It runs at normal priority and keeps up with the traced workload while it runs,
+//! so the capture ends soon after the workload does: a writer niced below a busy machine's other
+//! work falls behind, and then either memory grows or records are lost (the queue is bounded,
+//! see `pipeline`). About every second (`CUT_EVERY`) it cuts a part of the crash journal (and
+//! writes the process table's snapshot when it changed), and a rotating capture moves on to its
+//! next file.
 
 use std::{
     borrow::Cow,
     path::PathBuf,
-    sync::{Arc, mpsc},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+        mpsc,
+    },
     thread,
     time::{Duration, Instant},
 };
@@ -244,7 +251,8 @@ impl Writer {
 
     /// Decodes and writes one batch; a record that does not decode is counted and skipped.
     pub fn write_batch(&mut self, batch: &Batch) -> Result<(), SinkError> {
-        for record in batch.records() {
+        let mut records = batch.records();
+        while let Some(record) = records.next_record() {
             self.write_record(record)?;
         }
         Ok(())
@@ -355,34 +363,54 @@ impl Writer {
     }
 }
 
-/// Lowers the calling thread to nice 10: decoding and compressing yield to the traced workload
-/// (on a 2-core machine the writer would otherwise take a core from it), while still getting
-/// a share of a busy CPU. Batches queue meanwhile, up to a bound (see `pipeline`); the drain
-/// thread keeps normal priority.
-fn lower_priority() {
-    // SAFETY: gettid has no preconditions; setpriority on our own thread id. Failure only
-    // costs priority.
-    unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
-    }
+/// Test hook: microseconds the writer sleeps after each batch, to show that a writer that falls
+/// behind costs counted losses, not unbounded memory (tests/tests/capture_cost.rs).
+pub const SLOW_WRITER_ENV: &str = "TRACER_TEST_WRITER_DELAY_US";
+
+/// The writer's side of the queue from the drain (see `drain::ToWriter`).
+pub struct FromDrain {
+    /// Batches to write.
+    pub batches: mpsc::Receiver<Batch>,
+    /// Written batches, emptied, back to the drain.
+    pub spare: mpsc::SyncSender<Batch>,
+    /// Batches sent and not yet written; counted down here.
+    pub in_flight: Arc<AtomicUsize>,
 }
 
-/// Spawns the writer thread: writes every batch until the drain side hangs up, cutting a
-/// journal part every `CUT_EVERY`. On an error it stops and says what was kept.
+/// Spawns the writer thread: writes every batch until the drain side hangs up, handing each
+/// written batch back and cutting a journal part every `CUT_EVERY`. On an error it stops and
+/// says what was kept.
 pub fn spawn_writer(
     mut writer: Writer,
-    batches: mpsc::Receiver<Batch>,
+    from_drain: FromDrain,
 ) -> thread::JoinHandle<Result<Collected, Box<WriteFailure>>> {
+    let delay = std::env::var(SLOW_WRITER_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_micros);
     thread::Builder::new()
         .name("tracer-writer".into())
         .spawn(move || {
-            lower_priority();
+            let FromDrain {
+                batches,
+                spare,
+                in_flight,
+            } = from_drain;
             let mut next_cut = Instant::now() + CUT_EVERY;
             loop {
                 let wait = next_cut.saturating_duration_since(Instant::now());
                 let written = match batches.recv_timeout(wait) {
-                    Ok(batch) => writer.write_batch(&batch),
+                    Ok(mut batch) => {
+                        let written = writer.write_batch(&batch);
+                        if let Some(delay) = delay {
+                            thread::sleep(delay);
+                        }
+                        batch.clear();
+                        // Full only if the drain has spares enough; then this one is freed.
+                        let _ = spare.try_send(batch);
+                        in_flight.fetch_sub(1, Ordering::AcqRel);
+                        written
+                    }
                     Err(mpsc::RecvTimeoutError::Timeout) => Ok(()),
                     Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 };

@@ -66,7 +66,7 @@ pub struct ExperimentArgs {
     pub durations: bool,
 
     /// Ring buffer size in bytes per capture.
-    #[arg(long = "ring-bytes", value_name = "BYTES", default_value = "64M", value_parser = parse_bytes)]
+    #[arg(long = "ring-bytes", value_name = "BYTES", default_value = "8M", value_parser = parse_bytes)]
     pub ring_bytes: u32,
 
     /// Capture only; skip the comparison and report.

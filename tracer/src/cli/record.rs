@@ -99,7 +99,7 @@ pub struct RecordArgs {
     pub string_limit: Option<usize>,
 
     /// Ring buffer size in bytes (power of two; K, M, G suffixes accepted).
-    #[arg(long = "ring-bytes", value_name = "BYTES", default_value = "128M", value_parser = parse_bytes)]
+    #[arg(long = "ring-bytes", value_name = "BYTES", default_value = "8M", value_parser = parse_bytes)]
     pub ring_bytes: u32,
 
     /// Run id written into every row (default: derived from the time and pid).
@@ -416,5 +416,18 @@ mod tests {
             panic!("record subcommand")
         };
         assert_eq!(args.string_limit, Some(64));
+    }
+
+    #[test]
+    fn the_ring_defaults_to_the_capture_default() {
+        let cli = Cli::try_parse_from(["tracer", "record", "--", "true"]).expect("parses");
+        let Command::Record(args) = cli.command else {
+            panic!("record subcommand")
+        };
+        assert_eq!(
+            args.ring_bytes,
+            capture::DEFAULT_RING_BYTES,
+            "--ring-bytes' default is DEFAULT_RING_BYTES"
+        );
     }
 }
