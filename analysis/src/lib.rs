@@ -44,6 +44,7 @@ pub mod error;
 pub mod eval;
 pub mod hamming;
 pub mod intern;
+pub mod lidds;
 pub mod matrix;
 pub mod mechanism;
 pub mod metrics;
