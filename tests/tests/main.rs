@@ -2,6 +2,7 @@
 //! C programs, live captures, reading files back) are the `tests` library (`src/lib.rs`).
 
 mod capture;
+mod eval_lidds;
 mod experiment;
 mod ingest_datasets;
 mod ingest_fixtures;
