@@ -97,6 +97,9 @@ pub enum AnalysisError {
     /// Writing a dataset file failed.
     #[error(transparent)]
     Sink(#[from] tracer_dataset::SinkError),
+    /// Reading a dataset file through `tracer_dataset` (the `runs` labels, times) failed.
+    #[error(transparent)]
+    Read(#[from] tracer_dataset::rows::ReadError),
     /// The selection left nothing to work with (no baseline runs, no trace, ...).
     #[error("{0}")]
     Empty(String),

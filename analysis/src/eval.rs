@@ -7,14 +7,19 @@
 //!
 //! Each distinct input list is opened once (its footers decoded once), and one scorer serves the
 //! normal and the anomalous traces, so both share the baseline's Hamming index.
+//!
+//! When the anomalous runs carry exploit start times (a LID-DS import's `runs` table), the
+//! LID-DS framework's measures are added (`lidds`): thresholds from the validation split of
+//! the normal inputs, then the same reads of the normal and anomalous runs feed both scorers.
 
-use std::path::PathBuf;
+use std::{collections::HashSet, path::PathBuf};
 
 use crate::{
-    dataset::{Dataset, RunMeta, Selection},
+    dataset::{Dataset, RowConsumer, RunMeta, Selection, select::Field},
     error::AnalysisError,
     hamming::SearchStats,
     intern::Interner,
+    lidds::{self, Both, LiddsMeasures, LiddsScorer, Phase},
     metrics::{ScoreConfig, TraceMetrics},
     ngram::DEFAULT_K,
     profile::{Profile, build_profile},
@@ -143,6 +148,8 @@ pub struct EvalConfig {
     pub normal_selection: Selection,
     /// Runs of `anomalous` used.
     pub anomalous_selection: Selection,
+    /// Runs of `normal` that may set the LID-DS threshold, beyond their split label.
+    pub validation_selection: Selection,
     /// View the traces are scored in.
     pub view: View,
     /// Scoring options.
@@ -158,6 +165,7 @@ impl EvalConfig {
             anomalous,
             normal_selection: Selection::all(),
             anomalous_selection: Selection::all(),
+            validation_selection: Selection::all(),
             view: View::Thread,
             score: ScoreConfig::default(),
         }
@@ -262,6 +270,11 @@ pub struct EvalResult {
     pub hamming_sampled_traces: usize,
     /// What the Hamming searches did.
     pub hamming_search: SearchStats,
+    /// The LID-DS framework's measures, when the anomalous runs carry exploit start times.
+    pub lidds: Option<LiddsMeasures>,
+    /// Why the LID-DS measures are missing although exploit start times are present.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lidds_note: Option<String>,
     /// ROC curves per metric.
     #[serde(skip)]
     pub curves: Vec<MetricCurve>,
@@ -433,14 +446,82 @@ pub fn run(cfg: &EvalConfig) -> Result<EvalResult, AnalysisError> {
         cfg.score.clone(),
         Box::new(|_: &RunMeta| Some((baseline_name.clone(), &profile))),
     )?;
+    // The LID-DS measures: exploit recordings with start times, the validation split, and the
+    // variants' baselines (each trained in its own view, as the framework trains the n-grams it
+    // detects with; a profile file serves both).
+    let starts = lidds::exploit_starts(datasets.get(&cfg.anomalous)?, &cfg.anomalous_selection)?;
+    let mut lidds_note = None;
+    let validation: HashSet<String> = if starts.is_empty() {
+        HashSet::new()
+    } else {
+        lidds::validation_runs(datasets.get(&cfg.normal)?, &cfg.validation_selection)?
+    };
+    let on = !starts.is_empty() && !validation.is_empty();
+    if !starts.is_empty() && validation.is_empty() {
+        lidds_note = Some(format!(
+            "no LID-DS measures: no run of {} has split `validation` in its runs table (the threshold is the highest validation score)",
+            cfg.normal.join(", ")
+        ));
+    }
+    let cuts = if on {
+        lidds::exploit_cuts(datasets.get(&cfg.anomalous)?, &starts)?
+    } else {
+        Default::default()
+    };
+    let mut own = Vec::new();
+    if on
+        && let BaselineSource::Train {
+            inputs,
+            selection,
+            view,
+            k,
+        } = &cfg.baseline
+    {
+        for (_, v) in lidds::VARIANTS.iter().filter(|(_, v)| v != view) {
+            let (p, _) = build_profile(datasets.get(inputs)?, selection, *v, *k, &mut interner)?;
+            own.push(p);
+        }
+    }
+    let mut lidds_scorer = if on {
+        let variants = lidds::VARIANTS
+            .iter()
+            .map(|(_, v)| {
+                let p = own.iter().find(|p| p.view == *v).unwrap_or(&profile);
+                lidds::Variant::new(*v, p, cfg.score.frame)
+            })
+            .collect::<Result<Vec<_>, AnalysisError>>()?;
+        let mut l = LiddsScorer::new(variants, &validation, &cuts);
+        let ids: Vec<String> = validation.iter().cloned().collect();
+        let selection = cfg.validation_selection.clone().with(Field::RunId, &ids);
+        datasets
+            .get(&cfg.normal)?
+            .scan(&selection, &mut interner, &mut l)?;
+        Some(l)
+    } else {
+        None
+    };
     let mut traces = Vec::new();
-    for (label, inputs, selection) in [
-        ("normal", &cfg.normal, &cfg.normal_selection),
-        ("anomalous", &cfg.anomalous, &cfg.anomalous_selection),
+    for (label, inputs, selection, phase) in [
+        ("normal", &cfg.normal, &cfg.normal_selection, Phase::Normal),
+        (
+            "anomalous",
+            &cfg.anomalous,
+            &cfg.anomalous_selection,
+            Phase::Exploit,
+        ),
     ] {
+        let mut both;
+        let consumer: &mut dyn RowConsumer = match lidds_scorer.as_mut() {
+            Some(l) => {
+                l.set_phase(phase);
+                both = Both(&mut scorer, l);
+                &mut both
+            }
+            None => &mut scorer,
+        };
         datasets
             .get(inputs)?
-            .scan(selection, &mut interner, &mut scorer)?;
+            .scan(selection, &mut interner, consumer)?;
         let scored = scorer.take_results();
         if scored.is_empty() {
             return Err(AnalysisError::Empty(format!(
@@ -456,6 +537,7 @@ pub fn run(cfg: &EvalConfig) -> Result<EvalResult, AnalysisError> {
     }
     let hamming_search = scorer.hamming_stats();
     drop(scorer);
+    let lidds = lidds_scorer.map(|l| LiddsMeasures::of(&l, cfg.score.frame, starts.len()));
     let detection = detection_per_metric(&traces);
     Ok(EvalResult {
         baseline: name,
@@ -475,6 +557,8 @@ pub fn run(cfg: &EvalConfig) -> Result<EvalResult, AnalysisError> {
             })
             .count(),
         hamming_search,
+        lidds,
+        lidds_note,
         curves: curves(&traces),
         traces,
     })

@@ -18,7 +18,8 @@
 //!   other's.
 //! - [`eval::run`]`(&EvalConfig) -> EvalResult`: labelled normal/anomalous traces against a
 //!   baseline (stide evaluation): per-trace scores and, per metric, the ROC AUC and curve, the
-//!   detection rate at fixed false-alarm rates and at zero false alarms, and per attack family.
+//!   detection rate at fixed false-alarm rates and at zero false alarms, and per attack family;
+//!   on LID-DS imports also the LID-DS framework's measures ([`lidds`]).
 //! - [`profile::build_profile`], [`profile::Profile::save`] / [`profile::Profile::load`],
 //!   [`eval::score_traces`]: profiles as reusable files, and scoring against one.
 //! - [`sql::render`]: the same metrics as DuckDB SQL over the Parquet files.
@@ -44,6 +45,7 @@ pub mod error;
 pub mod eval;
 pub mod hamming;
 pub mod intern;
+pub mod lidds;
 pub mod matrix;
 pub mod mechanism;
 pub mod metrics;

@@ -150,6 +150,17 @@ impl Windower {
     /// Feeds rows of the current run; calls `on_window` with each completed window, in row order.
     #[inline]
     pub fn feed(&mut self, chunk: &RowChunk<'_>, mut on_window: impl FnMut(WindowKey)) {
+        self.feed_indexed(chunk, |_, key| on_window(key));
+    }
+
+    /// As `feed`, also passing the index in `chunk` of the row that completed each window (its
+    /// last call), for callers that need that call's `seq` or time.
+    #[inline]
+    pub fn feed_indexed(
+        &mut self,
+        chunk: &RowChunk<'_>,
+        mut on_window: impl FnMut(usize, WindowKey),
+    ) {
         let k = self.layout.k() as u64;
         let layout = self.layout;
         let tags = match self.view {
@@ -160,17 +171,17 @@ impl Windower {
                     self.states.push(SeqState::default());
                 }
                 let st = &mut self.states[0];
-                for &id in chunk.syscall {
+                for (i, &id) in chunk.syscall.iter().enumerate() {
                     st.key = layout.roll(st.key, id);
                     st.len += 1;
                     if st.len >= k {
-                        on_window(st.key);
+                        on_window(i, st.key);
                     }
                 }
                 return;
             }
         };
-        for (&tag, &id) in tags.iter().zip(chunk.syscall) {
+        for (i, (&tag, &id)) in tags.iter().zip(chunk.syscall).enumerate() {
             if i64::from(tag) != self.last_tag {
                 let next = self.states.len() as u32;
                 let slot = *self.slots.entry(tag).or_insert(next);
@@ -184,7 +195,7 @@ impl Windower {
             st.key = layout.roll(st.key, id);
             st.len += 1;
             if st.len >= k {
-                on_window(st.key);
+                on_window(i, st.key);
             }
         }
     }

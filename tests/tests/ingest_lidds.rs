@@ -16,7 +16,7 @@ use crate::ingest_datasets::{classes, config, files, ingest, ingest_err, label, 
 
 /// The LID-DS 2021 fixture in its distributed layout under `dir`: each checked-in recording
 /// folder `<name>/` zipped into `<name>.zip`. Returns the scenario folder.
-fn lidds_2021(dir: &Path) -> PathBuf {
+pub(crate) fn lidds_2021(dir: &Path) -> PathBuf {
     let src = workspace().join("tests/data/lid-ds/2021/CVE-2017-7529");
     let dst = dir.join("CVE-2017-7529");
     fn build(src: &Path, dst: &Path) {

@@ -47,7 +47,8 @@ pub enum Command {
     Profile(ProfileArgs),
     /// Score traces against a saved profile: coverage, mismatch, locality frame count, ...
     Score(ScoreArgs),
-    /// Labelled evaluation (stide): score normal and anomalous traces, ROC AUC per metric.
+    /// Labelled evaluation (stide): score normal and anomalous traces, ROC AUC per metric; the
+    /// LID-DS framework's measures on LID-DS imports.
     Eval(EvalArgs),
     /// M.S vs M.R: per scenario, baseline = its M.S runs; score M.R (and held-out M.S) runs.
     Compare(CompareArgs),
@@ -130,7 +131,7 @@ impl DataArgs {
 #[derive(Debug, Args, Clone)]
 pub struct ScoringArgs {
     /// Locality frame: the locality frame count is the most unknown windows in any FRAME
-    /// consecutive windows (1 to 128).
+    /// consecutive windows (1 to 128); in `eval`, also the frame of the LID-DS measures' score.
     #[arg(long, default_value_t = DEFAULT_FRAME)]
     pub frame: usize,
     /// Skip the Hamming distances (their cost grows with unknown windows x profile size).
@@ -199,7 +200,14 @@ pub struct ScoreArgs {
     after_help = "EXAMPLE (ADFA-LD imported with `tracer ingest --format adfa-ld ADFA-LD -o adfa`):
     tracer-analyze eval --train adfa --train-where scenario=training \\
         --normal adfa --normal-where scenario=validation \\
-        --anomalous adfa --anomalous-where 'scenario=attack:*'"
+        --anomalous adfa --anomalous-where 'scenario=attack:*'
+
+On a LID-DS import (`tracer ingest --format lid-ds CVE-2017-7529 -o lid`) the LID-DS framework's
+measures are added, thread-aware and plain, with the threshold at the highest score of the runs of
+split `validation` in --normal (the score's frame is --frame):
+    tracer-analyze eval --train lid --train-where scenario=training \\
+        --normal lid --normal-where scenario=test \\
+        --anomalous lid --anomalous-where 'scenario=attack:*'"
 )]
 pub struct EvalArgs {
     /// Baseline profile file (or use --train).

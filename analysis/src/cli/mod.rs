@@ -155,6 +155,12 @@ fn eval_tables(r: &eval::EvalResult) -> String {
             rate(f.zero_false_alarm_detection_rate)
         ));
     }
+    if let Some(l) = &r.lidds {
+        s.push_str(&lidds_table(l));
+    }
+    if let Some(note) = &r.lidds_note {
+        s.push_str(&format!("\nnote: {note}\n"));
+    }
     let h = r.hamming_search;
     if h.searches > 0 {
         s.push_str(&format!(
@@ -168,6 +174,51 @@ fn eval_tables(r: &eval::EvalResult) -> String {
             r.hamming_sampled_traces
         ));
     }
+    s
+}
+
+/// The LID-DS framework's measures, one line per variant.
+fn lidds_table(l: &crate::lidds::LiddsMeasures) -> String {
+    let mut s = format!(
+        "\nLID-DS framework measures: alarm when the score (unknown windows among the recording's last {} windows, / {})\nexceeds the highest score of the {} validation recording(s); an exploit recording is detected by an alarm at or\nafter its exploit's start; alarms before it or in normal recordings are false; a run of consecutive ones is one CFA\n{:<13} {:<12} {:>9} {:>9} {:>9} {:>7} {:>10} {:>9} {:>9} {:>8} {:>7}\n",
+        l.frame,
+        l.frame,
+        l.validation_recordings,
+        "variant",
+        "view",
+        "threshold",
+        "normal",
+        "exploits",
+        "DR",
+        "FA windows",
+        "CFA",
+        "FA rate",
+        "P(CFA)",
+        "F1(CFA)"
+    );
+    for v in &l.variants {
+        let c = &v.counts;
+        s.push_str(&format!(
+            "{:<13} {:<12} {:>9} {:>9} {:>9} {:>7} {:>10} {:>9} {:>9} {:>8} {:>7}\n",
+            v.variant,
+            v.view.to_string(),
+            format!("{:.4}", v.threshold),
+            c.normal_recordings,
+            format!("{}/{}", c.detected_exploits, c.exploit_recordings),
+            fmt_opt(v.detection_rate),
+            v.false_alarm_windows,
+            format!(
+                "{} ({}+{})",
+                v.consecutive_false_alarms,
+                c.consecutive_false_alarms_normal,
+                c.consecutive_false_alarms_exploits
+            ),
+            fmt_opt(v.false_alarm_rate),
+            fmt_opt(v.precision_cfa),
+            fmt_opt(v.f1_cfa)
+        ));
+    }
+    s.push_str("(DR: detected / exploit recordings; FA rate: false-alarm windows / windows of normal recordings and before\nthe exploit; CFA: in normal + in exploit recordings; P(CFA) = detected / (detected + CFA))\n");
     s
 }
 
@@ -268,7 +319,8 @@ pub fn execute(cli: &Cli) -> Result<String, AnalysisError> {
             };
             let mut cfg = EvalConfig::new(baseline, a.normal.clone(), a.anomalous.clone());
             cfg.normal_selection = common.clone().and(&parse(&a.normal_where)?);
-            cfg.anomalous_selection = common.and(&parse(&a.anomalous_where)?);
+            cfg.anomalous_selection = common.clone().and(&parse(&a.anomalous_where)?);
+            cfg.validation_selection = common;
             cfg.view = a.view;
             cfg.score = a.scoring.config();
             let r = eval::run(&cfg)?;
