@@ -9,6 +9,7 @@
 /// Record kind: a syscall that returned (`SyscallEvent`).
 pub const KIND_SYSCALL: u32 = 1;
 /// Record kind: a syscall that returned, with its first path argument (`SyscallPathEvent`).
+/// Written by earlier versions; decoded still, written no more.
 pub const KIND_SYSCALL_PATH: u32 = 2;
 /// Record kind: a new task (process or thread) was created (`ForkEvent`).
 pub const KIND_FORK: u32 = 3;
@@ -16,6 +17,9 @@ pub const KIND_FORK: u32 = 3;
 pub const KIND_EXEC: u32 = 4;
 /// Record kind: a task exited (`ExitEvent`).
 pub const KIND_EXIT: u32 = 5;
+/// Record kind: a syscall that returned, with what it pointed at in user memory (paths, a
+/// socket address): a `SyscallDataHead` and then its slots' bytes (variable length).
+pub const KIND_SYSCALL_DATA: u32 = 7;
 
 /// `SyscallEvent::flags`: `duration_ns` is valid and `ts_ns` is the entry time.
 pub const FLAG_HAS_DURATION: u32 = 1 << 0;
@@ -25,8 +29,21 @@ pub const FLAG_PATH_FAULT: u32 = 1 << 1;
 /// `-ERESTART*` code with SIGKILL pending): it never returned to the program.
 pub const FLAG_KILLED: u32 = 1 << 2;
 /// `SyscallEvent::flags`: a 32-bit (ia32 ABI) call: `nr` is an i386 number and `args` come from
-/// bx, cx, dx, si, di, bp.
+/// bx, cx, dx, si, di, bp. Decided as the kernel decides (`TS_COMPAT` in the thread's status),
+/// so `int $0x80` from 64-bit code is a 32-bit call.
 pub const FLAG_COMPAT: u32 = 1 << 3;
+/// `SyscallEvent::flags`: an x32 call (`__X32_SYSCALL_BIT` set in the number); `nr` keeps the
+/// bit.
+pub const FLAG_X32: u32 = 1 << 4;
+/// `SyscallEvent::flags`: the number is outside the ABI's table range (or -1, an invalid call
+/// rather than rt_sigreturn: see the sys_exit program); `nr` is the register as the program set it.
+pub const FLAG_BAD_NR: u32 = 1 << 5;
+/// `SyscallEvent::flags`: seccomp stopped the call (SECCOMP_RET_TRAP: SIGSYS pending and the
+/// number rolled back into the return register); the call never ran.
+pub const FLAG_SECCOMP_TRAP: u32 = 1 << 6;
+/// `SyscallEvent::flags`: seccomp killed the thread or process at this call
+/// (SECCOMP_RET_KILL_*); the call never ran.
+pub const FLAG_SECCOMP_KILL: u32 = 1 << 7;
 
 /// `TRACED` value: the process is alive and followed.
 pub const TRACED_LIVE: u32 = 1;
@@ -41,9 +58,31 @@ pub const FLAG_GROUP_DEAD: u32 = 1 << 0;
 pub const FLAG_IN_SYSCALL: u32 = 1 << 1;
 /// `ExitEvent::flags`: the task was a 32-bit one; `nr` is an i386 number.
 pub const FLAG_EXIT_COMPAT: u32 = 1 << 2;
+/// `ExitEvent::flags` with `FLAG_IN_SYSCALL`: the call that never returned is not exit or
+/// exit_group but one seccomp killed the thread at (SECCOMP_RET_KILL_THREAD in a process with
+/// other threads ends the thread inside the seccomp check, before sys_exit).
+pub const FLAG_EXIT_SECCOMP: u32 = 1 << 3;
 
-/// Bytes kept of a path argument, including the terminating NUL (docs/DESIGN.md: at most 255 bytes).
+/// Bytes kept of a path argument by earlier versions (`SyscallPathEvent`), NUL included.
 pub const PATH_BYTES: usize = 256;
+/// Bytes of one data slot of a `KIND_SYSCALL_DATA` record: the kernel's `PATH_MAX` (a path the
+/// kernel accepts, NUL included, always fits; a longer one is cut and marked `DATA_CUT`).
+pub const DATA_SLOT_BYTES: usize = 4096;
+/// Bytes of a socket address kept (`sockaddr_storage`).
+pub const SOCKADDR_BYTES: usize = 128;
+/// `SyscallDataHead::what`: the slot is unused.
+pub const DATA_NONE: u16 = 0;
+/// `SyscallDataHead::what`: the slot holds a NUL-terminated path (or string) argument.
+pub const DATA_PATH: u16 = 1;
+/// `SyscallDataHead::what`: the slot holds a socket address (`len` bytes of it).
+pub const DATA_SOCKADDR: u16 = 2;
+/// `SyscallDataHead::status`: reading the user memory failed; `len` is 0. Whether the kernel
+/// could read it either is told by the call's return (-EFAULT: a bad pointer).
+pub const DATA_FAULT: u16 = 1 << 0;
+/// `SyscallDataHead::status`: the string filled the slot: cut at `DATA_SLOT_BYTES - 1` bytes.
+pub const DATA_CUT: u16 = 1 << 1;
+/// `SyscallDataHead::status`: the pointer was NULL; nothing was read.
+pub const DATA_NULL: u16 = 1 << 2;
 /// Bytes kept of a process's argument block (argv strings, NUL-separated).
 pub const ARGV_BYTES: usize = 1024;
 /// Bytes of a task's command name, as the kernel's `TASK_COMM_LEN`.
@@ -52,12 +91,29 @@ pub const COMM_BYTES: usize = 16;
 /// Entries of the per-syscall-number flag table (`SYSCALL_FLAGS`, a `.rodata` global of the eBPF
 /// object); covers x86_64's 0..=~470.
 pub const MAX_SYSCALL_NR: u32 = 1024;
+/// Entries of the i386 flag table (`SYSCALL_FLAGS32`); covers i386's 0..=~470.
+pub const MAX_SYSCALL_NR32: u32 = 512;
+/// The x32 bit of an x86_64 syscall number (arch/x86/include/uapi/asm/unistd.h).
+pub const X32_SYSCALL_BIT: u64 = 0x4000_0000;
 /// `SYSCALL_FLAGS` bit: record this syscall (cleared for calls left out by `-e trace=`).
-pub const SC_TRACE: u8 = 1 << 0;
+pub const SC_TRACE: u16 = 1 << 0;
 /// `SYSCALL_FLAGS` bits 1..=3: index + 1 of the argument holding a user-space path (0: none).
-pub const SC_PATH_SHIFT: u8 = 1;
+pub const SC_PATH_SHIFT: u16 = 1;
 /// Mask of the path-argument field in `SYSCALL_FLAGS`.
-pub const SC_PATH_MASK: u8 = 0b111 << SC_PATH_SHIFT;
+pub const SC_PATH_MASK: u16 = 0b111 << SC_PATH_SHIFT;
+/// `SYSCALL_FLAGS` bits 4..=6: index + 1 of a second path argument (rename, link, symlink
+/// families), 0: none.
+pub const SC_PATH2_SHIFT: u16 = 4;
+/// Mask of the second-path field.
+pub const SC_PATH2_MASK: u16 = 0b111 << SC_PATH2_SHIFT;
+/// `SYSCALL_FLAGS` bits 7..=9: index + 1 of a socket-address argument; its length is the next
+/// argument (connect, bind, sendto) or, with `SC_SOCK_LEN_PTR`, what the next argument points
+/// at (accept, accept4: the address the kernel filled in).
+pub const SC_SOCK_SHIFT: u16 = 7;
+/// Mask of the socket-address field.
+pub const SC_SOCK_MASK: u16 = 0b111 << SC_SOCK_SHIFT;
+/// `SYSCALL_FLAGS` bit: the socket address's length argument is a pointer to it.
+pub const SC_SOCK_LEN_PTR: u16 = 1 << 10;
 
 /// Index of the loss counter in `LOST` for syscall records.
 pub const LOST_SYSCALL: u32 = 0;
@@ -103,6 +159,22 @@ pub struct SyscallPathEvent {
     pub path: [u8; PATH_BYTES],
 }
 const _: () = assert!(core::mem::size_of::<SyscallPathEvent>() == 96 + PATH_BYTES);
+
+/// The fixed part of a `KIND_SYSCALL_DATA` record, followed by the bytes of slot 0 and, when
+/// slot 1 is used, slot 0 padded to `DATA_SLOT_BYTES` and then slot 1's bytes. 112 bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct SyscallDataHead {
+    /// The call; `event.kind == KIND_SYSCALL_DATA`, `event.path_len` unused (0).
+    pub event: SyscallEvent,
+    /// Meaningful bytes of each slot (a path without its NUL).
+    pub len: [u32; 2],
+    /// What each slot holds (`DATA_*` kinds).
+    pub what: [u16; 2],
+    /// `DATA_FAULT`, `DATA_CUT`, `DATA_NULL` per slot.
+    pub status: [u16; 2],
+}
+const _: () = assert!(core::mem::size_of::<SyscallDataHead>() == 112);
 
 /// A task was created by fork/vfork/clone, written at `sched_process_fork` (in the parent,
 /// before the child can run). 48 bytes.
@@ -210,8 +282,13 @@ pub struct KernelOffsets {
     pub task_pending_signal: u32,
     /// `signal_struct::nr_threads` (an `int`): the group's threads not yet released.
     pub signal_nr_threads: u32,
+    /// `task_struct::thread_info` + `thread_info::status` (x86: `TS_COMPAT` is set there for
+    /// the duration of a 32-bit syscall).
+    pub task_ti_status: u32,
+    /// `task_struct::seccomp` + `seccomp::mode` (`SECCOMP_MODE_DEAD` once a kill action ran).
+    pub task_seccomp_mode: u32,
 }
-const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 40);
+const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 48);
 
 #[cfg(feature = "user")]
 mod pod {
@@ -219,6 +296,7 @@ mod pod {
     // padding, so every bit pattern is valid.
     unsafe impl aya::Pod for super::SyscallEvent {}
     unsafe impl aya::Pod for super::SyscallPathEvent {}
+    unsafe impl aya::Pod for super::SyscallDataHead {}
     unsafe impl aya::Pod for super::ForkEvent {}
     unsafe impl aya::Pod for super::ExecEvent {}
     unsafe impl aya::Pod for super::ExitEvent {}

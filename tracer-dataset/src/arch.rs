@@ -249,6 +249,100 @@ pub const PATH_ARGS: &[(&str, u8)] = &[
     ("fanotify_mark", 4),
 ];
 
+/// The x32 ABI's own calls, numbers 512..=547 (arch/x86/entry/syscalls/syscall_64.tbl, `x32`
+/// entries); below 512 x32 shares x86_64's numbers and names.
+const X32_OWN: [&str; 36] = [
+    "rt_sigaction",
+    "rt_sigreturn",
+    "ioctl",
+    "readv",
+    "writev",
+    "recvfrom",
+    "sendmsg",
+    "recvmsg",
+    "execve",
+    "ptrace",
+    "rt_sigpending",
+    "rt_sigtimedwait",
+    "rt_sigqueueinfo",
+    "sigaltstack",
+    "timer_create",
+    "mq_notify",
+    "kexec_load",
+    "waitid",
+    "set_robust_list",
+    "get_robust_list",
+    "vmsplice",
+    "move_pages",
+    "preadv",
+    "pwritev",
+    "rt_tgsigqueueinfo",
+    "recvmmsg",
+    "sendmmsg",
+    "process_vm_readv",
+    "process_vm_writev",
+    "setsockopt",
+    "getsockopt",
+    "io_setup",
+    "io_submit",
+    "execveat",
+    "preadv2",
+    "pwritev2",
+];
+
+/// The name of x32 call `nr` (the number without the x32 bit `0x40000000`).
+pub fn x32_name(nr: i64) -> Option<&'static str> {
+    match nr {
+        512..=547 => Some(X32_OWN[(nr - 512) as usize]),
+        0..=511 => Arch::X86_64.name_of(nr),
+        _ => None,
+    }
+}
+
+/// Calls with a second path argument, and its index: the new name of the rename family, the
+/// new link of link/linkat, the link created by symlink/symlinkat (whose first "path",
+/// the link's target, is any string), pivot_root's put_old, move_mount's destination.
+pub const SECOND_PATH_ARGS: &[(&str, u8)] = &[
+    ("rename", 1),
+    ("renameat", 3),
+    ("renameat2", 3),
+    ("link", 1),
+    ("linkat", 3),
+    ("symlink", 1),
+    ("symlinkat", 2),
+    ("pivot_root", 1),
+    ("move_mount", 3),
+];
+
+/// Index of the second path argument of `name`, if it takes two (see `SECOND_PATH_ARGS`).
+pub fn second_path_arg(name: &str) -> Option<u8> {
+    SECOND_PATH_ARGS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, i)| *i)
+}
+
+/// Calls whose arguments include a socket address: the index of the address argument and
+/// whether its length (the next argument) is a pointer to the length (accept, accept4,
+/// recvfrom: the address the kernel filled in) rather than the length itself (connect, bind,
+/// sendto: the address the program gave).
+pub const SOCKADDR_ARGS: &[(&str, u8, bool)] = &[
+    ("connect", 1, false),
+    ("bind", 1, false),
+    ("sendto", 4, false),
+    ("accept", 1, true),
+    ("accept4", 1, true),
+    ("recvfrom", 4, true),
+];
+
+/// The socket-address argument of `name` (see `SOCKADDR_ARGS`).
+pub fn sockaddr_arg(name: &str) -> Option<(u8, bool)> {
+    SOCKADDR_ARGS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, i, p)| (*i, *p))
+}
+
 /// Index of the first path argument of `name`, if it takes one (see `PATH_ARGS`).
 pub fn path_arg(name: &str) -> Option<u8> {
     static BY_NAME: LazyLock<HashMap<&'static str, u8>> =

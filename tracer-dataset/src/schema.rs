@@ -43,6 +43,22 @@ pub mod col {
     pub const RET: &str = "ret";
     /// First path argument.
     pub const PATH: &str = "path";
+    /// The calling convention the kernel ran the call under: `x86_64`, `i386` (a 32-bit call,
+    /// `int $0x80` from 64-bit code included), `x32` (captures; null for ingested sources).
+    pub const ABI: &str = "abi";
+    /// Second path argument (rename, link, symlink families: the new name / the link).
+    pub const PATH2: &str = "path2";
+    /// Address family of the socket address argument (`AF_INET`, `AF_INET6`, `AF_UNIX`, ...;
+    /// `AF_<n>` for others) of connect, bind, sendto, accept, accept4, recvfrom.
+    pub const SOCK_FAMILY: &str = "sock_family";
+    /// The address: an IPv4 or IPv6 address, a Unix socket path (`@name` for the abstract
+    /// namespace), or the address bytes in hex for other families.
+    pub const SOCK_ADDR: &str = "sock_addr";
+    /// The port of an IPv4 or IPv6 address.
+    pub const SOCK_PORT: &str = "sock_port";
+    /// What the capture could not see as it was, or how the kernel ended the call (`mark`
+    /// values); null when nothing is to be said.
+    pub const MARKS: &str = "marks";
     /// Parent process id (processes table).
     pub const PPID: &str = "ppid";
     /// Process start (processes table).
@@ -92,6 +108,58 @@ pub mod value {
     pub const ATTACK: &str = "attack";
     /// Scenario of attack traces: `attack:` and the family.
     pub const ATTACK_SCENARIO_PREFIX: &str = "attack:";
+}
+
+/// Values of the `marks` column, each a bit of `SyscallExtra::marks` (docs/DESIGN.md, "What a
+/// row can be trusted for").
+pub mod mark {
+    /// The number is in no table of its ABI (or -1, an invalid call): `syscall` is null.
+    pub const UNKNOWN_NR: u32 = 1 << 0;
+    /// seccomp's RET_TRAP stopped the call: it never ran, `ret` is null.
+    pub const SECCOMP_TRAP: u32 = 1 << 1;
+    /// seccomp's RET_KILL_THREAD/RET_KILL_PROCESS ended the caller at this call: it never ran.
+    pub const SECCOMP_KILL: u32 = 1 << 2;
+    /// The path was longer than the capture keeps (4095 bytes, or `-s N`): `path` is its start.
+    pub const PATH_CUT: u32 = 1 << 3;
+    /// The path could not be read (page not resident or already unmapped at exit); the kernel
+    /// may have read it: `path` is null.
+    pub const PATH_UNREADABLE: u32 = 1 << 4;
+    /// The path pointer was one the kernel could not read either (the call returned EFAULT):
+    /// `path` is null.
+    pub const PATH_BAD_POINTER: u32 = 1 << 5;
+    /// As `PATH_CUT`, for `path2`.
+    pub const PATH2_CUT: u32 = 1 << 6;
+    /// As `PATH_UNREADABLE`, for `path2`.
+    pub const PATH2_UNREADABLE: u32 = 1 << 7;
+    /// As `PATH_BAD_POINTER`, for `path2`.
+    pub const PATH2_BAD_POINTER: u32 = 1 << 8;
+    /// The socket address could not be read.
+    pub const SOCKADDR_UNREADABLE: u32 = 1 << 9;
+    /// The socket address was longer than the 128 bytes kept.
+    pub const SOCKADDR_CUT: u32 = 1 << 10;
+    /// The call was cut short by the thread's death and never returned: `ret` is null.
+    pub const KILLED: u32 = 1 << 11;
+
+    /// Every mark with its name in the `marks` column, in bit order.
+    pub const NAMES: &[(u32, &str)] = &[
+        (UNKNOWN_NR, "unknown_nr"),
+        (SECCOMP_TRAP, "seccomp_trap"),
+        (SECCOMP_KILL, "seccomp_kill"),
+        (PATH_CUT, "path_cut"),
+        (PATH_UNREADABLE, "path_unreadable"),
+        (PATH_BAD_POINTER, "path_bad_pointer"),
+        (PATH2_CUT, "path2_cut"),
+        (PATH2_UNREADABLE, "path2_unreadable"),
+        (PATH2_BAD_POINTER, "path2_bad_pointer"),
+        (SOCKADDR_UNREADABLE, "sockaddr_unreadable"),
+        (SOCKADDR_CUT, "sockaddr_cut"),
+        (KILLED, "killed"),
+    ];
+
+    /// The bit of mark `name`.
+    pub fn by_name(name: &str) -> Option<u32> {
+        NAMES.iter().find(|(_, n)| *n == name).map(|(b, _)| *b)
+    }
 }
 
 /// Keys of the Parquet key-value metadata, all prefixed `syscall_tracer.`.
@@ -208,13 +276,24 @@ static SYSCALLS: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new(col::PID, DataType::Int32, false),
         Field::new(col::TID, DataType::Int32, false),
         Field::new(col::COMM, dict_utf8(), true),
-        Field::new(col::SYSCALL, dict_utf8(), false),
+        Field::new(col::SYSCALL, dict_utf8(), true),
         Field::new(col::NR, DataType::Int32, false),
         Field::new(col::ARGS, args_type(), true),
         Field::new(col::RET, DataType::Int64, true),
         Field::new(col::PATH, DataType::Utf8, true),
+        Field::new(col::ABI, dict_utf8(), true),
+        Field::new(col::PATH2, DataType::Utf8, true),
+        Field::new(col::SOCK_FAMILY, dict_utf8(), true),
+        Field::new(col::SOCK_ADDR, DataType::Utf8, true),
+        Field::new(col::SOCK_PORT, DataType::Int32, true),
+        Field::new(col::MARKS, marks_type(), true),
     ]))
 });
+
+/// Arrow type of the `marks` column: a list of mark names.
+pub fn marks_type() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Utf8, false)))
+}
 
 static PROCESSES: LazyLock<SchemaRef> = LazyLock::new(|| {
     Arc::new(Schema::new(vec![

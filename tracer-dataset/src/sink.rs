@@ -21,9 +21,9 @@ use std::{
 
 use arrow::{
     array::{
-        ArrayRef, DictionaryArray, FixedSizeListArray, Int32Array, Int64Builder, RecordBatch,
-        StringArray, StringBuilder, StringDictionaryBuilder, TimestampNanosecondBuilder,
-        UInt64Array,
+        ArrayRef, DictionaryArray, FixedSizeListArray, Int32Array, Int32Builder, Int64Builder,
+        ListBuilder, RecordBatch, StringArray, StringBuilder, StringDictionaryBuilder,
+        TimestampNanosecondBuilder, UInt64Array,
     },
     buffer::NullBuffer,
     datatypes::Int32Type,
@@ -138,6 +138,23 @@ pub struct RunInfo {
     pub mode: Option<String>,
 }
 
+/// The columns of a `syscalls` row that only captures fill (see `SyscallSink::push_keyed_with`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyscallExtra<'a> {
+    /// `x86_64`, `i386`, `x32`.
+    pub abi: Option<&'a str>,
+    /// Second path argument.
+    pub path2: Option<&'a str>,
+    /// Socket address family.
+    pub sock_family: Option<&'a str>,
+    /// Socket address.
+    pub sock_addr: Option<&'a str>,
+    /// Socket port.
+    pub sock_port: Option<i32>,
+    /// `schema::mark` bits.
+    pub marks: u32,
+}
+
 /// One row of the `syscalls` table, borrowed from the producer.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SyscallRow<'a> {
@@ -168,6 +185,20 @@ pub struct SyscallRow<'a> {
 /// A syscall name's key in one `SyscallSink`'s dictionary (see `SyscallSink::syscall_key`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SyscallKey(i32);
+
+impl SyscallKey {
+    /// No name: the row's `syscall` is null.
+    pub const NONE: SyscallKey = SyscallKey(-1);
+}
+
+/// A builder of the `marks` column's lists, typed as `schema::marks_type`.
+fn marks_builder() -> ListBuilder<StringBuilder> {
+    ListBuilder::new(StringBuilder::new()).with_field(Arc::new(arrow::datatypes::Field::new(
+        "item",
+        arrow::datatypes::DataType::Utf8,
+        false,
+    )))
+}
 
 /// Where a `SyscallSink`'s batches go.
 enum Dest {
@@ -205,6 +236,12 @@ pub struct SyscallSink {
     args_valid: Vec<bool>,
     ret: Int64Builder,
     paths: StringBuilder,
+    abi: StringDictionaryBuilder<Int32Type>,
+    paths2: StringBuilder,
+    sock_family: StringDictionaryBuilder<Int32Type>,
+    sock_addr: StringBuilder,
+    sock_port: Int32Builder,
+    marks: ListBuilder<StringBuilder>,
 }
 
 pub(crate) fn writer_properties(kv: Vec<KeyValue>) -> WriterProperties {
@@ -427,6 +464,12 @@ impl SyscallSink {
             args_valid: Vec::with_capacity(BATCH_ROWS),
             ret: Int64Builder::with_capacity(BATCH_ROWS),
             paths: StringBuilder::new(),
+            abi: StringDictionaryBuilder::new(),
+            paths2: StringBuilder::new(),
+            sock_family: StringDictionaryBuilder::new(),
+            sock_addr: StringBuilder::new(),
+            sock_port: Int32Builder::new(),
+            marks: marks_builder(),
         }
     }
 
@@ -490,10 +533,46 @@ impl SyscallSink {
     /// Appends one row whose name is `key` (from `syscall_key` of this sink; `row.syscall` is
     /// not read); flushes a batch when `BATCH_ROWS` are buffered.
     pub fn push_keyed(&mut self, row: &SyscallRow<'_>, key: SyscallKey) -> Result<(), SinkError> {
+        self.push_keyed_with(row, key, &SyscallExtra::default())
+    }
+
+    /// Appends one row with the capture-only columns of `extra`; `key` as in `push_keyed`, or
+    /// `SyscallKey::NONE` for a call without a name (a number in no table: `syscall` null).
+    pub fn push_keyed_with(
+        &mut self,
+        row: &SyscallRow<'_>,
+        key: SyscallKey,
+        extra: &SyscallExtra<'_>,
+    ) -> Result<(), SinkError> {
         debug_assert!(
-            (key.0 as usize) < self.syscall_names.len(),
+            key == SyscallKey::NONE || (key.0 as usize) < self.syscall_names.len(),
             "key of another sink"
         );
+        match extra.abi {
+            Some(a) => {
+                self.abi.append_value(a);
+            }
+            None => self.abi.append_null(),
+        }
+        self.paths2.append_option(extra.path2);
+        match extra.sock_family {
+            Some(f) => {
+                self.sock_family.append_value(f);
+            }
+            None => self.sock_family.append_null(),
+        }
+        self.sock_addr.append_option(extra.sock_addr);
+        self.sock_port.append_option(extra.sock_port);
+        if extra.marks == 0 {
+            self.marks.append_null();
+        } else {
+            for (bit, name) in schema::mark::NAMES {
+                if extra.marks & bit != 0 {
+                    self.marks.values().append_value(name);
+                }
+            }
+            self.marks.append(true);
+        }
         self.run_keys.push(self.runs.len() as i32 - 1);
         self.seq.push(row.seq);
         self.ts.append_option(row.ts_ns);
@@ -587,11 +666,14 @@ impl SyscallSink {
             return Ok(());
         }
         let names = StringArray::from_iter_values(self.syscall_names.iter());
-        let syscall = DictionaryArray::<Int32Type>::try_new(
-            Int32Array::from(std::mem::take(&mut self.syscall_keys)),
-            Arc::new(names),
-        )
-        .map_err(|e| self.arrow_err(e))?;
+        let keys = std::mem::take(&mut self.syscall_keys);
+        let keys = if keys.contains(&SyscallKey::NONE.0) {
+            keys.into_iter().map(|k| (k >= 0).then_some(k)).collect()
+        } else {
+            Int32Array::from(keys)
+        };
+        let syscall = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(names))
+            .map_err(|e| self.arrow_err(e))?;
         let args_valid = std::mem::take(&mut self.args_valid);
         let nulls = if args_valid.iter().all(|v| *v) {
             None
@@ -622,6 +704,12 @@ impl SyscallSink {
             Arc::new(args),
             Arc::new(self.ret.finish()),
             Arc::new(self.paths.finish()),
+            Arc::new(self.abi.finish()),
+            Arc::new(self.paths2.finish()),
+            Arc::new(self.sock_family.finish()),
+            Arc::new(self.sock_addr.finish()),
+            Arc::new(self.sock_port.finish()),
+            Arc::new(self.marks.finish()),
         ];
         let batch =
             RecordBatch::try_new(syscalls_schema(), columns).map_err(|e| self.arrow_err(e))?;

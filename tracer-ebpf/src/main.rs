@@ -29,11 +29,14 @@ use aya_ebpf::{
     programs::BtfTracePointContext,
 };
 use tracer_common::{
-    ARGV_BYTES, COMM_BYTES, ExecEvent, ExitEvent, FLAG_COMPAT, FLAG_EXIT_COMPAT, FLAG_GROUP_DEAD,
-    FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED, FLAG_PATH_FAULT, ForkEvent, KIND_EXEC,
-    KIND_EXIT, KIND_FORK, KIND_SYSCALL, KIND_SYSCALL_PATH, KernelOffsets, LOST_KINDS,
-    LOST_LIFECYCLE, LOST_SYSCALL, MAX_SYSCALL_NR, SC_PATH_MASK, SC_PATH_SHIFT, SC_TRACE,
-    SyscallEvent, SyscallPathEvent, TRACED_DYING, TRACED_LIVE,
+    ARGV_BYTES, COMM_BYTES, DATA_CUT, DATA_FAULT, DATA_NULL, DATA_PATH, DATA_SLOT_BYTES,
+    DATA_SOCKADDR, ExecEvent, ExitEvent, FLAG_BAD_NR, FLAG_COMPAT, FLAG_EXIT_COMPAT,
+    FLAG_EXIT_SECCOMP, FLAG_GROUP_DEAD, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED,
+    FLAG_SECCOMP_KILL, FLAG_SECCOMP_TRAP, FLAG_X32, ForkEvent, KIND_EXEC, KIND_EXIT, KIND_FORK,
+    KIND_SYSCALL, KIND_SYSCALL_DATA, KernelOffsets, LOST_KINDS, LOST_LIFECYCLE, LOST_SYSCALL,
+    MAX_SYSCALL_NR, MAX_SYSCALL_NR32, SC_PATH_MASK, SC_PATH_SHIFT, SC_PATH2_MASK, SC_PATH2_SHIFT,
+    SC_SOCK_LEN_PTR, SC_SOCK_MASK, SC_SOCK_SHIFT, SC_TRACE, SOCKADDR_BYTES, SyscallDataHead,
+    SyscallEvent, TRACED_DYING, TRACED_LIVE, X32_SYSCALL_BIT,
 };
 
 /// x86_64 `struct pt_regs` (arch/x86/include/asm/ptrace.h): the user registers saved at kernel
@@ -89,8 +92,18 @@ const EXIT_GROUP_NR: u64 = 231;
 /// i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl) of exit and exit_group.
 const IA32_EXIT_NR: u64 = 1;
 const IA32_EXIT_GROUP_NR: u64 = 252;
-/// `__USER32_CS` (arch/x86/include/asm/segment.h): the code segment of 32-bit tasks.
-const USER32_CS: u64 = 0x23;
+/// `TS_COMPAT` (arch/x86/include/asm/thread_info.h): set in `thread_info::status` by the
+/// 32-bit entry paths (int 0x80, sysenter, 32-bit syscall; arch/x86/entry/common.c
+/// `syscall_32_enter`) and cleared only on the way back to user mode, so sys_exit and a task
+/// dying inside the call both see it. This, not the code segment, is how the kernel tells a
+/// 32-bit call (`in_ia32_syscall()`): `int $0x80` from 64-bit code is one.
+const TS_COMPAT: u32 = 0x0002;
+/// Bit of SIGSYS (31) in a `sigset_t`: seccomp's RET_TRAP and RET_KILL_* send it.
+const SIGSYS_BIT: u64 = 1 << 30;
+/// SIGSYS, as `task_struct::exit_code` holds it for a thread seccomp ended.
+const SIGSYS: u32 = 31;
+/// `SECCOMP_MODE_DEAD` (kernel/seccomp.c): set by a kill action before the task dies.
+const SECCOMP_MODE_DEAD: u32 = 3;
 /// `-EINTR`: killable waits return it, rather than an -ERESTART* code, when the task is killed.
 const NEG_EINTR: i64 = -4;
 
@@ -111,6 +124,8 @@ static KERNEL_OFFSETS: KernelOffsets = KernelOffsets {
     bprm_filename: 0,
     task_pending_signal: 0,
     signal_nr_threads: 0,
+    task_ti_status: 0,
+    task_seccomp_mode: 0,
 };
 
 /// Nonzero when `sys_enter` is attached and `ENTRY_TS` holds entry times.
@@ -128,11 +143,33 @@ static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 24, 0);
 #[map]
 static TRACED: HashMap<u32, u32> = HashMap::with_max_entries(1 << 14, 0);
 
-/// Per syscall number: `SC_TRACE` and the path-argument index (`SC_PATH_*`). A `.rodata` global
-/// written by the loader with the rest of the section (one map update, then frozen), rather than
-/// an array map filled one `bpf()` call per entry; read with [`syscall_flags`].
+/// Per syscall number: `SC_TRACE` and the indexes of the arguments read from user memory
+/// (`SC_PATH*`, `SC_SOCK*`). A `.rodata` global written by the loader with the rest of the
+/// section (one map update, then frozen), rather than an array map filled one `bpf()` call per
+/// entry; read with [`syscall_flags`].
 #[unsafe(no_mangle)]
-static SYSCALL_FLAGS: [u8; MAX_SYSCALL_NR as usize] = [0; MAX_SYSCALL_NR as usize];
+static SYSCALL_FLAGS: [u16; MAX_SYSCALL_NR as usize] = [0; MAX_SYSCALL_NR as usize];
+
+/// The same for i386 numbers (32-bit calls).
+#[unsafe(no_mangle)]
+static SYSCALL_FLAGS32: [u16; MAX_SYSCALL_NR32 as usize] = [0; MAX_SYSCALL_NR32 as usize];
+
+/// `SC_TRACE` when numbers outside the tables (and invalid ones) are recorded: always, unless
+/// `-e trace=` chose a set.
+#[unsafe(no_mangle)]
+static TRACE_UNKNOWN: u16 = 0;
+
+/// A `KIND_SYSCALL_DATA` record being built: its head and two slots.
+#[repr(C)]
+struct DataScratch {
+    head: SyscallDataHead,
+    data: [u8; 2 * DATA_SLOT_BYTES],
+}
+
+/// Per-CPU room to build a data record in (larger than the BPF stack), sent with
+/// `bpf_ringbuf_output` at its real length, so a short path costs a short record.
+#[map]
+static SCRATCH: PerCpuArray<DataScratch> = PerCpuArray::with_max_entries(1, 0);
 
 /// Records that did not fit in the ring buffer, per CPU, per `LOST_*` kind.
 #[map]
@@ -190,13 +227,36 @@ fn offsets() -> KernelOffsets {
 
 /// The `SYSCALL_FLAGS` entry of 64-bit call `nr` (0 past the table).
 #[inline(always)]
-fn syscall_flags(nr: u64) -> u8 {
+fn syscall_flags(nr: u64) -> u16 {
     if nr >= MAX_SYSCALL_NR as u64 {
         return 0;
     }
     // SAFETY: `nr` is inside the table; volatile for the same reason as `offsets`: the compiler
     // must not fold the zero initialiser the loader overwrites.
     unsafe { core::ptr::read_volatile(SYSCALL_FLAGS.as_ptr().add(nr as usize)) }
+}
+
+/// The `SYSCALL_FLAGS32` entry of i386 call `nr` (0 past the table).
+#[inline(always)]
+fn syscall_flags32(nr: u64) -> u16 {
+    if nr >= MAX_SYSCALL_NR32 as u64 {
+        return 0;
+    }
+    // SAFETY: as in `syscall_flags`.
+    unsafe { core::ptr::read_volatile(SYSCALL_FLAGS32.as_ptr().add(nr as usize)) }
+}
+
+#[inline(always)]
+fn trace_unknown() -> u16 {
+    // SAFETY: plain read of a `.rodata` global, volatile as in `offsets`.
+    unsafe { core::ptr::read_volatile(&TRACE_UNKNOWN) }
+}
+
+/// Whether the current thread is in a 32-bit syscall (`TS_COMPAT`).
+#[inline(always)]
+fn in_compat_syscall(task: *const u8, off: &KernelOffsets) -> bool {
+    // SAFETY: the read faults safely.
+    unsafe { read_field::<u32>(task, off.task_ti_status) }.is_ok_and(|s| s & TS_COMPAT != 0)
 }
 
 #[inline(always)]
@@ -267,42 +327,71 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     // include/trace/events/syscalls.h: TP_PROTO(struct pt_regs *regs, long ret).
     let regs: *const PtRegs = ctx.arg(0);
     let ret: i64 = ctx.arg(1);
-    // A 32-bit program (int 0x80 / sysenter) has i386 numbers and argument registers
-    // (arch/x86/entry/entry_64_compat.S); decided once, here.
-    let compat = reg!(regs, cs) == USER32_CS;
-    let mut nr = reg!(regs, orig_ax);
-    if nr == u64::MAX {
-        // rt_sigreturn restores the interrupted context's registers and sets orig_ax to -1
-        // (arch/x86/kernel/signal_64.c restore_sigcontext), so at exit it names no call. It is
-        // the only call that does; the return value is the restored ax.
-        nr = if compat {
-            IA32_RT_SIGRETURN_NR
+    let off = offsets();
+    // SAFETY: helper returning the current task as a BTF pointer.
+    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    // A 32-bit call has i386 numbers and argument registers (arch/x86/entry/entry_64_compat.S,
+    // and `int $0x80` from 64-bit code: entry_64_compat.S entry_INT80_compat).
+    let compat = in_compat_syscall(task, &off);
+    let raw_nr = reg!(regs, orig_ax);
+    let mut flags = 0;
+    let (nr, sc) = if compat {
+        flags |= FLAG_COMPAT;
+        // The 32-bit entry zero-extends eax into orig_ax; restore_sigcontext stores -1.
+        let nr = raw_nr as u32;
+        if nr == u32::MAX {
+            sigreturn_or_invalid(ret, IA32_RT_SIGRETURN_NR, &mut flags)
+        } else if u64::from(nr) >= MAX_SYSCALL_NR32 as u64 {
+            flags |= FLAG_BAD_NR;
+            (u64::from(nr), trace_unknown())
         } else {
-            RT_SIGRETURN_NR
-        };
-    }
-    if nr >= MAX_SYSCALL_NR as u64 {
-        return Ok(0);
-    }
-    // The flag table is indexed by 64-bit numbers: 32-bit calls are always recorded, and
-    // without a path.
-    let sc = if compat { SC_TRACE } else { syscall_flags(nr) };
+            (u64::from(nr), syscall_flags32(u64::from(nr)))
+        }
+    } else if raw_nr == u64::MAX {
+        sigreturn_or_invalid(ret, RT_SIGRETURN_NR, &mut flags)
+    } else if raw_nr & X32_SYSCALL_BIT != 0 && raw_nr < X32_SYSCALL_BIT + MAX_SYSCALL_NR as u64 {
+        // An x32 call: x86_64's numbers (and its own from 512) with the x32 bit; the flags of
+        // the number without it (the path arguments are the same).
+        flags |= FLAG_X32;
+        (raw_nr, syscall_flags(raw_nr & (MAX_SYSCALL_NR as u64 - 1)))
+    } else if raw_nr >= MAX_SYSCALL_NR as u64 {
+        // Out of every table (`syscall(5000)`): the kernel saw it and returned -ENOSYS.
+        flags |= FLAG_BAD_NR;
+        (raw_nr, trace_unknown())
+    } else {
+        (raw_nr, syscall_flags(raw_nr))
+    };
     if sc & SC_TRACE == 0 {
         return Ok(0);
     }
     // SAFETY: helper without preconditions.
     let now = unsafe { bpf_ktime_get_ns() };
-    let mut flags = 0;
     if (ERESTART_FIRST..=ERESTART_LAST).contains(&ret) || ret == NEG_EINTR {
         // Rare path: was the call cut short because the thread is being killed?
-        let off = offsets();
-        // SAFETY: helper returning the current task; the read faults safely.
-        let task = unsafe { bpf_get_current_task_btf() } as *const u8;
-        // SAFETY: as above.
+        // SAFETY: the read faults safely.
         if let Ok(pending) = unsafe { read_field::<u64>(task, off.task_pending_signal) }
             && pending & SIGKILL_BIT != 0
         {
             flags |= FLAG_KILLED;
+        }
+    } else if ret as u32 == raw_nr as u32 {
+        // seccomp's RET_TRAP and RET_KILL_* roll the number back into the return register
+        // (syscall_rollback) and send SIGSYS to the thread before skipping the call
+        // (kernel/seccomp.c __seccomp_filter): "returned its own number" plus SIGSYS pending is
+        // a call that never ran; a kill action also marks the task SECCOMP_MODE_DEAD. (A call
+        // that really returns its own number while a SIGSYS is pending would be taken for a
+        // trap: docs/DESIGN.md.)
+        // SAFETY: the reads fault safely.
+        if let Ok(pending) = unsafe { read_field::<u64>(task, off.task_pending_signal) }
+            && pending & SIGSYS_BIT != 0
+        {
+            // SAFETY: as above.
+            let mode = unsafe { read_field::<u32>(task, off.task_seccomp_mode) }.unwrap_or(0);
+            flags |= if mode == SECCOMP_MODE_DEAD {
+                FLAG_SECCOMP_KILL
+            } else {
+                FLAG_SECCOMP_TRAP
+            };
         }
     }
     let mut ts_ns = now;
@@ -324,9 +413,7 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
             }
         }
     }
-    let path_arg = (sc & SC_PATH_MASK) >> SC_PATH_SHIFT;
     let args = if compat {
-        flags |= FLAG_COMPAT;
         [
             reg!(regs, bx),
             reg!(regs, cx),
@@ -357,7 +444,10 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
         ret,
         args,
     };
-    if path_arg == 0 {
+    let path_arg = (sc & SC_PATH_MASK) >> SC_PATH_SHIFT;
+    let path2_arg = (sc & SC_PATH2_MASK) >> SC_PATH2_SHIFT;
+    let sock_arg = (sc & SC_SOCK_MASK) >> SC_SOCK_SHIFT;
+    if path_arg | path2_arg | sock_arg == 0 {
         match EVENTS.reserve::<SyscallEvent>(0) {
             Some(mut entry) => {
                 entry.write(head);
@@ -367,34 +457,171 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
         }
         return Ok(0);
     }
-    let Some(mut entry) = EVENTS.reserve::<SyscallPathEvent>(0) else {
-        count_lost(LOST_SYSCALL);
-        return Ok(0);
-    };
-    let event = entry.as_mut_ptr();
-    let user_ptr = match path_arg {
+    write_data(head, &args, path_arg, path2_arg, sock_arg, sc);
+    Ok(0)
+}
+
+/// A call whose `orig_ax` is -1 at exit: rt_sigreturn (restore_sigcontext sets orig_ax to -1,
+/// arch/x86/kernel/signal_64.c, so at exit it names no call) or a call made with number -1,
+/// which the kernel answers with -ENOSYS. rt_sigreturn returns the restored ax instead: the
+/// interrupted context's, which is -ENOSYS only if that context was itself an unknown call's
+/// return (the remaining ambiguity, docs/DESIGN.md).
+#[inline(always)]
+fn sigreturn_or_invalid(ret: i64, sigreturn_nr: u64, flags: &mut u32) -> (u64, u16) {
+    if ret == NEG_ENOSYS as i64 {
+        *flags |= FLAG_BAD_NR;
+        (u64::MAX, trace_unknown())
+    } else if *flags & FLAG_COMPAT != 0 {
+        (sigreturn_nr, syscall_flags32(sigreturn_nr))
+    } else {
+        (sigreturn_nr, syscall_flags(sigreturn_nr))
+    }
+}
+
+/// Argument `idx` (1-based, as the flag tables store it) of `args`.
+#[inline(always)]
+fn arg_at(args: &[u64; 6], idx: u16) -> u64 {
+    match idx {
         1 => args[0],
         2 => args[1],
         3 => args[2],
         4 => args[3],
         5 => args[4],
         _ => args[5],
-    };
-    // SAFETY: `event` points at reserved ring-buffer memory of the right size; fields are
-    // written before submit.
-    unsafe {
-        (*event).event = head;
-        (*event).event.kind = KIND_SYSCALL_PATH;
-        match bpf_probe_read_user_str_bytes(user_ptr as *const u8, &mut (*event).path) {
-            Ok(bytes) => (*event).event.path_len = bytes.len() as u32,
-            Err(_) => {
-                (*event).path[0] = 0;
-                (*event).event.flags |= FLAG_PATH_FAULT;
-            }
-        }
     }
-    entry.submit(BPF_RB_NO_WAKEUP as u64);
-    Ok(0)
+}
+
+/// Reads the NUL-terminated string at `ptr` into `dest` (one slot); returns its length and
+/// status. A string that fills the slot is looked at one byte further: only if that byte is not
+/// its NUL was it cut.
+#[inline(always)]
+fn read_string(ptr: u64, dest: &mut [u8; DATA_SLOT_BYTES]) -> (u32, u16) {
+    if ptr == 0 {
+        return (0, DATA_NULL);
+    }
+    // SAFETY: the helper faults safely on a bad user address.
+    match unsafe { bpf_probe_read_user_str_bytes(ptr as *const u8, dest) } {
+        Ok(bytes) => {
+            let len = bytes.len() as u32;
+            let mut status = 0;
+            if len as usize == DATA_SLOT_BYTES - 1 {
+                // SAFETY: as above.
+                let next = unsafe {
+                    aya_ebpf::helpers::bpf_probe_read_user::<u8>(
+                        (ptr + DATA_SLOT_BYTES as u64 - 1) as *const u8,
+                    )
+                };
+                if next != Ok(0) {
+                    status |= DATA_CUT;
+                }
+            }
+            (len, status)
+        }
+        Err(_) => (0, DATA_FAULT),
+    }
+}
+
+/// Reads the socket address of `len` bytes at `ptr` (at most `SOCKADDR_BYTES`).
+#[inline(always)]
+fn read_sockaddr(ptr: u64, len: u64, dest: &mut [u8; DATA_SLOT_BYTES]) -> (u32, u16) {
+    if ptr == 0 || len == 0 {
+        return (0, DATA_NULL);
+    }
+    let mut status = 0;
+    let mut n = len as usize;
+    if n > SOCKADDR_BYTES {
+        n = SOCKADDR_BYTES;
+        status |= DATA_CUT;
+    }
+    // Bounded for the verifier: 0 < n <= SOCKADDR_BYTES, a power of two.
+    let read = if n == SOCKADDR_BYTES {
+        // SAFETY: the helper faults safely.
+        unsafe { bpf_probe_read_user_buf(ptr as *const u8, &mut dest[..SOCKADDR_BYTES]) }
+    } else {
+        let n = n & (SOCKADDR_BYTES - 1);
+        // SAFETY: as above.
+        unsafe { bpf_probe_read_user_buf(ptr as *const u8, &mut dest[..n]) }
+    };
+    match read {
+        Ok(()) => (n as u32, status),
+        Err(_) => (0, DATA_FAULT),
+    }
+}
+
+/// Writes a `KIND_SYSCALL_DATA` record: the call and the user memory its arguments point at
+/// (first and second path, or a socket address), read now, at exit (docs/DESIGN.md says what
+/// that can and cannot show).
+#[inline(always)]
+fn write_data(head: SyscallEvent, args: &[u64; 6], path: u16, path2: u16, sock: u16, sc: u16) {
+    let Some(scratch) = SCRATCH.get_ptr_mut(0) else {
+        count_lost(LOST_SYSCALL);
+        return;
+    };
+    // SAFETY: the per-CPU slot is this program's alone while it runs (no preemption of a BPF
+    // program by another on the same CPU touching SCRATCH: only this one does).
+    let scratch = unsafe { &mut *scratch };
+    scratch.head = SyscallDataHead {
+        event: SyscallEvent {
+            kind: KIND_SYSCALL_DATA,
+            ..head
+        },
+        len: [0; 2],
+        what: [0; 2],
+        status: [0; 2],
+    };
+    // SAFETY: `data` is 2 * DATA_SLOT_BYTES long: two slot-sized halves.
+    let (slot0, slot1) = unsafe {
+        let base = scratch.data.as_mut_ptr();
+        (
+            &mut *(base as *mut [u8; DATA_SLOT_BYTES]),
+            &mut *(base.add(DATA_SLOT_BYTES) as *mut [u8; DATA_SLOT_BYTES]),
+        )
+    };
+    let mut size = core::mem::size_of::<SyscallDataHead>();
+    if sock != 0 {
+        let ptr = arg_at(args, sock);
+        let mut len = arg_at(args, sock + 1);
+        if sc & SC_SOCK_LEN_PTR != 0 {
+            // accept/accept4: the length the kernel wrote back (0 when the pointer is NULL).
+            len = if len == 0 {
+                0
+            } else {
+                // SAFETY: the helper faults safely.
+                unsafe { aya_ebpf::helpers::bpf_probe_read_user::<u32>(len as *const u32) }
+                    .map_or(0, u64::from)
+            };
+        }
+        let (n, status) = read_sockaddr(ptr, len, slot0);
+        scratch.head.len[0] = n;
+        scratch.head.what[0] = DATA_SOCKADDR;
+        scratch.head.status[0] = status;
+        size += n as usize;
+    } else if path != 0 {
+        let (n, status) = read_string(arg_at(args, path), slot0);
+        scratch.head.len[0] = n;
+        scratch.head.what[0] = DATA_PATH;
+        scratch.head.status[0] = status;
+        size += n as usize;
+    }
+    if path2 != 0 {
+        let (n, status) = read_string(arg_at(args, path2), slot1);
+        scratch.head.len[1] = n;
+        scratch.head.what[1] = DATA_PATH;
+        scratch.head.status[1] = status;
+        size = core::mem::size_of::<SyscallDataHead>() + DATA_SLOT_BYTES + n as usize;
+    }
+    if size > core::mem::size_of::<DataScratch>() {
+        return;
+    }
+    // SAFETY: `size` bytes from the start of the scratch value are inside it (checked above).
+    let bytes =
+        unsafe { core::slice::from_raw_parts(core::ptr::from_ref(scratch).cast::<u8>(), size) };
+    if EVENTS
+        .output::<[u8]>(bytes, BPF_RB_NO_WAKEUP as u64)
+        .is_err()
+    {
+        count_lost(LOST_SYSCALL);
+    }
 }
 
 #[btf_tracepoint(function = "sched_process_fork")]
@@ -560,12 +787,22 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
         // Since ENOSYS is 32 bits, compare only the low half (a 32-bit task's ax is
         // zero-extended).
         let enosys = regs.ax as u32 == NEG_ENOSYS as u32;
-        if regs.cs == USER32_CS {
-            if enosys && (regs.orig_ax == IA32_EXIT_NR || regs.orig_ax == IA32_EXIT_GROUP_NR) {
-                nr = regs.orig_ax as i32;
+        if in_compat_syscall(task, &off) {
+            let nr32 = u64::from(regs.orig_ax as u32);
+            if enosys && (nr32 == IA32_EXIT_NR || nr32 == IA32_EXIT_GROUP_NR) {
+                nr = nr32 as i32;
                 args = [regs.bx, regs.cx, regs.dx, regs.si, regs.di, regs.bp];
-                // The filter table is the 64-bit one: 32-bit exits are always recorded.
-                flags |= FLAG_IN_SYSCALL | FLAG_EXIT_COMPAT;
+                if syscall_flags32(nr32) & SC_TRACE != 0 {
+                    flags |= FLAG_IN_SYSCALL | FLAG_EXIT_COMPAT;
+                }
+            } else if enosys && exit_code & 0x7f == SIGSYS {
+                // SECCOMP_RET_KILL_THREAD in a process with other threads: do_exit(SIGSYS)
+                // inside the seccomp check, before sys_exit: this is the call's only trace.
+                nr = nr32 as i32;
+                args = [regs.bx, regs.cx, regs.dx, regs.si, regs.di, regs.bp];
+                if syscall_flags32(nr32) & SC_TRACE != 0 {
+                    flags |= FLAG_IN_SYSCALL | FLAG_EXIT_COMPAT | FLAG_EXIT_SECCOMP;
+                }
             }
         } else if enosys && (regs.orig_ax == EXIT_NR || regs.orig_ax == EXIT_GROUP_NR) {
             nr = regs.orig_ax as i32;
@@ -573,6 +810,13 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
             let sc = syscall_flags(nr as u64);
             if sc & SC_TRACE != 0 {
                 flags |= FLAG_IN_SYSCALL;
+            }
+        } else if enosys && exit_code & 0x7f == SIGSYS && regs.orig_ax < MAX_SYSCALL_NR as u64 {
+            // As above, for a 64-bit call.
+            nr = regs.orig_ax as i32;
+            args = regs.args();
+            if syscall_flags(regs.orig_ax) & SC_TRACE != 0 {
+                flags |= FLAG_IN_SYSCALL | FLAG_EXIT_SECCOMP;
             }
         }
     }

@@ -13,7 +13,8 @@ use aya::{
     programs::BtfTracePoint,
 };
 use tracer_common::{
-    KernelOffsets, LOST_KINDS, MAX_SYSCALL_NR, SC_PATH_SHIFT, SC_TRACE, TRACED_DYING, TRACED_LIVE,
+    KernelOffsets, LOST_KINDS, MAX_SYSCALL_NR, MAX_SYSCALL_NR32, SC_PATH_SHIFT, SC_PATH2_SHIFT,
+    SC_SOCK_LEN_PTR, SC_SOCK_SHIFT, SC_TRACE, TRACED_DYING, TRACED_LIVE,
 };
 
 use tracer_dataset::Arch;
@@ -84,12 +85,14 @@ pub struct ProbeConfig {
 }
 
 /// The kernel structures whose members the programs read (`kernel_offsets`).
-pub const KERNEL_STRUCTS: [&str; 5] = [
+pub const KERNEL_STRUCTS: [&str; 7] = [
     "task_struct",
     "signal_struct",
     "mm_struct",
     "linux_binprm",
     "sigpending",
+    "thread_info",
+    "seccomp",
 ];
 
 /// Reads the kernel structure offsets the programs need from the running kernel's BTF, parsed
@@ -107,6 +110,10 @@ pub fn kernel_offsets(btf: &Btf) -> Result<KernelOffsets, BtfError> {
         task_pending_signal: btf.member_offset("task_struct", "pending")?
             + btf.member_offset("sigpending", "signal")?,
         signal_nr_threads: btf.member_offset("signal_struct", "nr_threads")?,
+        task_ti_status: btf.member_offset("task_struct", "thread_info")?
+            + btf.member_offset("thread_info", "status")?,
+        task_seccomp_mode: btf.member_offset("task_struct", "seccomp")?
+            + btf.member_offset("seccomp", "mode")?,
     })
 }
 
@@ -130,29 +137,67 @@ fn kernel_layout(hooks: &[&str]) -> Result<(KernelOffsets, Vec<(String, u32)>), 
     Ok((kernel_offsets(&btf)?, targets))
 }
 
-/// The `SYSCALL_FLAGS` table of the eBPF object: per 64-bit syscall number, `SC_TRACE` if it is
-/// recorded and the index + 1 of its path argument.
-fn syscall_flags(config: &ProbeConfig) -> [u8; MAX_SYSCALL_NR as usize] {
-    let mut table = [0u8; MAX_SYSCALL_NR as usize];
-    match &config.filter {
-        None => table.iter_mut().for_each(|f| *f = SC_TRACE),
-        Some(nrs) => {
-            for nr in nrs {
-                if let Some(f) = usize::try_from(*nr).ok().and_then(|i| table.get_mut(i)) {
-                    *f = SC_TRACE;
-                }
-            }
+/// What the programs read of call `name`'s arguments: its path arguments and socket address
+/// (`SC_PATH*`, `SC_SOCK*` bits of the flag tables).
+fn argument_flags(name: &str) -> u16 {
+    let mut f = 0;
+    if let Some(idx) = tracer_dataset::arch::path_arg(name) {
+        f |= (u16::from(idx) + 1) << SC_PATH_SHIFT;
+    }
+    if let Some(idx) = tracer_dataset::arch::second_path_arg(name) {
+        f |= (u16::from(idx) + 1) << SC_PATH2_SHIFT;
+    }
+    if let Some((idx, len_is_ptr)) = tracer_dataset::arch::sockaddr_arg(name) {
+        f |= (u16::from(idx) + 1) << SC_SOCK_SHIFT;
+        if len_is_ptr {
+            f |= SC_SOCK_LEN_PTR;
         }
     }
-    for (nr, name) in config.arch.all() {
-        if let (Some(idx), Some(f)) = (
-            tracer_dataset::arch::path_arg(name),
-            usize::try_from(nr).ok().and_then(|i| table.get_mut(i)),
-        ) {
-            *f |= (idx + 1) << SC_PATH_SHIFT;
+    f
+}
+
+/// A flag table (`SYSCALL_FLAGS`, `SYSCALL_FLAGS32`) of `N` entries for `arch`'s numbers:
+/// `SC_TRACE` for the calls recorded (all, or those of the -e filter, matched by name) and the
+/// arguments read from user memory.
+fn flag_table<const N: usize>(arch: Arch, filter: Option<&[&str]>) -> [u16; N] {
+    let mut table = [0u16; N];
+    if filter.is_none() {
+        table.iter_mut().for_each(|f| *f = SC_TRACE);
+    }
+    for (nr, name) in arch.all() {
+        let Some(f) = usize::try_from(nr).ok().and_then(|i| table.get_mut(i)) else {
+            continue;
+        };
+        if filter.is_some_and(|names| names.contains(&name)) {
+            *f |= SC_TRACE;
         }
+        *f |= argument_flags(name);
     }
     table
+}
+
+/// The flag tables of the eBPF object: 64-bit numbers, i386 numbers (the -e filter applies to
+/// both, by name), and the flag of numbers in neither (recorded unless -e chose a set).
+fn syscall_flags(
+    config: &ProbeConfig,
+) -> (
+    [u16; MAX_SYSCALL_NR as usize],
+    [u16; MAX_SYSCALL_NR32 as usize],
+    u16,
+) {
+    let names: Option<Vec<&str>> = config.filter.as_ref().map(|nrs| {
+        nrs.iter()
+            .filter_map(|nr| config.arch.name_of(i64::from(*nr)))
+            .collect()
+    });
+    let table = flag_table(config.arch, names.as_deref());
+    let compat = if config.arch == Arch::X86_64 {
+        flag_table(Arch::X86, names.as_deref())
+    } else {
+        [0; MAX_SYSCALL_NR32 as usize]
+    };
+    let unknown = if config.filter.is_none() { SC_TRACE } else { 0 };
+    (table, compat, unknown)
 }
 
 /// The loaded and attached programs with their maps.
@@ -208,7 +253,7 @@ impl Probe {
         if ring < 4096 || !ring.is_power_of_two() {
             return Err(ProbeError::RingSize(ring));
         }
-        let flags = syscall_flags(config);
+        let (flags, flags32, trace_unknown) = syscall_flags(config);
         let durations: u32 = config.durations.into();
         // Process lifecycle hooks, then raw_syscalls:sys_exit (and sys_enter with -T). All are
         // BTF tracepoints: no tracefs needed, typed arguments, and each program is named as its
@@ -231,6 +276,8 @@ impl Probe {
             .override_global("KERNEL_OFFSETS", &offsets, true)
             .override_global("WANT_DURATIONS", &durations, true)
             .override_global("SYSCALL_FLAGS", &flags, true)
+            .override_global("SYSCALL_FLAGS32", &flags32, true)
+            .override_global("TRACE_UNKNOWN", &trace_unknown, true)
             .map_max_entries("EVENTS", config.ring_bytes)
             // ENTRY_TS is task storage, which aya does not wrap on the user side; we never
             // touch it from here.

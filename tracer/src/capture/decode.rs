@@ -6,8 +6,9 @@
 use std::borrow::Cow;
 
 use tracer_common::{
-    ExecEvent, ExitEvent, FLAG_PATH_FAULT, ForkEvent, KIND_EXEC, KIND_EXIT, KIND_FORK,
-    KIND_SYSCALL, KIND_SYSCALL_PATH, SyscallEvent, SyscallPathEvent,
+    DATA_NONE, DATA_SLOT_BYTES, ExecEvent, ExitEvent, FLAG_PATH_FAULT, ForkEvent, KIND_EXEC,
+    KIND_EXIT, KIND_FORK, KIND_SYSCALL, KIND_SYSCALL_DATA, KIND_SYSCALL_PATH, SyscallDataHead,
+    SyscallEvent, SyscallPathEvent,
 };
 
 /// One decoded record.
@@ -22,12 +23,31 @@ pub enum Record<'a> {
         /// The path, up to its NUL (invalid UTF-8 replaced); `None` when reading it faulted.
         path: Option<Cow<'a, str>>,
     },
+    /// A syscall that returned, with the user memory its arguments point at
+    /// (`KIND_SYSCALL_DATA`).
+    SyscallData {
+        /// The call.
+        call: SyscallEvent,
+        /// Its two slots: first path or socket address, second path.
+        slots: [Slot<'a>; 2],
+    },
     /// A new process or thread (`KIND_FORK`).
     Fork(ForkRecord),
     /// A new program image (`KIND_EXEC`).
     Exec(ExecRecord),
     /// A thread exited (`KIND_EXIT`).
     Exit(ExitEvent),
+}
+
+/// One slot of a data record, borrowed from it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Slot<'a> {
+    /// `DATA_NONE`, `DATA_PATH`, `DATA_SOCKADDR`.
+    pub what: u16,
+    /// `DATA_FAULT`, `DATA_CUT`, `DATA_NULL` bits.
+    pub status: u16,
+    /// The bytes read (a path without its NUL).
+    pub bytes: &'a [u8],
 }
 
 /// A `ForkEvent` with its name decoded.
@@ -95,6 +115,7 @@ pub fn decode(record: &[u8]) -> Result<Record<'_>, DecodeError> {
     match kind {
         KIND_SYSCALL => Ok(Record::Syscall(read(record)?)),
         KIND_SYSCALL_PATH => syscall_path(record),
+        KIND_SYSCALL_DATA => syscall_data(record),
         KIND_FORK => Ok(Record::Fork(fork(&read(record)?))),
         KIND_EXEC => Ok(Record::Exec(exec(&read(record)?))),
         KIND_EXIT => Ok(Record::Exit(read(record)?)),
@@ -132,6 +153,35 @@ fn syscall_path(record: &[u8]) -> Result<Record<'_>, DecodeError> {
         text(&bytes[..(call.path_len as usize).min(bytes.len())])
     });
     Ok(Record::SyscallPath { call, path })
+}
+
+/// The call and its slots, borrowed from the record. Slot 0's bytes follow the head; slot 1's
+/// start `DATA_SLOT_BYTES` after them. A slot that claims more bytes than the record holds is
+/// an error for the record.
+fn syscall_data(record: &[u8]) -> Result<Record<'_>, DecodeError> {
+    let head: SyscallDataHead = read(record)?;
+    let start = std::mem::size_of::<SyscallDataHead>();
+    let mut slots = [Slot::default(); 2];
+    for (i, slot) in slots.iter_mut().enumerate() {
+        if head.what[i] == DATA_NONE {
+            continue;
+        }
+        let at = start + i * DATA_SLOT_BYTES;
+        let end = at + head.len[i] as usize;
+        let bytes = record.get(at..end).ok_or(DecodeError::Short {
+            len: record.len(),
+            need: end,
+        })?;
+        *slot = Slot {
+            what: head.what[i],
+            status: head.status[i],
+            bytes,
+        };
+    }
+    Ok(Record::SyscallData {
+        call: head.event,
+        slots,
+    })
 }
 
 fn fork(e: &ForkEvent) -> ForkRecord {

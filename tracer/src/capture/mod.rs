@@ -21,6 +21,7 @@ mod procfs;
 mod ring;
 mod rows;
 mod signals;
+mod sockaddr;
 mod targets;
 mod teardown;
 mod terminal;

@@ -5,8 +5,10 @@
 
 use std::collections::HashMap;
 
-use tracer_common::MAX_SYSCALL_NR;
-use tracer_dataset::{Arch, SinkError, SyscallKey, SyscallRow, SyscallSink};
+use tracer_common::{MAX_SYSCALL_NR, X32_SYSCALL_BIT};
+use tracer_dataset::{
+    Arch, SinkError, SyscallExtra, SyscallKey, SyscallRow, SyscallSink, arch::x32_name,
+};
 
 /// Slots of the per-number caches: 64-bit numbers, then 32-bit ones.
 pub const SLOTS: usize = 2 * MAX_SYSCALL_NR as usize;
@@ -22,6 +24,8 @@ pub struct Call<'a> {
     pub nr: i32,
     /// A 32-bit call: named from the i386 table.
     pub compat: bool,
+    /// An x32 call (`nr` with the x32 bit): named from the x32 table.
+    pub x32: bool,
     /// Kernel `CLOCK_MONOTONIC` time of the row.
     pub ts_mono: u64,
     /// Entry-to-exit ns.
@@ -32,6 +36,8 @@ pub struct Call<'a> {
     pub ret: Option<i64>,
     /// First path argument.
     pub path: Option<&'a str>,
+    /// The capture-only columns (`abi` is set by `Rows::push`).
+    pub extra: SyscallExtra<'a>,
 }
 
 /// How a row was named: its slot (`None` for numbers outside the tables) and name.
@@ -39,8 +45,10 @@ pub struct Call<'a> {
 pub struct Named {
     /// See [`slot`].
     pub slot: Option<usize>,
-    /// The syscall name.
+    /// The syscall name (`syscall_<nr>` for a number in no table, whose row has no name).
     pub name: &'static str,
+    /// Whether a table named it.
+    pub known: bool,
 }
 
 /// The cache slot of call `nr`: 64-bit numbers first, then 32-bit ones; `None` out of range.
@@ -56,17 +64,37 @@ pub fn slot(nr: i32, compat: bool) -> Option<usize> {
     })
 }
 
+/// The name of call `nr` in `arch`'s table (the x32 one for `x32`), or `None` when no table
+/// has it.
+fn table_name(arch: Arch, nr: i32, compat: bool, x32: bool) -> Option<&'static str> {
+    if x32 {
+        return x32_name((nr as u32 as u64 & !X32_SYSCALL_BIT) as i64);
+    }
+    slot(nr, compat)?;
+    arch.name_of(i64::from(nr))
+}
+
 /// The name of call `nr` in `arch`'s table, or `syscall_<nr>` (`ia32_syscall_<nr>` for a
-/// 32-bit call) when the table has none or `nr` has no slot.
-fn name_of(arch: Arch, nr: i32, compat: bool) -> &'static str {
-    if slot(nr, compat).is_some()
-        && let Some(name) = arch.name_of(i64::from(nr))
-    {
-        return name;
+/// 32-bit call) when the table has none or `nr` has no slot: what `--summary` shows for a row
+/// whose `syscall` is null.
+fn name_of(arch: Arch, nr: i32, compat: bool, x32: bool) -> (&'static str, bool) {
+    if let Some(name) = table_name(arch, nr, compat, x32) {
+        return (name, true);
     }
     let prefix = if compat { "ia32_syscall" } else { "syscall" };
     // Leaked once per distinct unknown number and capture (see the key caches): a few bytes.
-    Box::leak(format!("{prefix}_{nr}").into_boxed_str())
+    (Box::leak(format!("{prefix}_{nr}").into_boxed_str()), false)
+}
+
+/// The `abi` column's value.
+fn abi_name(native: Arch, compat: bool, x32: bool) -> &'static str {
+    match (compat, x32, native) {
+        (true, _, _) => "i386",
+        (_, true, _) => "x32",
+        (_, _, Arch::X86_64) => "x86_64",
+        (_, _, Arch::X86) => "i386",
+        (_, _, Arch::Aarch64) => "aarch64",
+    }
 }
 
 /// The rows of one `syscalls` file.
@@ -77,9 +105,9 @@ pub struct Rows {
     arch: Arch,
     seq: u64,
     /// Name and dictionary key per slot, filled on first use.
-    keys: Vec<Option<(SyscallKey, &'static str)>>,
-    /// Name and key of numbers without a slot.
-    other_keys: HashMap<(bool, i32), (SyscallKey, &'static str)>,
+    keys: Vec<Option<(SyscallKey, &'static str, bool)>>,
+    /// Name and key of numbers without a slot (and of x32 calls), by (compat, x32, nr).
+    other_keys: HashMap<(bool, bool, i32), (SyscallKey, &'static str, bool)>,
 }
 
 impl Rows {
@@ -102,33 +130,38 @@ impl Rows {
 
     /// The key and name of call `nr`, from the cache or (once per number) the sink.
     #[inline]
-    fn key(&mut self, nr: i32, compat: bool) -> (SyscallKey, Named) {
-        let slot = slot(nr, compat);
+    fn key(&mut self, nr: i32, compat: bool, x32: bool) -> (SyscallKey, Named) {
+        let slot = if x32 { None } else { slot(nr, compat) };
         let cached = match slot {
             Some(i) => self.keys[i],
-            None => self.other_keys.get(&(compat, nr)).copied(),
+            None => self.other_keys.get(&(compat, x32, nr)).copied(),
         };
-        let (key, name) = match cached {
+        let (key, name, known) = match cached {
             Some(hit) => hit,
             None => {
-                let name = name_of(self.table(compat), nr, compat);
-                let entry = (self.sink.syscall_key(name), name);
+                let (name, known) = name_of(self.table(compat), nr, compat, x32);
+                let key = if known {
+                    self.sink.syscall_key(name)
+                } else {
+                    SyscallKey::NONE
+                };
+                let entry = (key, name, known);
                 match slot {
                     Some(i) => self.keys[i] = Some(entry),
                     None => {
-                        self.other_keys.insert((compat, nr), entry);
+                        self.other_keys.insert((compat, x32, nr), entry);
                     }
                 }
                 entry
             }
         };
-        (key, Named { slot, name })
+        (key, Named { slot, name, known })
     }
 
     /// Writes `call` as the next row, with thread name `comm`; returns how it was named.
     #[inline]
     pub fn push(&mut self, call: &Call<'_>, comm: Option<&str>) -> Result<Named, SinkError> {
-        let (key, named) = self.key(call.nr, call.compat);
+        let (key, named) = self.key(call.nr, call.compat, call.x32);
         let seq = self.seq;
         self.seq += 1;
         let row = SyscallRow {
@@ -144,7 +177,12 @@ impl Rows {
             ret: call.ret,
             path: call.path,
         };
-        self.sink.push_keyed(&row, key)?;
+        let mut extra = call.extra;
+        extra.abi = Some(abi_name(self.arch, call.compat, call.x32));
+        if !named.known {
+            extra.marks |= tracer_dataset::schema::mark::UNKNOWN_NR;
+        }
+        self.sink.push_keyed_with(&row, key, &extra)?;
         Ok(named)
     }
 
@@ -191,20 +229,39 @@ mod tests {
     #[test]
     fn unknown_numbers_are_named_by_number() {
         assert_eq!(
-            name_of(Arch::X86_64, 39, false),
-            "getpid",
+            name_of(Arch::X86_64, 39, false, false),
+            ("getpid", true),
             "known 64-bit call"
         );
-        assert_eq!(name_of(Arch::X86, 20, true), "getpid", "known i386 call");
         assert_eq!(
-            name_of(Arch::X86_64, 1000, false),
-            "syscall_1000",
+            name_of(Arch::X86, 20, true, false),
+            ("getpid", true),
+            "known i386 call"
+        );
+        assert_eq!(
+            name_of(Arch::X86_64, 1000, false, false),
+            ("syscall_1000", false),
             "unknown 64-bit"
         );
         assert_eq!(
-            name_of(Arch::X86, 1000, true),
-            "ia32_syscall_1000",
+            name_of(Arch::X86, 1000, true, false),
+            ("ia32_syscall_1000", false),
             "unknown 32-bit"
+        );
+        assert_eq!(
+            name_of(Arch::X86_64, 0x4000_0002, false, true),
+            ("open", true),
+            "x32 open: x86_64's number with the x32 bit"
+        );
+        assert_eq!(
+            name_of(Arch::X86_64, 0x4000_0200, false, true),
+            ("rt_sigaction", true),
+            "x32's own 512"
+        );
+        assert_eq!(
+            name_of(Arch::X86_64, -1, false, false),
+            ("syscall_-1", false),
+            "invalid -1"
         );
     }
 }

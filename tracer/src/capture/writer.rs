@@ -20,13 +20,14 @@ use std::{
 };
 
 use tracer_common::{
-    ExitEvent, FLAG_COMPAT, FLAG_EXIT_COMPAT, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED,
-    SyscallEvent,
+    DATA_CUT, DATA_FAULT, DATA_PATH, DATA_SOCKADDR, ExitEvent, FLAG_COMPAT, FLAG_EXIT_COMPAT,
+    FLAG_EXIT_SECCOMP, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED, FLAG_SECCOMP_KILL,
+    FLAG_SECCOMP_TRAP, FLAG_X32, SyscallEvent,
 };
-use tracer_dataset::{Arch, ProcessRow, SinkError, SyscallSink, meta};
+use tracer_dataset::{Arch, ProcessRow, SinkError, SyscallExtra, SyscallSink, meta, schema::mark};
 
 use super::{
-    decode::{Record, decode},
+    decode::{Record, Slot, decode},
     drain::Batch,
     files::{Live, OpenFiles, Output, rotation_due},
     lineage::{Admit, Lineage},
@@ -76,18 +77,40 @@ pub struct Collected {
 struct SpecialCalls {
     /// execve, execveat: in the run's table, then in the i386 one.
     execve: [[i32; 2]; 2],
-    /// clone, clone3, fork, vfork (64-bit).
-    fork: [i32; 4],
+    /// clone, clone3, fork, vfork: in the run's table, then in the i386 one.
+    fork: [[i32; 4]; 2],
 }
 
 impl SpecialCalls {
     fn new(arch: Arch) -> Self {
         let exec = |a: Arch| ["execve", "execveat"].map(|n| a.number(n).unwrap_or(-1));
+        let fork =
+            |a: Arch| ["clone", "clone3", "fork", "vfork"].map(|n| a.number(n).unwrap_or(-1));
         Self {
             execve: [exec(arch), exec(Arch::X86)],
-            fork: ["clone", "clone3", "fork", "vfork"].map(|n| arch.number(n).unwrap_or(-1)),
+            fork: [fork(arch), fork(Arch::X86)],
         }
     }
+}
+
+/// The marks of a path slot that could not be read as it was (`marks` bits `cut`,
+/// `unreadable`, `bad_pointer`) for a call that returned `ret`.
+fn path_marks(slot: &Slot<'_>, ret: i64, [cut, unreadable, bad]: [u32; 3]) -> u32 {
+    if slot.status & DATA_FAULT != 0 {
+        // The kernel could not read it either when the call failed with EFAULT.
+        return if ret == -i64::from(libc::EFAULT) {
+            bad
+        } else {
+            unreadable
+        };
+    }
+    if slot.status & DATA_CUT != 0 { cut } else { 0 }
+}
+
+/// The text of a path slot, if it was read.
+fn slot_text<'a>(slot: &Slot<'a>) -> Option<Cow<'a, str>> {
+    (slot.what == DATA_PATH && slot.status & DATA_FAULT == 0 && slot.status & 4 == 0)
+        .then(|| String::from_utf8_lossy(slot.bytes))
 }
 
 /// The files a capture's writer owns: the current ones, how to open the next, and the losses
@@ -262,8 +285,59 @@ impl Writer {
     #[inline]
     pub fn write_record(&mut self, record: &[u8]) -> Result<(), SinkError> {
         match decode(record) {
-            Ok(Record::Syscall(e)) => self.syscall(&e, None),
-            Ok(Record::SyscallPath { call, path }) => self.syscall(&call, path),
+            Ok(Record::Syscall(e)) => self.syscall(&e, None, None, None, 0),
+            Ok(Record::SyscallPath { call, path }) => {
+                let marks = if path.is_none() {
+                    mark::PATH_UNREADABLE
+                } else {
+                    0
+                };
+                self.syscall(&call, path, None, None, marks)
+            }
+            Ok(Record::SyscallData { call, slots }) => {
+                let [first, second] = slots;
+                let mut marks = 0;
+                let mut path = None;
+                let mut sock = None;
+                match first.what {
+                    DATA_PATH => {
+                        path = slot_text(&first);
+                        marks |= path_marks(
+                            &first,
+                            call.ret,
+                            [
+                                mark::PATH_CUT,
+                                mark::PATH_UNREADABLE,
+                                mark::PATH_BAD_POINTER,
+                            ],
+                        );
+                    }
+                    DATA_SOCKADDR => {
+                        if first.status & DATA_FAULT != 0 {
+                            marks |= mark::SOCKADDR_UNREADABLE;
+                        } else {
+                            sock = super::sockaddr::decode(first.bytes);
+                        }
+                        if first.status & DATA_CUT != 0 {
+                            marks |= mark::SOCKADDR_CUT;
+                        }
+                    }
+                    _ => {}
+                }
+                let path2 = slot_text(&second);
+                if second.what == DATA_PATH {
+                    marks |= path_marks(
+                        &second,
+                        call.ret,
+                        [
+                            mark::PATH2_CUT,
+                            mark::PATH2_UNREADABLE,
+                            mark::PATH2_BAD_POINTER,
+                        ],
+                    );
+                }
+                self.syscall(&call, path, path2.as_deref(), sock.as_ref(), marks)
+            }
             Ok(Record::Fork(f)) => {
                 self.lineage.fork(&f);
                 Ok(())
@@ -281,11 +355,20 @@ impl Writer {
         }
     }
 
-    /// A call that returned.
+    /// A call that returned (or that seccomp stopped), with what the capture read of its
+    /// arguments and the `marks` that says what it could not.
     #[inline]
-    fn syscall(&mut self, e: &SyscallEvent, path: Option<Cow<'_, str>>) -> Result<(), SinkError> {
+    fn syscall(
+        &mut self,
+        e: &SyscallEvent,
+        path: Option<Cow<'_, str>>,
+        path2: Option<&str>,
+        sock: Option<&super::sockaddr::Sock>,
+        mut marks: u32,
+    ) -> Result<(), SinkError> {
         let compat = e.flags & FLAG_COMPAT != 0;
-        let is_exec = e.ret == 0 && self.calls.execve[usize::from(compat)].contains(&e.nr);
+        let x32 = e.flags & FLAG_X32 != 0;
+        let is_exec = e.ret == 0 && !x32 && self.calls.execve[usize::from(compat)].contains(&e.nr);
         let exec_path = match self.lineage.admit(e.tgid, e.tid, is_exec) {
             Admit::PreExec => {
                 self.stats.pre_exec_dropped += 1;
@@ -293,7 +376,7 @@ impl Writer {
             }
             Admit::Row { exec_path } => exec_path,
         };
-        if e.ret == 0 && !compat && self.calls.fork.contains(&e.nr) {
+        if e.ret == 0 && !x32 && self.calls.fork[usize::from(compat)].contains(&e.nr) {
             // The child's return from fork/clone passes through sys_exit too, but the call was
             // the parent's (one row, with the child's pid as ret), as strace -f shows it.
             self.stats.fork_child_returns += 1;
@@ -301,35 +384,69 @@ impl Writer {
         }
         // After a successful exec the path comes from the exec record (see `lineage`).
         let path = exec_path.map(Cow::Owned).or(path);
+        let stopped = e.flags & (FLAG_SECCOMP_KILL | FLAG_SECCOMP_TRAP) != 0;
+        if e.flags & FLAG_SECCOMP_KILL != 0 {
+            marks |= mark::SECCOMP_KILL;
+        } else if e.flags & FLAG_SECCOMP_TRAP != 0 {
+            marks |= mark::SECCOMP_TRAP;
+        }
+        if e.flags & FLAG_KILLED != 0 {
+            marks |= mark::KILLED;
+        }
+        let port;
         self.write_call(&Call {
             tgid: e.tgid,
             tid: e.tid,
             nr: e.nr,
             compat,
+            x32,
             ts_mono: e.ts_ns,
             duration_ns: (e.flags & FLAG_HAS_DURATION != 0).then_some(e.duration_ns as i64),
             // After a successful exec the registers are the new image's (zeroed by the loader).
             args: (!is_exec).then_some(e.args),
-            // A call cut short by the thread's death never returned to the program.
-            ret: (e.flags & FLAG_KILLED == 0).then_some(e.ret),
+            // A call cut short by the thread's death never returned to the program; one seccomp
+            // stopped never ran (its return register holds the rolled-back number).
+            ret: (e.flags & FLAG_KILLED == 0 && !stopped).then_some(e.ret),
             path: path.as_deref(),
+            extra: SyscallExtra {
+                abi: None,
+                path2,
+                sock_family: sock.map(|s| s.family.as_ref()),
+                sock_addr: sock.and_then(|s| s.addr.as_deref()),
+                sock_port: {
+                    port = sock.and_then(|s| s.port);
+                    port
+                },
+                marks,
+            },
         })
     }
 
-    /// A thread exited, perhaps inside a call that never returned (exit, exit_group).
+    /// A thread exited, perhaps inside a call that never returned (exit, exit_group, or one
+    /// seccomp killed the thread at).
     fn exit(&mut self, e: &ExitEvent) -> Result<(), SinkError> {
         if e.flags & FLAG_IN_SYSCALL != 0 && !self.lineage.awaiting_exec(e.tgid) {
+            let marks = if e.flags & FLAG_EXIT_SECCOMP != 0 {
+                mark::SECCOMP_KILL
+            } else {
+                0
+            };
             // No return value, no duration.
             self.write_call(&Call {
                 tgid: e.tgid,
                 tid: e.tid,
                 nr: e.nr,
                 compat: e.flags & FLAG_EXIT_COMPAT != 0,
+                x32: false,
                 ts_mono: e.ts_ns,
                 duration_ns: None,
                 args: Some(e.args),
                 ret: None,
                 path: None,
+                extra: SyscallExtra {
+                    marks,
+                    ..SyscallExtra::default()
+                },
             })?;
         }
         self.lineage.exit(e);
