@@ -5,6 +5,7 @@ mod capture;
 mod capture_cost;
 mod eval_lidds;
 mod experiment;
+mod fidelity;
 mod ingest_datasets;
 mod ingest_fixtures;
 mod ingest_import;

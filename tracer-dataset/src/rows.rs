@@ -94,6 +94,18 @@ pub struct SyscallRecord {
     pub ret: Option<i64>,
     /// First path argument.
     pub path: Option<String>,
+    /// Calling convention (captures; `None` in files written before the column existed).
+    pub abi: Option<String>,
+    /// Second path argument.
+    pub path2: Option<String>,
+    /// Socket address family.
+    pub sock_family: Option<String>,
+    /// Socket address.
+    pub sock_addr: Option<String>,
+    /// Socket port.
+    pub sock_port: Option<i32>,
+    /// Marks (`schema::mark` names); empty when null.
+    pub marks: Vec<String>,
 }
 
 /// One row of the `processes` table, every column.
@@ -216,6 +228,32 @@ impl<'a> Columns<'a> {
             .collect())
     }
 
+    /// `strings` of a column files written before it existed lack: all `None` then.
+    fn opt_strings(&self, name: &'static str) -> Result<Vec<Option<String>>, ReadError> {
+        if self.batch.column_by_name(name).is_none() {
+            return Ok(vec![None; self.batch.num_rows()]);
+        }
+        self.strings(name)
+    }
+
+    /// The `marks` lists (empty where null or missing).
+    fn marks(&self) -> Result<Vec<Vec<String>>, ReadError> {
+        let Some(c) = self.batch.column_by_name(col::MARKS) else {
+            return Ok(vec![Vec::new(); self.batch.num_rows()]);
+        };
+        let l = c.as_list_opt::<i32>().ok_or_else(|| self.bad(col::MARKS))?;
+        Ok((0..l.len())
+            .map(|i| {
+                if l.is_null(i) {
+                    return Vec::new();
+                }
+                let v = l.value(i);
+                let s = v.as_string::<i32>();
+                (0..s.len()).map(|j| s.value(j).to_string()).collect()
+            })
+            .collect())
+    }
+
     fn i64s(&self, name: &'static str) -> Result<Vec<Option<i64>>, ReadError> {
         let c = self.cast(name, &DataType::Int64)?;
         let a = c.as_primitive::<Int64Type>();
@@ -262,6 +300,17 @@ pub fn read_syscalls(path: &Path) -> Result<Vec<SyscallRecord>, ReadError> {
             .get(col::ARGS)?
             .as_fixed_size_list_opt()
             .ok_or_else(|| c.bad(col::ARGS))?;
+        let (abi, path2) = (c.opt_strings(col::ABI)?, c.opt_strings(col::PATH2)?);
+        let (family, addr) = (
+            c.opt_strings(col::SOCK_FAMILY)?,
+            c.opt_strings(col::SOCK_ADDR)?,
+        );
+        let port = if batch.column_by_name(col::SOCK_PORT).is_some() {
+            c.i32s(col::SOCK_PORT)?
+        } else {
+            vec![None; batch.num_rows()]
+        };
+        let mut marks = c.marks()?;
         for i in 0..batch.num_rows() {
             let a = args
                 .is_valid(i)
@@ -282,6 +331,12 @@ pub fn read_syscalls(path: &Path) -> Result<Vec<SyscallRecord>, ReadError> {
                 args: a,
                 ret: ret[i],
                 path: paths[i].clone(),
+                abi: abi[i].clone(),
+                path2: path2[i].clone(),
+                sock_family: family[i].clone(),
+                sock_addr: addr[i].clone(),
+                sock_port: port[i],
+                marks: std::mem::take(&mut marks[i]),
             });
         }
     }
