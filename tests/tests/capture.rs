@@ -610,7 +610,9 @@ types = {r[0]: r[1] for r in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{
 expected = {"run_id": "VARCHAR", "source": "VARCHAR", "scenario": "VARCHAR", "mode": "VARCHAR",
             "seq": "UBIGINT", "ts_ns": types.get("ts_ns"), "duration_ns": "BIGINT",
             "pid": "INTEGER", "tid": "INTEGER", "comm": "VARCHAR", "syscall": "VARCHAR",
-            "nr": "INTEGER", "args": "UBIGINT[]", "ret": "BIGINT", "path": "VARCHAR"}
+            "nr": "INTEGER", "args": "UBIGINT[]", "ret": "BIGINT", "path": "VARCHAR",
+            "abi": "VARCHAR", "path2": "VARCHAR", "sock_family": "VARCHAR", "sock_addr": "VARCHAR",
+            "sock_port": "INTEGER", "marks": "VARCHAR[]"}
 assert types == expected, types
 # Nanosecond UTC timestamps: DuckDB 1.x says TIMESTAMP WITH TIME ZONE, 2.x TIMESTAMPTZ_NS.
 assert types["ts_ns"] in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ_NS"), types["ts_ns"]
@@ -620,6 +622,8 @@ assert df.schema["seq"] == pl.UInt64 and df.schema["pid"] == pl.Int32 and df.sch
 assert str(df.schema["ts_ns"]).startswith("Datetime"), df.schema["ts_ns"]
 assert df.schema["args"] in (pl.Array(pl.UInt64, 6), pl.List(pl.UInt64)), df.schema["args"]
 assert df.filter(pl.col("syscall") == "openat").height == n
+assert df.schema["marks"] == pl.List(pl.String) and df.schema["sock_port"] == pl.Int32, df.schema
+assert set(df["abi"].unique().to_list()) == {"x86_64"}
 assert pl.scan_parquet(path).group_by("syscall").len().collect().height > 5
 print(n, df.height)
 "#;

@@ -1,6 +1,6 @@
 //! What a capture costs at its default settings, live (root needed): the small default ring
 //! loses nothing on a syscall storm, and a writer that cannot keep up costs counted losses, not
-//! memory. Peak memory is the tracer's own, from `wait4`'s rusage (as `/usr/bin/time` reports it).
+//! memory. Peak memory is the tracer's own high-water mark (`VmHWM`), read while it runs.
 
 use std::{
     io::Read as _,
@@ -44,16 +44,39 @@ fn run_measured(cmd: &mut Command) -> Measured {
         let _ = pipe.read_to_string(&mut s);
         s
     });
+    // The tracer's own high-water mark, read from /proc while it runs: wait4's ru_maxrss
+    // would include this test process's size at the fork (the kernel keeps the pre-exec
+    // image's peak), and the test binary is large when other tests run beside this one.
+    let id = child.id();
+    let poller = std::thread::spawn(move || {
+        let mut peak = 0i64;
+        while let Ok(status) = std::fs::read_to_string(format!("/proc/{id}/status")) {
+            let Some(hwm) = status.lines().find_map(|l| l.strip_prefix("VmHWM:")) else {
+                break;
+            };
+            let kib = hwm
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            peak = peak.max(kib);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        peak
+    });
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: waiting for our own child, with pointers to locals.
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
     assert_eq!(pid, child.id() as i32, "wait4 for the tracer");
+    let peak_rss_kib = poller.join().expect("RSS poller");
+    assert!(peak_rss_kib > 0, "the tracer's VmHWM was read");
     Measured {
         success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         stderr: reader.join().expect("stderr reader"),
-        peak_rss_kib: usage.ru_maxrss,
+        peak_rss_kib,
     }
 }
 

@@ -357,3 +357,31 @@ fn a_32_bit_program_is_named_filtered_and_forks_once() {
         "-e trace=open keeps the i386 open and nothing else"
     );
 }
+
+/// The documented limit: an io_uring request never passes sys_exit. The ring's set-up and
+/// `io_uring_enter` are rows; the open the ring made is not, though it happened.
+#[test]
+fn io_uring_requests_are_not_rows() {
+    let cap = Capture::new("uring");
+    let prog = cap.compile("uring");
+    let target = cap.dir().join("opened-by-the-ring");
+    std::fs::write(&target, "x").expect("file");
+    let out = cap.record(&["-q"], &[s(&prog), s(&target)]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("user_data=42 fd="),
+        "the ring opened the file: {stdout}"
+    );
+    let rows = cap.syscalls();
+    let names: Vec<&str> = after_exec(&rows)
+        .iter()
+        .map(|r| r.syscall.as_str())
+        .collect();
+    assert!(names.contains(&"io_uring_setup"), "{names:?}");
+    assert!(names.contains(&"io_uring_enter"), "{names:?}");
+    assert!(
+        !rows.iter().any(|r| r.path.as_deref() == Some(s(&target))),
+        "the ring's openat is no row (README: what a capture does not see)"
+    );
+}

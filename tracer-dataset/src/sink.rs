@@ -530,6 +530,21 @@ impl SyscallSink {
         self.push_keyed(row, key)
     }
 
+    /// Appends one row with the capture-only columns of `extra`; an empty `row.syscall` is a
+    /// call without a name (`syscall` null), as a reader gives it back.
+    pub fn push_with(
+        &mut self,
+        row: &SyscallRow<'_>,
+        extra: &SyscallExtra<'_>,
+    ) -> Result<(), SinkError> {
+        let key = if row.syscall.is_empty() {
+            SyscallKey::NONE
+        } else {
+            self.syscall_key(row.syscall)
+        };
+        self.push_keyed_with(row, key, extra)
+    }
+
     /// Appends one row whose name is `key` (from `syscall_key` of this sink; `row.syscall` is
     /// not read); flushes a batch when `BATCH_ROWS` are buffered.
     pub fn push_keyed(&mut self, row: &SyscallRow<'_>, key: SyscallKey) -> Result<(), SinkError> {

@@ -257,6 +257,12 @@ pub struct SyscallBatch {
     args: Option<(FixedSizeListArray, UInt64Array)>,
     ret: Option<Int64Array>,
     path: Strings,
+    abi: Strings,
+    path2: Strings,
+    sock_family: Strings,
+    sock_addr: Strings,
+    sock_port: Option<Int32Array>,
+    marks: Option<arrow::array::ListArray>,
 }
 
 /// Typed access to the columns of one record batch, errors naming the file.
@@ -375,7 +381,45 @@ impl SyscallBatch {
             args,
             ret: d.i64s(col::RET)?,
             path: d.strings(col::PATH)?,
+            abi: d.strings(col::ABI)?,
+            path2: d.strings(col::PATH2)?,
+            sock_family: d.strings(col::SOCK_FAMILY)?,
+            sock_addr: d.strings(col::SOCK_ADDR)?,
+            sock_port: d.i32s(col::SOCK_PORT)?,
+            marks: match batch.column_by_name(col::MARKS) {
+                Some(a) => Some(
+                    a.as_list_opt::<i32>()
+                        .ok_or_else(|| d.bad(col::MARKS))?
+                        .clone(),
+                ),
+                None => None,
+            },
         })
+    }
+
+    /// The capture-only columns of row `i` (all null in files without them).
+    pub fn extra(&self, i: usize) -> crate::SyscallExtra<'_> {
+        let marks = self.marks.as_ref().map_or(0, |l| {
+            if l.is_null(i) {
+                return 0;
+            }
+            let v = l.value(i);
+            let names = v.as_string::<i32>();
+            (0..names.len())
+                .filter_map(|j| crate::schema::mark::by_name(names.value(j)))
+                .fold(0, |m, b| m | b)
+        });
+        crate::SyscallExtra {
+            abi: self.abi.get(i),
+            path2: self.path2.get(i),
+            sock_family: self.sock_family.get(i),
+            sock_addr: self.sock_addr.get(i),
+            sock_port: self
+                .sock_port
+                .as_ref()
+                .and_then(|a| a.is_valid(i).then(|| a.value(i))),
+            marks,
+        }
     }
 
     /// Rows in the batch.

@@ -1,5 +1,5 @@
 //! `tracer record -s N`: cuts the `path` column of a finished capture to N bytes, as strace's
-//! `-s` cuts strings. The capture itself keeps paths up to its own limit (255 bytes); for a
+//! `-s` cuts strings. The capture itself keeps paths up to its own limit (4095 bytes); for a
 //! smaller N both files of the run are rewritten through the run writer (new files created
 //! beside them, committed together, given to the same owner) with the limit in their footers
 //! (`meta::PATH_LIMIT`), so `tracer show` marks a cut path with strace's `...`.
@@ -22,7 +22,7 @@ use tracer_dataset::{
 };
 
 /// The most bytes of a path a capture keeps (docs/DESIGN.md, `path`).
-pub const CAPTURE_PATH_BYTES: usize = tracer_common::PATH_BYTES - 1;
+pub const CAPTURE_PATH_BYTES: usize = tracer_common::DATA_SLOT_BYTES - 1;
 
 /// Why paths could not be cut.
 #[derive(Debug, thiserror::Error)]
@@ -151,9 +151,13 @@ pub fn cut_paths(
         let batch = batch?;
         for i in 0..batch.len() {
             let row = batch.row(i);
+            let mut extra = batch.extra(i);
             let path = row.path.map(|p| cut(p, limit));
+            let path2 = extra.path2.map(|p| cut(p, limit));
             cut_count += u64::from(path.map(str::len) != row.path.map(str::len));
-            sink.push(&SyscallRow { path, ..row })
+            cut_count += u64::from(path2.map(str::len) != extra.path2.map(str::len));
+            extra.path2 = path2;
+            sink.push_with(&SyscallRow { path, ..row }, &extra)
                 .map_err(PathLimitError::Write)?;
         }
     }
@@ -221,7 +225,10 @@ mod tests {
         });
         p.close().expect("close");
 
-        assert_eq!(cut_paths(&sys, &procs, 255, None).expect("no-op"), 0);
+        assert_eq!(
+            cut_paths(&sys, &procs, CAPTURE_PATH_BYTES, None).expect("no-op"),
+            0
+        );
         assert_eq!(cut_paths(&sys, &procs, 4, None).expect("cut"), 1);
         let rows = read_syscalls(&sys).expect("read");
         let paths: Vec<Option<&str>> = rows.iter().map(|r| r.path.as_deref()).collect();

@@ -462,7 +462,8 @@ mod tests {
     fn syscall_flags_record_the_filter_and_mark_path_arguments() {
         let arch = Arch::X86_64;
         let nr = |name| arch.number(name).expect("x86_64 call") as usize;
-        let all = syscall_flags(&ProbeConfig {
+        let nr32 = |name| Arch::X86.number(name).expect("i386 call") as usize;
+        let (all, all32, unknown) = syscall_flags(&ProbeConfig {
             ring_bytes: 4096,
             durations: false,
             filter: None,
@@ -474,7 +475,31 @@ mod tests {
             SC_TRACE | (2 << SC_PATH_SHIFT),
             "openat's path is its second argument"
         );
-        let some = syscall_flags(&ProbeConfig {
+        assert_eq!(
+            all[nr("renameat2")],
+            SC_TRACE | (2 << SC_PATH_SHIFT) | (4 << SC_PATH2_SHIFT),
+            "renameat2's new name is its fourth argument"
+        );
+        assert_eq!(
+            all[nr("connect")],
+            SC_TRACE | (2 << SC_SOCK_SHIFT),
+            "connect's address is its second argument, the length the third"
+        );
+        assert_eq!(
+            all[nr("accept4")],
+            SC_TRACE | (2 << SC_SOCK_SHIFT) | SC_SOCK_LEN_PTR,
+            "accept4's length is a pointer"
+        );
+        assert_eq!(
+            all32[nr32("open")],
+            SC_TRACE | (1 << SC_PATH_SHIFT),
+            "the i386 table has its own numbers and paths"
+        );
+        assert_eq!(
+            unknown, SC_TRACE,
+            "unknown numbers recorded without a filter"
+        );
+        let (some, some32, unknown) = syscall_flags(&ProbeConfig {
             ring_bytes: 4096,
             durations: false,
             filter: Some(vec![nr("getppid") as i32]),
@@ -482,5 +507,12 @@ mod tests {
         });
         assert_eq!(some[nr("getppid")], SC_TRACE, "kept by the filter");
         assert_eq!(some[nr("read")] & SC_TRACE, 0, "left out by the filter");
+        assert_eq!(
+            some32[nr32("getppid")],
+            SC_TRACE,
+            "the filter applies to i386 calls by name"
+        );
+        assert_eq!(some32[nr32("read")] & SC_TRACE, 0);
+        assert_eq!(unknown, 0, "a filter leaves unknown numbers out");
     }
 }

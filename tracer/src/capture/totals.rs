@@ -84,10 +84,12 @@ mod tests {
         let read = Named {
             slot: Some(0),
             name: "read",
+            known: true,
         };
         let odd = Named {
             slot: None,
             name: "syscall_5000",
+            known: false,
         };
         totals.count(read, Some(10), Some(100));
         totals.count(read, Some(-2), Some(50));

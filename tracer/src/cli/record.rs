@@ -91,10 +91,11 @@ pub struct RecordArgs {
     #[arg(short = 'f', action = ArgAction::Count)]
     pub follow: u8,
 
-    /// strace's string length. The capture records no buffers; it keeps each call's first path
-    /// argument (the `path` column) up to 255 bytes. With N below 255, the paths are cut to N
+    /// strace's string length. The capture records no buffers; it keeps each call's path
+    /// arguments (the `path` and `path2` columns) up to 4095 bytes (a longer one is cut and
+    /// marked `path_cut`). With N below 4095, the paths are cut to N
     /// bytes after the capture (the files are rewritten once, and their footer records
-    /// syscall_tracer.path_limit=N); N of 255 or more changes nothing.
+    /// syscall_tracer.path_limit=N); N of 4095 or more changes nothing.
     #[arg(short = 's', value_name = "N")]
     pub string_limit: Option<usize>,
 

@@ -35,7 +35,8 @@ WHAT THE LINES HOLD:
     N +++` / `+++ killed by SIGKILL +++` lines of the processes table (FILE.processes.parquet).
     Arguments come from the six recorded registers: descriptors, open/mmap/access/clone/wait
     flags, modes, signals and the common enumerations are decoded; a path comes from the
-    `path` column (the first path argument of the call, at most 255 bytes). What the capture
+    `path` and `path2` columns (the call's path arguments, up to 4095 bytes) and the socket
+    address columns. What the capture
     does not hold prints as strace prints an address it cannot read: buffers and structures
     as `0x7ffc...` (strace shows their contents), a second path as its address, a successful
     execve's argv from the processes table and its environment as `?`. Delivered signals

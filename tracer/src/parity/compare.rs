@@ -430,7 +430,7 @@ fn returns_agree(name: &str, a: i64, b: i64) -> bool {
     }
 }
 
-/// Cut to 255 bytes, as the eBPF side keeps paths (docs/DESIGN.md).
+/// Cut to 255 bytes, as the strace ingest keeps paths (the capture keeps up to 4095).
 fn cut(p: &str) -> &str {
     let mut end = p.len().min(255);
     while !p.is_char_boundary(end) {

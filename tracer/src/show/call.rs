@@ -5,8 +5,8 @@
 use std::{fmt::Write as _, sync::LazyLock};
 
 use tracer_dataset::{
-    Arch, SyscallRow,
-    arch::{errno_name, path_arg},
+    Arch, SyscallExtra, SyscallRow,
+    arch::{errno_name, path_arg, second_path_arg, sockaddr_arg},
 };
 
 use super::{
@@ -29,6 +29,18 @@ pub struct Context {
 /// of `row` to `out`. `argv` is the process's argument vector for a successful `execve`, whose
 /// registers are gone.
 pub fn open_call(out: &mut String, ctx: &Context, row: &SyscallRow<'_>, argv: Option<&[String]>) {
+    open_call_with(out, ctx, row, &SyscallExtra::default(), argv);
+}
+
+/// `open_call` with the capture-only columns of the row: its second path and socket address
+/// print at their arguments' places.
+pub fn open_call_with(
+    out: &mut String,
+    ctx: &Context,
+    row: &SyscallRow<'_>,
+    extra: &SyscallExtra<'_>,
+    argv: Option<&[String]>,
+) {
     out.push_str(if row.syscall.is_empty() {
         "?"
     } else {
@@ -45,6 +57,9 @@ pub fn open_call(out: &mut String, ctx: &Context, row: &SyscallRow<'_>, argv: Op
         row,
         args: &args,
         path_at,
+        extra,
+        path2_at: second_path_arg(row.syscall).map(usize::from),
+        sock_at: sockaddr_arg(row.syscall).map(|(i, _)| usize::from(i)),
     };
     match row.syscall {
         "clone" => arg.clone_args(out),
@@ -114,6 +129,46 @@ struct Args<'a> {
     row: &'a SyscallRow<'a>,
     args: &'a [u64; 6],
     path_at: Option<usize>,
+    extra: &'a SyscallExtra<'a>,
+    path2_at: Option<usize>,
+    sock_at: Option<usize>,
+}
+
+/// A socket address as strace prints it (`{sa_family=AF_INET, sin_port=htons(80),
+/// sin_addr=inet_addr("1.2.3.4")}`), from the `sock_*` columns.
+fn sockaddr(out: &mut String, family: &str, addr: Option<&str>, port: Option<i32>) {
+    let _ = write!(out, "{{sa_family={family}");
+    match (family, addr) {
+        ("AF_INET", Some(a)) => {
+            let _ = write!(
+                out,
+                ", sin_port=htons({}), sin_addr=inet_addr(\"{a}\")",
+                port.unwrap_or(0)
+            );
+        }
+        ("AF_INET6", Some(a)) => {
+            let _ = write!(
+                out,
+                ", sin6_port=htons({}), inet_pton(AF_INET6, \"{a}\", &sin6_addr)",
+                port.unwrap_or(0)
+            );
+        }
+        ("AF_UNIX", Some(a)) => match a.strip_prefix('@') {
+            Some(name) => {
+                out.push_str(", sun_path=@");
+                flags::quoted(out, name);
+            }
+            None => {
+                out.push_str(", sun_path=");
+                flags::quoted(out, a);
+            }
+        },
+        (_, Some(a)) => {
+            let _ = write!(out, ", sa_data=\"{a}\"");
+        }
+        (_, None) => {}
+    }
+    out.push('}');
 }
 
 impl Args<'_> {
@@ -145,6 +200,21 @@ impl Args<'_> {
                 // strace marks a string cut at its -s limit this way.
                 out.push_str("...");
             }
+            return;
+        }
+        if self.path2_at == Some(i)
+            && let Some(p) = self.extra.path2
+        {
+            flags::quoted(out, p);
+            if self.ctx.path_limit.is_some_and(|n| p.len() >= n) {
+                out.push_str("...");
+            }
+            return;
+        }
+        if self.sock_at == Some(i)
+            && let Some(family) = self.extra.sock_family
+        {
+            sockaddr(out, family, self.extra.sock_addr, self.extra.sock_port);
             return;
         }
         let arch = self.ctx.arch;
@@ -373,8 +443,14 @@ pub fn unfinished(row: &SyscallRow<'_>) -> bool {
 
 /// The whole call as one text: `name(arguments) = return`, `exit_group(0) = ?`, or `name(arguments
 /// <unfinished ...>` (the `text` column of CSV and JSON Lines).
-pub fn text(out: &mut String, ctx: &Context, row: &SyscallRow<'_>, argv: Option<&[String]>) {
-    open_call(out, ctx, row, argv);
+pub fn text(
+    out: &mut String,
+    ctx: &Context,
+    row: &SyscallRow<'_>,
+    extra: &SyscallExtra<'_>,
+    argv: Option<&[String]>,
+) {
+    open_call_with(out, ctx, row, extra, argv);
     if unfinished(row) {
         out.push_str(" <unfinished ...>");
     } else {

@@ -138,9 +138,27 @@ impl Lines {
         row: &SyscallRow<'_>,
         argv: Option<&[String]>,
     ) {
+        self.call_with(
+            out,
+            ctx,
+            row,
+            &tracer_dataset::SyscallExtra::default(),
+            argv,
+        );
+    }
+
+    /// `call` with the row's capture-only columns (second path, socket address).
+    pub fn call_with(
+        &mut self,
+        out: &mut String,
+        ctx: &Context,
+        row: &SyscallRow<'_>,
+        extra: &tracer_dataset::SyscallExtra<'_>,
+        argv: Option<&[String]>,
+    ) {
         let start = out.len();
         self.leader(out, row.tid, row.ts_ns);
-        call::open_call(out, ctx, row, argv);
+        call::open_call_with(out, ctx, row, extra, argv);
         if call::unfinished(row) {
             out.push_str(" <unfinished ...>\n");
             return;

@@ -304,7 +304,7 @@ fn show_file(
                     continue;
                 }
                 line.clear();
-                call::text(&mut line, &ctx, &row, exec_argv(&row));
+                call::text(&mut line, &ctx, &row, &batch.extra(i), exec_argv(&row));
                 tabular::row(buf, t, &batch, i, &row, &line);
                 calls += 1;
             }
@@ -355,7 +355,7 @@ fn show_file(
             if !sel.chosen(&row) {
                 continue;
             }
-            lines.call(buf, &ctx, &row, exec_argv(&row));
+            lines.call_with(buf, &ctx, &row, &batch.extra(i), exec_argv(&row));
             calls += 1;
             let ends_process =
                 row.syscall == "exit_group" || (row.syscall == "exit" && row.tid == row.pid);
