@@ -485,7 +485,7 @@ mod tests {
 
     fn t(r: &SyscallRow<'_>) -> String {
         let mut out = String::new();
-        text(&mut out, &CTX, r, None);
+        text(&mut out, &CTX, r, &SyscallExtra::default(), None);
         out
     }
 
@@ -597,6 +597,7 @@ mod tests {
             &mut out,
             &CTX,
             &r,
+            &SyscallExtra::default(),
             Some(&["./showcase".into(), "out.txt".into()]),
         );
         assert_eq!(
@@ -645,7 +646,7 @@ mod tests {
         };
         let r = row("openat", [CWD, 1, 0, 0, 0, 0], Some(3), Some("/usr"));
         let mut out = String::new();
-        text(&mut out, &ctx, &r, None);
+        text(&mut out, &ctx, &r, &SyscallExtra::default(), None);
         assert_eq!(out, "openat(AT_FDCWD, \"/usr\"..., O_RDONLY) = 3");
         let r = SyscallRow {
             syscall: "read",
@@ -668,6 +669,61 @@ mod tests {
             t(&r),
             "read(?, ?, ?) = ?",
             "a source that records no returns"
+        );
+    }
+
+    #[test]
+    fn second_paths_and_socket_addresses_print_as_strace_prints_them() {
+        let line = |name: &str, args: [u64; 6], extra: SyscallExtra<'_>, path: Option<&str>| {
+            let r = SyscallRow {
+                syscall: name,
+                args: Some(args),
+                ret: Some(0),
+                path,
+                ..SyscallRow::default()
+            };
+            let mut out = String::new();
+            text(&mut out, &CTX, &r, &extra, None);
+            out
+        };
+        assert_eq!(
+            line(
+                "rename",
+                [1, 2, 0, 0, 0, 0],
+                SyscallExtra {
+                    path2: Some("/b"),
+                    ..SyscallExtra::default()
+                },
+                Some("/a")
+            ),
+            "rename(\"/a\", \"/b\") = 0"
+        );
+        assert_eq!(
+            line(
+                "connect",
+                [3, 0x7ffc, 16, 0, 0, 0],
+                SyscallExtra {
+                    sock_family: Some("AF_INET"),
+                    sock_addr: Some("127.0.0.1"),
+                    sock_port: Some(9),
+                    ..SyscallExtra::default()
+                },
+                None
+            ),
+            "connect(3, {sa_family=AF_INET, sin_port=htons(9), sin_addr=inet_addr(\"127.0.0.1\")}, 16) = 0"
+        );
+        assert_eq!(
+            line(
+                "bind",
+                [4, 0x7ffc, 110, 0, 0, 0],
+                SyscallExtra {
+                    sock_family: Some("AF_UNIX"),
+                    sock_addr: Some("/run/s"),
+                    ..SyscallExtra::default()
+                },
+                None
+            ),
+            "bind(4, {sa_family=AF_UNIX, sun_path=\"/run/s\"}, 110) = 0"
         );
     }
 }
