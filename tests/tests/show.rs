@@ -406,8 +406,10 @@ fn whole_capture_has_pid_prefixes_and_exit_lines() {
 }
 
 /// The documented columns of `--format csv` and `--format jsonl`.
-const COLUMNS: &str =
-    "run_id,source,scenario,mode,seq,ts_ns,duration_ns,pid,tid,comm,syscall,nr,args,ret,path,text";
+const COLUMNS: &str = concat!(
+    "run_id,source,scenario,mode,seq,ts_ns,duration_ns,pid,tid,comm,syscall,nr,args,ret,path,",
+    "abi,path2,sock_family,sock_addr,sock_port,marks,text"
+);
 
 #[test]
 fn csv_and_jsonl_read_back_in_duckdb_and_polars() {

@@ -45,7 +45,8 @@ WHAT THE LINES HOLD:
 
 CSV AND JSON LINES:
     One row per call with the Parquet columns run_id, source, scenario, mode, seq, ts_ns,
-    duration_ns, pid, tid, comm, syscall, nr, args, ret, path, and `text`, the decoded call
+    duration_ns, pid, tid, comm, syscall, nr, args, ret, path, abi, path2, sock_family,
+    sock_addr, sock_port, marks (`|`-separated), and `text`, the decoded call
     (`openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY|O_CLOEXEC) = 3`). Nulls are empty fields
     (null in JSON); ts_ns is nanoseconds since the epoch (DuckDB: make_timestamp_ns(ts_ns));
     args is a list of the six registers, `[1,2,3,4,5,6]`, unsigned 64-bit as in the Parquet

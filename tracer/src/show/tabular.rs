@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use tracer_dataset::{SyscallRow, col, stream::SyscallBatch};
 
 /// The columns, in the order of the Parquet file, then `text`.
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 22] = [
     col::RUN_ID,
     col::SOURCE,
     col::SCENARIO,
@@ -24,6 +24,12 @@ pub const COLUMNS: [&str; 16] = [
     col::ARGS,
     col::RET,
     col::PATH,
+    col::ABI,
+    col::PATH2,
+    col::SOCK_FAMILY,
+    col::SOCK_ADDR,
+    col::SOCK_PORT,
+    col::MARKS,
     TEXT,
 ];
 
@@ -64,6 +70,14 @@ pub fn row(
     row: &SyscallRow<'_>,
     text: &str,
 ) {
+    let extra = batch.extra(i);
+    // The marks as one field, `|`-separated in bit order (`schema::mark::NAMES`).
+    let marks: String = tracer_dataset::schema::mark::NAMES
+        .iter()
+        .filter(|(bit, _)| extra.marks & bit != 0)
+        .map(|(_, name)| *name)
+        .collect::<Vec<_>>()
+        .join("|");
     let fields = [
         Field::Str(Some(batch.run_id(i))),
         Field::Str(Some(batch.source(i))),
@@ -75,11 +89,17 @@ pub fn row(
         Field::Int(Some(i64::from(row.pid))),
         Field::Int(Some(i64::from(row.tid))),
         Field::Str(row.comm),
-        Field::Str(Some(row.syscall)),
+        Field::Str((!row.syscall.is_empty()).then_some(row.syscall)),
         Field::Int(Some(i64::from(row.nr))),
         Field::Args(row.args),
         Field::Int(row.ret),
         Field::Str(row.path),
+        Field::Str(extra.abi),
+        Field::Str(extra.path2),
+        Field::Str(extra.sock_family),
+        Field::Str(extra.sock_addr),
+        Field::Int(extra.sock_port.map(i64::from)),
+        Field::Str((!marks.is_empty()).then_some(marks.as_str())),
         Field::Str(Some(text)),
     ];
     match table {
