@@ -21,7 +21,7 @@
 //!   detection rate at fixed false-alarm rates and at zero false alarms, and per attack family.
 //! - [`profile::build_profile`], [`profile::Profile::save`] / [`profile::Profile::load`],
 //!   [`eval::score_traces`]: profiles as reusable files, and scoring against one.
-//! - [`sql::render`]: the same metrics as DuckDB SQL over the Parquet files.
+//! - [`sql::render`]: the same metrics as DuckDB or Spark SQL over the Parquet files.
 //!
 //! # Layers
 //!
