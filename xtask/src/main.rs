@@ -26,7 +26,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Install what the build needs (idempotent): nightly rust-src, llvm-22-dev, bpf-linker,
-    /// strace, headless Chromium, QEMU, and the Python readers (duckdb, polars) the tests use.
+    /// strace, headless Chromium, QEMU, a headless JRE, and the Python readers (duckdb, polars,
+    /// pyspark) the tests use.
     Setup,
     /// Build the eBPF object (through tracer/build.rs) and the tracer.
     BuildEbpf,
