@@ -27,6 +27,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 VIEWS = ["thread", "process", "interleaved"]
 
@@ -147,6 +148,7 @@ def main(argv=None, spark=None):
                 queries = [(views[0], f.read())]
         else:
             queries = [(v, render(args, v)) for v in (args.view or VIEWS)]
+        started = time.perf_counter()
         table = None
         for view, sql in queries:
             df = run_sql(spark, sql)
@@ -156,7 +158,12 @@ def main(argv=None, spark=None):
         rows = table.count()
         # One file per view and a few hundred runs at most per partition: the table is small.
         table.coalesce(1).write.mode("overwrite").parquet(args.out)
-        print(f"spark_metrics: {rows} rows ({len(queries)} views) -> {args.out}", file=sys.stderr)
+        query_s = time.perf_counter() - started
+        # query_s: the queries and the write, session start-up excluded (`cargo xtask bench sql`).
+        print(
+            f"spark_metrics: {rows} rows ({len(queries)} views) -> {args.out} query_s={query_s:.3f}",
+            file=sys.stderr,
+        )
         return rows
     finally:
         if own:

@@ -7,6 +7,7 @@ mod bench;
 mod capture_bench;
 mod kernels;
 mod setup;
+mod sql_bench;
 
 use std::{
     path::{Path, PathBuf},
