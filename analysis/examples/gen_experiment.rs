@@ -49,7 +49,11 @@ fn main() -> anyhow::Result<()> {
         std::fs::remove_dir_all(&sys)?;
     }
     let files = synth::write_experiment(&dir, &spec)?;
-    let threads: usize = spec.scenarios.iter().map(|s| s.commands * s.threads * s.calls_per_thread).sum();
+    let threads: usize = spec
+        .scenarios
+        .iter()
+        .map(|s| s.commands * s.threads * s.calls_per_thread)
+        .sum();
     let rows = threads * spec.modes.len() * reps;
     println!(
         "{}",

@@ -215,7 +215,10 @@ mod tests {
                 assert!(sql.contains("ROWS BETWEEN 5 PRECEDING"));
                 assert!(sql.ends_with(";\n"));
                 // One statement after the preamble: no `;` inside the query.
-                assert_eq!(sql.matches(';').count(), 1 + usize::from(dialect == Dialect::Spark));
+                assert_eq!(
+                    sql.matches(';').count(),
+                    1 + usize::from(dialect == Dialect::Spark)
+                );
             }
             let sql = render(Query::CoverageMismatch, &p).unwrap();
             assert!(sql.contains("PARTITION BY run_id, pid ORDER BY seq"));
@@ -248,13 +251,19 @@ mod tests {
         let spark = render(Query::CoverageMismatch, &params(Dialect::Spark)).unwrap();
         let normalised = spark
             .trim_start_matches(SPARK_PREAMBLE)
-            .replace("parquet.`data/it's/*.parquet`", "read_parquet('data/it''s/*.parquet')")
+            .replace(
+                "parquet.`data/it's/*.parquet`",
+                "read_parquet('data/it''s/*.parquet')",
+            )
             .replace("collect_list(", "list(");
         assert_eq!(normalised, duck);
         let mut p = params(Dialect::Spark);
         p.files = "s3a://bucket/we`ird/*.parquet".into();
         let sql = render(Query::Windows, &p).unwrap();
-        assert!(sql.contains("parquet.`s3a://bucket/we``ird/*.parquet`"), "{sql}");
+        assert!(
+            sql.contains("parquet.`s3a://bucket/we``ird/*.parquet`"),
+            "{sql}"
+        );
     }
 
     #[test]

@@ -155,7 +155,7 @@ fn imported_unm(dir: &Path) -> PathBuf {
         let d = src.join(folder);
         std::fs::create_dir_all(&d).expect("mkdir");
         for i in 0..traces {
-            let seed = if intrusion { 50 + i } else { i } as u64;
+            let seed = (if intrusion { 50 + i } else { i }) as u64;
             let text = unm_trace(seed, 2 + i % 3, 80 + 10 * i, noise, intrusion);
             std::fs::write(d.join(format!("t-{i}.int")), text).expect("write trace");
         }
@@ -306,9 +306,7 @@ fn check_rows(
             Some(u64::from(t.locality_frame_count)),
             "{ctx}: locality frame count"
         );
-        let close = |a: Option<f64>, b: Option<f64>| {
-            matches!((a, b), (Some(a), Some(b)) if (a - b).abs() < 1e-12)
-        };
+        let close = |a: Option<f64>, b: Option<f64>| matches!((a, b), (Some(a), Some(b)) if (a - b).abs() < 1e-12);
         assert!(
             close(d["coverage"].as_f64(), t.coverage),
             "{ctx}: coverage {} vs {:?}",
@@ -490,8 +488,7 @@ fn spark_duckdb_and_rust_agree() {
     );
     let unm = rust_metrics(&jobs[2]);
     assert!(
-        unm.keys()
-            .any(|(_, r)| r.starts_with("synth/intrusions/")),
+        unm.keys().any(|(_, r)| r.starts_with("synth/intrusions/")),
         "the generated intrusions are scored: {:?}",
         unm.keys().collect::<Vec<_>>()
     );

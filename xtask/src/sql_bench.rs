@@ -311,9 +311,8 @@ pub fn sql(reps: usize, calls_per_thread: usize, share: f64, rounds: usize) -> a
                 costs[j].push(measure_all(&d.contenders[j])?);
             }
         }
-        let med = |v: &[Cost], f: fn(&Cost) -> f64| {
-            median(&mut v.iter().map(f).collect::<Vec<_>>())
-        };
+        let med =
+            |v: &[Cost], f: fn(&Cost) -> f64| median(&mut v.iter().map(f).collect::<Vec<_>>());
         let rust_wall = med(&costs[0], |c| c.wall_s);
         let rust_cpu = med(&costs[0], |c| c.cpu_s);
         println!(
