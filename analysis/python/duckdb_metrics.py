@@ -8,6 +8,7 @@ Usage: duckdb_metrics.py QUERY.sql
 
 import json
 import sys
+import time
 
 try:
     import duckdb
@@ -20,11 +21,15 @@ def main():
         sys.exit(__doc__)
     with open(sys.argv[1]) as f:
         sql = f.read()
+    started = time.perf_counter()
     con = duckdb.connect()
     cur = con.execute(sql)
     names = [d[0] for d in cur.description]
     rows = [dict(zip(names, r)) for r in cur.fetchall()]
+    query_s = time.perf_counter() - started
     print(json.dumps(rows, default=str))
+    # The query's own time, for `cargo xtask bench sql`.
+    print(f"duckdb_metrics: {len(rows)} rows query_s={query_s:.3f}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@
 //!   on LID-DS imports also the LID-DS framework's measures ([`lidds`]).
 //! - [`profile::build_profile`], [`profile::Profile::save`] / [`profile::Profile::load`],
 //!   [`eval::score_traces`]: profiles as reusable files, and scoring against one.
-//! - [`sql::render`]: the same metrics as DuckDB SQL over the Parquet files.
+//! - [`sql::render`]: the same metrics as DuckDB or Spark SQL over the Parquet files.
 //!
 //! # Layers
 //!

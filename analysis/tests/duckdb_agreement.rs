@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, process::Command};
 use analysis::{
     compare::{self, CompareConfig, Holdout},
     metrics::ScoreConfig,
-    sql::{self, Query, SqlParams},
+    sql::{self, Dialect, Query, SqlBaseline, SqlParams},
     synth::{self, ExperimentSpec},
     view::View,
 };
@@ -50,9 +50,10 @@ fn duckdb_and_rust_agree() {
             Query::CoverageMismatch,
             &SqlParams {
                 files: format!("{}/syscalls/*.parquet", dir.path().display()),
+                dialect: Dialect::DuckDb,
                 view,
                 baseline_view,
-                baseline_mode: "ms".into(),
+                baseline: SqlBaseline::Mode("ms".into()),
                 k,
                 frame,
             },

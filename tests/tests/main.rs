@@ -16,3 +16,4 @@ mod parity_live;
 mod report;
 mod safety;
 mod show;
+mod spark_agreement;

@@ -58,6 +58,23 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
+    /// The metrics as SQL: coverage, mismatch and locality frame count per run (thread view),
+    /// whole-process and query time, by the Rust binary, DuckDB and Spark in local mode, on a
+    /// demo-shaped experiment and an ADFA-LD-shaped corpus.
+    Sql {
+        /// Repetitions per scenario and mode of the experiment.
+        #[arg(long, default_value_t = 10)]
+        reps: usize,
+        /// Calls of each thread of the experiment.
+        #[arg(long, default_value_t = 2000)]
+        calls_per_thread: usize,
+        /// Share of ADFA-LD's size of the corpus.
+        #[arg(long, default_value_t = 0.25)]
+        share: f64,
+        /// Alternating rounds (medians are reported).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
 }
 
 /// The median of `v` (sorted in place).
@@ -110,6 +127,12 @@ pub fn run_bench(what: BenchCmd) -> anyhow::Result<()> {
             &["--rows".into(), rows.to_string()],
         ),
         BenchCmd::Eval { share, rounds } => eval(share, rounds),
+        BenchCmd::Sql {
+            reps,
+            calls_per_thread,
+            share,
+            rounds,
+        } => crate::sql_bench::sql(reps, calls_per_thread, share, rounds),
     }
 }
 

@@ -7,6 +7,7 @@ mod bench;
 mod capture_bench;
 mod kernels;
 mod setup;
+mod sql_bench;
 
 use std::{
     path::{Path, PathBuf},
@@ -26,7 +27,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Install what the build needs (idempotent): nightly rust-src, llvm-22-dev, bpf-linker,
-    /// strace, headless Chromium, QEMU, and the Python readers (duckdb, polars) the tests use.
+    /// strace, headless Chromium, QEMU, a headless JRE, and the Python readers (duckdb, polars,
+    /// pyspark) the tests use.
     Setup,
     /// Build the eBPF object (through tracer/build.rs) and the tracer.
     BuildEbpf,

@@ -1,5 +1,6 @@
 //! `cargo xtask setup`: installs the eBPF toolchain, the test readers, the browser the report
-//! test uses and the QEMU the kernel matrix boots, idempotently.
+//! test uses, the QEMU the kernel matrix boots and the Spark (pyspark and a headless JRE) the
+//! Spark SQL test runs, idempotently.
 
 use std::process::Command;
 
@@ -136,6 +137,10 @@ pub fn setup() -> anyhow::Result<()> {
     if !ok(Command::new("qemu-system-x86_64").arg("--version")) {
         missing.push("qemu-system-x86");
     }
+    // The Java runtime Spark's local mode runs on (the Spark agreement test; pyspark 4 needs 17+).
+    if !ok(Command::new("java").arg("-version")) {
+        missing.push("openjdk-17-jre-headless");
+    }
     if !missing.is_empty() {
         apt_install(&missing)?;
     }
@@ -150,6 +155,19 @@ pub fn setup() -> anyhow::Result<()> {
             "--disable-pip-version-check",
             "duckdb>=1.1",
             "polars>=1.0",
+        ]))?;
+    }
+    // 6. Apache Spark for the Spark dialect of `tracer-analyze sql` (its agreement test and
+    // `bench sql` run it in local mode on the JRE above).
+    if !ok(Command::new("python3").args(["-c", "import pyspark"])) {
+        eprintln!("xtask setup: pip install pyspark");
+        run(Command::new("python3").args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "pyspark>=3.5",
         ]))?;
     }
     Ok(())

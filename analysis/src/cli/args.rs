@@ -11,6 +11,7 @@ use crate::{
     error::AnalysisError,
     metrics::{DEFAULT_FRAME, DEFAULT_HAMMING_BUDGET, DEFAULT_MAX_EXACT_UNKNOWN, ScoreConfig},
     ngram::DEFAULT_K,
+    sql::{Dialect, SqlBaseline},
     view::View,
 };
 
@@ -58,7 +59,8 @@ pub enum Command {
     Plot(PlotArgs),
     /// Compare, plot and write everything into one folder with an index.html.
     Report(PlotArgs),
-    /// Print the metrics as DuckDB SQL for a Parquet glob (for datasets beyond one machine).
+    /// Print the metrics as DuckDB or Spark SQL for a Parquet glob (for datasets beyond one
+    /// machine).
     Sql(SqlArgs),
 }
 
@@ -71,21 +73,40 @@ pub struct SqlArgs {
     /// Which query: coverage-mismatch (per run against its scenario's baseline) or windows.
     #[arg(long, default_value = "coverage-mismatch", value_parser = ["coverage-mismatch", "windows"])]
     pub query: String,
+    /// SQL dialect: duckdb (`read_parquet`, `list`) or spark (Spark SQL for `spark-sql -f` or
+    /// `spark.sql`: the files as a back-quoted `parquet.` path, `collect_list`, after one SET).
+    #[arg(long, default_value = "duckdb")]
+    pub dialect: Dialect,
     /// View of the scored windows.
     #[arg(long, default_value = "thread")]
     pub view: View,
     /// View of the baseline windows.
     #[arg(long, default_value = "thread")]
     pub baseline_view: View,
-    /// Mode of the baseline runs.
+    /// Mode of the baseline runs: each run is scored against its scenario's runs of this mode
+    /// (as `compare --holdout resubstitution`).
     #[arg(long, default_value = "ms")]
     pub baseline_mode: String,
+    /// Instead of --baseline-mode: every run is scored against the runs of this scenario (an
+    /// imported dataset's `training` or `normal`; as `profile --where scenario=S`, then `score`).
+    #[arg(long, value_name = "SCENARIO", conflicts_with = "baseline_mode")]
+    pub baseline_scenario: Option<String>,
     /// Window length (1 to 16).
     #[arg(short, default_value_t = DEFAULT_K)]
     pub k: usize,
     /// Locality frame.
     #[arg(long, default_value_t = DEFAULT_FRAME)]
     pub frame: usize,
+}
+
+impl SqlArgs {
+    /// The baseline the options choose: --baseline-scenario if given, else --baseline-mode.
+    pub fn baseline(&self) -> SqlBaseline {
+        match &self.baseline_scenario {
+            Some(s) => SqlBaseline::Scenario(s.clone()),
+            None => SqlBaseline::Mode(self.baseline_mode.clone()),
+        }
+    }
 }
 
 /// Which runs of which dataset.

@@ -449,15 +449,18 @@ pub fn execute(cli: &Cli) -> Result<String, AnalysisError> {
                 query,
                 &sql::SqlParams {
                     files: a.files.clone(),
+                    dialect: a.dialect,
                     view: a.view,
                     baseline_view: a.baseline_view,
-                    baseline_mode: a.baseline_mode.clone(),
+                    baseline: a.baseline(),
                     k: a.k,
                     frame: a.frame,
                 },
             )?;
             if json {
-                return to_json(&serde_json::json!({ "query": a.query, "sql": text }));
+                return to_json(
+                    &serde_json::json!({ "query": a.query, "dialect": a.dialect.to_string(), "sql": text }),
+                );
             }
             Ok(text)
         }
