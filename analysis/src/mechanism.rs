@@ -250,6 +250,8 @@ mod tests {
             comm: None,
             exe: None,
             argv: None,
+            followed: None,
+            exit_from_wait: None,
         };
         // 10 and 20 launched by the tracer (pid 1, not in the table); 11 is 10's child.
         let procs = [

@@ -10,8 +10,23 @@
 //! Following: `TRACED` holds the thread group ids under capture. `sched_process_fork` runs in the
 //! parent before the child is first woken (kernel/fork.c: `trace_sched_process_fork` precedes
 //! `wake_up_new_task`), so a child is known before it can make its first syscall.
+//!
+//! Losses: a record that finds the ring full is counted (`LOST`) and opens or extends its CPU's
+//! pending gap (`GAPS`); the next program on that CPU that gets past its filter writes the gap
+//! as a `GapEvent` before anything else ([`flush_gap`]), so the stream says where records are
+//! missing. Tracepoint programs run with preemption disabled (include/linux/tracepoint.h
+//! `__DO_TRACE` takes `preempt_notrace`), so a CPU's gap has one writer at a time.
 #![no_std]
 #![no_main]
+// The bpf target has atomic loads and stores only in `core::sync::atomic`; the add that
+// `GAPS_PENDING` needs (a BPF_ATOMIC add, its result unused) is the intrinsic.
+#![feature(core_intrinsics)]
+#![expect(internal_features, reason = "core_intrinsics: atomic add on the bpf target")]
+
+use core::{
+    intrinsics::{AtomicOrdering, atomic_xadd},
+    sync::atomic::AtomicU64,
+};
 
 use aya_ebpf::{
     bindings::{
@@ -24,14 +39,16 @@ use aya_ebpf::{
         bpf_probe_read_user_str_bytes,
         generated::{bpf_task_pt_regs, bpf_task_storage_get},
     },
+    helpers::bpf_get_smp_processor_id,
     macros::{btf_tracepoint, map},
     maps::{HashMap, PerCpuArray, RingBuf},
     programs::BtfTracePointContext,
 };
 use tracer_common::{
     ARGV_BYTES, COMM_BYTES, ExecEvent, ExitEvent, FLAG_COMPAT, FLAG_EXIT_COMPAT, FLAG_GROUP_DEAD,
-    FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED, FLAG_PATH_FAULT, ForkEvent, KIND_EXEC,
-    KIND_EXIT, KIND_FORK, KIND_SYSCALL, KIND_SYSCALL_PATH, KernelOffsets, LOST_KINDS,
+    FLAG_FORK_UNFOLLOWED, FLAG_GAP_PROCESSES, FLAG_GAP_THREADS, FLAG_HAS_DURATION,
+    FLAG_IN_SYSCALL, FLAG_KILLED, FLAG_PATH_FAULT, ForkEvent, GapEvent, KIND_EXEC, KIND_EXIT,
+    KIND_FORK, KIND_GAP, KIND_SYSCALL, KIND_SYSCALL_PATH, KernelOffsets, LOST_KINDS,
     LOST_LIFECYCLE, LOST_SYSCALL, MAX_SYSCALL_NR, SC_PATH_MASK, SC_PATH_SHIFT, SC_TRACE,
     SyscallEvent, SyscallPathEvent, TRACED_DYING, TRACED_LIVE,
 };
@@ -111,7 +128,13 @@ static KERNEL_OFFSETS: KernelOffsets = KernelOffsets {
     bprm_filename: 0,
     task_pending_signal: 0,
     signal_nr_threads: 0,
+    task_real_parent: 0,
 };
+
+/// Test hook (`probe::TEST_LOSE_EXITS_ENV`): nonzero makes the exit hook treat every exit record
+/// as lost, so tests can check what a capture keeps without it. Zero in every real capture.
+#[unsafe(no_mangle)]
+static TEST_LOSE_EXITS: u32 = 0;
 
 /// Nonzero when `sys_enter` is attached and `ENTRY_TS` holds entry times.
 #[unsafe(no_mangle)]
@@ -137,6 +160,20 @@ static SYSCALL_FLAGS: [u8; MAX_SYSCALL_NR as usize] = [0; MAX_SYSCALL_NR as usiz
 /// Records that did not fit in the ring buffer, per CPU, per `LOST_*` kind.
 #[map]
 static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(LOST_KINDS, 0);
+
+/// Per CPU, the gap being counted (its `lost` all zero when none is pending).
+#[map]
+static GAPS: PerCpuArray<GapEvent> = PerCpuArray::with_max_entries(1, 0);
+
+/// CPUs with a pending gap. A `.bss` global, so a program on a machine that loses nothing pays
+/// one plain load for the check ([`flush_gap`]), not a map lookup. Changed by atomic adds, on
+/// the first loss of a gap and when it is written.
+static GAPS_PENDING: AtomicU64 = AtomicU64::new(0);
+
+/// New processes that could not be followed (`TRACED` full), per CPU; each is also marked in its
+/// fork record (`FLAG_FORK_UNFOLLOWED`), but this count survives the fork record's loss.
+#[map]
+static UNFOLLOWED: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 
 /// A BTF-defined task-local storage map (libbpf's map definition convention: each field's
 /// array length encodes one attribute). Task storage lives in the task itself, so a lookup is
@@ -199,12 +236,80 @@ fn syscall_flags(nr: u64) -> u8 {
     unsafe { core::ptr::read_volatile(SYSCALL_FLAGS.as_ptr().add(nr as usize)) }
 }
 
+/// Counts a record of `kind` the ring had no room for, and adds it to this CPU's pending gap.
 #[inline(always)]
 fn count_lost(kind: u32) {
     if let Some(counter) = LOST.get_ptr_mut(kind) {
         // SAFETY: per-CPU slot, no concurrent writer on this CPU while the program runs.
         unsafe { *counter += 1 };
     }
+    let Some(gap) = GAPS.get_ptr_mut(0) else {
+        return;
+    };
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let (tgid, tid) = ((pid_tgid >> 32) as u32, pid_tgid as u32);
+    // SAFETY: helper without preconditions.
+    let now = unsafe { bpf_ktime_get_ns() };
+    // SAFETY: this CPU's slot; its only writer runs here, with preemption disabled.
+    unsafe {
+        let lost = &mut (*gap).lost;
+        if lost[0] == 0 && lost[1] == 0 {
+            (*gap).kind = KIND_GAP;
+            (*gap).flags = 0;
+            (*gap).cpu = bpf_get_smp_processor_id();
+            (*gap).tgid = tgid;
+            (*gap).tid = tid;
+            (*gap).pad = 0;
+            (*gap).first_ts_ns = now;
+            pending_cpus_add(1);
+        } else {
+            if (*gap).tid != tid {
+                (*gap).flags |= FLAG_GAP_THREADS;
+            }
+            if (*gap).tgid != tgid {
+                (*gap).flags |= FLAG_GAP_PROCESSES;
+            }
+        }
+        (*gap).last_ts_ns = now;
+        if kind == LOST_SYSCALL {
+            lost[0] += 1;
+        } else {
+            lost[1] += 1;
+        }
+    }
+}
+
+/// Adds `n` (wrapping: `u64::MAX` subtracts one) to `GAPS_PENDING`, atomically.
+#[inline(always)]
+fn pending_cpus_add(n: u64) {
+    // SAFETY: an aligned `.bss` global; the result is unused, so this is a plain BPF_ATOMIC add.
+    unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(GAPS_PENDING.as_ptr(), n) };
+}
+
+/// Writes this CPU's pending gap, if any, before the caller's own record. Called by every
+/// program right after its filter check; costs one plain load while nothing is lost anywhere.
+#[inline(always)]
+fn flush_gap() {
+    // SAFETY: a plain read of a `.bss` global that only atomic adds change.
+    if unsafe { core::ptr::read_volatile(GAPS_PENDING.as_ptr()) } == 0 {
+        return;
+    }
+    let Some(gap) = GAPS.get_ptr_mut(0) else {
+        return;
+    };
+    // SAFETY: this CPU's slot (see `count_lost`).
+    let event = unsafe { *gap };
+    if event.lost[0] == 0 && event.lost[1] == 0 {
+        // The pending gap is another CPU's.
+        return;
+    }
+    if EVENTS.output::<GapEvent>(&event, 0).is_ok() {
+        // SAFETY: as above.
+        unsafe { (*gap).lost = [0; LOST_KINDS as usize] };
+        pending_cpus_add(u64::MAX);
+    }
+    // Else the ring is still full: the gap stays open and the caller's record will likely
+    // extend it.
 }
 
 #[inline(always)]
@@ -263,6 +368,7 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     if !is_traced(tgid) {
         return Ok(0);
     }
+    flush_gap();
     let tid = pid_tgid as u32;
     // include/trace/events/syscalls.h: TP_PROTO(struct pt_regs *regs, long ret).
     let regs: *const PtRegs = ctx.arg(0);
@@ -410,24 +516,38 @@ fn try_sched_process_fork(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     if !is_traced(parent_tgid) {
         return Ok(0);
     }
+    flush_gap();
     let off = offsets();
     // include/trace/events/sched.h: TP_PROTO(struct task_struct *parent, struct task_struct *child).
+    // kernel/fork.c calls it from the caller of fork/clone with `current` as `parent`, whatever
+    // the child's real parent is (CLONE_PARENT, CLONE_THREAD: the caller's own parent).
     let child: *const u8 = ctx.arg(1);
     // SAFETY: BTF pointer to the new task; reads fault safely.
     let child_tid: u32 = unsafe { read_field(child, off.task_pid) }.map_err(|_| 0)?;
     // SAFETY: as above.
     let child_tgid: u32 = unsafe { read_field(child, off.task_tgid) }.map_err(|_| 0)?;
-    if child_tid == child_tgid {
-        // A new process: follow it before it is woken.
-        if TRACED.insert(&child_tgid, &TRACED_LIVE, 0).is_err() {
-            // The map is full: the child would run untraced. Count it as lost.
-            count_lost(LOST_LIFECYCLE);
+    // kernel/fork.c copy_process(): `p->real_parent` is set (to `current->real_parent` under
+    // CLONE_PARENT|CLONE_THREAD, else `current`) before the tracepoint.
+    // SAFETY: as above.
+    let real_parent_tgid = match unsafe { read_field::<*const u8>(child, off.task_real_parent) } {
+        // SAFETY: as above.
+        Ok(parent) => unsafe { read_field::<u32>(parent, off.task_tgid) }.unwrap_or(parent_tgid),
+        Err(_) => parent_tgid,
+    };
+    let mut flags = 0;
+    // A new process: follow it before it is woken.
+    if child_tid == child_tgid && TRACED.insert(&child_tgid, &TRACED_LIVE, 0).is_err() {
+        // The map is full: the child runs untraced. Marked in its record and counted.
+        flags |= FLAG_FORK_UNFOLLOWED;
+        if let Some(counter) = UNFOLLOWED.get_ptr_mut(0) {
+            // SAFETY: per-CPU slot, no concurrent writer on this CPU while the program runs.
+            unsafe { *counter += 1 };
         }
     }
     let comm = bpf_get_current_comm().unwrap_or([0; COMM_BYTES]);
     let event = ForkEvent {
         kind: KIND_FORK,
-        flags: 0,
+        flags,
         // SAFETY: helper without preconditions.
         ts_ns: unsafe { bpf_ktime_get_ns() },
         parent_tgid,
@@ -435,6 +555,8 @@ fn try_sched_process_fork(ctx: &BtfTracePointContext) -> Result<i32, i32> {
         child_tgid,
         child_tid,
         comm,
+        real_parent_tgid,
+        pad: 0,
     };
     if EVENTS.output::<ForkEvent>(&event, 0).is_err() {
         count_lost(LOST_LIFECYCLE);
@@ -455,6 +577,7 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     if !is_traced(tgid) {
         return Ok(0);
     }
+    flush_gap();
     let off = offsets();
     // include/trace/events/sched.h: TP_PROTO(struct task_struct *p, pid_t old_pid,
     // struct linux_binprm *bprm).
@@ -525,6 +648,7 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
     if !is_traced(tgid) {
         return Ok(0);
     }
+    flush_gap();
     let tid = pid_tgid as u32;
     let off = offsets();
     // kernel/exit.c do_exit(): `group_dead = atomic_dec_and_test(&tsk->signal->live)` and
@@ -588,8 +712,15 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
         args,
         pad: [0; 2],
     };
-    if EVENTS.output::<ExitEvent>(&event, 0).is_err() {
-        count_lost(LOST_LIFECYCLE);
+    // SAFETY: plain read of a `.rodata` global.
+    let lose = unsafe { core::ptr::read_volatile(&TEST_LOSE_EXITS) } != 0;
+    if lose || EVENTS.output::<ExitEvent>(&event, 0).is_err() {
+        // A record carrying the thread's exit or exit_group row loses that row: a syscall.
+        count_lost(if flags & FLAG_IN_SYSCALL != 0 {
+            LOST_SYSCALL
+        } else {
+            LOST_LIFECYCLE
+        });
     }
     // After the record is in the ring: user space ends a capture once the filter is empty.
     if last_thread {
