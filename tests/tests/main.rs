@@ -3,6 +3,7 @@
 
 mod capture;
 mod capture_cost;
+mod capture_fidelity;
 mod experiment;
 mod ingest_datasets;
 mod ingest_fixtures;

@@ -13,8 +13,9 @@
 //!
 //! Losses: a record that finds the ring full is counted (`LOST`) and opens or extends its CPU's
 //! pending gap (`GAPS`); the next program on that CPU that gets past its filter writes the gap
-//! as a `GapEvent` before anything else ([`flush_gap`]), so the stream says where records are
-//! missing. Tracepoint programs run with preemption disabled (include/linux/tracepoint.h
+//! as a `GapEvent` before its own record ([`flush_gap`]), so the stream says where records are
+//! missing. A record whose CPU's gap cannot be written yet is lost into the gap too, so none
+//! overtakes it. Tracepoint programs run with preemption disabled (include/linux/tracepoint.h
 //! `__DO_TRACE` takes `preempt_notrace`), so a CPU's gap has one writer at a time.
 #![no_std]
 #![no_main]
@@ -286,30 +287,33 @@ fn pending_cpus_add(n: u64) {
     unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(GAPS_PENDING.as_ptr(), n) };
 }
 
-/// Writes this CPU's pending gap, if any, before the caller's own record. Called by every
-/// program right after its filter check; costs one plain load while nothing is lost anywhere.
+/// Writes this CPU's pending gap, if any, before the caller's own record (of `kind`). Costs one
+/// plain load while nothing is lost anywhere. If the gap cannot be written (the ring is still
+/// full), the caller's record is counted lost into it and `Err` returned: the caller writes
+/// nothing, so no record of this CPU ever precedes the gap before it.
 #[inline(always)]
-fn flush_gap() {
+fn flush_gap(kind: u32) -> Result<(), i32> {
     // SAFETY: a plain read of a `.bss` global that only atomic adds change.
     if unsafe { core::ptr::read_volatile(GAPS_PENDING.as_ptr()) } == 0 {
-        return;
+        return Ok(());
     }
     let Some(gap) = GAPS.get_ptr_mut(0) else {
-        return;
+        return Ok(());
     };
     // SAFETY: this CPU's slot (see `count_lost`).
     let event = unsafe { *gap };
     if event.lost[0] == 0 && event.lost[1] == 0 {
         // The pending gap is another CPU's.
-        return;
+        return Ok(());
     }
-    if EVENTS.output::<GapEvent>(&event, 0).is_ok() {
-        // SAFETY: as above.
-        unsafe { (*gap).lost = [0; LOST_KINDS as usize] };
-        pending_cpus_add(u64::MAX);
+    if EVENTS.output::<GapEvent>(&event, 0).is_err() {
+        count_lost(kind);
+        return Err(0);
     }
-    // Else the ring is still full: the gap stays open and the caller's record will likely
-    // extend it.
+    // SAFETY: as above.
+    unsafe { (*gap).lost = [0; LOST_KINDS as usize] };
+    pending_cpus_add(u64::MAX);
+    Ok(())
 }
 
 #[inline(always)]
@@ -368,7 +372,7 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     if !is_traced(tgid) {
         return Ok(0);
     }
-    flush_gap();
+    flush_gap(LOST_SYSCALL)?;
     let tid = pid_tgid as u32;
     // include/trace/events/syscalls.h: TP_PROTO(struct pt_regs *regs, long ret).
     let regs: *const PtRegs = ctx.arg(0);
@@ -516,7 +520,6 @@ fn try_sched_process_fork(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     if !is_traced(parent_tgid) {
         return Ok(0);
     }
-    flush_gap();
     let off = offsets();
     // include/trace/events/sched.h: TP_PROTO(struct task_struct *parent, struct task_struct *child).
     // kernel/fork.c calls it from the caller of fork/clone with `current` as `parent`, whatever
@@ -558,7 +561,8 @@ fn try_sched_process_fork(ctx: &BtfTracePointContext) -> Result<i32, i32> {
         real_parent_tgid,
         pad: 0,
     };
-    if EVENTS.output::<ForkEvent>(&event, 0).is_err() {
+    // The gap goes after the filter update: a child is followed even when its record is lost.
+    if flush_gap(LOST_LIFECYCLE).is_ok() && EVENTS.output::<ForkEvent>(&event, 0).is_err() {
         count_lost(LOST_LIFECYCLE);
     }
     Ok(0)
@@ -577,7 +581,7 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     if !is_traced(tgid) {
         return Ok(0);
     }
-    flush_gap();
+    flush_gap(LOST_LIFECYCLE)?;
     let off = offsets();
     // include/trace/events/sched.h: TP_PROTO(struct task_struct *p, pid_t old_pid,
     // struct linux_binprm *bprm).
@@ -648,7 +652,6 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
     if !is_traced(tgid) {
         return Ok(0);
     }
-    flush_gap();
     let tid = pid_tgid as u32;
     let off = offsets();
     // kernel/exit.c do_exit(): `group_dead = atomic_dec_and_test(&tsk->signal->live)` and
@@ -712,15 +715,19 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
         args,
         pad: [0; 2],
     };
+    // A record carrying the thread's exit or exit_group row loses that row: a syscall.
+    let kind = if flags & FLAG_IN_SYSCALL != 0 {
+        LOST_SYSCALL
+    } else {
+        LOST_LIFECYCLE
+    };
     // SAFETY: plain read of a `.rodata` global.
-    let lose = unsafe { core::ptr::read_volatile(&TEST_LOSE_EXITS) } != 0;
-    if lose || EVENTS.output::<ExitEvent>(&event, 0).is_err() {
-        // A record carrying the thread's exit or exit_group row loses that row: a syscall.
-        count_lost(if flags & FLAG_IN_SYSCALL != 0 {
-            LOST_SYSCALL
-        } else {
-            LOST_LIFECYCLE
-        });
+    if unsafe { core::ptr::read_volatile(&TEST_LOSE_EXITS) } != 0 {
+        count_lost(kind);
+    } else if flush_gap(kind).is_ok() && EVENTS.output::<ExitEvent>(&event, 0).is_err() {
+        // (The gap is written here, once the record's kind is known, and the filter below is
+        // updated whatever happens to the record.)
+        count_lost(kind);
     }
     // After the record is in the ring: user space ends a capture once the filter is empty.
     if last_thread {
