@@ -22,7 +22,10 @@
 // The bpf target has atomic loads and stores only in `core::sync::atomic`; the add that
 // `GAPS_PENDING` needs (a BPF_ATOMIC add, its result unused) is the intrinsic.
 #![feature(core_intrinsics)]
-#![expect(internal_features, reason = "core_intrinsics: atomic add on the bpf target")]
+#![expect(
+    internal_features,
+    reason = "core_intrinsics: atomic add on the bpf target"
+)]
 
 use core::{
     intrinsics::{AtomicOrdering, atomic_xadd},
@@ -34,20 +37,20 @@ use aya_ebpf::{
         BPF_F_NO_PREALLOC, BPF_LOCAL_STORAGE_GET_F_CREATE, BPF_RB_NO_WAKEUP,
         bpf_map_type::BPF_MAP_TYPE_TASK_STORAGE,
     },
+    helpers::bpf_get_smp_processor_id,
     helpers::{
         bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_task_btf, bpf_ktime_get_ns,
         bpf_probe_read_kernel, bpf_probe_read_kernel_str_bytes, bpf_probe_read_user_buf,
         bpf_probe_read_user_str_bytes,
         generated::{bpf_task_pt_regs, bpf_task_storage_get},
     },
-    helpers::bpf_get_smp_processor_id,
     macros::{btf_tracepoint, map},
     maps::{HashMap, PerCpuArray, RingBuf},
     programs::BtfTracePointContext,
 };
 use tracer_common::{
-    ARGV_BYTES, COMM_BYTES, ExecEvent, ExitEvent, FLAG_COMPAT, FLAG_EXIT_COMPAT, FLAG_GROUP_DEAD,
-    FLAG_FORK_UNFOLLOWED, FLAG_GAP_PROCESSES, FLAG_GAP_THREADS, FLAG_HAS_DURATION,
+    ARGV_BYTES, COMM_BYTES, ExecEvent, ExitEvent, FLAG_COMPAT, FLAG_EXIT_COMPAT,
+    FLAG_FORK_UNFOLLOWED, FLAG_GAP_PROCESSES, FLAG_GAP_THREADS, FLAG_GROUP_DEAD, FLAG_HAS_DURATION,
     FLAG_IN_SYSCALL, FLAG_KILLED, FLAG_PATH_FAULT, ForkEvent, GapEvent, KIND_EXEC, KIND_EXIT,
     KIND_FORK, KIND_GAP, KIND_SYSCALL, KIND_SYSCALL_PATH, KernelOffsets, LOST_KINDS,
     LOST_LIFECYCLE, LOST_SYSCALL, MAX_SYSCALL_NR, SC_PATH_MASK, SC_PATH_SHIFT, SC_TRACE,
@@ -148,7 +151,7 @@ static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 24, 0);
 /// Thread group ids under capture, `TRACED_LIVE` or `TRACED_DYING`. Preallocated (tracing
 /// programs may not allocate on older kernels), so its size is start-up time: 16,384 processes
 /// at once (dying ones leave within `DYING_GRACE`) take ~0.4 ms to set up, 65,536 ~1.5 ms. A
-/// fork past it counts as a lost lifecycle record.
+/// fork past it is marked in its record (`FLAG_FORK_UNFOLLOWED`) and counted (`UNFOLLOWED`).
 #[map]
 static TRACED: HashMap<u32, u32> = HashMap::with_max_entries(1 << 14, 0);
 

@@ -13,7 +13,8 @@ use aya::{
     programs::BtfTracePoint,
 };
 use tracer_common::{
-    GapEvent, KernelOffsets, LOST_KINDS, MAX_SYSCALL_NR, SC_PATH_SHIFT, SC_TRACE, TRACED_DYING, TRACED_LIVE,
+    GapEvent, KernelOffsets, LOST_KINDS, MAX_SYSCALL_NR, SC_PATH_SHIFT, SC_TRACE, TRACED_DYING,
+    TRACED_LIVE,
 };
 
 use tracer_dataset::Arch;

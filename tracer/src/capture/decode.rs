@@ -227,10 +227,25 @@ mod tests {
 
     #[test]
     fn decodes_gaps_and_the_forks_real_parent_and_follow_mark() {
-        let gap = gap_event(3, 10, 11, tracer_common::FLAG_GAP_THREADS, (500, 900), [7, 2]);
+        let gap = gap_event(
+            3,
+            10,
+            11,
+            tracer_common::FLAG_GAP_THREADS,
+            (500, 900),
+            [7, 2],
+        );
         match decode(bytes(&gap)) {
             Ok(Record::Gap(g)) => assert_eq!(
-                (g.cpu, g.tgid, g.tid, g.flags, g.first_ts_ns, g.last_ts_ns, g.lost),
+                (
+                    g.cpu,
+                    g.tgid,
+                    g.tid,
+                    g.flags,
+                    g.first_ts_ns,
+                    g.last_ts_ns,
+                    g.lost
+                ),
                 (3, 10, 11, tracer_common::FLAG_GAP_THREADS, 500, 900, [7, 2]),
                 "every field of the gap"
             ),

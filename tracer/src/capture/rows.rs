@@ -171,9 +171,7 @@ impl Rows {
     pub fn push_gap(&mut self, g: &GapEvent, comm: Option<&str>) -> Result<(), SinkError> {
         let key = match self.gap_key {
             Some(key) => key,
-            None => *self
-                .gap_key
-                .insert(self.sink.syscall_key(gap::GAP_SYSCALL)),
+            None => *self.gap_key.insert(self.sink.syscall_key(gap::GAP_SYSCALL)),
         };
         let (pid, tid) = gap_task(g);
         let mut flags = 0;

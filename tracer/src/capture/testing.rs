@@ -3,7 +3,8 @@
 
 use tracer_common::{
     ARGV_BYTES, COMM_BYTES, ExecEvent, ExitEvent, ForkEvent, GapEvent, KIND_EXEC, KIND_EXIT,
-    KIND_FORK, KIND_GAP, KIND_SYSCALL, KIND_SYSCALL_PATH, LOST_KINDS, PATH_BYTES, SyscallEvent, SyscallPathEvent,
+    KIND_FORK, KIND_GAP, KIND_SYSCALL, KIND_SYSCALL_PATH, LOST_KINDS, PATH_BYTES, SyscallEvent,
+    SyscallPathEvent,
 };
 
 /// The bytes of a record, as the ring buffer carries them.

@@ -573,18 +573,18 @@ mod tests {
             (P as i32, P as i32, -1, Some(6), Some(4_000), Some(500)),
             "one thread's gap: its task, the count, the time range"
         );
-        assert_eq!(
-            g.args,
-            Some(vec![5, 1, 1, 0, 0, 0]),
-            "per kind, cpu, flags"
-        );
+        assert_eq!(g.args, Some(vec![5, 1, 1, 0, 0, 0]), "per kind, cpu, flags");
         let g = &rows[3];
         assert_eq!(
             (g.pid, g.tid, g.args.as_ref().map(|a| a[3])),
             (P as i32, 0, Some(tracer_dataset::gap::GAP_THREADS)),
             "many threads of one process: no tid"
         );
-        assert_eq!((stats.gaps, stats.gap_lost, stats.rows), (2, 8, 4), "counted");
+        assert_eq!(
+            (stats.gaps, stats.gap_lost, stats.rows),
+            (2, 8, 4),
+            "counted"
+        );
     }
 
     #[test]
