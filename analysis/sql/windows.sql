@@ -1,19 +1,34 @@
 -- Windows of k consecutive syscalls of one sequence, for DuckDB, over the `syscalls` Parquet
 -- files unchanged. A sequence is a run's calls per view key (tid: thread view, pid: process
 -- view, the constant 0: interleaved view) in `seq` order; a window ends at each call with at
--- least k-1 predecessors in its sequence, so windows never cross a sequence or run boundary.
+-- least k-1 predecessors in its sequence, so windows never cross a sequence or run boundary,
+-- nor a gap row of a capture (tracer_dataset::gap; the same rule as analysis::view).
 -- The placeholders in double braces are filled by `tracer-analyze sql` (analysis::sql::render).
-WITH calls AS (
+WITH tagged AS (
     SELECT run_id::VARCHAR AS run_id, scenario::VARCHAR AS scenario, mode::VARCHAR AS mode,
-           seq, pid, tid, syscall::VARCHAR AS syscall
+           seq, pid, tid, syscall::VARCHAR AS syscall, syscall::VARCHAR = '<gap>' AS is_gap
     FROM read_parquet({{files}})
+),
+-- Gap rows (records lost there) are not calls; they cut sequences: a gap of several threads
+-- (tid 0) every sequence of its run, any other the sequence it falls in.
+cut AS (
+    SELECT *,
+           sum(CASE WHEN is_gap AND tid = 0 THEN 1 ELSE 0 END)
+               OVER (PARTITION BY run_id ORDER BY seq ROWS UNBOUNDED PRECEDING) AS run_cuts,
+           sum(CASE WHEN is_gap AND tid <> 0 THEN 1 ELSE 0 END)
+               OVER (PARTITION BY run_id, {{view_key}} ORDER BY seq ROWS UNBOUNDED PRECEDING)
+               AS own_cuts
+    FROM tagged
+),
+calls AS (
+    SELECT * FROM cut WHERE NOT is_gap
 ),
 framed AS (
     SELECT run_id, scenario, mode, seq,
            list(syscall) OVER w AS win,
            count(*) OVER w AS len
     FROM calls
-    WINDOW w AS (PARTITION BY run_id, {{view_key}} ORDER BY seq
+    WINDOW w AS (PARTITION BY run_id, {{view_key}}, run_cuts, own_cuts ORDER BY seq
                  ROWS BETWEEN {{k_minus_1}} PRECEDING AND CURRENT ROW)
 )
 SELECT run_id, scenario, mode, seq, win
