@@ -7,9 +7,18 @@
 
 pub use tracer_dataset::intern::{InternError, Interner, SyscallId};
 
-/// An interner whose ids fit the packed windows of length `k` (see `ngram::KeyLayout`).
+/// The id every gap row of a capture reads as (`tracer_dataset::gap`): never interned, never in
+/// a window; a sequence restarts after it (`view::Windower`).
+pub const GAP_ID: SyscallId = SyscallId::MAX;
+
+/// An interner whose ids fit the packed windows of length `k` (see `ngram::KeyLayout`), and
+/// never reach [`GAP_ID`].
 pub fn for_k(k: usize) -> Interner {
-    Interner::with_limit(crate::ngram::KeyLayout::new(k).max_ids())
+    Interner::with_limit(
+        crate::ngram::KeyLayout::new(k)
+            .max_ids()
+            .min(usize::from(GAP_ID)),
+    )
 }
 
 #[cfg(test)]
@@ -24,5 +33,10 @@ mod tests {
         }
         assert!(small.intern("s256").is_err());
         assert_eq!(for_k(6).intern("read").unwrap(), 0);
+        let mut wide = for_k(8);
+        for n in 0..usize::from(GAP_ID) {
+            wide.intern(&format!("s{n}")).unwrap();
+        }
+        assert!(wide.intern("one_more").is_err(), "the gap's id stays free");
     }
 }

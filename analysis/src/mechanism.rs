@@ -19,6 +19,7 @@ use tracer_dataset::{layout, rows};
 use crate::{
     dataset::{RowChunk, RowConsumer, RunMeta},
     error::AnalysisError,
+    intern::GAP_ID,
 };
 
 /// The mechanism measures of one run.
@@ -119,6 +120,8 @@ pub struct SwitchCounter {
 struct Counting {
     run: RunMeta,
     calls: u64,
+    /// Consecutive pairs of calls (none across a gap).
+    pairs: u64,
     thread_switches: u64,
     process_switches: u64,
     /// (pid, tid) of the previous call.
@@ -130,6 +133,7 @@ impl RowConsumer for SwitchCounter {
         self.current = Some(Counting {
             run: run.clone(),
             calls: 0,
+            pairs: 0,
             thread_switches: 0,
             process_switches: 0,
             last: None,
@@ -141,19 +145,25 @@ impl RowConsumer for SwitchCounter {
         let Some(c) = &mut self.current else {
             return;
         };
-        for (&pid, &tid) in chunk.pid.iter().zip(chunk.tid) {
+        for ((&pid, &tid), &id) in chunk.pid.iter().zip(chunk.tid).zip(chunk.syscall) {
+            if id == GAP_ID {
+                // Lost records: no switch is counted across the hole.
+                c.last = None;
+                continue;
+            }
             if let Some((lp, lt)) = c.last {
+                c.pairs += 1;
                 c.thread_switches += u64::from(lt != tid);
                 c.process_switches += u64::from(lp != pid);
             }
             c.last = Some((pid, tid));
+            c.calls += 1;
         }
-        c.calls += chunk.len() as u64;
     }
 
     fn end_run(&mut self) -> Result<(), AnalysisError> {
         if let Some(c) = self.current.take() {
-            let pairs = c.calls.saturating_sub(1);
+            let pairs = c.pairs;
             let rate = |n: u64| (pairs > 0).then(|| n as f64 / pairs as f64);
             self.results.push(RunMechanism {
                 run_id: c.run.run_id,
@@ -250,6 +260,8 @@ mod tests {
             comm: None,
             exe: None,
             argv: None,
+            followed: None,
+            exit_from_wait: None,
         };
         // 10 and 20 launched by the tracer (pid 1, not in the table); 11 is 10's child.
         let procs = [

@@ -5,12 +5,19 @@
 //! rolling key per open sequence, so windows never cross a sequence (or run) boundary, and memory
 //! is one small state per open sequence. Sequences shorter than k yield no windows and are
 //! counted in `SequenceStats`, so they are reported rather than silently dropped.
+//!
+//! Gaps: a capture's gap row (`tracer_dataset::gap`, read as `intern::GAP_ID`) marks records
+//! lost at that point, so no window spans it. It is not a call; it restarts the windows of the
+//! sequences it touches: in the interleaved view the run's; in the thread and process views the
+//! lost thread's (its tid) or process's (its pid), or every sequence of the run when the gap's
+//! tid is 0 (records of more than one thread were lost).
 
 use std::{fmt, str::FromStr};
 
 use crate::{
     dataset::RowChunk,
     error::AnalysisError,
+    intern::GAP_ID,
     ngram::{KeyLayout, KeyMap, MAX_K, WindowKey},
 };
 
@@ -102,7 +109,25 @@ impl SequenceStats {
 #[derive(Clone, Copy, Debug, Default)]
 struct SeqState {
     key: WindowKey,
+    /// Calls of the sequence.
     len: u64,
+    /// Calls since the sequence began or its last gap: windows need k of them.
+    since_gap: u64,
+}
+
+impl SeqState {
+    #[inline(always)]
+    fn push(&mut self, layout: &KeyLayout, id: u16, k: u64) -> Option<WindowKey> {
+        self.key = layout.roll(self.key, id);
+        self.len += 1;
+        self.since_gap += 1;
+        (self.since_gap >= k).then_some(self.key)
+    }
+
+    fn restart(&mut self) {
+        self.key = 0;
+        self.since_gap = 0;
+    }
 }
 
 const NO_TAG: i64 = i64::MIN;
@@ -172,16 +197,20 @@ impl Windower {
                 }
                 let st = &mut self.states[0];
                 for (i, &id) in chunk.syscall.iter().enumerate() {
-                    st.key = layout.roll(st.key, id);
-                    st.len += 1;
-                    if st.len >= k {
-                        on_window(i, st.key);
+                    if id == GAP_ID {
+                        st.restart();
+                    } else if let Some(key) = st.push(&layout, id, k) {
+                        on_window(i, key);
                     }
                 }
                 return;
             }
         };
         for (i, (&tag, &id)) in tags.iter().zip(chunk.syscall).enumerate() {
+            if id == GAP_ID {
+                self.gap(tag, chunk.tid[i]);
+                continue;
+            }
             if i64::from(tag) != self.last_tag {
                 let next = self.states.len() as u32;
                 let slot = *self.slots.entry(tag).or_insert(next);
@@ -191,12 +220,18 @@ impl Windower {
                 self.last_tag = i64::from(tag);
                 self.last_slot = slot as usize;
             }
-            let st = &mut self.states[self.last_slot];
-            st.key = layout.roll(st.key, id);
-            st.len += 1;
-            if st.len >= k {
-                on_window(i, st.key);
+            if let Some(key) = self.states[self.last_slot].push(&layout, id, k) {
+                on_window(i, key);
             }
+        }
+    }
+
+    /// A gap row of sequence `tag` (its tid or pid), lost thread `tid` (0: several).
+    fn gap(&mut self, tag: i32, tid: i32) {
+        if tid == 0 {
+            self.states.iter_mut().for_each(SeqState::restart);
+        } else if let Some(&slot) = self.slots.get(&tag) {
+            self.states[slot as usize].restart();
         }
     }
 
@@ -296,6 +331,47 @@ mod tests {
         let (w, s) = windows(View::Interleaved, 8, &ROWS);
         assert!(w.is_empty());
         assert_eq!((s.short_sequences, s.short_sequence_calls), (1, 7));
+    }
+
+    #[test]
+    fn no_window_spans_a_gap() {
+        let g = GAP_ID;
+        // Thread 10 lost records between its calls 2 and 3; then threads of several processes
+        // lost records (tid 0) after thread 11's call 6.
+        let rows = [
+            (1, 10, 1),
+            (1, 11, 4),
+            (1, 10, 2),
+            (1, 10, g),
+            (1, 10, 3),
+            (1, 11, 5),
+            (1, 10, 7),
+            (1, 11, 6),
+            (0, 0, g),
+            (1, 11, 8),
+            (1, 10, 9),
+        ];
+        let (w, s) = windows(View::Thread, 2, &rows);
+        // tid 10: 1 2 | 3 7 | 9; tid 11: 4 5 6 | 8.
+        assert_eq!(
+            w,
+            vec![vec![1, 2], vec![4, 5], vec![3, 7], vec![5, 6]],
+            "thread view: windows of each piece only"
+        );
+        assert_eq!((s.sequences, s.calls), (2, 9), "gaps are not calls");
+        let (w, _) = windows(View::Process, 3, &rows);
+        // pid 1: 1 4 2 | (thread 10's gap breaks its process) 3 5 7 6 | 8 9.
+        assert_eq!(
+            w,
+            vec![vec![1, 4, 2], vec![3, 5, 7], vec![5, 7, 6]],
+            "process view"
+        );
+        let (w, _) = windows(View::Interleaved, 3, &rows);
+        assert_eq!(
+            w,
+            vec![vec![1, 4, 2], vec![3, 5, 7], vec![5, 7, 6]],
+            "interleaved view: every gap breaks the run's stream"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod capture;
 mod capture_cost;
+mod capture_fidelity;
 mod eval_lidds;
 mod experiment;
 mod fidelity;

@@ -17,6 +17,8 @@ pub const KIND_FORK: u32 = 3;
 pub const KIND_EXEC: u32 = 4;
 /// Record kind: a task exited (`ExitEvent`).
 pub const KIND_EXIT: u32 = 5;
+/// Record kind: records of one CPU were lost just before this point of the stream (`GapEvent`).
+pub const KIND_GAP: u32 = 6;
 /// Record kind: a syscall that returned, with what it pointed at in user memory (paths, a
 /// socket address): a `SyscallDataHead` and then its slots' bytes (variable length).
 pub const KIND_SYSCALL_DATA: u32 = 7;
@@ -115,9 +117,19 @@ pub const SC_SOCK_MASK: u16 = 0b111 << SC_SOCK_SHIFT;
 /// `SYSCALL_FLAGS` bit: the socket address's length argument is a pointer to it.
 pub const SC_SOCK_LEN_PTR: u16 = 1 << 10;
 
+/// `ForkEvent::flags`: the new process could not be followed (`TRACED` was full): it and its
+/// descendants run untraced.
+pub const FLAG_FORK_UNFOLLOWED: u32 = 1 << 0;
+
+/// `GapEvent::flags`: the lost records are of more than one thread (`tid` is the first's).
+pub const FLAG_GAP_THREADS: u32 = 1 << 0;
+/// `GapEvent::flags`: the lost records are of more than one process (`tgid` is the first's).
+pub const FLAG_GAP_PROCESSES: u32 = 1 << 1;
+
 /// Index of the loss counter in `LOST` for syscall records.
 pub const LOST_SYSCALL: u32 = 0;
-/// Index of the loss counter in `LOST` for lifecycle records (fork, exec, exit).
+/// Index of the loss counter in `LOST` for lifecycle records (fork, exec, and exit records that
+/// carry no row; an exit record carrying its thread's exit or exit_group row counts as a syscall).
 pub const LOST_LIFECYCLE: u32 = 1;
 /// Number of loss counters in the per-CPU `LOST` array.
 pub const LOST_KINDS: u32 = 2;
@@ -176,14 +188,14 @@ pub struct SyscallDataHead {
 }
 const _: () = assert!(core::mem::size_of::<SyscallDataHead>() == 112);
 
-/// A task was created by fork/vfork/clone, written at `sched_process_fork` (in the parent,
-/// before the child can run). 48 bytes.
+/// A task was created by fork/vfork/clone, written at `sched_process_fork` (in the caller,
+/// before the child can run). 56 bytes.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ForkEvent {
     /// `KIND_FORK`.
     pub kind: u32,
-    /// Reserved, zero.
+    /// `FLAG_FORK_UNFOLLOWED`.
     pub flags: u32,
     /// `CLOCK_MONOTONIC` nanoseconds.
     pub ts_ns: u64,
@@ -197,8 +209,13 @@ pub struct ForkEvent {
     pub child_tid: u32,
     /// The parent's command name, which the child inherits.
     pub comm: [u8; COMM_BYTES],
+    /// The child's real parent's thread group id (`child->real_parent->tgid`): the caller's
+    /// parent for `CLONE_PARENT` (and `CLONE_THREAD`), else the caller.
+    pub real_parent_tgid: u32,
+    /// Reserved, zero.
+    pub pad: u32,
 }
-const _: () = assert!(core::mem::size_of::<ForkEvent>() == 48);
+const _: () = assert!(core::mem::size_of::<ForkEvent>() == 56);
 
 /// A task executed a new program, written at `sched_process_exec`. 1336 bytes.
 #[repr(C)]
@@ -256,6 +273,33 @@ pub struct ExitEvent {
 }
 const _: () = assert!(core::mem::size_of::<ExitEvent>() == 96);
 
+/// Records of one CPU that did not fit in the ring buffer, written before that CPU's next record
+/// that does (so the gap sits where the records are missing), by any program. The same struct is
+/// the per-CPU pending state (`GAPS`) while the gap is open. 56 bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct GapEvent {
+    /// `KIND_GAP`.
+    pub kind: u32,
+    /// `FLAG_GAP_*`.
+    pub flags: u32,
+    /// The CPU whose records were lost.
+    pub cpu: u32,
+    /// Thread group id of the first lost record's task.
+    pub tgid: u32,
+    /// Thread id of the first lost record's task.
+    pub tid: u32,
+    /// Reserved, zero.
+    pub pad: u32,
+    /// `CLOCK_MONOTONIC` ns of the first loss.
+    pub first_ts_ns: u64,
+    /// `CLOCK_MONOTONIC` ns of the last loss.
+    pub last_ts_ns: u64,
+    /// Lost records per `LOST_*` kind.
+    pub lost: [u64; LOST_KINDS as usize],
+}
+const _: () = assert!(core::mem::size_of::<GapEvent>() == 56);
+
 /// Kernel structure offsets, read by the collector from the running kernel's BTF and written
 /// into the eBPF object's `.rodata` before loading (a small CO-RE of our own: aya's Rust eBPF
 /// side has no field relocations). All offsets in bytes.
@@ -287,8 +331,10 @@ pub struct KernelOffsets {
     pub task_ti_status: u32,
     /// `task_struct::seccomp` + `seccomp::mode` (`SECCOMP_MODE_DEAD` once a kill action ran).
     pub task_seccomp_mode: u32,
+    /// `task_struct::real_parent` (a `task_struct *`).
+    pub task_real_parent: u32,
 }
-const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 48);
+const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 52);
 
 #[cfg(feature = "user")]
 mod pod {
@@ -300,5 +346,6 @@ mod pod {
     unsafe impl aya::Pod for super::ForkEvent {}
     unsafe impl aya::Pod for super::ExecEvent {}
     unsafe impl aya::Pod for super::ExitEvent {}
+    unsafe impl aya::Pod for super::GapEvent {}
     unsafe impl aya::Pod for super::KernelOffsets {}
 }

@@ -37,7 +37,7 @@ pub mod stream;
 pub use arch::Arch;
 pub use labels::{RunLabels, RunsSink};
 pub use run::{RunFiles, RunOptions};
-pub use schema::{SCHEMA_VERSION, col, meta, processes_schema, syscalls_schema, table};
+pub use schema::{SCHEMA_VERSION, col, gap, meta, processes_schema, syscalls_schema, table};
 pub use sink::{
     ProcessRow, ProcessSink, RunInfo, SinkError, SyscallExtra, SyscallKey, SyscallRow, SyscallSink,
 };

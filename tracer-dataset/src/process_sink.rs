@@ -8,7 +8,7 @@ use std::{
 };
 
 use arrow::array::{
-    ArrayRef, Int32Array, Int32Builder, ListBuilder, RecordBatch, StringBuilder,
+    ArrayRef, BooleanBuilder, Int32Array, Int32Builder, ListBuilder, RecordBatch, StringBuilder,
     TimestampNanosecondBuilder,
 };
 use parquet::{arrow::ArrowWriter, file::metadata::KeyValue};
@@ -39,6 +39,10 @@ pub struct ProcessRow {
     pub exe: Option<String>,
     /// Last argument vector.
     pub argv: Option<Vec<String>>,
+    /// Whether it was followed (`false`: untraced, the kernel's filter was full).
+    pub followed: Option<bool>,
+    /// Whether `exit_code`/`signal` come from the tracer's `waitpid` (its exit record was lost).
+    pub exit_from_wait: Option<bool>,
 }
 
 /// Writer of one `processes` file; the table is small, so rows are kept until `close`. Like
@@ -180,8 +184,12 @@ impl ProcessSink {
         let mut argv = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(
             arrow::datatypes::Field::new("item", arrow::datatypes::DataType::Utf8, true),
         ));
+        let mut followed = BooleanBuilder::with_capacity(n);
+        let mut from_wait = BooleanBuilder::with_capacity(n);
         let mut pid = Vec::with_capacity(n);
         for r in &rows {
+            followed.append_option(r.followed);
+            from_wait.append_option(r.exit_from_wait);
             pid.push(r.pid);
             ppid.append_option(r.ppid);
             ts_start.append_option(r.start_ns);
@@ -211,6 +219,8 @@ impl ProcessSink {
             Arc::new(comm.finish()),
             Arc::new(exe.finish()),
             Arc::new(argv.finish()),
+            Arc::new(followed.finish()),
+            Arc::new(from_wait.finish()),
         ];
         let batch = RecordBatch::try_new(processes_schema(), columns).map_err(arrow_err)?;
         let parquet_err = |source| SinkError::Parquet {

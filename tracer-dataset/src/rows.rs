@@ -131,6 +131,10 @@ pub struct ProcessRecord {
     pub exe: Option<String>,
     /// Last argument vector.
     pub argv: Option<Vec<String>>,
+    /// Whether it was followed (null in files from before the column).
+    pub followed: Option<bool>,
+    /// Whether the exit status came from the tracer's `waitpid`.
+    pub exit_from_wait: Option<bool>,
 }
 
 /// The batches of `path` with its key-value metadata.
@@ -262,6 +266,17 @@ impl<'a> Columns<'a> {
             .collect())
     }
 
+    /// A boolean column; all null when the file predates it.
+    fn bools_or_null(&self, name: &'static str) -> Result<Vec<Option<bool>>, ReadError> {
+        let Some(c) = self.batch.column_by_name(name) else {
+            return Ok(vec![None; self.batch.num_rows()]);
+        };
+        let a = c.as_boolean_opt().ok_or_else(|| self.bad(name))?;
+        Ok((0..a.len())
+            .map(|i| a.is_valid(i).then(|| a.value(i)))
+            .collect())
+    }
+
     fn i32s(&self, name: &'static str) -> Result<Vec<Option<i32>>, ReadError> {
         let a = self
             .get(name)?
@@ -370,6 +385,10 @@ pub fn read_processes_file(
             c.strings(col::EXE)?,
             c.strings(col::COMM)?,
         );
+        let (followed, from_wait) = (
+            c.bools_or_null(col::FOLLOWED)?,
+            c.bools_or_null(col::EXIT_FROM_WAIT)?,
+        );
         let argv = c
             .get(col::ARGV)?
             .as_list_opt::<i32>()
@@ -391,6 +410,8 @@ pub fn read_processes_file(
                 comm: comm[i].clone(),
                 exe: exe[i].clone(),
                 argv: a,
+                followed: followed[i],
+                exit_from_wait: from_wait[i],
             });
         }
     }

@@ -73,6 +73,14 @@ pub mod col {
     pub const EXE: &str = "exe";
     /// Argument vector (processes table).
     pub const ARGV: &str = "argv";
+    /// Whether the process was followed (processes table): `false` for a child the kernel's
+    /// filter had no room for, which ran untraced with its descendants; null where the source
+    /// does not say (strace logs, imports).
+    pub const FOLLOWED: &str = "followed";
+    /// Whether `exit_code`/`signal` come from the tracer's own `waitpid` (processes table):
+    /// `true` for a launched command whose exit record was lost; `false` when the kernel's exit
+    /// record gave them; null without a status.
+    pub const EXIT_FROM_WAIT: &str = "exit_from_wait";
     /// Dataset split of an imported trace: `training`, `validation`, `test` (runs table).
     pub const SPLIT: &str = "split";
     /// `normal` or `attack` (runs table).
@@ -91,6 +99,26 @@ pub mod col {
     pub const WARMUP_END_NS: &str = "warmup_end_ns";
     /// When the recorded containers were ready (LID-DS 2021; runs table).
     pub const CONTAINER_READY_NS: &str = "container_ready_ns";
+}
+
+/// A gap row of the `syscalls` table: where records of one CPU were lost (ring buffer full),
+/// in stream order, just before that CPU's next record (docs/DESIGN.md, "Losses in the stream").
+///
+/// `syscall` is [`GAP_SYSCALL`] (no call has that name), `nr` is [`GAP_NR`]; `ts_ns` is the first
+/// loss and `duration_ns` the time to the last (the lost records lie in that range); `ret` is
+/// the number of records lost, and `args` `[syscall records, lifecycle records, cpu, flags, 0,
+/// 0]` (flags: [`GAP_THREADS`], [`GAP_PROCESSES`]); `pid`/`tid` are the first lost record's task,
+/// 0 when records of more than one process/thread were lost (`tid` 0: the gap breaks every
+/// stream of the run). `comm` is that thread's name when known; `path` is null.
+pub mod gap {
+    /// The `syscall` value of a gap row.
+    pub const GAP_SYSCALL: &str = "<gap>";
+    /// The `nr` value of a gap row.
+    pub const GAP_NR: i32 = -1;
+    /// `args[3]` bit: records of more than one thread were lost (`tid` is 0).
+    pub const GAP_THREADS: u64 = 1 << 0;
+    /// `args[3]` bit: records of more than one process were lost (`pid` is 0).
+    pub const GAP_PROCESSES: u64 = 1 << 1;
 }
 
 /// Values of the label columns of imported datasets: `split`, `label`, and the `scenario` column
@@ -231,6 +259,11 @@ pub mod meta {
     pub const FILES_SKIPPED: &str = "syscall_tracer.files_skipped";
     /// The skipped files by kind (JSON object, kind -> count; the kind is the file's extension).
     pub const FILES_SKIPPED_DETAIL: &str = "syscall_tracer.files_skipped_detail";
+    /// Gap rows written to the `syscalls` table (see `gap`); their `ret` sums to `EVENTS_LOST`.
+    pub const GAP_ROWS: &str = "syscall_tracer.gap_rows";
+    /// New processes the capture could not follow (the kernel's filter was full); each is a
+    /// `processes` row with `followed` false unless its fork record was lost too.
+    pub const UNFOLLOWED: &str = "syscall_tracer.unfollowed";
     /// `path` values were cut to at most this many bytes (`tracer record -s N`); absent: kept up
     /// to the capture's limit (255 bytes).
     pub const PATH_LIMIT: &str = "syscall_tracer.path_limit";
@@ -319,6 +352,8 @@ static PROCESSES: LazyLock<SchemaRef> = LazyLock::new(|| {
             DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
             true,
         ),
+        Field::new(col::FOLLOWED, DataType::Boolean, true),
+        Field::new(col::EXIT_FROM_WAIT, DataType::Boolean, true),
     ]))
 });
 

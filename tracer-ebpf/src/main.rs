@@ -10,14 +10,34 @@
 //! Following: `TRACED` holds the thread group ids under capture. `sched_process_fork` runs in the
 //! parent before the child is first woken (kernel/fork.c: `trace_sched_process_fork` precedes
 //! `wake_up_new_task`), so a child is known before it can make its first syscall.
+//!
+//! Losses: a record that finds the ring full is counted (`LOST`) and opens or extends its CPU's
+//! pending gap (`GAPS`); the next program on that CPU that gets past its filter writes the gap
+//! as a `GapEvent` before its own record ([`flush_gap`]), so the stream says where records are
+//! missing. A record whose CPU's gap cannot be written yet is lost into the gap too, so none
+//! overtakes it. Tracepoint programs run with preemption disabled (include/linux/tracepoint.h
+//! `__DO_TRACE` takes `preempt_notrace`), so a CPU's gap has one writer at a time.
 #![no_std]
 #![no_main]
+// The bpf target has atomic loads and stores only in `core::sync::atomic`; the add that
+// `GAPS_PENDING` needs (a BPF_ATOMIC add, its result unused) is the intrinsic.
+#![feature(core_intrinsics)]
+#![expect(
+    internal_features,
+    reason = "core_intrinsics: atomic add on the bpf target"
+)]
+
+use core::{
+    intrinsics::{AtomicOrdering, atomic_xadd},
+    sync::atomic::AtomicU64,
+};
 
 use aya_ebpf::{
     bindings::{
         BPF_F_NO_PREALLOC, BPF_LOCAL_STORAGE_GET_F_CREATE, BPF_RB_NO_WAKEUP,
         bpf_map_type::BPF_MAP_TYPE_TASK_STORAGE,
     },
+    helpers::bpf_get_smp_processor_id,
     helpers::{
         bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_task_btf, bpf_ktime_get_ns,
         bpf_probe_read_kernel, bpf_probe_read_kernel_str_bytes, bpf_probe_read_user_buf,
@@ -31,12 +51,13 @@ use aya_ebpf::{
 use tracer_common::{
     ARGV_BYTES, COMM_BYTES, DATA_CUT, DATA_FAULT, DATA_NULL, DATA_PATH, DATA_SLOT_BYTES,
     DATA_SOCKADDR, ExecEvent, ExitEvent, FLAG_BAD_NR, FLAG_COMPAT, FLAG_EXIT_COMPAT,
-    FLAG_EXIT_SECCOMP, FLAG_GROUP_DEAD, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED,
-    FLAG_SECCOMP_KILL, FLAG_SECCOMP_TRAP, FLAG_X32, ForkEvent, KIND_EXEC, KIND_EXIT, KIND_FORK,
-    KIND_SYSCALL, KIND_SYSCALL_DATA, KernelOffsets, LOST_KINDS, LOST_LIFECYCLE, LOST_SYSCALL,
-    MAX_SYSCALL_NR, MAX_SYSCALL_NR32, SC_PATH_MASK, SC_PATH_SHIFT, SC_PATH2_MASK, SC_PATH2_SHIFT,
-    SC_SOCK_LEN_PTR, SC_SOCK_MASK, SC_SOCK_SHIFT, SC_TRACE, SOCKADDR_BYTES, SyscallDataHead,
-    SyscallEvent, TRACED_DYING, TRACED_LIVE, X32_SYSCALL_BIT,
+    FLAG_EXIT_SECCOMP, FLAG_FORK_UNFOLLOWED, FLAG_GAP_PROCESSES, FLAG_GAP_THREADS, FLAG_GROUP_DEAD,
+    FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED, FLAG_SECCOMP_KILL, FLAG_SECCOMP_TRAP,
+    FLAG_X32, ForkEvent, GapEvent, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_GAP, KIND_SYSCALL,
+    KIND_SYSCALL_DATA, KernelOffsets, LOST_KINDS, LOST_LIFECYCLE, LOST_SYSCALL, MAX_SYSCALL_NR,
+    MAX_SYSCALL_NR32, SC_PATH_MASK, SC_PATH_SHIFT, SC_PATH2_MASK, SC_PATH2_SHIFT, SC_SOCK_LEN_PTR,
+    SC_SOCK_MASK, SC_SOCK_SHIFT, SC_TRACE, SOCKADDR_BYTES, SyscallDataHead, SyscallEvent,
+    TRACED_DYING, TRACED_LIVE, X32_SYSCALL_BIT,
 };
 
 /// x86_64 `struct pt_regs` (arch/x86/include/asm/ptrace.h): the user registers saved at kernel
@@ -126,7 +147,13 @@ static KERNEL_OFFSETS: KernelOffsets = KernelOffsets {
     signal_nr_threads: 0,
     task_ti_status: 0,
     task_seccomp_mode: 0,
+    task_real_parent: 0,
 };
+
+/// Test hook (`probe::TEST_LOSE_EXITS_ENV`): nonzero makes the exit hook treat every exit record
+/// as lost, so tests can check what a capture keeps without it. Zero in every real capture.
+#[unsafe(no_mangle)]
+static TEST_LOSE_EXITS: u32 = 0;
 
 /// Nonzero when `sys_enter` is attached and `ENTRY_TS` holds entry times.
 #[unsafe(no_mangle)]
@@ -139,7 +166,7 @@ static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 24, 0);
 /// Thread group ids under capture, `TRACED_LIVE` or `TRACED_DYING`. Preallocated (tracing
 /// programs may not allocate on older kernels), so its size is start-up time: 16,384 processes
 /// at once (dying ones leave within `DYING_GRACE`) take ~0.4 ms to set up, 65,536 ~1.5 ms. A
-/// fork past it counts as a lost lifecycle record.
+/// fork past it is marked in its record (`FLAG_FORK_UNFOLLOWED`) and counted (`UNFOLLOWED`).
 #[map]
 static TRACED: HashMap<u32, u32> = HashMap::with_max_entries(1 << 14, 0);
 
@@ -174,6 +201,20 @@ static SCRATCH: PerCpuArray<DataScratch> = PerCpuArray::with_max_entries(1, 0);
 /// Records that did not fit in the ring buffer, per CPU, per `LOST_*` kind.
 #[map]
 static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(LOST_KINDS, 0);
+
+/// Per CPU, the gap being counted (its `lost` all zero when none is pending).
+#[map]
+static GAPS: PerCpuArray<GapEvent> = PerCpuArray::with_max_entries(1, 0);
+
+/// CPUs with a pending gap. A `.bss` global, so a program on a machine that loses nothing pays
+/// one plain load for the check ([`flush_gap`]), not a map lookup. Changed by atomic adds, on
+/// the first loss of a gap and when it is written.
+static GAPS_PENDING: AtomicU64 = AtomicU64::new(0);
+
+/// New processes that could not be followed (`TRACED` full), per CPU; each is also marked in its
+/// fork record (`FLAG_FORK_UNFOLLOWED`), but this count survives the fork record's loss.
+#[map]
+static UNFOLLOWED: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 
 /// A BTF-defined task-local storage map (libbpf's map definition convention: each field's
 /// array length encodes one attribute). Task storage lives in the task itself, so a lookup is
@@ -259,12 +300,83 @@ fn in_compat_syscall(task: *const u8, off: &KernelOffsets) -> bool {
     unsafe { read_field::<u32>(task, off.task_ti_status) }.is_ok_and(|s| s & TS_COMPAT != 0)
 }
 
+/// Counts a record of `kind` the ring had no room for, and adds it to this CPU's pending gap.
 #[inline(always)]
 fn count_lost(kind: u32) {
     if let Some(counter) = LOST.get_ptr_mut(kind) {
         // SAFETY: per-CPU slot, no concurrent writer on this CPU while the program runs.
         unsafe { *counter += 1 };
     }
+    let Some(gap) = GAPS.get_ptr_mut(0) else {
+        return;
+    };
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let (tgid, tid) = ((pid_tgid >> 32) as u32, pid_tgid as u32);
+    // SAFETY: helper without preconditions.
+    let now = unsafe { bpf_ktime_get_ns() };
+    // SAFETY: this CPU's slot; its only writer runs here, with preemption disabled.
+    unsafe {
+        let lost = &mut (*gap).lost;
+        if lost[0] == 0 && lost[1] == 0 {
+            (*gap).kind = KIND_GAP;
+            (*gap).flags = 0;
+            (*gap).cpu = bpf_get_smp_processor_id();
+            (*gap).tgid = tgid;
+            (*gap).tid = tid;
+            (*gap).pad = 0;
+            (*gap).first_ts_ns = now;
+            pending_cpus_add(1);
+        } else {
+            if (*gap).tid != tid {
+                (*gap).flags |= FLAG_GAP_THREADS;
+            }
+            if (*gap).tgid != tgid {
+                (*gap).flags |= FLAG_GAP_PROCESSES;
+            }
+        }
+        (*gap).last_ts_ns = now;
+        if kind == LOST_SYSCALL {
+            lost[0] += 1;
+        } else {
+            lost[1] += 1;
+        }
+    }
+}
+
+/// Adds `n` (wrapping: `u64::MAX` subtracts one) to `GAPS_PENDING`, atomically.
+#[inline(always)]
+fn pending_cpus_add(n: u64) {
+    // SAFETY: an aligned `.bss` global; the result is unused, so this is a plain BPF_ATOMIC add.
+    unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(GAPS_PENDING.as_ptr(), n) };
+}
+
+/// Writes this CPU's pending gap, if any, before the caller's own record (of `kind`). Costs one
+/// plain load while nothing is lost anywhere. If the gap cannot be written (the ring is still
+/// full), the caller's record is counted lost into it and `Err` returned: the caller writes
+/// nothing, so no record of this CPU ever precedes the gap before it.
+#[inline(always)]
+fn flush_gap(kind: u32) -> Result<(), i32> {
+    // SAFETY: a plain read of a `.bss` global that only atomic adds change.
+    if unsafe { core::ptr::read_volatile(GAPS_PENDING.as_ptr()) } == 0 {
+        return Ok(());
+    }
+    let Some(gap) = GAPS.get_ptr_mut(0) else {
+        return Ok(());
+    };
+    // SAFETY: this CPU's slot (see `count_lost`).
+    let event = unsafe { *gap };
+    if event.lost[0] == 0 && event.lost[1] == 0 {
+        // The pending gap is another CPU's.
+        return Ok(());
+    }
+    if EVENTS.output::<GapEvent>(&event, 0).is_err() {
+        count_lost(kind);
+        return Err(0);
+    }
+    // SAFETY: as above.
+    unsafe { (*gap).lost = [0; LOST_KINDS as usize] };
+    pending_cpus_add(u64::MAX);
+    Ok(())
 }
 
 #[inline(always)]
@@ -323,6 +435,7 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     if !is_traced(tgid) {
         return Ok(0);
     }
+    flush_gap(LOST_SYSCALL)?;
     let tid = pid_tgid as u32;
     // include/trace/events/syscalls.h: TP_PROTO(struct pt_regs *regs, long ret).
     let regs: *const PtRegs = ctx.arg(0);
@@ -639,22 +752,35 @@ fn try_sched_process_fork(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     }
     let off = offsets();
     // include/trace/events/sched.h: TP_PROTO(struct task_struct *parent, struct task_struct *child).
+    // kernel/fork.c calls it from the caller of fork/clone with `current` as `parent`, whatever
+    // the child's real parent is (CLONE_PARENT, CLONE_THREAD: the caller's own parent).
     let child: *const u8 = ctx.arg(1);
     // SAFETY: BTF pointer to the new task; reads fault safely.
     let child_tid: u32 = unsafe { read_field(child, off.task_pid) }.map_err(|_| 0)?;
     // SAFETY: as above.
     let child_tgid: u32 = unsafe { read_field(child, off.task_tgid) }.map_err(|_| 0)?;
-    if child_tid == child_tgid {
-        // A new process: follow it before it is woken.
-        if TRACED.insert(&child_tgid, &TRACED_LIVE, 0).is_err() {
-            // The map is full: the child would run untraced. Count it as lost.
-            count_lost(LOST_LIFECYCLE);
+    // kernel/fork.c copy_process(): `p->real_parent` is set (to `current->real_parent` under
+    // CLONE_PARENT|CLONE_THREAD, else `current`) before the tracepoint.
+    // SAFETY: as above.
+    let real_parent_tgid = match unsafe { read_field::<*const u8>(child, off.task_real_parent) } {
+        // SAFETY: as above.
+        Ok(parent) => unsafe { read_field::<u32>(parent, off.task_tgid) }.unwrap_or(parent_tgid),
+        Err(_) => parent_tgid,
+    };
+    let mut flags = 0;
+    // A new process: follow it before it is woken.
+    if child_tid == child_tgid && TRACED.insert(&child_tgid, &TRACED_LIVE, 0).is_err() {
+        // The map is full: the child runs untraced. Marked in its record and counted.
+        flags |= FLAG_FORK_UNFOLLOWED;
+        if let Some(counter) = UNFOLLOWED.get_ptr_mut(0) {
+            // SAFETY: per-CPU slot, no concurrent writer on this CPU while the program runs.
+            unsafe { *counter += 1 };
         }
     }
     let comm = bpf_get_current_comm().unwrap_or([0; COMM_BYTES]);
     let event = ForkEvent {
         kind: KIND_FORK,
-        flags: 0,
+        flags,
         // SAFETY: helper without preconditions.
         ts_ns: unsafe { bpf_ktime_get_ns() },
         parent_tgid,
@@ -662,8 +788,11 @@ fn try_sched_process_fork(ctx: &BtfTracePointContext) -> Result<i32, i32> {
         child_tgid,
         child_tid,
         comm,
+        real_parent_tgid,
+        pad: 0,
     };
-    if EVENTS.output::<ForkEvent>(&event, 0).is_err() {
+    // The gap goes after the filter update: a child is followed even when its record is lost.
+    if flush_gap(LOST_LIFECYCLE).is_ok() && EVENTS.output::<ForkEvent>(&event, 0).is_err() {
         count_lost(LOST_LIFECYCLE);
     }
     Ok(0)
@@ -682,6 +811,7 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     if !is_traced(tgid) {
         return Ok(0);
     }
+    flush_gap(LOST_LIFECYCLE)?;
     let off = offsets();
     // include/trace/events/sched.h: TP_PROTO(struct task_struct *p, pid_t old_pid,
     // struct linux_binprm *bprm).
@@ -832,8 +962,19 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
         args,
         pad: [0; 2],
     };
-    if EVENTS.output::<ExitEvent>(&event, 0).is_err() {
-        count_lost(LOST_LIFECYCLE);
+    // A record carrying the thread's exit or exit_group row loses that row: a syscall.
+    let kind = if flags & FLAG_IN_SYSCALL != 0 {
+        LOST_SYSCALL
+    } else {
+        LOST_LIFECYCLE
+    };
+    // SAFETY: plain read of a `.rodata` global.
+    if unsafe { core::ptr::read_volatile(&TEST_LOSE_EXITS) } != 0 {
+        count_lost(kind);
+    } else if flush_gap(kind).is_ok() && EVENTS.output::<ExitEvent>(&event, 0).is_err() {
+        // (The gap is written here, once the record's kind is known, and the filter below is
+        // updated whatever happens to the record.)
+        count_lost(kind);
     }
     // After the record is in the ring: user space ends a capture once the filter is empty.
     if last_thread {

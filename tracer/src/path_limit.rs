@@ -172,6 +172,8 @@ pub fn cut_paths(
             comm: p.comm,
             exe: p.exe,
             argv: p.argv,
+            followed: p.followed,
+            exit_from_wait: p.exit_from_wait,
         });
     }
     sink.close().map_err(PathLimitError::Write)?;

@@ -13,8 +13,8 @@ use aya::{
     programs::BtfTracePoint,
 };
 use tracer_common::{
-    KernelOffsets, LOST_KINDS, MAX_SYSCALL_NR, MAX_SYSCALL_NR32, SC_PATH_SHIFT, SC_PATH2_SHIFT,
-    SC_SOCK_LEN_PTR, SC_SOCK_SHIFT, SC_TRACE, TRACED_DYING, TRACED_LIVE,
+    GapEvent, KernelOffsets, LOST_KINDS, MAX_SYSCALL_NR, MAX_SYSCALL_NR32, SC_PATH_SHIFT,
+    SC_PATH2_SHIFT, SC_SOCK_LEN_PTR, SC_SOCK_SHIFT, SC_TRACE, TRACED_DYING, TRACED_LIVE,
 };
 
 use tracer_dataset::Arch;
@@ -84,6 +84,13 @@ pub struct ProbeConfig {
     pub arch: Arch,
 }
 
+/// Test hook: the number of processes `TRACED` holds (the object's own 16,384 otherwise), so a
+/// test can fill it with a few children (tests/tests/capture_fidelity.rs).
+pub const TEST_TRACED_ENTRIES_ENV: &str = "TRACER_TEST_TRACED_ENTRIES";
+/// Test hook: `1` makes the exit hook treat every exit record as lost (counted, and a gap), so a
+/// test can check what a capture keeps without them (tests/tests/capture_fidelity.rs).
+pub const TEST_LOSE_EXITS_ENV: &str = "TRACER_TEST_LOSE_EXITS";
+
 /// The kernel structures whose members the programs read (`kernel_offsets`).
 pub const KERNEL_STRUCTS: [&str; 7] = [
     "task_struct",
@@ -114,6 +121,7 @@ pub fn kernel_offsets(btf: &Btf) -> Result<KernelOffsets, BtfError> {
             + btf.member_offset("thread_info", "status")?,
         task_seccomp_mode: btf.member_offset("task_struct", "seccomp")?
             + btf.member_offset("seccomp", "mode")?,
+        task_real_parent: btf.member_offset("task_struct", "real_parent")?,
     })
 }
 
@@ -272,12 +280,20 @@ impl Probe {
         let loader = loader.join();
         let (offsets, targets) = layout?;
         let mut loader = loader;
+        let lose_exits: u32 = (std::env::var(TEST_LOSE_EXITS_ENV).as_deref() == Ok("1")).into();
+        if let Some(entries) = std::env::var(TEST_TRACED_ENTRIES_ENV)
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+        {
+            loader.map_max_entries("TRACED", entries);
+        }
         let loaded = loader
             .override_global("KERNEL_OFFSETS", &offsets, true)
             .override_global("WANT_DURATIONS", &durations, true)
             .override_global("SYSCALL_FLAGS", &flags, true)
             .override_global("SYSCALL_FLAGS32", &flags32, true)
             .override_global("TRACE_UNKNOWN", &trace_unknown, true)
+            .override_global("TEST_LOSE_EXITS", &lose_exits, true)
             .map_max_entries("EVENTS", config.ring_bytes)
             // ENTRY_TS is task storage, which aya does not wrap on the user side; we never
             // touch it from here.
@@ -451,6 +467,47 @@ impl Probe {
             }
         }
         Ok(per_cpu)
+    }
+
+    /// The gaps still pending (lost records not yet followed by a record of their CPU), as the
+    /// records the programs would have written; read at the end, once nothing is traced.
+    pub fn pending_gaps(&mut self) -> Result<Vec<GapEvent>, ProbeError> {
+        let map = self
+            .ebpf
+            .map_mut("GAPS")
+            .ok_or(ProbeError::MissingMap("GAPS"))?;
+        let gaps: PerCpuArray<&mut MapData, GapEvent> =
+            PerCpuArray::try_from(map).map_err(|source| ProbeError::Map {
+                name: "GAPS",
+                source,
+            })?;
+        let values = gaps.get(&0, 0).map_err(|source| ProbeError::Map {
+            name: "GAPS",
+            source,
+        })?;
+        Ok(values
+            .iter()
+            .filter(|g| g.lost.iter().any(|n| *n > 0))
+            .copied()
+            .collect())
+    }
+
+    /// New processes that could not be followed because `TRACED` was full.
+    pub fn unfollowed(&mut self) -> Result<u64, ProbeError> {
+        let map = self
+            .ebpf
+            .map_mut("UNFOLLOWED")
+            .ok_or(ProbeError::MissingMap("UNFOLLOWED"))?;
+        let counts: PerCpuArray<&mut MapData, u64> =
+            PerCpuArray::try_from(map).map_err(|source| ProbeError::Map {
+                name: "UNFOLLOWED",
+                source,
+            })?;
+        let values = counts.get(&0, 0).map_err(|source| ProbeError::Map {
+            name: "UNFOLLOWED",
+            source,
+        })?;
+        Ok(values.iter().sum())
     }
 }
 

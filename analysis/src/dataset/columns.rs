@@ -20,7 +20,7 @@ use parquet::{
     },
     file::reader::ChunkReader,
 };
-use tracer_dataset::col;
+use tracer_dataset::{col, gap};
 
 use super::{
     footer::{FileSummary, FooterReader},
@@ -29,7 +29,7 @@ use super::{
 };
 use crate::{
     error::AnalysisError,
-    intern::{Interner, SyscallId},
+    intern::{GAP_ID, Interner, SyscallId},
 };
 
 /// Files up to this size are read with one `read` and decoded from memory.
@@ -230,7 +230,10 @@ pub(super) fn syscall_ids(
     let names = sys.values().as_string::<i32>();
     let mut ids = Vec::with_capacity(names.len());
     for v in names.iter() {
-        ids.push(interner.intern(v.unwrap_or("<null>"))?);
+        ids.push(match v {
+            Some(gap::GAP_SYSCALL) => GAP_ID,
+            v => interner.intern(v.unwrap_or("<null>"))?,
+        });
     }
     let null_id = interner.intern("<null>")?;
     out.clear();

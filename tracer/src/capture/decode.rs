@@ -6,9 +6,9 @@
 use std::borrow::Cow;
 
 use tracer_common::{
-    DATA_NONE, DATA_SLOT_BYTES, ExecEvent, ExitEvent, FLAG_PATH_FAULT, ForkEvent, KIND_EXEC,
-    KIND_EXIT, KIND_FORK, KIND_SYSCALL, KIND_SYSCALL_DATA, KIND_SYSCALL_PATH, SyscallDataHead,
-    SyscallEvent, SyscallPathEvent,
+    DATA_NONE, DATA_SLOT_BYTES, ExecEvent, ExitEvent, FLAG_FORK_UNFOLLOWED, FLAG_PATH_FAULT,
+    ForkEvent, GapEvent, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_GAP, KIND_SYSCALL, KIND_SYSCALL_DATA,
+    KIND_SYSCALL_PATH, SyscallDataHead, SyscallEvent, SyscallPathEvent,
 };
 
 /// One decoded record.
@@ -37,6 +37,8 @@ pub enum Record<'a> {
     Exec(ExecRecord),
     /// A thread exited (`KIND_EXIT`).
     Exit(ExitEvent),
+    /// Records of one CPU were lost here (`KIND_GAP`).
+    Gap(GapEvent),
 }
 
 /// One slot of a data record, borrowed from it.
@@ -55,8 +57,13 @@ pub struct Slot<'a> {
 pub struct ForkRecord {
     /// `CLOCK_MONOTONIC` ns.
     pub ts_ns: u64,
-    /// The parent's process id.
+    /// The caller's process id (the task that ran fork/clone).
     pub parent_tgid: u32,
+    /// The child's real parent's process id: the caller's own parent under `CLONE_PARENT`.
+    pub real_parent_tgid: u32,
+    /// Whether the new process is followed (`false`: the kernel's filter was full, it runs
+    /// untraced).
+    pub followed: bool,
     /// The child's process id (the parent's for a new thread).
     pub child_tgid: u32,
     /// The child's thread id.
@@ -119,6 +126,7 @@ pub fn decode(record: &[u8]) -> Result<Record<'_>, DecodeError> {
         KIND_FORK => Ok(Record::Fork(fork(&read(record)?))),
         KIND_EXEC => Ok(Record::Exec(exec(&read(record)?))),
         KIND_EXIT => Ok(Record::Exit(read(record)?)),
+        KIND_GAP => Ok(Record::Gap(read(record)?)),
         kind => Err(DecodeError::UnknownKind { kind }),
     }
 }
@@ -188,6 +196,8 @@ fn fork(e: &ForkEvent) -> ForkRecord {
     ForkRecord {
         ts_ns: e.ts_ns,
         parent_tgid: e.parent_tgid,
+        real_parent_tgid: e.real_parent_tgid,
+        followed: e.flags & FLAG_FORK_UNFOLLOWED == 0,
         child_tgid: e.child_tgid,
         child_tid: e.child_tid,
         comm: text(&e.comm).into_owned(),
@@ -224,7 +234,9 @@ fn text(bytes: &[u8]) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::testing::{bytes, exec_event, fork_event, path_event, syscall_event};
+    use crate::capture::testing::{
+        bytes, exec_event, fork_event, gap_event, path_event, syscall_event,
+    };
 
     #[test]
     fn decodes_every_kind() {
@@ -259,6 +271,54 @@ mod tests {
                 assert_eq!(e.comm, "ls", "comm is the file name");
             }
             other => panic!("an exec record: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn decodes_gaps_and_the_forks_real_parent_and_follow_mark() {
+        let gap = gap_event(
+            3,
+            10,
+            11,
+            tracer_common::FLAG_GAP_THREADS,
+            (500, 900),
+            [7, 2],
+        );
+        match decode(bytes(&gap)) {
+            Ok(Record::Gap(g)) => assert_eq!(
+                (
+                    g.cpu,
+                    g.tgid,
+                    g.tid,
+                    g.flags,
+                    g.first_ts_ns,
+                    g.last_ts_ns,
+                    g.lost
+                ),
+                (3, 10, 11, tracer_common::FLAG_GAP_THREADS, 500, 900, [7, 2]),
+                "every field of the gap"
+            ),
+            other => panic!("a gap record: {other:?}"),
+        }
+        assert_eq!(
+            decode(&bytes(&gap)[..40]).map(|_| ()),
+            Err(DecodeError::Short { len: 40, need: 56 }),
+            "a short gap record"
+        );
+        let mut fork = fork_event(10, 10, 12, 12, "sh");
+        fork.real_parent_tgid = 4;
+        fork.flags = FLAG_FORK_UNFOLLOWED;
+        match decode(bytes(&fork)) {
+            Ok(Record::Fork(f)) => assert_eq!(
+                (f.parent_tgid, f.real_parent_tgid, f.followed),
+                (10, 4, false),
+                "caller, real parent, not followed"
+            ),
+            other => panic!("a fork record: {other:?}"),
+        }
+        match decode(bytes(&fork_event(10, 10, 12, 12, "sh"))) {
+            Ok(Record::Fork(f)) => assert!(f.followed, "followed without the flag"),
+            other => panic!("a fork record: {other:?}"),
         }
     }
 

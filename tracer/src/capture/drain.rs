@@ -9,7 +9,7 @@
 
 use std::{
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
         mpsc,
     },
@@ -221,7 +221,8 @@ impl ToWriter {
 }
 
 /// Spawns the drain thread. It runs until `stop` is set (`Pipeline::stop` also unparks it from
-/// its poll), then empties the ring once more and ends, so every record committed before `stop`
+/// its poll), then empties the ring once more, appends the records in `tail` (the gaps no
+/// program wrote, see `Pipeline::stop`) and ends, so every record committed before `stop`
 /// reaches the writer.
 ///
 /// A batch goes to the writer when it is full, or when the ring is empty and the writer idle
@@ -233,6 +234,7 @@ pub fn spawn_drain(
     stop: Arc<AtomicBool>,
     counters: Arc<DrainCounters>,
     to_writer: ToWriter,
+    tail: Arc<Mutex<Vec<Vec<u8>>>>,
 ) -> thread::JoinHandle<()> {
     thread::Builder::new()
         .name("tracer-drain".into())
@@ -249,6 +251,12 @@ pub fn spawn_drain(
                     }
                     if to_writer.send(&mut batch).is_none() {
                         return;
+                    }
+                }
+                if stopping {
+                    let tail = std::mem::take(&mut *tail.lock().unwrap_or_else(|e| e.into_inner()));
+                    for record in &tail {
+                        batch.push(record);
                     }
                 }
                 if drained > 0 {

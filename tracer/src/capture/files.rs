@@ -235,6 +235,10 @@ pub struct Footer {
     pub interrupted: bool,
     /// Rows of launched commands before their exec, not written.
     pub pre_exec_dropped: u64,
+    /// Gap rows written.
+    pub gap_rows: u64,
+    /// New processes that could not be followed (the kernel's filter was full).
+    pub unfollowed: u64,
 }
 
 impl Footer {
@@ -275,6 +279,8 @@ impl Footer {
             (meta::END_NS, now_ns().to_string()),
             (meta::INTERRUPTED, self.interrupted.to_string()),
             (meta::PRE_EXEC_DROPPED, self.pre_exec_dropped.to_string()),
+            (meta::GAP_ROWS, self.gap_rows.to_string()),
+            (meta::UNFOLLOWED, self.unfollowed.to_string()),
         ]);
         pairs
     }

@@ -25,6 +25,13 @@
 //!    pid already has an ended row sets that row aside, so both lifetimes get a row.
 //! 6. **The exit status is what `wait()` reports** (kernel/exit.c `wait_task_zombie`): the
 //!    group's code after a group exit (exit_group, a fatal signal), else the leader's own.
+//!    A launched command whose exit record was lost gets the tracer's own `waitpid` status at
+//!    the end ([`fill_from_wait`], `exit_from_wait` true).
+//! 7. **The parent is the kernel's real parent** (`child->real_parent`, in the fork record):
+//!    under `CLONE_PARENT` that is the caller's parent, not the caller. The child's exe and
+//!    argv are still the caller's (it runs the caller's image).
+//! 8. **A child the kernel's filter had no room for is marked** (`followed` false): it and its
+//!    descendants ran untraced.
 
 use std::collections::{HashMap, HashSet};
 
@@ -60,10 +67,37 @@ impl ExitCodes {
 /// A process's final row: its pid and, if it ended, the exit status `wait()` would report.
 fn finish_row(pid: u32, mut row: ProcessRow, codes: ExitCodes) -> ProcessRow {
     row.pid = pid as i32;
-    if row.exit_ns.is_some() {
+    if row.exit_ns.is_some() && row.exit_from_wait != Some(true) {
         (row.exit_code, row.signal) = codes.resolve();
+        row.exit_from_wait = (row.exit_code.is_some() || row.signal.is_some()).then_some(false);
     }
     row
+}
+
+/// A launched command `pid` reaped by the tracer with `exit_code` or `signal` at wall time
+/// `end_ns`: if its exit record was lost (its last row has no end), that row takes them, marked
+/// `exit_from_wait` (rule 6). The kernel's record wins where it was not lost.
+pub fn fill_from_wait(
+    rows: &mut [ProcessRow],
+    pid: i32,
+    end_ns: i64,
+    exit_code: Option<i32>,
+    signal: Option<i32>,
+) {
+    if exit_code.is_none() && signal.is_none() {
+        return;
+    }
+    // With a reused pid, the launched command's row is the one that has not ended.
+    if let Some(row) = rows
+        .iter_mut()
+        .rev()
+        .find(|r| r.pid == pid && r.exit_ns.is_none())
+    {
+        row.exit_ns = Some(end_ns);
+        row.exit_code = exit_code;
+        row.signal = signal;
+        row.exit_from_wait = Some(true);
+    }
 }
 
 /// What becomes of a returned call (see `Lineage::admit`).
@@ -122,8 +156,9 @@ impl Lineage {
 
     /// Registers a process known before its first record (a launched command, a `-p` target).
     /// `launched`: its records before its first exec are the tracer's own (rule 3).
-    pub fn add_root(&mut self, tgid: u32, row: ProcessRow, launched: bool) {
+    pub fn add_root(&mut self, tgid: u32, mut row: ProcessRow, launched: bool) {
         self.changed = true;
+        row.followed.get_or_insert(true);
         if launched {
             self.awaiting_exec.insert(tgid);
         }
@@ -157,7 +192,7 @@ impl Lineage {
         }
     }
 
-    /// A new thread or process (rules 1 and 5).
+    /// A new thread or process (rules 1, 5, 7 and 8).
     pub fn fork(&mut self, f: &ForkRecord) {
         self.changed = true;
         self.comm_by_tid.insert(f.child_tid, Some(f.comm.clone()));
@@ -180,7 +215,8 @@ impl Lineage {
             .map(|p| (p.exe.clone(), p.argv.clone()))
             .unwrap_or_default();
         let row = ProcessRow {
-            ppid: Some(f.parent_tgid as i32),
+            ppid: Some(f.real_parent_tgid as i32),
+            followed: Some(f.followed),
             start_ns: Some(self.wall(f.ts_ns)),
             comm: Some(f.comm.clone()),
             exe,
@@ -402,6 +438,64 @@ mod tests {
             "ends with its last thread"
         );
         assert_eq!(row(&rows, P + 8).exit_ns, None, "never ended");
+    }
+
+    #[test]
+    fn the_parent_is_the_real_one_and_unfollowed_children_are_marked() {
+        let mut l = Lineage::new(Arch::X86_64, 0);
+        l.add_root(P, ProcessRow::default(), false);
+        fork(&mut l, P, P + 1, P + 1, "a");
+        // P+1 calls clone(CLONE_PARENT): the kernel makes P the parent of P+2.
+        let mut f = fork_event(P + 1, P + 1, P + 2, P + 2, "a");
+        f.real_parent_tgid = P;
+        // And the filter was full.
+        f.flags = tracer_common::FLAG_FORK_UNFOLLOWED;
+        match decode(bytes(&f)) {
+            Ok(Record::Fork(f)) => l.fork(&f),
+            other => panic!("a fork record: {other:?}"),
+        }
+        let rows = l.finish();
+        assert_eq!(
+            (row(&rows, P + 1).ppid, row(&rows, P + 1).followed),
+            (Some(P as i32), Some(true)),
+            "a plain child"
+        );
+        assert_eq!(
+            (row(&rows, P + 2).ppid, row(&rows, P + 2).followed),
+            (Some(P as i32), Some(false)),
+            "the real parent, and not followed"
+        );
+        assert_eq!(row(&rows, P).followed, Some(true), "a root is followed");
+    }
+
+    #[test]
+    fn a_lost_exit_record_takes_the_status_waitpid_saw() {
+        let mut l = Lineage::new(Arch::X86_64, 0);
+        l.add_root(P, ProcessRow::default(), false);
+        l.add_root(P + 1, ProcessRow::default(), false);
+        l.exit(&exit_event(
+            P + 1,
+            P + 1,
+            3 << 8,
+            FLAG_IN_SYSCALL | FLAG_GROUP_DEAD,
+            EXIT_GROUP,
+        ));
+        // P's exit record was lost; waitpid said 7. P+1's was not: the kernel's 3 stays.
+        let mut rows = l.finish();
+        fill_from_wait(&mut rows, P as i32, 50_000, Some(7), None);
+        fill_from_wait(&mut rows, (P + 1) as i32, 50_000, Some(99), None);
+        let r = row(&rows, P);
+        assert_eq!(
+            (r.exit_code, r.signal, r.exit_ns, r.exit_from_wait),
+            (Some(7), None, Some(50_000), Some(true)),
+            "from waitpid, marked"
+        );
+        let r = row(&rows, P + 1);
+        assert_eq!(
+            (r.exit_code, r.exit_ns, r.exit_from_wait),
+            (Some(3), Some(9_000), Some(false)),
+            "from the exit record"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::{
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicBool, AtomicUsize, Ordering},
         mpsc,
     },
@@ -26,6 +26,8 @@ const QUEUED_BATCHES: usize = 16;
 pub struct Pipeline {
     stop: Arc<AtomicBool>,
     counters: Arc<DrainCounters>,
+    /// Records the drain appends after its last pass.
+    tail: Arc<Mutex<Vec<Vec<u8>>>>,
     drain: JoinHandle<()>,
     writer: JoinHandle<Result<Collected, Box<WriteFailure>>>,
 }
@@ -53,7 +55,14 @@ impl Pipeline {
             spare: spare_rx,
             in_flight: in_flight.clone(),
         };
-        let drain = drain::spawn_drain(ring, stop.clone(), counters.clone(), to_writer);
+        let tail = Arc::new(Mutex::new(Vec::new()));
+        let drain = drain::spawn_drain(
+            ring,
+            stop.clone(),
+            counters.clone(),
+            to_writer,
+            tail.clone(),
+        );
         let writer = writer::spawn_writer(
             writer,
             writer::FromDrain {
@@ -65,6 +74,7 @@ impl Pipeline {
         Self {
             stop,
             counters,
+            tail,
             drain,
             writer,
         }
@@ -81,8 +91,10 @@ impl Pipeline {
     }
 
     /// Stops the drain after a last pass over the ring, so every record committed before now
-    /// reaches the writer, and waits for both threads.
-    pub fn stop(self) -> Joined {
+    /// reaches the writer, then `tail` (records written here rather than by a program: the gaps
+    /// still pending when nothing is traced any more), and waits for both threads.
+    pub fn stop(self, tail: Vec<Vec<u8>>) -> Joined {
+        *self.tail.lock().unwrap_or_else(|e| e.into_inner()) = tail;
         self.stop.store(true, Ordering::Release);
         self.drain.thread().unpark();
         Joined {

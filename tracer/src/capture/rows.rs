@@ -5,9 +5,11 @@
 
 use std::collections::HashMap;
 
-use tracer_common::{MAX_SYSCALL_NR, X32_SYSCALL_BIT};
+use tracer_common::{
+    FLAG_GAP_PROCESSES, FLAG_GAP_THREADS, GapEvent, MAX_SYSCALL_NR, X32_SYSCALL_BIT,
+};
 use tracer_dataset::{
-    Arch, SinkError, SyscallExtra, SyscallKey, SyscallRow, SyscallSink, arch::x32_name,
+    Arch, SinkError, SyscallExtra, SyscallKey, SyscallRow, SyscallSink, arch::x32_name, gap,
 };
 
 /// Slots of the per-number caches: 64-bit numbers, then 32-bit ones.
@@ -108,6 +110,24 @@ pub struct Rows {
     keys: Vec<Option<(SyscallKey, &'static str, bool)>>,
     /// Name and key of numbers without a slot (and of x32 calls), by (compat, x32, nr).
     other_keys: HashMap<(bool, bool, i32), (SyscallKey, &'static str, bool)>,
+    /// Key of the gap rows' name, on first use.
+    gap_key: Option<SyscallKey>,
+}
+
+/// The `(pid, tid)` of a gap row: the first lost record's task, 0 where records of more than one
+/// process or thread were lost (`tracer_dataset::gap`).
+pub fn gap_task(g: &GapEvent) -> (u32, u32) {
+    let pid = if g.flags & FLAG_GAP_PROCESSES != 0 {
+        0
+    } else {
+        g.tgid
+    };
+    let tid = if g.flags & (FLAG_GAP_THREADS | FLAG_GAP_PROCESSES) != 0 {
+        0
+    } else {
+        g.tid
+    };
+    (pid, tid)
 }
 
 impl Rows {
@@ -120,6 +140,7 @@ impl Rows {
             seq: 0,
             keys: vec![None; SLOTS],
             other_keys: HashMap::new(),
+            gap_key: None,
         }
     }
 
@@ -186,6 +207,38 @@ impl Rows {
         Ok(named)
     }
 
+    /// Writes gap `g` as the next row (`tracer_dataset::gap`), with thread name `comm`.
+    pub fn push_gap(&mut self, g: &GapEvent, comm: Option<&str>) -> Result<(), SinkError> {
+        let key = match self.gap_key {
+            Some(key) => key,
+            None => *self.gap_key.insert(self.sink.syscall_key(gap::GAP_SYSCALL)),
+        };
+        let (pid, tid) = gap_task(g);
+        let mut flags = 0;
+        if g.flags & FLAG_GAP_THREADS != 0 {
+            flags |= gap::GAP_THREADS;
+        }
+        if g.flags & FLAG_GAP_PROCESSES != 0 {
+            flags |= gap::GAP_PROCESSES | gap::GAP_THREADS;
+        }
+        let seq = self.seq;
+        self.seq += 1;
+        let row = SyscallRow {
+            seq,
+            ts_ns: Some(g.first_ts_ns as i64 + self.clock_offset_ns),
+            duration_ns: Some(g.last_ts_ns.saturating_sub(g.first_ts_ns) as i64),
+            pid: pid as i32,
+            tid: tid as i32,
+            comm,
+            syscall: gap::GAP_SYSCALL,
+            nr: gap::GAP_NR,
+            args: Some([g.lost[0], g.lost[1], u64::from(g.cpu), flags, 0, 0]),
+            ret: Some((g.lost[0] + g.lost[1]) as i64),
+            path: None,
+        };
+        self.sink.push_keyed(&row, key)
+    }
+
     /// The sink, still open (for the footer metadata).
     pub fn into_sink(self) -> SyscallSink {
         self.sink
@@ -202,6 +255,7 @@ impl Rows {
         // Dictionary keys belong to their sink.
         self.keys.fill(None);
         self.other_keys.clear();
+        self.gap_key = None;
         std::mem::replace(&mut self.sink, sink)
     }
 }

@@ -10,7 +10,7 @@ use tracer_dataset::SinkError;
 
 use super::{
     Incomplete, JobOutcome, RecordConfig, RecordError, RecordOutcome, files::Footer,
-    pipeline::Pipeline, writer::WriteFailure,
+    lineage::fill_from_wait, pipeline::Pipeline, writer::WriteFailure,
 };
 use crate::probe::Probe;
 
@@ -39,11 +39,20 @@ pub fn finish(config: &RecordConfig, ending: Ending) -> Result<RecordOutcome, Re
     } = ending;
     // Whatever is still traced (second Ctrl-C, -p targets, an error) runs on untraced.
     let untraced = probe.untrace_all();
-    let joined = pipeline.stop();
+    // Gaps whose CPU wrote nothing after its loss are still pending: nothing is traced any more,
+    // so they go after the ring's last records.
+    let pending = probe.pending_gaps();
+    let tail = pending
+        .as_ref()
+        .map(|gaps| gaps.iter().map(|g| pod_bytes(g).to_vec()).collect())
+        .unwrap_or_default();
+    let joined = pipeline.stop(tail);
     let stopped_by = followed?;
     untraced?;
+    pending?;
     joined.drain.expect("drain thread panicked");
     let lost_per_cpu = probe.lost()?;
+    let unfollowed = probe.unfollowed()?;
     let mut outcome = RecordOutcome {
         exit_code: exit_code(&jobs, stopped_by),
         jobs,
@@ -51,7 +60,7 @@ pub fn finish(config: &RecordConfig, ending: Ending) -> Result<RecordOutcome, Re
         durations: config.durations,
         ..RecordOutcome::default()
     };
-    let collected = match joined.writer.expect("writer thread panicked") {
+    let mut collected = match joined.writer.expect("writer thread panicked") {
         Ok(collected) => collected,
         Err(failure) => {
             outcome.rows = failure.kept;
@@ -60,11 +69,22 @@ pub fn finish(config: &RecordConfig, ending: Ending) -> Result<RecordOutcome, Re
             return Ok(outcome);
         }
     };
+    for job in &outcome.jobs {
+        fill_from_wait(
+            &mut collected.processes,
+            job.pid,
+            job.end_ns,
+            job.exit_code,
+            job.signal,
+        );
+    }
     let footer = Footer {
         lost_per_cpu,
         undecodable: collected.stats.undecodable,
         interrupted: stopped_by.is_some(),
         pre_exec_dropped: collected.stats.pre_exec_dropped,
+        gap_rows: collected.stats.gaps,
+        unfollowed,
     };
     outcome.lost = footer.lost_syscalls() + footer.lost_lifecycle();
     outcome.lost_syscalls = footer.lost_syscalls();
@@ -96,6 +116,15 @@ pub fn finish(config: &RecordConfig, ending: Ending) -> Result<RecordOutcome, Re
     }
     outcome.wall = started.elapsed();
     Ok(outcome)
+}
+
+/// The bytes of a record, as a program would have written it into the ring.
+fn pod_bytes<T: aya::Pod>(record: &T) -> &[u8] {
+    // SAFETY: `aya::Pod` records are repr(C) integers with explicit padding: every byte is
+    // initialised.
+    unsafe {
+        std::slice::from_raw_parts((record as *const T).cast::<u8>(), std::mem::size_of::<T>())
+    }
 }
 
 /// The error's message with its causes, as `main` prints errors.

@@ -2,8 +2,9 @@
 //! bytes the ring buffer carries.
 
 use tracer_common::{
-    ARGV_BYTES, COMM_BYTES, ExecEvent, ExitEvent, ForkEvent, KIND_EXEC, KIND_EXIT, KIND_FORK,
-    KIND_SYSCALL, KIND_SYSCALL_PATH, PATH_BYTES, SyscallEvent, SyscallPathEvent,
+    ARGV_BYTES, COMM_BYTES, ExecEvent, ExitEvent, ForkEvent, GapEvent, KIND_EXEC, KIND_EXIT,
+    KIND_FORK, KIND_GAP, KIND_SYSCALL, KIND_SYSCALL_PATH, LOST_KINDS, PATH_BYTES, SyscallEvent,
+    SyscallPathEvent,
 };
 
 /// The bytes of a record, as the ring buffer carries them.
@@ -68,6 +69,31 @@ pub fn fork_event(
         child_tgid,
         child_tid,
         comm: comm(name),
+        real_parent_tgid: parent_tgid,
+        pad: 0,
+    }
+}
+
+/// `lost` records (per `LOST_*` kind) of CPU `cpu` were lost, the first of thread `tid` of
+/// `tgid`, between `first_ts_ns` and `last_ts_ns`; `flags`: `FLAG_GAP_*`.
+pub fn gap_event(
+    cpu: u32,
+    tgid: u32,
+    tid: u32,
+    flags: u32,
+    (first_ts_ns, last_ts_ns): (u64, u64),
+    lost: [u64; LOST_KINDS as usize],
+) -> GapEvent {
+    GapEvent {
+        kind: KIND_GAP,
+        flags,
+        cpu,
+        tgid,
+        tid,
+        pad: 0,
+        first_ts_ns,
+        last_ts_ns,
+        lost,
     }
 }
 

@@ -22,7 +22,7 @@ use std::{
 use tracer_common::{
     DATA_CUT, DATA_FAULT, DATA_PATH, DATA_SOCKADDR, ExitEvent, FLAG_COMPAT, FLAG_EXIT_COMPAT,
     FLAG_EXIT_SECCOMP, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED, FLAG_SECCOMP_KILL,
-    FLAG_SECCOMP_TRAP, FLAG_X32, SyscallEvent,
+    FLAG_SECCOMP_TRAP, FLAG_X32, GapEvent, SyscallEvent,
 };
 use tracer_dataset::{Arch, ProcessRow, SinkError, SyscallExtra, SyscallSink, meta, schema::mark};
 
@@ -31,7 +31,7 @@ use super::{
     drain::Batch,
     files::{Live, OpenFiles, Output, rotation_due},
     lineage::{Admit, Lineage},
-    rows::{Call, Rows},
+    rows::{Call, Rows, gap_task},
     totals::{SyscallTotals, Totals},
 };
 use crate::clock::now_ns;
@@ -54,6 +54,10 @@ pub struct WriterStats {
     pub fork_child_returns: u64,
     /// Records that failed to decode, each skipped alone (should stay 0).
     pub undecodable: u64,
+    /// Gap rows written (counted in `rows` too).
+    pub gaps: u64,
+    /// Records the gap rows say were lost.
+    pub gap_lost: u64,
 }
 
 /// What the writer hands back at the end.
@@ -347,6 +351,7 @@ impl Writer {
                 Ok(())
             }
             Ok(Record::Exit(e)) => self.exit(&e),
+            Ok(Record::Gap(g)) => self.gap(&g),
             Err(error) => {
                 log::debug!("skipping a ring-buffer record: {error}");
                 self.stats.undecodable += 1;
@@ -453,6 +458,21 @@ impl Writer {
         Ok(())
     }
 
+    /// Records were lost here: a gap row, in stream order (not a call: no `--summary` total).
+    fn gap(&mut self, g: &GapEvent) -> Result<(), SinkError> {
+        let (pid, tid) = gap_task(g);
+        let comm = if tid != 0 {
+            self.lineage.comm(pid, tid)
+        } else {
+            None
+        };
+        self.rows.push_gap(g, comm)?;
+        self.stats.rows += 1;
+        self.stats.gaps += 1;
+        self.stats.gap_lost += g.lost.iter().sum::<u64>();
+        Ok(())
+    }
+
     /// Writes one row with its thread's name, and counts it.
     #[inline]
     fn write_call(&mut self, call: &Call<'_>) -> Result<(), SinkError> {
@@ -554,7 +574,9 @@ mod tests {
     use tracer_dataset::{RunInfo, rows::SyscallRecord};
 
     use super::*;
-    use crate::capture::testing::{bytes, exec_event, exit_event, path_event, syscall_event};
+    use crate::capture::testing::{
+        bytes, exec_event, exit_event, gap_event, path_event, syscall_event,
+    };
 
     /// Pids far above any `pid_max`: /proc has none of them.
     const P: u32 = 900_000_000;
@@ -636,6 +658,49 @@ mod tests {
             (stats.undecodable, stats.rows),
             (1, 3),
             "one skipped, three rows"
+        );
+    }
+
+    #[test]
+    fn a_gap_is_a_row_in_stream_order() {
+        let (rows, _, stats) = capture(
+            &[],
+            &[
+                bytes(&syscall_event(P, P, GETPID, 1)),
+                bytes(&gap_event(1, P, P, 0, (4_000, 4_500), [5, 1])),
+                bytes(&syscall_event(P, P, READ, 5)),
+                bytes(&gap_event(
+                    0,
+                    P,
+                    P,
+                    tracer_common::FLAG_GAP_THREADS,
+                    (6_000, 6_000),
+                    [2, 0],
+                )),
+            ],
+        );
+        assert_eq!(
+            names(&rows),
+            ["getpid", "<gap>", "read", "<gap>"],
+            "gap rows where the records were lost"
+        );
+        let g = &rows[1];
+        assert_eq!(
+            (g.pid, g.tid, g.nr, g.ret, g.ts_ns, g.duration_ns),
+            (P as i32, P as i32, -1, Some(6), Some(4_000), Some(500)),
+            "one thread's gap: its task, the count, the time range"
+        );
+        assert_eq!(g.args, Some(vec![5, 1, 1, 0, 0, 0]), "per kind, cpu, flags");
+        let g = &rows[3];
+        assert_eq!(
+            (g.pid, g.tid, g.args.as_ref().map(|a| a[3])),
+            (P as i32, 0, Some(tracer_dataset::gap::GAP_THREADS)),
+            "many threads of one process: no tid"
+        );
+        assert_eq!(
+            (stats.gaps, stats.gap_lost, stats.rows),
+            (2, 8, 4),
+            "counted"
         );
     }
 

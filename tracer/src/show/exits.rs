@@ -109,6 +109,8 @@ mod tests {
             comm: None,
             exe: None,
             argv: None,
+            followed: None,
+            exit_from_wait: None,
         }
     }
 

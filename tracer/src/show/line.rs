@@ -158,6 +158,13 @@ impl Lines {
     ) {
         let start = out.len();
         self.leader(out, row.tid, row.ts_ns);
+        if row.syscall == tracer_dataset::gap::GAP_SYSCALL {
+            // Not a call: where the capture lost records (`tracer_dataset::gap`).
+            let cpu = row.args.map_or(0, |a| a[2]);
+            let lost = row.ret.unwrap_or(0);
+            let _ = writeln!(out, "--- {lost} records lost on cpu {cpu} ---");
+            return;
+        }
         call::open_call_with(out, ctx, row, extra, argv);
         if call::unfinished(row) {
             out.push_str(" <unfinished ...>\n");
@@ -305,6 +312,21 @@ mod tests {
             out.starts_with(&format!("{h:02}:{m:02}:{s:02}.960217 close(3)")),
             "{out}"
         );
+    }
+
+    #[test]
+    fn gap_rows_say_what_was_lost() {
+        let mut lines = Lines::new(LineFormat::default());
+        let mut out = String::new();
+        let gap = SyscallRow {
+            syscall: tracer_dataset::gap::GAP_SYSCALL,
+            nr: tracer_dataset::gap::GAP_NR,
+            args: Some([5, 1, 3, 0, 0, 0]),
+            ret: Some(6),
+            ..close(7, 0, None)
+        };
+        lines.call(&mut out, &CTX, &gap, None);
+        assert_eq!(out, "--- 6 records lost on cpu 3 ---\n");
     }
 
     #[test]
