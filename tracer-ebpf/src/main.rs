@@ -296,8 +296,13 @@ fn trace_unknown() -> u16 {
 /// Whether the current thread is in a 32-bit syscall (`TS_COMPAT`).
 #[inline(always)]
 fn in_compat_syscall(task: *const u8, off: &KernelOffsets) -> bool {
-    // SAFETY: the read faults safely.
-    unsafe { read_field::<u32>(task, off.task_ti_status) }.is_ok_and(|s| s & TS_COMPAT != 0)
+    // A direct load through the task's BTF pointer (the offset comes from the frozen `.rodata`,
+    // so the verifier knows it and checks it against `task_struct`'s type): on every call, this
+    // is several times cheaper than a probe-read helper.
+    // SAFETY: `task` is `bpf_get_current_task_btf()`; the verifier checks the access.
+    let status =
+        unsafe { core::ptr::read_volatile(task.add(off.task_ti_status as usize).cast::<u32>()) };
+    status & TS_COMPAT != 0
 }
 
 /// Counts a record of `kind` the ring had no room for, and adds it to this CPU's pending gap.

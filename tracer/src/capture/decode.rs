@@ -7,8 +7,8 @@ use std::borrow::Cow;
 
 use tracer_common::{
     DATA_NONE, DATA_SLOT_BYTES, ExecEvent, ExitEvent, FLAG_FORK_UNFOLLOWED, FLAG_PATH_FAULT,
-    ForkEvent, GapEvent, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_GAP, KIND_SYSCALL, KIND_SYSCALL_DATA,
-    KIND_SYSCALL_PATH, SyscallDataHead, SyscallEvent, SyscallPathEvent,
+    ForkEvent, GapEvent, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_GAP, KIND_SYSCALL,
+    KIND_SYSCALL_DATA, KIND_SYSCALL_PATH, SyscallDataHead, SyscallEvent, SyscallPathEvent,
 };
 
 /// One decoded record.
