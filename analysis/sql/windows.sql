@@ -4,7 +4,7 @@
 -- run's calls per view key (tid: thread view, pid: process view, the constant 0: interleaved
 -- view) in `seq` order. A window ends at each call with at least k-1 predecessors in its
 -- sequence, so windows never cross a sequence or run boundary, nor a gap row of a capture
--- (tracer_dataset::gap; the same rule as analysis::view). A call without a name (a number no
+-- (tracer_dataset::gap, the same rule as analysis::view). A call without a name (a number no
 -- table has) is the token '<null>', as the Rust reader reads it. The placeholders in double
 -- braces are filled by `tracer-analyze sql` (analysis::sql::render).
 WITH tagged AS (
@@ -14,8 +14,8 @@ WITH tagged AS (
            COALESCE(CAST(syscall AS STRING) = '<gap>', FALSE) AS is_gap
     FROM {{source}}
 ),
--- Gap rows (records lost there) are not calls; they cut sequences: a gap of several threads
--- (tid 0) every sequence of its run, any other the sequence it falls in.
+-- Gap rows (records lost there) are not calls: they cut sequences: a gap of several threads
+-- (tid 0) every sequence of its run, any other the sequence it falls in
 cut AS (
     SELECT *,
            sum(CASE WHEN is_gap AND tid = 0 THEN 1 ELSE 0 END)

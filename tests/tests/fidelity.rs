@@ -385,3 +385,66 @@ fn io_uring_requests_are_not_rows() {
         "the ring's openat is no row (README: what a capture does not see)"
     );
 }
+
+/// `tracer show` prints what the capture now reads as strace prints it: socket addresses and
+/// second paths, compared line for line with real strace on the same programs.
+#[test]
+fn show_prints_socket_addresses_and_second_paths_as_strace() {
+    let cap = Capture::new("net-show");
+    let prog = cap.compile("fidelity");
+    let sock = cap.dir().join("sock");
+    let (a, b) = (cap.dir().join("a"), cap.dir().join("b"));
+    std::fs::write(&a, "x").expect("file");
+    let script = format!("{} net {}; mv {} {}", s(&prog), s(&sock), s(&a), s(&b));
+    // The same commands under strace (fresh socket path and file for each run).
+    let strace_log = cap.dir().join("strace.log");
+    let status = Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=connect,bind,rename,renameat,renameat2",
+            "-o",
+        ])
+        .arg(&strace_log)
+        .args(["sh", "-c", &script])
+        .status()
+        .expect("running strace");
+    assert!(status.success());
+    std::fs::remove_file(&sock).expect("socket file");
+    std::fs::rename(&b, &a).expect("file back");
+    let out = cap.record(&["-q"], &["sh", "-c", &script]);
+    assert!(out.status.success(), "{out:?}");
+    let shown = tests::tracer(&[
+        "show",
+        "-e",
+        "trace=connect,bind,rename,renameat,renameat2",
+        s(&cap.out),
+    ]);
+    assert!(shown.status.success(), "{shown:?}");
+    // Without pids and alignment: `[pid N] ` prefixes and the padding before ` = `.
+    let normal = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| {
+                let l = l.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ');
+                l.strip_prefix("[pid")
+                    .map_or(l, |r| r.split_once("] ").map_or(r, |(_, rest)| rest))
+            })
+            .filter(|l| !l.starts_with("+++") && !l.starts_with("---"))
+            .map(|l| {
+                let (call, ret) = l.rsplit_once(" = ").unwrap_or((l, ""));
+                format!("{} = {ret}", call.trim_end())
+            })
+            .collect()
+    };
+    let want = normal(&std::fs::read_to_string(&strace_log).expect("strace log"));
+    let got = normal(&String::from_utf8_lossy(&shown.stdout));
+    assert_eq!(got, want, "tracer show vs strace");
+    assert!(
+        want.iter()
+            .any(|l| l.starts_with("connect(3, {sa_family=AF_INET, sin_port=htons(9)")),
+        "{want:?}"
+    );
+    assert!(want.iter().any(|l| l.contains("sun_path=")), "{want:?}");
+    assert!(want.iter().any(|l| l.starts_with("rename")), "{want:?}");
+}

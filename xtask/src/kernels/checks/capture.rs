@@ -442,8 +442,18 @@ fn tiny_ring_counts_losses(o: &Outcome) {
     let lost: u64 = o.metadata()[meta::EVENTS_LOST].parse().expect("number");
     let rows = o.syscalls();
     let getppid = rows.iter().filter(|r| r.syscall == "getppid").count() as u64;
-    let others = rows.len() as u64 - getppid;
+    // Gap rows say where records were lost (tracer_dataset::gap): not calls.
+    let gaps: Vec<_> = rows
+        .iter()
+        .filter(|r| r.syscall == tracer_dataset::gap::GAP_SYSCALL)
+        .collect();
+    let others = rows.len() as u64 - getppid - gaps.len() as u64;
     assert!(lost > 0, "a 4 KiB ring cannot hold a storm");
+    assert_eq!(
+        gaps.iter().map(|g| g.ret.unwrap_or(0) as u64).sum::<u64>(),
+        lost,
+        "the gap rows locate every lost record"
+    );
     assert!(
         getppid + lost >= 300_000,
         "{getppid} rows + {lost} lost < 300000 calls"
