@@ -250,6 +250,71 @@ fn paths_changed_during_a_blocking_call() {
     );
 }
 
+/// With `--entry-paths` (and `-T`) the same programs cannot falsify the path: it is read as
+/// the call enters the kernel, before the other thread rewrites or unmaps it.
+#[test]
+fn entry_paths_close_the_window() {
+    for flag in ["--entry-paths", "-T"] {
+        for mode in ["rewrite", "unmap"] {
+            let cap = Capture::new(&format!("entry-{mode}"));
+            let fifo = cap.dir().join("fifo");
+            let (rows, code) = record(&cap, &["-q", flag], &[mode, s(&fifo)]);
+            assert_eq!(code, Some(0), "{flag} {mode}");
+            let main = after_exec(&rows)[0].tid;
+            let open = rows
+                .iter()
+                .rfind(|r| r.syscall == "openat" && r.tid == main)
+                .expect("the blocking open");
+            assert!(open.ret.is_some_and(|fd| fd >= 0));
+            assert_eq!(
+                (open.path.as_deref(), marks(open)),
+                (Some(s(&fifo)), vec![]),
+                "{flag} {mode}: the path the kernel opened"
+            );
+        }
+    }
+    // Everything else still holds: second paths, socket addresses, cut and bad paths.
+    let cap = Capture::new("entry-paths");
+    let file = cap.dir().join("pathfile");
+    std::fs::write(&file, "/etc/hostname").expect("path file");
+    let (rows, _) = record(&cap, &["-q", "--entry-paths"], &["paths", s(&file)]);
+    let got: Vec<(Option<usize>, Vec<&str>)> = after_exec(&rows)
+        .iter()
+        .filter(|r| r.syscall == "openat" || r.syscall == "open")
+        .rev()
+        .take(5)
+        .map(|r| (r.path.as_deref().map(str::len), marks(r)))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (None, vec!["path_unreadable"]),
+            (Some(s(&file).len()), vec![]),
+            (None, vec!["path_bad_pointer"]),
+            (Some(4095), vec!["path_cut"]),
+            (Some(311), vec![]),
+        ],
+        "the same marks when read at entry (newest first); the seccomp-denied open never \
+         entered (no sys_enter), so it is read at exit as before"
+    );
+    let cap = Capture::new("entry-net");
+    let sock = cap.dir().join("sock");
+    let (rows, _) = record(&cap, &["-q", "--entry-paths"], &["net", s(&sock)]);
+    let got: Vec<_> = after_exec(&rows)
+        .iter()
+        .filter(|r| ["connect", "bind", "sendto"].contains(&r.syscall.as_str()))
+        .map(|r| (r.sock_addr.clone(), r.sock_port))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some("127.0.0.1".to_string()), Some(9)),
+            (Some(s(&sock).to_string()), None),
+            (Some("::1".to_string()), Some(5353)),
+        ]
+    );
+}
+
 #[test]
 fn socket_addresses_and_second_paths() {
     let cap = Capture::new("net");

@@ -22,6 +22,11 @@ pub const KIND_GAP: u32 = 6;
 /// Record kind: a syscall that returned, with what it pointed at in user memory (paths, a
 /// socket address): a `SyscallDataHead` and then its slots' bytes (variable length).
 pub const KIND_SYSCALL_DATA: u32 = 7;
+/// Record kind: what a call's arguments pointed at, read at its entry (`--entry-paths`, `-T`):
+/// a `SyscallDataHead` (whose `event` holds the entry time, number and arguments, `ret` 0) and
+/// its slots, as `KIND_SYSCALL_DATA`. The thread's exit record of the same call follows it with
+/// `FLAG_ENTRY_DATA`.
+pub const KIND_ENTRY_DATA: u32 = 8;
 
 /// `SyscallEvent::flags`: `duration_ns` is valid and `ts_ns` is the entry time.
 pub const FLAG_HAS_DURATION: u32 = 1 << 0;
@@ -46,6 +51,9 @@ pub const FLAG_SECCOMP_TRAP: u32 = 1 << 6;
 /// `SyscallEvent::flags`: seccomp killed the thread or process at this call
 /// (SECCOMP_RET_KILL_*); the call never ran.
 pub const FLAG_SECCOMP_KILL: u32 = 1 << 7;
+/// `SyscallEvent::flags`: the call's path arguments (and given socket address) were read at its
+/// entry: they are in the `KIND_ENTRY_DATA` record of the same thread just before.
+pub const FLAG_ENTRY_DATA: u32 = 1 << 8;
 
 /// `TRACED` value: the process is alive and followed.
 pub const TRACED_LIVE: u32 = 1;

@@ -50,14 +50,15 @@ use aya_ebpf::{
 };
 use tracer_common::{
     ARGV_BYTES, COMM_BYTES, DATA_CUT, DATA_FAULT, DATA_NULL, DATA_PATH, DATA_SLOT_BYTES,
-    DATA_SOCKADDR, ExecEvent, ExitEvent, FLAG_BAD_NR, FLAG_COMPAT, FLAG_EXIT_COMPAT,
-    FLAG_EXIT_SECCOMP, FLAG_FORK_UNFOLLOWED, FLAG_GAP_PROCESSES, FLAG_GAP_THREADS, FLAG_GROUP_DEAD,
-    FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED, FLAG_SECCOMP_KILL, FLAG_SECCOMP_TRAP,
-    FLAG_X32, ForkEvent, GapEvent, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_GAP, KIND_SYSCALL,
-    KIND_SYSCALL_DATA, KernelOffsets, LOST_KINDS, LOST_LIFECYCLE, LOST_SYSCALL, MAX_SYSCALL_NR,
-    MAX_SYSCALL_NR32, SC_PATH_MASK, SC_PATH_SHIFT, SC_PATH2_MASK, SC_PATH2_SHIFT, SC_SOCK_LEN_PTR,
-    SC_SOCK_MASK, SC_SOCK_SHIFT, SC_TRACE, SOCKADDR_BYTES, SyscallDataHead, SyscallEvent,
-    TRACED_DYING, TRACED_LIVE, X32_SYSCALL_BIT,
+    DATA_SOCKADDR, ExecEvent, ExitEvent, FLAG_BAD_NR, FLAG_COMPAT, FLAG_ENTRY_DATA,
+    FLAG_EXIT_COMPAT, FLAG_EXIT_SECCOMP, FLAG_FORK_UNFOLLOWED, FLAG_GAP_PROCESSES,
+    FLAG_GAP_THREADS, FLAG_GROUP_DEAD, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED,
+    FLAG_SECCOMP_KILL, FLAG_SECCOMP_TRAP, FLAG_X32, ForkEvent, GapEvent, KIND_ENTRY_DATA,
+    KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_GAP, KIND_SYSCALL, KIND_SYSCALL_DATA, KernelOffsets,
+    LOST_KINDS, LOST_LIFECYCLE, LOST_SYSCALL, MAX_SYSCALL_NR, MAX_SYSCALL_NR32, SC_PATH_MASK,
+    SC_PATH_SHIFT, SC_PATH2_MASK, SC_PATH2_SHIFT, SC_SOCK_LEN_PTR, SC_SOCK_MASK, SC_SOCK_SHIFT,
+    SC_TRACE, SOCKADDR_BYTES, SyscallDataHead, SyscallEvent, TRACED_DYING, TRACED_LIVE,
+    X32_SYSCALL_BIT,
 };
 
 /// x86_64 `struct pt_regs` (arch/x86/include/asm/ptrace.h): the user registers saved at kernel
@@ -158,6 +159,13 @@ static TEST_LOSE_EXITS: u32 = 0;
 /// Nonzero when `sys_enter` is attached and `ENTRY_TS` holds entry times.
 #[unsafe(no_mangle)]
 static WANT_DURATIONS: u32 = 0;
+
+/// Nonzero when `sys_enter` reads the calls' path arguments (and given socket addresses) at
+/// entry (`--entry-paths`, and `-T`): no other thread can change them between then and the
+/// kernel's own read but in a window of a few instructions, where an exit read sees the
+/// buffer as it is after the call.
+#[unsafe(no_mangle)]
+static ENTRY_PATHS: u32 = 0;
 
 /// Events to user space; sized by the loader (`--ring-bytes`).
 #[map]
@@ -397,33 +405,6 @@ unsafe fn read_field<T>(base: *const u8, offset: u32) -> Result<T, i32> {
     unsafe { bpf_probe_read_kernel(base.add(offset as usize) as *const T) }
 }
 
-#[btf_tracepoint(function = "sys_enter")]
-pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
-    match try_sys_enter(&ctx) {
-        Ok(ret) | Err(ret) => ret,
-    }
-}
-
-fn try_sys_enter(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
-    let pid_tgid = bpf_get_current_pid_tgid();
-    if !is_traced((pid_tgid >> 32) as u32) {
-        return Ok(0);
-    }
-    let slot = entry_ts_slot(true);
-    if !slot.is_null() {
-        // SAFETY: a non-null task storage slot of the current task, sized for a u64.
-        unsafe { *slot = bpf_ktime_get_ns() };
-    }
-    Ok(0)
-}
-
-#[btf_tracepoint(function = "sys_exit")]
-pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
-    match try_sys_exit(&ctx) {
-        Ok(ret) | Err(ret) => ret,
-    }
-}
-
 /// Reads one register through the BTF-typed `pt_regs` pointer: a direct, verifier-checked load
 /// (tp_btf programs may dereference their typed arguments), cheaper than a probe-read helper.
 macro_rules! reg {
@@ -432,6 +413,114 @@ macro_rules! reg {
         // checks the offset against the kernel's type, and faults read as zero.
         unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*$regs).$field)) }
     };
+}
+
+#[btf_tracepoint(function = "sys_enter")]
+pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
+    match try_sys_enter(&ctx) {
+        Ok(ret) | Err(ret) => ret,
+    }
+}
+
+fn try_sys_enter(ctx: &BtfTracePointContext) -> Result<i32, i32> {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    if !is_traced(tgid) {
+        return Ok(0);
+    }
+    // SAFETY: helper without preconditions.
+    let now = unsafe { bpf_ktime_get_ns() };
+    let slot = entry_ts_slot(true);
+    if !slot.is_null() {
+        // SAFETY: a non-null task storage slot of the current task, sized for a u64. Bit 0 is
+        // kept clear: it marks a call whose arguments the exit must read (below).
+        unsafe { *slot = now & !1 };
+    }
+    // SAFETY: plain read of a `.rodata` global.
+    if unsafe { core::ptr::read_volatile(&ENTRY_PATHS) } == 0 {
+        return Ok(0);
+    }
+    // include/trace/events/syscalls.h: TP_PROTO(struct pt_regs *regs, long id). At entry the
+    // number is the one the program asked for (no rt_sigreturn ambiguity yet).
+    let regs: *const PtRegs = ctx.arg(0);
+    let off = offsets();
+    // SAFETY: helper returning the current task as a BTF pointer.
+    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    let compat = in_compat_syscall(task, &off);
+    let raw_nr = reg!(regs, orig_ax);
+    let sc = if compat {
+        syscall_flags32(u64::from(raw_nr as u32))
+    } else if raw_nr & X32_SYSCALL_BIT != 0 && raw_nr < X32_SYSCALL_BIT + MAX_SYSCALL_NR as u64 {
+        syscall_flags(raw_nr & (MAX_SYSCALL_NR as u64 - 1))
+    } else {
+        syscall_flags(raw_nr)
+    };
+    let (path, path2, sock) = entry_arguments(sc);
+    if sc & SC_TRACE == 0 || path | path2 | sock == 0 {
+        return Ok(0);
+    }
+    flush_gap(LOST_SYSCALL)?;
+    let args = if compat {
+        [
+            reg!(regs, bx),
+            reg!(regs, cx),
+            reg!(regs, dx),
+            reg!(regs, si),
+            reg!(regs, di),
+            reg!(regs, bp),
+        ]
+    } else {
+        [
+            reg!(regs, di),
+            reg!(regs, si),
+            reg!(regs, dx),
+            reg!(regs, r10),
+            reg!(regs, r8),
+            reg!(regs, r9),
+        ]
+    };
+    let head = SyscallEvent {
+        kind: KIND_ENTRY_DATA,
+        flags: if compat { FLAG_COMPAT } else { 0 },
+        tgid,
+        tid: pid_tgid as u32,
+        nr: raw_nr as i32,
+        path_len: 0,
+        ts_ns: now,
+        duration_ns: 0,
+        ret: 0,
+        args,
+    };
+    if !write_data(KIND_ENTRY_DATA, head, &args, path, path2, sock, sc) && !slot.is_null() {
+        // No entry record: the exit reads the arguments (bit 0 of the entry time says so).
+        // SAFETY: as above.
+        unsafe { *slot = now | 1 };
+    }
+    Ok(0)
+}
+
+/// The arguments `sys_enter` reads (1-based indexes, 0: none) of a call with flags `sc`: its
+/// paths and a socket address the program gives (connect, bind, sendto), not one the kernel
+/// fills in (accept, recvfrom: read at exit).
+#[inline(always)]
+fn entry_arguments(sc: u16) -> (u16, u16, u16) {
+    let sock = if sc & SC_SOCK_LEN_PTR != 0 {
+        0
+    } else {
+        (sc & SC_SOCK_MASK) >> SC_SOCK_SHIFT
+    };
+    (
+        (sc & SC_PATH_MASK) >> SC_PATH_SHIFT,
+        (sc & SC_PATH2_MASK) >> SC_PATH2_SHIFT,
+        sock,
+    )
+}
+
+#[btf_tracepoint(function = "sys_exit")]
+pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
+    match try_sys_exit(&ctx) {
+        Ok(ret) | Err(ret) => ret,
+    }
 }
 
 fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
@@ -514,8 +603,17 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     }
     let mut ts_ns = now;
     let mut duration_ns = 0;
-    // SAFETY: plain read of a `.rodata` global.
-    if unsafe { core::ptr::read_volatile(&WANT_DURATIONS) } != 0 {
+    // SAFETY: plain reads of `.rodata` globals.
+    let (durations, entry_paths) = unsafe {
+        (
+            core::ptr::read_volatile(&WANT_DURATIONS) != 0,
+            core::ptr::read_volatile(&ENTRY_PATHS) != 0,
+        )
+    };
+    // Whether sys_enter saw this call (seccomp-stopped calls skip it) and wrote its arguments
+    // (bit 0 of the entry time clear).
+    let mut entered = false;
+    if durations || entry_paths {
         let slot = entry_ts_slot(false);
         if !slot.is_null() {
             // SAFETY: a non-null task storage slot of the current task.
@@ -525,9 +623,13 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
             // SAFETY: as above.
             unsafe { *slot = 0 };
             if entry != 0 && entry <= now {
-                ts_ns = entry;
-                duration_ns = now - entry;
-                flags |= FLAG_HAS_DURATION;
+                entered = entry & 1 == 0;
+                let entry = entry & !1;
+                if durations {
+                    ts_ns = entry;
+                    duration_ns = now - entry;
+                    flags |= FLAG_HAS_DURATION;
+                }
             }
         }
     }
@@ -562,9 +664,22 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
         ret,
         args,
     };
-    let path_arg = (sc & SC_PATH_MASK) >> SC_PATH_SHIFT;
-    let path2_arg = (sc & SC_PATH2_MASK) >> SC_PATH2_SHIFT;
-    let sock_arg = (sc & SC_SOCK_MASK) >> SC_SOCK_SHIFT;
+    let mut path_arg = (sc & SC_PATH_MASK) >> SC_PATH_SHIFT;
+    let mut path2_arg = (sc & SC_PATH2_MASK) >> SC_PATH2_SHIFT;
+    let mut sock_arg = (sc & SC_SOCK_MASK) >> SC_SOCK_SHIFT;
+    if entry_paths && entered && flags & FLAG_BAD_NR == 0 {
+        let (p, p2, s) = entry_arguments(sc);
+        if p | p2 | s != 0 {
+            // Read at entry: the record before this one of the thread holds them.
+            flags |= FLAG_ENTRY_DATA;
+            path_arg = 0;
+            path2_arg = 0;
+            if s != 0 {
+                sock_arg = 0;
+            }
+        }
+    }
+    let head = SyscallEvent { flags, ..head };
     if path_arg | path2_arg | sock_arg == 0 {
         match EVENTS.reserve::<SyscallEvent>(0) {
             Some(mut entry) => {
@@ -575,7 +690,15 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
         }
         return Ok(0);
     }
-    write_data(head, &args, path_arg, path2_arg, sock_arg, sc);
+    write_data(
+        KIND_SYSCALL_DATA,
+        head,
+        &args,
+        path_arg,
+        path2_arg,
+        sock_arg,
+        sc,
+    );
     Ok(0)
 }
 
@@ -670,19 +793,27 @@ fn read_sockaddr(ptr: u64, len: u64, dest: &mut [u8; DATA_SLOT_BYTES]) -> (u32, 
 /// (first and second path, or a socket address), read now, at exit (docs/DESIGN.md says what
 /// that can and cannot show).
 #[inline(always)]
-fn write_data(head: SyscallEvent, args: &[u64; 6], path: u16, path2: u16, sock: u16, sc: u16) {
+/// At entry (`KIND_ENTRY_DATA`), a read that faults writes nothing and returns `false`: the
+/// page was not resident yet (a string constant the program never touched), and the exit read,
+/// after the kernel's own copy faulted it in, takes its place.
+fn write_data(
+    kind: u32,
+    head: SyscallEvent,
+    args: &[u64; 6],
+    path: u16,
+    path2: u16,
+    sock: u16,
+    sc: u16,
+) -> bool {
     let Some(scratch) = SCRATCH.get_ptr_mut(0) else {
         count_lost(LOST_SYSCALL);
-        return;
+        return false;
     };
     // SAFETY: the per-CPU slot is this program's alone while it runs (no preemption of a BPF
     // program by another on the same CPU touching SCRATCH: only this one does).
     let scratch = unsafe { &mut *scratch };
     scratch.head = SyscallDataHead {
-        event: SyscallEvent {
-            kind: KIND_SYSCALL_DATA,
-            ..head
-        },
+        event: SyscallEvent { kind, ..head },
         len: [0; 2],
         what: [0; 2],
         status: [0; 2],
@@ -729,7 +860,12 @@ fn write_data(head: SyscallEvent, args: &[u64; 6], path: u16, path2: u16, sock: 
         size = core::mem::size_of::<SyscallDataHead>() + DATA_SLOT_BYTES + n as usize;
     }
     if size > core::mem::size_of::<DataScratch>() {
-        return;
+        return false;
+    }
+    if kind == KIND_ENTRY_DATA
+        && (scratch.head.status[0] | scratch.head.status[1]) & DATA_FAULT != 0
+    {
+        return false;
     }
     // SAFETY: `size` bytes from the start of the scratch value are inside it (checked above).
     let bytes =
@@ -740,6 +876,7 @@ fn write_data(head: SyscallEvent, args: &[u64; 6], path: u16, path2: u16, sock: 
     {
         count_lost(LOST_SYSCALL);
     }
+    true
 }
 
 #[btf_tracepoint(function = "sched_process_fork")]

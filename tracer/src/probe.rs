@@ -78,6 +78,8 @@ pub struct ProbeConfig {
     pub ring_bytes: u32,
     /// Attach `sys_enter` too, for entry timestamps and durations.
     pub durations: bool,
+    /// Attach `sys_enter` and read path arguments (and given socket addresses) there.
+    pub entry_paths: bool,
     /// Syscall numbers to record; `None` for all.
     pub filter: Option<Vec<i32>>,
     /// Architecture of the syscall table.
@@ -263,6 +265,7 @@ impl Probe {
         }
         let (flags, flags32, trace_unknown) = syscall_flags(config);
         let durations: u32 = config.durations.into();
+        let entry_paths: u32 = config.entry_paths.into();
         // Process lifecycle hooks, then raw_syscalls:sys_exit (and sys_enter with -T). All are
         // BTF tracepoints: no tracefs needed, typed arguments, and each program is named as its
         // tracepoint.
@@ -272,7 +275,7 @@ impl Probe {
             "sched_process_exit",
             "sys_exit",
         ];
-        if config.durations {
+        if config.durations || config.entry_paths {
             hooks.push("sys_enter");
         }
         // Meanwhile, what the programs need from the kernel's BTF, from one mapping of it.
@@ -290,6 +293,7 @@ impl Probe {
         let loaded = loader
             .override_global("KERNEL_OFFSETS", &offsets, true)
             .override_global("WANT_DURATIONS", &durations, true)
+            .override_global("ENTRY_PATHS", &entry_paths, true)
             .override_global("SYSCALL_FLAGS", &flags, true)
             .override_global("SYSCALL_FLAGS32", &flags32, true)
             .override_global("TRACE_UNKNOWN", &trace_unknown, true)
@@ -523,6 +527,7 @@ mod tests {
         let (all, all32, unknown) = syscall_flags(&ProbeConfig {
             ring_bytes: 4096,
             durations: false,
+            entry_paths: false,
             filter: None,
             arch,
         });
@@ -559,6 +564,7 @@ mod tests {
         let (some, some32, unknown) = syscall_flags(&ProbeConfig {
             ring_bytes: 4096,
             durations: false,
+            entry_paths: false,
             filter: Some(vec![nr("getppid") as i32]),
             arch,
         });

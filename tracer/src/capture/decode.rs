@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use tracer_common::{
     DATA_NONE, DATA_SLOT_BYTES, ExecEvent, ExitEvent, FLAG_FORK_UNFOLLOWED, FLAG_PATH_FAULT,
-    ForkEvent, GapEvent, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_GAP, KIND_SYSCALL,
+    ForkEvent, GapEvent, KIND_ENTRY_DATA, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_GAP, KIND_SYSCALL,
     KIND_SYSCALL_DATA, KIND_SYSCALL_PATH, SyscallDataHead, SyscallEvent, SyscallPathEvent,
 };
 
@@ -29,6 +29,14 @@ pub enum Record<'a> {
         /// The call.
         call: SyscallEvent,
         /// Its two slots: first path or socket address, second path.
+        slots: [Slot<'a>; 2],
+    },
+    /// What a call's arguments pointed at, read at its entry (`KIND_ENTRY_DATA`); its exit
+    /// record follows with `FLAG_ENTRY_DATA`.
+    EntryData {
+        /// The call at entry (`ret` 0).
+        call: SyscallEvent,
+        /// Its slots, as in `SyscallData`.
         slots: [Slot<'a>; 2],
     },
     /// A new process or thread (`KIND_FORK`).
@@ -123,6 +131,10 @@ pub fn decode(record: &[u8]) -> Result<Record<'_>, DecodeError> {
         KIND_SYSCALL => Ok(Record::Syscall(read(record)?)),
         KIND_SYSCALL_PATH => syscall_path(record),
         KIND_SYSCALL_DATA => syscall_data(record),
+        KIND_ENTRY_DATA => match syscall_data(record)? {
+            Record::SyscallData { call, slots } => Ok(Record::EntryData { call, slots }),
+            other => Ok(other),
+        },
         KIND_FORK => Ok(Record::Fork(fork(&read(record)?))),
         KIND_EXEC => Ok(Record::Exec(exec(&read(record)?))),
         KIND_EXIT => Ok(Record::Exit(read(record)?)),

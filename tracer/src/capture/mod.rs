@@ -225,6 +225,8 @@ pub struct RecordConfig {
     pub ring_bytes: u32,
     /// Attach sys_enter too for entry times and durations.
     pub durations: bool,
+    /// Read path arguments (and given socket addresses) at the calls' entry (sys_enter).
+    pub entry_paths: bool,
     /// Where to report live progress (`tracer record` draws a counter on a terminal's stderr);
     /// `None`: nowhere.
     pub progress: Option<ProgressFn>,
@@ -348,6 +350,7 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
         &ProbeConfig {
             ring_bytes: config.ring_bytes,
             durations: config.durations,
+            entry_paths: config.entry_paths,
             filter: config.filter.as_ref().map(|(nrs, _)| nrs.clone()),
             arch,
         },

@@ -239,6 +239,11 @@ impl Rows {
         self.sink.push_keyed(&row, key)
     }
 
+    /// The run's architecture (64-bit calls).
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
     /// The sink, still open (for the footer metadata).
     pub fn into_sink(self) -> SyscallSink {
         self.sink

@@ -9,6 +9,7 @@
 
 use std::{
     borrow::Cow,
+    collections::HashMap,
     path::PathBuf,
     sync::{
         Arc,
@@ -20,9 +21,9 @@ use std::{
 };
 
 use tracer_common::{
-    DATA_CUT, DATA_FAULT, DATA_PATH, DATA_SOCKADDR, ExitEvent, FLAG_COMPAT, FLAG_EXIT_COMPAT,
-    FLAG_EXIT_SECCOMP, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED, FLAG_SECCOMP_KILL,
-    FLAG_SECCOMP_TRAP, FLAG_X32, GapEvent, SyscallEvent,
+    DATA_CUT, DATA_FAULT, DATA_PATH, DATA_SOCKADDR, ExitEvent, FLAG_COMPAT, FLAG_ENTRY_DATA,
+    FLAG_EXIT_COMPAT, FLAG_EXIT_SECCOMP, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED,
+    FLAG_SECCOMP_KILL, FLAG_SECCOMP_TRAP, FLAG_X32, GapEvent, SyscallEvent,
 };
 use tracer_dataset::{Arch, ProcessRow, SinkError, SyscallExtra, SyscallSink, meta, schema::mark};
 
@@ -111,6 +112,61 @@ fn path_marks(slot: &Slot<'_>, ret: i64, [cut, unreadable, bad]: [u32; 3]) -> u3
     if slot.status & DATA_CUT != 0 { cut } else { 0 }
 }
 
+/// What a data record gives a row: `path`, `path2`, the socket address and the marks.
+type DataColumns<'a> = (
+    Option<Cow<'a, str>>,
+    Option<Cow<'a, str>>,
+    Option<super::sockaddr::Sock>,
+    u32,
+);
+
+/// The `path`, `path2`, socket address and marks of a data record's `slots`, for a call that
+/// returned `ret`.
+fn data_columns<'a>(slots: &[Slot<'a>; 2], ret: i64) -> DataColumns<'a> {
+    let [first, second] = slots;
+    let mut marks = 0;
+    let mut path = None;
+    let mut sock = None;
+    match first.what {
+        DATA_PATH => {
+            path = slot_text(first);
+            marks |= path_marks(
+                first,
+                ret,
+                [
+                    mark::PATH_CUT,
+                    mark::PATH_UNREADABLE,
+                    mark::PATH_BAD_POINTER,
+                ],
+            );
+        }
+        DATA_SOCKADDR => {
+            if first.status & DATA_FAULT != 0 {
+                marks |= mark::SOCKADDR_UNREADABLE;
+            } else {
+                sock = super::sockaddr::decode(first.bytes);
+            }
+            if first.status & DATA_CUT != 0 {
+                marks |= mark::SOCKADDR_CUT;
+            }
+        }
+        _ => {}
+    }
+    let path2 = slot_text(second);
+    if second.what == DATA_PATH {
+        marks |= path_marks(
+            second,
+            ret,
+            [
+                mark::PATH2_CUT,
+                mark::PATH2_UNREADABLE,
+                mark::PATH2_BAD_POINTER,
+            ],
+        );
+    }
+    (path, path2, sock, marks)
+}
+
 /// The text of a path slot, if it was read.
 fn slot_text<'a>(slot: &Slot<'a>) -> Option<Cow<'a, str>> {
     (slot.what == DATA_PATH && slot.status & DATA_FAULT == 0 && slot.status & 4 == 0)
@@ -152,6 +208,8 @@ pub struct Writer {
     calls: SpecialCalls,
     stats: WriterStats,
     files: Option<Files>,
+    /// Per thread, the `KIND_ENTRY_DATA` record of its call in progress.
+    entry_data: HashMap<u32, Vec<u8>>,
 }
 
 impl Writer {
@@ -164,6 +222,7 @@ impl Writer {
             calls: SpecialCalls::new(arch),
             stats: WriterStats::default(),
             files: None,
+            entry_data: HashMap::new(),
         }
     }
 
@@ -289,6 +348,7 @@ impl Writer {
     #[inline]
     pub fn write_record(&mut self, record: &[u8]) -> Result<(), SinkError> {
         match decode(record) {
+            Ok(Record::Syscall(e)) if e.flags & FLAG_ENTRY_DATA != 0 => self.with_entry_data(&e),
             Ok(Record::Syscall(e)) => self.syscall(&e, None, None, None, 0),
             Ok(Record::SyscallPath { call, path }) => {
                 let marks = if path.is_none() {
@@ -299,48 +359,13 @@ impl Writer {
                 self.syscall(&call, path, None, None, marks)
             }
             Ok(Record::SyscallData { call, slots }) => {
-                let [first, second] = slots;
-                let mut marks = 0;
-                let mut path = None;
-                let mut sock = None;
-                match first.what {
-                    DATA_PATH => {
-                        path = slot_text(&first);
-                        marks |= path_marks(
-                            &first,
-                            call.ret,
-                            [
-                                mark::PATH_CUT,
-                                mark::PATH_UNREADABLE,
-                                mark::PATH_BAD_POINTER,
-                            ],
-                        );
-                    }
-                    DATA_SOCKADDR => {
-                        if first.status & DATA_FAULT != 0 {
-                            marks |= mark::SOCKADDR_UNREADABLE;
-                        } else {
-                            sock = super::sockaddr::decode(first.bytes);
-                        }
-                        if first.status & DATA_CUT != 0 {
-                            marks |= mark::SOCKADDR_CUT;
-                        }
-                    }
-                    _ => {}
-                }
-                let path2 = slot_text(&second);
-                if second.what == DATA_PATH {
-                    marks |= path_marks(
-                        &second,
-                        call.ret,
-                        [
-                            mark::PATH2_CUT,
-                            mark::PATH2_UNREADABLE,
-                            mark::PATH2_BAD_POINTER,
-                        ],
-                    );
-                }
+                let (path, path2, sock, marks) = data_columns(&slots, call.ret);
                 self.syscall(&call, path, path2.as_deref(), sock.as_ref(), marks)
+            }
+            Ok(Record::EntryData { call, .. }) => {
+                // Kept until the thread's exit record of the call (the next of that thread).
+                self.entry_data.insert(call.tid, record.to_vec());
+                Ok(())
             }
             Ok(Record::Fork(f)) => {
                 self.lineage.fork(&f);
@@ -427,9 +452,31 @@ impl Writer {
         })
     }
 
+    /// A call whose arguments were read at its entry: they are in the thread's entry record.
+    fn with_entry_data(&mut self, e: &SyscallEvent) -> Result<(), SinkError> {
+        if let Some(bytes) = self.entry_data.remove(&e.tid)
+            && let Ok(Record::EntryData { slots, .. }) = decode(&bytes)
+        {
+            let (path, path2, sock, marks) = data_columns(&slots, e.ret);
+            return self.syscall(e, path, path2.as_deref(), sock.as_ref(), marks);
+        }
+        // The entry record was lost (the ring was full then): counted in a gap before this row.
+        let name = if e.flags & FLAG_COMPAT != 0 {
+            Arch::X86.name_of(i64::from(e.nr))
+        } else {
+            self.rows.arch().name_of(i64::from(e.nr))
+        };
+        let marks = match name {
+            Some(n) if tracer_dataset::arch::path_arg(n).is_none() => mark::SOCKADDR_UNREADABLE,
+            _ => mark::PATH_UNREADABLE,
+        };
+        self.syscall(e, None, None, None, marks)
+    }
+
     /// A thread exited, perhaps inside a call that never returned (exit, exit_group, or one
     /// seccomp killed the thread at).
     fn exit(&mut self, e: &ExitEvent) -> Result<(), SinkError> {
+        self.entry_data.remove(&e.tid);
         if e.flags & FLAG_IN_SYSCALL != 0 && !self.lineage.awaiting_exec(e.tgid) {
             let marks = if e.flags & FLAG_EXIT_SECCOMP != 0 {
                 mark::SECCOMP_KILL

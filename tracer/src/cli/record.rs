@@ -77,9 +77,17 @@ pub struct RecordArgs {
     pub expr: Option<String>,
 
     /// Also hook syscall entry: `ts_ns` becomes the entry time and `duration_ns` is filled
-    /// (costs a second kernel hook per syscall; default records exit time only).
+    /// (costs a second kernel hook per syscall; default records exit time only). Implies
+    /// --entry-paths.
     #[arg(short = 'T', long = "durations")]
     pub durations: bool,
+
+    /// Read path arguments and given socket addresses when the call enters the kernel, not
+    /// when it returns: a program cannot then rewrite or unmap them from another thread while
+    /// the call blocks and make the row show something the kernel did not use. Costs a second
+    /// kernel hook per syscall (as -T); for programs you do not trust.
+    #[arg(long = "entry-paths")]
+    pub entry_paths: bool,
 
     /// Print a strace -c style table of calls, errors (and times with -T) on stderr.
     #[arg(short = 'c', long = "summary")]
@@ -238,6 +246,7 @@ impl RecordArgs {
             filter,
             ring_bytes: self.ring_bytes,
             durations: self.durations,
+            entry_paths: self.entry_paths || self.durations,
             progress: (!self.quiet && std::io::stderr().is_terminal())
                 .then(|| ProgressFn::new(show_progress)),
             run: RunInfo {

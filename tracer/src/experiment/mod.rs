@@ -574,6 +574,7 @@ fn run_config(
         filter: None,
         ring_bytes: config.ring_bytes,
         durations: config.durations,
+        entry_paths: config.durations,
         progress: None,
         run: RunInfo {
             run_id: run_id.to_string(),
