@@ -623,7 +623,8 @@ assert str(df.schema["ts_ns"]).startswith("Datetime"), df.schema["ts_ns"]
 assert df.schema["args"] in (pl.Array(pl.UInt64, 6), pl.List(pl.UInt64)), df.schema["args"]
 assert df.filter(pl.col("syscall") == "openat").height == n
 assert df.schema["marks"] == pl.List(pl.String) and df.schema["sock_port"] == pl.Int32, df.schema
-assert set(df["abi"].unique().to_list()) == {"x86_64"}
+# abi is null for the run's own ABI (syscall_tracer.arch): a 64-bit program has no other.
+assert df["abi"].null_count() == df.height
 assert pl.scan_parquet(path).group_by("syscall").len().collect().height > 5
 print(n, df.height)
 "#;

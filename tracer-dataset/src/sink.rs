@@ -191,6 +191,19 @@ impl SyscallKey {
     pub const NONE: SyscallKey = SyscallKey(-1);
 }
 
+/// The values of the `abi` column (the last stands for any other).
+const ABIS: [&str; 5] = ["x86_64", "i386", "x32", "aarch64", "other"];
+
+/// The `abi` column of one batch from its keys into `ABIS` (-1: null).
+fn abi_column(keys: Vec<i32>) -> Result<DictionaryArray<Int32Type>, ArrowError> {
+    let keys: Int32Array = if keys.iter().all(|k| *k >= 0) {
+        Int32Array::from(keys)
+    } else {
+        keys.into_iter().map(|k| (k >= 0).then_some(k)).collect()
+    };
+    DictionaryArray::try_new(keys, Arc::new(StringArray::from_iter_values(ABIS)))
+}
+
 /// A builder of the `marks` column's lists, typed as `schema::marks_type`.
 fn marks_builder() -> ListBuilder<StringBuilder> {
     ListBuilder::new(StringBuilder::new()).with_field(Arc::new(arrow::datatypes::Field::new(
@@ -236,7 +249,9 @@ pub struct SyscallSink {
     args_valid: Vec<bool>,
     ret: Int64Builder,
     paths: StringBuilder,
-    abi: StringDictionaryBuilder<Int32Type>,
+    /// Keys into `ABIS` (-1: null): a row's ABI is one of a handful, so no string is hashed
+    /// per row.
+    abi_keys: Vec<i32>,
     paths2: StringBuilder,
     sock_family: StringDictionaryBuilder<Int32Type>,
     sock_addr: StringBuilder,
@@ -464,7 +479,7 @@ impl SyscallSink {
             args_valid: Vec::with_capacity(BATCH_ROWS),
             ret: Int64Builder::with_capacity(BATCH_ROWS),
             paths: StringBuilder::new(),
-            abi: StringDictionaryBuilder::new(),
+            abi_keys: Vec::with_capacity(BATCH_ROWS),
             paths2: StringBuilder::new(),
             sock_family: StringDictionaryBuilder::new(),
             sock_addr: StringBuilder::new(),
@@ -563,12 +578,13 @@ impl SyscallSink {
             key == SyscallKey::NONE || (key.0 as usize) < self.syscall_names.len(),
             "key of another sink"
         );
-        match extra.abi {
-            Some(a) => {
-                self.abi.append_value(a);
-            }
-            None => self.abi.append_null(),
-        }
+        self.abi_keys.push(match extra.abi {
+            Some(a) => ABIS
+                .iter()
+                .position(|k| *k == a)
+                .map_or(ABIS.len() as i32 - 1, |i| i as i32),
+            None => -1,
+        });
         self.paths2.append_option(extra.path2);
         match extra.sock_family {
             Some(f) => {
@@ -719,7 +735,9 @@ impl SyscallSink {
             Arc::new(args),
             Arc::new(self.ret.finish()),
             Arc::new(self.paths.finish()),
-            Arc::new(self.abi.finish()),
+            Arc::new(
+                abi_column(std::mem::take(&mut self.abi_keys)).map_err(|e| self.arrow_err(e))?,
+            ),
             Arc::new(self.paths2.finish()),
             Arc::new(self.sock_family.finish()),
             Arc::new(self.sock_addr.finish()),
@@ -748,6 +766,7 @@ impl SyscallSink {
         self.syscall_keys.reserve(BATCH_ROWS);
         self.args.reserve(BATCH_ROWS * ARG_COUNT as usize);
         self.args_valid.reserve(BATCH_ROWS);
+        self.abi_keys.reserve(BATCH_ROWS);
         Ok(())
     }
 

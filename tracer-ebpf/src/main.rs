@@ -303,13 +303,16 @@ fn trace_unknown() -> u16 {
 
 /// Whether the current thread is in a 32-bit syscall (`TS_COMPAT`).
 #[inline(always)]
-fn in_compat_syscall(task: *const u8, off: &KernelOffsets) -> bool {
+fn in_compat_syscall(task: *const u8) -> bool {
+    // One field of the offsets, not a copy of them all: this runs on every call.
+    // SAFETY: a plain read of a `.rodata` global, volatile as in `offsets`.
+    let at =
+        unsafe { core::ptr::read_volatile(core::ptr::addr_of!(KERNEL_OFFSETS.task_ti_status)) };
     // A direct load through the task's BTF pointer (the offset comes from the frozen `.rodata`,
     // so the verifier knows it and checks it against `task_struct`'s type): on every call, this
     // is several times cheaper than a probe-read helper.
     // SAFETY: `task` is `bpf_get_current_task_btf()`; the verifier checks the access.
-    let status =
-        unsafe { core::ptr::read_volatile(task.add(off.task_ti_status as usize).cast::<u32>()) };
+    let status = unsafe { core::ptr::read_volatile(task.add(at as usize).cast::<u32>()) };
     status & TS_COMPAT != 0
 }
 
@@ -443,10 +446,9 @@ fn try_sys_enter(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     // include/trace/events/syscalls.h: TP_PROTO(struct pt_regs *regs, long id). At entry the
     // number is the one the program asked for (no rt_sigreturn ambiguity yet).
     let regs: *const PtRegs = ctx.arg(0);
-    let off = offsets();
     // SAFETY: helper returning the current task as a BTF pointer.
     let task = unsafe { bpf_get_current_task_btf() } as *const u8;
-    let compat = in_compat_syscall(task, &off);
+    let compat = in_compat_syscall(task);
     let raw_nr = reg!(regs, orig_ax);
     let sc = if compat {
         syscall_flags32(u64::from(raw_nr as u32))
@@ -534,12 +536,11 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     // include/trace/events/syscalls.h: TP_PROTO(struct pt_regs *regs, long ret).
     let regs: *const PtRegs = ctx.arg(0);
     let ret: i64 = ctx.arg(1);
-    let off = offsets();
     // SAFETY: helper returning the current task as a BTF pointer.
     let task = unsafe { bpf_get_current_task_btf() } as *const u8;
     // A 32-bit call has i386 numbers and argument registers (arch/x86/entry/entry_64_compat.S,
     // and `int $0x80` from 64-bit code: entry_64_compat.S entry_INT80_compat).
-    let compat = in_compat_syscall(task, &off);
+    let compat = in_compat_syscall(task);
     let raw_nr = reg!(regs, orig_ax);
     let mut flags = 0;
     let (nr, sc) = if compat {
@@ -575,6 +576,7 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     let now = unsafe { bpf_ktime_get_ns() };
     if (ERESTART_FIRST..=ERESTART_LAST).contains(&ret) || ret == NEG_EINTR {
         // Rare path: was the call cut short because the thread is being killed?
+        let off = offsets();
         // SAFETY: the read faults safely.
         if let Ok(pending) = unsafe { read_field::<u64>(task, off.task_pending_signal) }
             && pending & SIGKILL_BIT != 0
@@ -588,6 +590,7 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
         // a call that never ran; a kill action also marks the task SECCOMP_MODE_DEAD. (A call
         // that really returns its own number while a SIGSYS is pending would be taken for a
         // trap: docs/DESIGN.md.)
+        let off = offsets();
         // SAFETY: the reads fault safely.
         if let Ok(pending) = unsafe { read_field::<u64>(task, off.task_pending_signal) }
             && pending & SIGSYS_BIT != 0
@@ -1059,7 +1062,7 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
         // Since ENOSYS is 32 bits, compare only the low half (a 32-bit task's ax is
         // zero-extended).
         let enosys = regs.ax as u32 == NEG_ENOSYS as u32;
-        if in_compat_syscall(task, &off) {
+        if in_compat_syscall(task) {
             let nr32 = u64::from(regs.orig_ax as u32);
             if enosys && (nr32 == IA32_EXIT_NR || nr32 == IA32_EXIT_GROUP_NR) {
                 nr = nr32 as i32;

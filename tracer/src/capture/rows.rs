@@ -88,14 +88,15 @@ fn name_of(arch: Arch, nr: i32, compat: bool, x32: bool) -> (&'static str, bool)
     (Box::leak(format!("{prefix}_{nr}").into_boxed_str()), false)
 }
 
-/// The `abi` column's value.
-fn abi_name(native: Arch, compat: bool, x32: bool) -> &'static str {
-    match (compat, x32, native) {
-        (true, _, _) => "i386",
-        (_, true, _) => "x32",
-        (_, _, Arch::X86_64) => "x86_64",
-        (_, _, Arch::X86) => "i386",
-        (_, _, Arch::Aarch64) => "aarch64",
+/// The `abi` column's value: null for the run's own ABI (`meta::ARCH`), so the common row costs
+/// no dictionary lookup in the Parquet writer; `i386` and `x32` otherwise.
+fn abi_name(compat: bool, x32: bool) -> Option<&'static str> {
+    if compat {
+        Some("i386")
+    } else if x32 {
+        Some("x32")
+    } else {
+        None
     }
 }
 
@@ -199,7 +200,7 @@ impl Rows {
             path: call.path,
         };
         let mut extra = call.extra;
-        extra.abi = Some(abi_name(self.arch, call.compat, call.x32));
+        extra.abi = abi_name(call.compat, call.x32);
         if !named.known {
             extra.marks |= tracer_dataset::schema::mark::UNKNOWN_NR;
         }
