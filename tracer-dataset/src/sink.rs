@@ -257,6 +257,10 @@ pub struct SyscallSink {
     sock_addr: StringBuilder,
     sock_port: Int32Builder,
     marks: ListBuilder<StringBuilder>,
+    /// Whether a row of the batch being built has a capture-only column set; until one does,
+    /// the builders above are untouched and the batch gets null columns at flush (no work per
+    /// row for the columns most rows leave null).
+    extras_active: bool,
 }
 
 pub(crate) fn writer_properties(kv: Vec<KeyValue>) -> WriterProperties {
@@ -485,6 +489,7 @@ impl SyscallSink {
             sock_addr: StringBuilder::new(),
             sock_port: Int32Builder::new(),
             marks: marks_builder(),
+            extras_active: false,
         }
     }
 
@@ -578,6 +583,22 @@ impl SyscallSink {
             key == SyscallKey::NONE || (key.0 as usize) < self.syscall_names.len(),
             "key of another sink"
         );
+        if !self.extras_active {
+            if *extra == SyscallExtra::default() {
+                return self.push_common(row, key);
+            }
+            // The first row of the batch with one: the rows before it get their nulls now.
+            let before = self.seq.len();
+            self.abi_keys.resize(before, -1);
+            for _ in 0..before {
+                self.paths2.append_null();
+                self.sock_family.append_null();
+                self.sock_addr.append_null();
+                self.sock_port.append_null();
+                self.marks.append_null();
+            }
+            self.extras_active = true;
+        }
         self.abi_keys.push(match extra.abi {
             Some(a) => ABIS
                 .iter()
@@ -604,6 +625,11 @@ impl SyscallSink {
             }
             self.marks.append(true);
         }
+        self.push_common(row, key)
+    }
+
+    /// Appends the columns every row has.
+    fn push_common(&mut self, row: &SyscallRow<'_>, key: SyscallKey) -> Result<(), SinkError> {
         self.run_keys.push(self.runs.len() as i32 - 1);
         self.seq.push(row.seq);
         self.ts.append_option(row.ts_ns);
@@ -735,15 +761,36 @@ impl SyscallSink {
             Arc::new(args),
             Arc::new(self.ret.finish()),
             Arc::new(self.paths.finish()),
-            Arc::new(
-                abi_column(std::mem::take(&mut self.abi_keys)).map_err(|e| self.arrow_err(e))?,
-            ),
-            Arc::new(self.paths2.finish()),
-            Arc::new(self.sock_family.finish()),
-            Arc::new(self.sock_addr.finish()),
-            Arc::new(self.sock_port.finish()),
-            Arc::new(self.marks.finish()),
         ];
+        let mut columns = columns;
+        if std::mem::take(&mut self.extras_active) {
+            columns.extend([
+                Arc::new(
+                    abi_column(std::mem::take(&mut self.abi_keys))
+                        .map_err(|e| self.arrow_err(e))?,
+                ) as ArrayRef,
+                Arc::new(self.paths2.finish()),
+                Arc::new(self.sock_family.finish()),
+                Arc::new(self.sock_addr.finish()),
+                Arc::new(self.sock_port.finish()),
+                Arc::new(self.marks.finish()),
+            ]);
+        } else {
+            let schema = syscalls_schema();
+            for name in [
+                schema::col::ABI,
+                schema::col::PATH2,
+                schema::col::SOCK_FAMILY,
+                schema::col::SOCK_ADDR,
+                schema::col::SOCK_PORT,
+                schema::col::MARKS,
+            ] {
+                let field = schema
+                    .field_with_name(name)
+                    .map_err(|e| self.arrow_err(e))?;
+                columns.push(arrow::array::new_null_array(field.data_type(), rows));
+            }
+        }
         let batch =
             RecordBatch::try_new(syscalls_schema(), columns).map_err(|e| self.arrow_err(e))?;
         match &mut self.dest {
