@@ -870,6 +870,12 @@ fn write_data(
     {
         return false;
     }
+    if kind == KIND_SYSCALL_DATA && scratch.head.event.flags & FLAG_HAS_DURATION == 0 {
+        // The exit time as the record enters the ring, after the string reads: rows stay in
+        // time order with the rows other CPUs wrote meanwhile (`seq` is the ring's order).
+        // SAFETY: helper without preconditions.
+        scratch.head.event.ts_ns = unsafe { bpf_ktime_get_ns() };
+    }
     // SAFETY: `size` bytes from the start of the scratch value are inside it (checked above).
     let bytes =
         unsafe { core::slice::from_raw_parts(core::ptr::from_ref(scratch).cast::<u8>(), size) };
