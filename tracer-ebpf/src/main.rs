@@ -95,6 +95,12 @@ impl PtRegs {
     fn args(&self) -> [u64; 6] {
         [self.di, self.si, self.dx, self.r10, self.r8, self.r9]
     }
+
+    /// The argument registers of a 32-bit call.
+    #[inline(always)]
+    fn args32(&self) -> [u64; 6] {
+        [self.bx, self.cx, self.dx, self.si, self.di, self.bp]
+    }
 }
 
 /// include/linux/errno.h: ERESTARTSYS (512) .. ERESTART_RESTARTBLOCK (516), the codes a call
@@ -418,6 +424,31 @@ macro_rules! reg {
     };
 }
 
+/// The six argument registers of the call in `regs`: bx, cx, dx, si, di, bp for a 32-bit call
+/// (arch/x86/entry/entry_64_compat.S), di, si, dx, r10, r8, r9 otherwise.
+#[inline(always)]
+fn call_args(regs: *const PtRegs, compat: bool) -> [u64; 6] {
+    if compat {
+        [
+            reg!(regs, bx),
+            reg!(regs, cx),
+            reg!(regs, dx),
+            reg!(regs, si),
+            reg!(regs, di),
+            reg!(regs, bp),
+        ]
+    } else {
+        [
+            reg!(regs, di),
+            reg!(regs, si),
+            reg!(regs, dx),
+            reg!(regs, r10),
+            reg!(regs, r8),
+            reg!(regs, r9),
+        ]
+    }
+}
+
 #[btf_tracepoint(function = "sys_enter")]
 pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     match try_sys_enter(&ctx) {
@@ -462,25 +493,7 @@ fn try_sys_enter(ctx: &BtfTracePointContext) -> Result<i32, i32> {
         return Ok(0);
     }
     flush_gap(LOST_SYSCALL)?;
-    let args = if compat {
-        [
-            reg!(regs, bx),
-            reg!(regs, cx),
-            reg!(regs, dx),
-            reg!(regs, si),
-            reg!(regs, di),
-            reg!(regs, bp),
-        ]
-    } else {
-        [
-            reg!(regs, di),
-            reg!(regs, si),
-            reg!(regs, dx),
-            reg!(regs, r10),
-            reg!(regs, r8),
-            reg!(regs, r9),
-        ]
-    };
+    let args = call_args(regs, compat);
     let head = SyscallEvent {
         kind: KIND_ENTRY_DATA,
         flags: if compat { FLAG_COMPAT } else { 0 },
@@ -636,25 +649,7 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
             }
         }
     }
-    let args = if compat {
-        [
-            reg!(regs, bx),
-            reg!(regs, cx),
-            reg!(regs, dx),
-            reg!(regs, si),
-            reg!(regs, di),
-            reg!(regs, bp),
-        ]
-    } else {
-        [
-            reg!(regs, di),
-            reg!(regs, si),
-            reg!(regs, dx),
-            reg!(regs, r10),
-            reg!(regs, r8),
-            reg!(regs, r9),
-        ]
-    };
+    let args = call_args(regs, compat);
     let head = SyscallEvent {
         kind: KIND_SYSCALL,
         flags,
@@ -1072,7 +1067,7 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
             let nr32 = u64::from(regs.orig_ax as u32);
             if enosys && (nr32 == IA32_EXIT_NR || nr32 == IA32_EXIT_GROUP_NR) {
                 nr = nr32 as i32;
-                args = [regs.bx, regs.cx, regs.dx, regs.si, regs.di, regs.bp];
+                args = regs.args32();
                 if syscall_flags32(nr32) & SC_TRACE != 0 {
                     flags |= FLAG_IN_SYSCALL | FLAG_EXIT_COMPAT;
                 }
@@ -1080,7 +1075,7 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
                 // SECCOMP_RET_KILL_THREAD in a process with other threads: do_exit(SIGSYS)
                 // inside the seccomp check, before sys_exit: this is the call's only trace.
                 nr = nr32 as i32;
-                args = [regs.bx, regs.cx, regs.dx, regs.si, regs.di, regs.bp];
+                args = regs.args32();
                 if syscall_flags32(nr32) & SC_TRACE != 0 {
                     flags |= FLAG_IN_SYSCALL | FLAG_EXIT_COMPAT | FLAG_EXIT_SECCOMP;
                 }

@@ -21,9 +21,9 @@ use std::{
 };
 
 use tracer_common::{
-    DATA_CUT, DATA_FAULT, DATA_PATH, DATA_SOCKADDR, ExitEvent, FLAG_COMPAT, FLAG_ENTRY_DATA,
-    FLAG_EXIT_COMPAT, FLAG_EXIT_SECCOMP, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED,
-    FLAG_SECCOMP_KILL, FLAG_SECCOMP_TRAP, FLAG_X32, GapEvent, SyscallEvent,
+    DATA_CUT, DATA_FAULT, DATA_NULL, DATA_PATH, DATA_SOCKADDR, ExitEvent, FLAG_COMPAT,
+    FLAG_ENTRY_DATA, FLAG_EXIT_COMPAT, FLAG_EXIT_SECCOMP, FLAG_HAS_DURATION, FLAG_IN_SYSCALL,
+    FLAG_KILLED, FLAG_SECCOMP_KILL, FLAG_SECCOMP_TRAP, FLAG_X32, GapEvent, SyscallEvent,
 };
 use tracer_dataset::{Arch, ProcessRow, SinkError, SyscallExtra, SyscallSink, meta, schema::mark};
 
@@ -169,7 +169,7 @@ fn data_columns<'a>(slots: &[Slot<'a>; 2], ret: i64) -> DataColumns<'a> {
 
 /// The text of a path slot, if it was read.
 fn slot_text<'a>(slot: &Slot<'a>) -> Option<Cow<'a, str>> {
-    (slot.what == DATA_PATH && slot.status & DATA_FAULT == 0 && slot.status & 4 == 0)
+    (slot.what == DATA_PATH && slot.status & (DATA_FAULT | DATA_NULL) == 0)
         .then(|| String::from_utf8_lossy(slot.bytes))
 }
 
@@ -423,7 +423,6 @@ impl Writer {
         if e.flags & FLAG_KILLED != 0 {
             marks |= mark::KILLED;
         }
-        let port;
         self.write_call(&Call {
             tgid: e.tgid,
             tid: e.tid,
@@ -443,10 +442,7 @@ impl Writer {
                 path2,
                 sock_family: sock.map(|s| s.family.as_ref()),
                 sock_addr: sock.and_then(|s| s.addr.as_deref()),
-                sock_port: {
-                    port = sock.and_then(|s| s.port);
-                    port
-                },
+                sock_port: sock.and_then(|s| s.port),
                 marks,
             },
         })
