@@ -24,6 +24,8 @@ case " $(cat /proc/cmdline) " in
     ;;
 esac
 
+say "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+
 for m in /modules/*.ko; do
     [ -e "$m" ] && insmod "$m"
 done

@@ -200,10 +200,19 @@ fn known_program_exact_calls(o: &Outcome) {
             "thread {tid}'s timestamps follow seq"
         );
     }
+    // Across CPUs the clock is read just before the ring slot is taken; under TCG the host can
+    // deschedule a vCPU between the two for a time slice (docs/DESIGN.md, `seq`), so the native
+    // test's one millisecond holds for all but a few rows here, and none is a whole 50 ms off
+    // (a row stamped at its entry, or a batch written out of order, would be).
+    let back: Vec<i64> = rows
+        .windows(2)
+        .map(|w| w[0].ts_ns.expect("ts") - w[1].ts_ns.expect("ts"))
+        .filter(|d| *d >= 1_000_000)
+        .collect();
     assert!(
-        rows.windows(2)
-            .all(|w| w[0].ts_ns.expect("ts") - w[1].ts_ns.expect("ts") < 1_000_000),
-        "timestamps follow seq across threads within a millisecond"
+        back.len() <= 5 && back.iter().all(|d| *d < 50_000_000),
+        "timestamps follow seq across threads within a millisecond but for a few \
+         descheduled vCPUs: {back:?}"
     );
     assert!(rows.iter().all(|r| r.comm.as_deref() == Some("known")));
 
