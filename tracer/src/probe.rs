@@ -2,10 +2,10 @@
 //! set, the per-syscall flags, the ring buffer and the loss counters.
 //!
 //! Start-up is on the user's clock (`tracer record -- true` should take a few tens of ms): the
-//! kernel's BTF is mapped once for our own reads of it, aya's loader reads its copy on a second
-//! thread meanwhile, the programs attach through a BTF reduced to their targets' ids, and the
-//! per-syscall flags are part of the object's `.rodata`, written with it in one map update,
-//! not one `bpf()` call per entry.
+//! kernel's BTF is mapped once for our own reads of it and not parsed by aya at all
+//! (`LoaderThread`), the programs attach through a BTF reduced to their targets' ids and are
+//! verified on two threads, and the per-syscall flags are part of the object's `.rodata`,
+//! written with it in one map update, not one `bpf()` call per entry.
 
 use aya::{
     Btf as AyaBtf, Ebpf, EbpfLoader, Endianness,
@@ -210,16 +210,53 @@ fn syscall_flags(
     (table, compat, unknown)
 }
 
+/// The programs by the verifier's time on them, longest first (measured on 6.18: the exit hook
+/// about 11 ms, sys_exit 7, the others 1-3), so that two loading threads finish together.
+const VERIFY_ORDER: [&str; 5] = [
+    "sched_process_exit",
+    "sys_exit",
+    "sys_enter",
+    "sched_process_fork",
+    "sched_process_exec",
+];
+
 /// The loaded and attached programs with their maps.
 pub struct Probe {
     ebpf: Ebpf,
 }
 
-/// `EbpfLoader::new`, which reads and parses the kernel's whole BTF (for CO-RE relocations) and
-/// is the largest part of loading, running on a thread of its own from the start of a capture,
-/// so that it overlaps the capture's other set-up. `Probe::load` joins it; so does dropping it,
-/// so the launcher, which forks after, always does so from a single-threaded process.
+/// aya's loader, prepared on a thread of its own from the start of a capture so that it
+/// overlaps the capture's other set-up. `Probe::load` joins it; so does dropping it, so the
+/// launcher, which forks after, always does so from a single-threaded process.
+///
+/// aya 0.14's `EbpfLoader::new` reads and parses the kernel's whole BTF (about 20 ms here, the
+/// largest part of start-up) for CO-RE relocations, which our object does not have (a test
+/// checks): the offsets it needs come from our own read of the BTF (`kernel_layout`) and the
+/// programs attach through a BTF of their targets' ids only. So the loader is made on a
+/// thread whose root directory is `/proc/self/fdinfo` (its own filesystem attributes,
+/// `unshare(CLONE_FS)`), where `/sys/kernel/btf/vmlinux` does not exist: aya's read fails and
+/// the loader holds no BTF. Without CAP_SYS_CHROOT the loader reads it as before. (aya 0.15 reads
+/// the BTF only for objects that need it, but needs rustc 1.98.)
 pub struct LoaderThread(Option<std::thread::JoinHandle<EbpfLoader<'static>>>);
+
+/// Makes aya's loader without its parse of the kernel's BTF where the thread may change its own
+/// root, with it otherwise (see `LoaderThread`). Runs on a thread that ends right after.
+fn loader_without_kernel_btf() -> EbpfLoader<'static> {
+    hide_kernel_btf_from_this_thread();
+    EbpfLoader::new()
+}
+
+/// Gives the calling thread its own filesystem attributes with its root at `/proc/self/fdinfo`
+/// (only numbered entries: no `sys/kernel/btf/vmlinux`). The rest of the process keeps its root.
+/// False when the thread could not (no CAP_SYS_CHROOT): nothing changed then.
+fn hide_kernel_btf_from_this_thread() -> bool {
+    // SAFETY: unshare(CLONE_FS) gives this thread its own root, cwd and umask; chroot then
+    // changes only this thread's root. Neither touches memory. A thread that could not
+    // unshare does not chroot (that would change the root of the whole process).
+    unsafe {
+        libc::unshare(libc::CLONE_FS) == 0 && libc::chroot(c"/proc/self/fdinfo".as_ptr()) == 0
+    }
+}
 
 impl LoaderThread {
     /// Starts the loader's preparation.
@@ -227,7 +264,7 @@ impl LoaderThread {
         Self(Some(
             std::thread::Builder::new()
                 .name("tracer-loader".into())
-                .spawn(EbpfLoader::new)
+                .spawn(loader_without_kernel_btf)
                 .expect("spawning the eBPF loader thread"),
         ))
     }
@@ -309,8 +346,9 @@ impl Probe {
         let btf = AyaBtf::parse(&btf::typedefs_only(&targets), Endianness::default())
             .map_err(ProbeError::AyaBtf)?;
         std::thread::scope(|scope| {
-            // The loader holds aya's parse of the kernel's BTF: freeing it takes a few ms, done
-            // meanwhile on a second thread (joined here, before anything forks).
+            // Where the loader still holds aya's parse of the kernel's BTF (no CAP_SYS_CHROOT),
+            // freeing it takes a few ms, done meanwhile on a second thread (joined here, before
+            // anything forks).
             scope.spawn(move || drop(loader));
             probe.attach(&hooks, &btf)
         })?;
@@ -318,8 +356,9 @@ impl Probe {
     }
 
     /// Loads and attaches the program of each of `hooks`, named as its tracepoint, whose
-    /// `btf_trace_<hook>` ids `btf` holds. The verifier runs in the loading thread, so the
-    /// programs are loaded on two threads at once (a few ms of start-up each), then attached.
+    /// `btf_trace_<hook>` ids `btf` holds. The verifier runs in the loading thread, so two
+    /// threads take the programs from one queue, the costliest to verify first
+    /// (`VERIFY_ORDER`), and each attaches what it loaded.
     fn attach(&mut self, hooks: &[&'static str], btf: &AyaBtf) -> Result<(), ProbeError> {
         let mut programs = Vec::new();
         for (name, program) in self.ebpf.programs_mut() {
@@ -336,23 +375,23 @@ impl Probe {
         {
             return Err(ProbeError::MissingProgram(missing));
         }
-        let load = |programs: &mut [(&'static str, &mut BtfTracePoint)]| {
-            programs.iter_mut().try_for_each(|(name, prog)| {
+        programs.sort_by_key(|(name, _)| VERIFY_ORDER.iter().position(|h| h == name));
+        let queue = std::sync::Mutex::new(programs.into_iter());
+        let work = || -> Result<(), ProbeError> {
+            loop {
+                let Some((name, prog)) = queue.lock().expect("queue lock").next() else {
+                    return Ok(());
+                };
                 prog.load(name, btf)
-                    .map_err(|source| ProbeError::Program { name, source })
-            })
+                    .and_then(|()| prog.attach().map(drop))
+                    .map_err(|source| ProbeError::Program { name, source })?;
+            }
         };
-        let (first, second) = programs.split_at_mut(hooks.len() / 2);
         std::thread::scope(|scope| {
-            let other = scope.spawn(|| load(second));
-            let here = load(first);
+            let other = scope.spawn(work);
+            let here = work();
             here.and(other.join().expect("a program-loading thread panicked"))
-        })?;
-        for (name, prog) in programs {
-            prog.attach()
-                .map_err(|source| ProbeError::Program { name, source })?;
-        }
-        Ok(())
+        })
     }
 
     fn traced(&mut self) -> Result<HashMap<&mut MapData, u32, u32>, ProbeError> {
@@ -518,6 +557,45 @@ impl Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_object_needs_no_kernel_btf_and_every_program_has_a_verify_slot() {
+        assert!(!EBPF_OBJECT.is_empty(), "built with the eBPF object");
+        let obj = aya_obj::Object::parse(EBPF_OBJECT).expect("the object parses");
+        assert!(
+            !obj.has_btf_relocations(),
+            "CO-RE relocations need the kernel's BTF in aya's loader (LoaderThread)"
+        );
+        let mut names: Vec<&str> = obj.programs.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        let mut order = VERIFY_ORDER.to_vec();
+        order.sort_unstable();
+        assert_eq!(names, order);
+    }
+
+    #[test]
+    fn only_the_loader_thread_loses_sight_of_the_kernel_btf() {
+        let vmlinux = std::path::Path::new("/sys/kernel/btf/vmlinux");
+        assert!(vmlinux.exists(), "this kernel has BTF");
+        let (hidden, seen, loader_without_btf) = std::thread::spawn(move || {
+            let hidden = hide_kernel_btf_from_this_thread();
+            let loader = EbpfLoader::new();
+            (
+                hidden,
+                vmlinux.exists(),
+                format!("{loader:?}").starts_with("EbpfLoader { btf: None,"),
+            )
+        })
+        .join()
+        .expect("thread");
+        assert!(hidden, "tests run as root: the thread may chroot");
+        assert!(
+            !seen && loader_without_btf,
+            "the thread's loader read no BTF"
+        );
+        assert!(vmlinux.exists(), "the process keeps its root");
+        assert!(std::path::Path::new("/proc/self/status").exists());
+    }
 
     #[test]
     fn syscall_flags_record_the_filter_and_mark_path_arguments() {
