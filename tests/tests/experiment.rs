@@ -87,13 +87,18 @@ fn tiny_experiment_end_to_end() {
             .is_some_and(|k| !k.is_empty())
     );
 
-    for r in runs {
+    for (i, r) in runs.iter().enumerate() {
         let run_id = r["run_id"].as_str().expect("run id");
         let (scenario, mode) = (
             r["scenario"].as_str().expect("s"),
             r["mode"].as_str().expect("m"),
         );
         assert_eq!(r["events_lost"], 0);
+        assert_eq!(
+            r["programs_reused"],
+            i > 0,
+            "{run_id}: the programs are loaded once, by the first run"
+        );
         let commands = r["commands"].as_array().expect("commands");
         assert_eq!(
             commands.len(),
@@ -108,6 +113,16 @@ fn tiny_experiment_end_to_end() {
         assert_eq!(md[meta::SCENARIO], scenario);
         assert_eq!(md[meta::MODE], mode);
         let procs = read_processes(&out.join(r["processes_file"].as_str().expect("procs")));
+        let pids: BTreeSet<i32> = procs.iter().map(|p| p.pid).collect();
+        assert!(
+            rows.iter().all(|row| pids.contains(&row.pid)),
+            "{run_id}: every row is of a process of this run, none of an earlier run's"
+        );
+        assert_eq!(
+            rows.first().map(|row| row.syscall.as_str()),
+            Some("execve"),
+            "{run_id}: the run starts with its first command's exec"
+        );
         let roots = roots(&procs);
         assert_eq!(
             roots.len(),
@@ -309,4 +324,67 @@ fn strace_beside_ebpf_is_the_same_experiment_seen_by_ptrace() {
         "eBPF vs strace table"
     );
     assert!(out.join("report/strace/compare.json").is_file());
+}
+
+#[test]
+fn a_run_that_lost_records_leaves_the_next_a_fresh_load_of_the_programs() {
+    require_root();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storm = tests::compile("storm", dir.path());
+    let spec = dir.path().join("lossy.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "reps = 2\nmodes = [\"ms\"]\ntimeout_s = 30\n\n\
+             [[scenario]]\nname = \"storm\"\ncommands = [[\"{}\", \"200000\"]]\n\n\
+             [[scenario]]\nname = \"quiet\"\ncommands = [[\"true\"]]\n",
+            storm.display()
+        ),
+    )
+    .expect("spec");
+    let out = dir.path().join("exp");
+    let res = Command::new(bin("tracer"))
+        .args(["experiment", "--no-report", "--ring-bytes", "4K", "-s"])
+        .arg(&spec)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("tracer experiment");
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("manifest.json")).expect("manifest"),
+    )
+    .expect("manifest is JSON");
+    let runs = manifest["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 4);
+    let lost: Vec<u64> = runs
+        .iter()
+        .map(|r| r["events_lost"].as_u64().expect("lost"))
+        .collect();
+    assert!(
+        runs.iter()
+            .any(|r| r["scenario"] == "storm" && r["events_lost"].as_u64() > Some(0)),
+        "a 200,000-call storm through a 4 KiB ring loses records: {lost:?}"
+    );
+    assert_eq!(runs[0]["programs_reused"], false);
+    for i in 1..runs.len() {
+        assert_eq!(
+            runs[i]["programs_reused"],
+            lost[i - 1] == 0,
+            "run {i} reuses the programs exactly when run {} lost nothing: {lost:?}",
+            i - 1
+        );
+    }
+    for r in runs.iter().filter(|r| r["events_lost"] == 0) {
+        let rows = read_syscalls(&out.join(r["syscalls_file"].as_str().expect("file")));
+        assert!(
+            rows.iter().all(|row| row.syscall != "<gap>"),
+            "{}: no gap carried over from an earlier run",
+            r["run_id"]
+        );
+    }
 }

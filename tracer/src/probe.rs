@@ -72,7 +72,7 @@ pub enum ProbeError {
 }
 
 /// What the kernel side records.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProbeConfig {
     /// Ring buffer size in bytes (power of two, page multiple).
     pub ring_bytes: u32,

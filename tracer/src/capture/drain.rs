@@ -235,7 +235,7 @@ pub fn spawn_drain(
     counters: Arc<DrainCounters>,
     to_writer: ToWriter,
     tail: Arc<Mutex<Vec<Vec<u8>>>>,
-) -> thread::JoinHandle<()> {
+) -> thread::JoinHandle<EventRing> {
     thread::Builder::new()
         .name("tracer-drain".into())
         .spawn(move || {
@@ -250,7 +250,7 @@ pub fn spawn_drain(
                         break;
                     }
                     if to_writer.send(&mut batch).is_none() {
-                        return;
+                        return ring;
                     }
                 }
                 if stopping {
@@ -266,10 +266,10 @@ pub fn spawn_drain(
                     && (stopping || to_writer.writer_idle())
                     && to_writer.send(&mut batch).is_none()
                 {
-                    return;
+                    return ring;
                 }
                 if stopping {
-                    return;
+                    return ring;
                 }
                 if drained == 0 {
                     // Unparked early by `Pipeline::stop`.

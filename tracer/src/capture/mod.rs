@@ -300,6 +300,34 @@ pub struct RecordOutcome {
     pub durations: bool,
     /// The files could not be written to the end.
     pub incomplete: Option<Incomplete>,
+    /// The capture used programs an earlier capture of its `Session` had loaded.
+    pub programs_reused: bool,
+}
+
+/// Captures made one after another (the runs of an experiment) share their loaded programs:
+/// loading and verifying them is most of a capture's start-up. A capture leaves them for the
+/// next only as it found them: nothing traced, nothing lost, no gap pending and no process
+/// left unfollowed, the ring read to its end; otherwise the next capture loads its own. Between
+/// captures the programs stay attached, each call on the machine costing them a lookup in the
+/// (empty) traced set.
+#[derive(Default)]
+pub struct Session {
+    kept: Option<Kept>,
+}
+
+/// Loaded programs waiting for the next capture of a `Session`.
+struct Kept {
+    config: ProbeConfig,
+    probe: Probe,
+    ring: ring::EventRing,
+}
+
+impl Session {
+    /// Runs a capture (see `run`), with the programs of the previous one if it kept them and
+    /// they record what `config` asks for.
+    pub fn run(&mut self, config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
+        run_in(config, self)
+    }
 }
 
 /// How the output files of `config` are created: as the user they are for, private (0600)
@@ -331,13 +359,37 @@ fn terminal_plan(config: &RecordConfig) -> terminal::Plan {
 
 /// Runs a capture. Blocks until the traced processes are gone or a signal ends it.
 pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
+    Session::default().run(config)
+}
+
+fn run_in(config: &RecordConfig, session: &mut Session) -> Result<RecordOutcome, RecordError> {
+    let arch = Arch::native();
+    let probe_config = ProbeConfig {
+        ring_bytes: config.ring_bytes,
+        durations: config.durations,
+        entry_paths: config.entry_paths,
+        filter: config.filter.as_ref().map(|(nrs, _)| nrs.clone()),
+        arch,
+    };
+    let kept = session
+        .kept
+        .take()
+        .filter(|k| k.config == probe_config)
+        .map(|mut k| {
+            // The previous capture read the ring to its end after its last process left the
+            // filter; anything since is not this capture's.
+            let stale = k.ring.discard_all();
+            if stale > 0 {
+                log::debug!("{stale} records after the previous capture discarded");
+            }
+            k
+        });
     // The slowest part of start-up, started first to overlap the rest (see `LoaderThread`).
-    let loader = LoaderThread::start();
+    let loader = kept.is_none().then(LoaderThread::start);
     preflight::check_all()?;
     let mut signals = signals::Signals::install()?;
     // Resolve every program and pid before anything starts.
     let resolved = targets::resolve(&config.target)?;
-    let arch = Arch::native();
     let clock_offset = clock_offset_ns();
     let output = Arc::new(files::Output::new(
         config,
@@ -346,16 +398,12 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
         access(config, &resolved),
     )?);
     let (files, sink) = output.open(0).map_err(RecordError::Output)?;
-    let mut probe = Probe::load(
-        &ProbeConfig {
-            ring_bytes: config.ring_bytes,
-            durations: config.durations,
-            entry_paths: config.entry_paths,
-            filter: config.filter.as_ref().map(|(nrs, _)| nrs.clone()),
-            arch,
-        },
-        loader,
-    )?;
+    let programs_reused = kept.is_some();
+    let (mut probe, kept_ring) = match (kept, loader) {
+        (Some(k), _) => (k.probe, Some(k.ring)),
+        (None, Some(loader)) => (Probe::load(&probe_config, loader)?, None),
+        (None, None) => unreachable!("a loader is started when no programs are kept"),
+    };
     let live = Arc::new(files::Live::default());
     let mut writer = Writer::with_files(sink, files, output, live.clone(), arch, clock_offset);
     let plan = if config.job_process_groups {
@@ -383,8 +431,11 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
     } else {
         config
     };
-    let ring =
-        ring::EventRing::new(probe.take_ring()?, config.ring_bytes).map_err(RecordError::Ring)?;
+    let ring = match kept_ring {
+        Some(ring) => ring,
+        None => ring::EventRing::new(probe.take_ring()?, config.ring_bytes)
+            .map_err(RecordError::Ring)?,
+    };
     let pipeline = pipeline::Pipeline::start(ring, writer);
     let started = Instant::now();
     let mut follower = follow::Follower::new(
@@ -396,7 +447,8 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
     if let Some(progress) = &config.progress {
         progress.report(&Progress::Done);
     }
-    teardown::finish(
+    let mut reusable = None;
+    let outcome = teardown::finish(
         config,
         teardown::Ending {
             followed,
@@ -405,5 +457,15 @@ pub fn run(config: &RecordConfig) -> Result<RecordOutcome, RecordError> {
             jobs,
             started,
         },
-    )
+        &mut reusable,
+    );
+    session.kept = reusable.map(|(probe, ring)| Kept {
+        config: probe_config,
+        probe,
+        ring,
+    });
+    outcome.map(|outcome| RecordOutcome {
+        programs_reused,
+        ..outcome
+    })
 }

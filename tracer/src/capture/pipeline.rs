@@ -28,14 +28,14 @@ pub struct Pipeline {
     counters: Arc<DrainCounters>,
     /// Records the drain appends after its last pass.
     tail: Arc<Mutex<Vec<Vec<u8>>>>,
-    drain: JoinHandle<()>,
+    drain: JoinHandle<EventRing>,
     writer: JoinHandle<Result<Collected, Box<WriteFailure>>>,
 }
 
 /// How the threads ended.
 pub struct Joined {
-    /// The drain thread (an error is its panic).
-    pub drain: thread::Result<()>,
+    /// The drain thread, which gives the ring back (an error is its panic).
+    pub drain: thread::Result<EventRing>,
     /// The writer thread (an error is its panic).
     pub writer: thread::Result<Result<Collected, Box<WriteFailure>>>,
 }

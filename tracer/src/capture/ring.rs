@@ -128,6 +128,21 @@ impl EventRing {
         }
     }
 
+    /// Throws away every committed record (of a capture that has ended: see
+    /// `capture::Session`). Returns how many there were.
+    pub fn discard_all(&mut self) -> u64 {
+        let mut scratch = Batch::default();
+        let mut records = 0;
+        loop {
+            let n = self.drain_into(&mut scratch, 1 << 20);
+            scratch.clear();
+            records += n;
+            if n == 0 {
+                return records;
+            }
+        }
+    }
+
     /// Copies committed records into `batch`, in ring order, until it holds `limit` bytes or
     /// the ring has no more (a record still being written ends the pass too), and gives their
     /// space back to the kernel. Returns the number of records.

@@ -10,7 +10,7 @@ use tracer_dataset::SinkError;
 
 use super::{
     Incomplete, JobOutcome, RecordConfig, RecordError, RecordOutcome, files::Footer,
-    lineage::fill_from_wait, pipeline::Pipeline, writer::WriteFailure,
+    lineage::fill_from_wait, pipeline::Pipeline, ring::EventRing, writer::WriteFailure,
 };
 use crate::probe::Probe;
 
@@ -28,8 +28,13 @@ pub struct Ending {
     pub started: Instant,
 }
 
-/// Ends the capture.
-pub fn finish(config: &RecordConfig, ending: Ending) -> Result<RecordOutcome, RecordError> {
+/// Ends the capture. The probe and its ring go to `reusable` when the capture leaves them as a
+/// fresh load would be (see `capture::Session`).
+pub fn finish(
+    config: &RecordConfig,
+    ending: Ending,
+    reusable: &mut Option<(Probe, EventRing)>,
+) -> Result<RecordOutcome, RecordError> {
     let Ending {
         followed,
         mut probe,
@@ -49,10 +54,13 @@ pub fn finish(config: &RecordConfig, ending: Ending) -> Result<RecordOutcome, Re
     let joined = pipeline.stop(tail);
     let stopped_by = followed?;
     untraced?;
-    pending?;
-    joined.drain.expect("drain thread panicked");
+    let gaps_pending = !pending?.is_empty();
+    let ring = joined.drain.expect("drain thread panicked");
     let lost_per_cpu = probe.lost()?;
     let unfollowed = probe.unfollowed()?;
+    if !gaps_pending && unfollowed == 0 && lost_per_cpu.iter().flatten().all(|n| *n == 0) {
+        *reusable = Some((probe, ring));
+    }
     let mut outcome = RecordOutcome {
         exit_code: exit_code(&jobs, stopped_by),
         jobs,

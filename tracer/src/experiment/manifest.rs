@@ -54,6 +54,9 @@ pub struct RunRecord {
     pub commands: Vec<CommandRecord>,
     /// The run was cut short by a signal.
     pub interrupted: bool,
+    /// The run used the eBPF programs an earlier run had loaded (they are loaded once per
+    /// experiment, and again after a run that lost records).
+    pub programs_reused: bool,
 }
 
 /// The dataset's manifest.json.
@@ -172,5 +175,6 @@ pub(super) fn run_record(
             })
             .collect(),
         interrupted: outcome.interrupted,
+        programs_reused: outcome.programs_reused,
     }
 }

@@ -463,6 +463,8 @@ fn capture_runs(
     let started = Instant::now();
     let total = order.len();
     let mut events_so_far = 0u64;
+    // The runs share their loaded programs (see `capture::Session`).
+    let mut session = capture::Session::default();
     for (i, p) in order.iter().enumerate() {
         let s = &spec.scenarios[p.scenario];
         let jobs = &jobs_of[p.scenario];
@@ -492,10 +494,12 @@ fn capture_runs(
         });
         let outcome = match p.tool {
             CaptureTool::Ebpf => {
-                capture::run(&record_config).map_err(|source| ExperimentError::Record {
-                    run_id: run_id.clone(),
-                    source: Box::new(source),
-                })?
+                session
+                    .run(&record_config)
+                    .map_err(|source| ExperimentError::Record {
+                        run_id: run_id.clone(),
+                        source: Box::new(source),
+                    })?
             }
             CaptureTool::Strace => strace_run::capture(config, s, p, jobs, &files, &run_id, &log)?,
         };
