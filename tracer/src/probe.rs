@@ -535,6 +535,17 @@ impl Probe {
             .collect())
     }
 
+    /// Whether the maps are as a fresh load leaves them: nothing traced, nothing lost, no gap
+    /// pending, no process unfollowed (see `capture::Session`). False when a map cannot be read.
+    pub fn is_fresh(&mut self) -> bool {
+        self.traced_pids().is_ok_and(|t| t.is_empty())
+            && self
+                .lost()
+                .is_ok_and(|l| l.iter().flatten().all(|n| *n == 0))
+            && self.pending_gaps().is_ok_and(|g| g.is_empty())
+            && matches!(self.unfollowed(), Ok(0))
+    }
+
     /// New processes that could not be followed because `TRACED` was full.
     pub fn unfollowed(&mut self) -> Result<u64, ProbeError> {
         let map = self

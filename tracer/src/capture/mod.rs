@@ -371,18 +371,19 @@ fn run_in(config: &RecordConfig, session: &mut Session) -> Result<RecordOutcome,
         filter: config.filter.as_ref().map(|(nrs, _)| nrs.clone()),
         arch,
     };
+    // The previous capture read the ring to its end after its last process left the filter:
+    // a record since, or a counter moved since, means a program still ran for it, and this
+    // capture loads its own.
     let kept = session
         .kept
         .take()
         .filter(|k| k.config == probe_config)
-        .map(|mut k| {
-            // The previous capture read the ring to its end after its last process left the
-            // filter; anything since is not this capture's.
+        .and_then(|mut k| {
             let stale = k.ring.discard_all();
             if stale > 0 {
-                log::debug!("{stale} records after the previous capture discarded");
+                log::debug!("{stale} records after the previous capture: programs reloaded");
             }
-            k
+            (stale == 0 && k.probe.is_fresh()).then_some(k)
         });
     // The slowest part of start-up, started first to overlap the rest (see `LoaderThread`).
     let loader = kept.is_none().then(LoaderThread::start);

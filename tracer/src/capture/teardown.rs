@@ -58,7 +58,13 @@ pub fn finish(
     let ring = joined.drain.expect("drain thread panicked");
     let lost_per_cpu = probe.lost()?;
     let unfollowed = probe.unfollowed()?;
-    if !gaps_pending && unfollowed == 0 && lost_per_cpu.iter().flatten().all(|n| *n == 0) {
+    // (Read again: a program that passed its filter check before the last process left can
+    // still have counted a loss or re-added a dying entry since.)
+    if !gaps_pending
+        && unfollowed == 0
+        && lost_per_cpu.iter().flatten().all(|n| *n == 0)
+        && probe.is_fresh()
+    {
         *reusable = Some((probe, ring));
     }
     let mut outcome = RecordOutcome {

@@ -501,7 +501,9 @@ fn capture_runs(
                         source: Box::new(source),
                     })?
             }
-            CaptureTool::Strace => strace_run::capture(config, s, p, jobs, &files, &run_id, &log)?,
+            CaptureTool::Strace => {
+                strace_run::capture(config, s, p, jobs, &files, &run_id, &log, &mut session)?
+            }
         };
         events_so_far += outcome.rows;
         progress(Event::RunDone {

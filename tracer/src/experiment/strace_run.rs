@@ -32,6 +32,7 @@ pub fn capture(
     files: &RunFiles,
     run_id: &str,
     log: &std::sync::Arc<std::fs::File>,
+    session: &mut capture::Session,
 ) -> Result<RecordOutcome, ExperimentError> {
     let out = &config.output;
     let dir = out.join(strace_dir(files));
@@ -59,10 +60,14 @@ pub fn capture(
     record.output = scratch.clone();
     record.output_folders = None;
     record.processes_output = tracer_dataset::layout::processes_path(&scratch);
-    let mut outcome = capture::run(&record).map_err(|source| ExperimentError::Record {
-        run_id: run_id.to_string(),
-        source: Box::new(source),
-    })?;
+    // With the experiment's programs: a second set attached during strace runs only would
+    // cost every call of theirs a second hook.
+    let mut outcome = session
+        .run(&record)
+        .map_err(|source| ExperimentError::Record {
+            run_id: run_id.to_string(),
+            source: Box::new(source),
+        })?;
     for f in [&record.output, &record.processes_output] {
         let _ = std::fs::remove_file(f);
     }

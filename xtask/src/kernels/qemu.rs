@@ -139,12 +139,18 @@ impl Guest<'_> {
             .arg("-initrd")
             .arg(self.initramfs)
             // panic=-1: a panic (init gone) reboots at once, which -no-reboot turns into an exit.
-            // clocksource=hpet: under TCG each vCPU's TSC is the host's TSC read from whichever
+            // clocksource=hpet under TCG: each vCPU's TSC is the host's TSC read from whichever
             // host CPU runs it, which the guest may keep as its clock or drop as unstable
             // depending on the host; the emulated HPET is one clock for every vCPU, on any host.
+            // (KVM guests keep kvm-clock.)
             .arg("-append")
             .arg(format!(
-                "console=ttyS0 panic=-1 loglevel=4 clocksource=hpet rdinit=/init {}",
+                "console=ttyS0 panic=-1 loglevel=4 {}rdinit=/init {}",
+                if machine.accel == Accel::Tcg {
+                    "clocksource=hpet "
+                } else {
+                    ""
+                },
                 self.cmdline
             ))
             .arg("-serial")
