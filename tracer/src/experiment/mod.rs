@@ -502,7 +502,7 @@ fn capture_runs(
                     })?
             }
             CaptureTool::Strace => {
-                strace_run::capture(config, s, p, jobs, &files, &run_id, &log, &mut session)?
+                strace_run::capture(config, s, p, jobs, &files, &log, &mut session)?
             }
         };
         events_so_far += outcome.rows;

@@ -23,17 +23,17 @@ pub fn strace_dir(files: &RunFiles) -> String {
     format!("{}.strace", files.log.trim_end_matches(".log"))
 }
 
-/// Captures run `run_id` under strace and ingests it into the run's files.
+/// Captures planned run `p` under strace and ingests it into the run's files.
 pub fn capture(
     config: &ExperimentConfig,
     s: &Scenario,
     p: &Planned,
     jobs: &super::Jobs,
     files: &RunFiles,
-    run_id: &str,
     log: &std::sync::Arc<std::fs::File>,
     session: &mut capture::Session,
 ) -> Result<RecordOutcome, ExperimentError> {
+    let run_id = &p.run_id(&s.name);
     let out = &config.output;
     let dir = out.join(strace_dir(files));
     std::fs::create_dir_all(&dir).map_err(super::io_err(&dir))?;
