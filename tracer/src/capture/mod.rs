@@ -305,9 +305,9 @@ pub struct RecordOutcome {
 }
 
 /// Captures made one after another (the runs of an experiment) share their loaded programs:
-/// loading and verifying them is most of a capture's start-up. A capture leaves them for the
-/// next only as it found them: nothing traced, nothing lost, no gap pending and no process
-/// left unfollowed, the ring read to its end; otherwise the next capture loads its own. Between
+/// loading and verifying them is most of a capture's start-up. The next capture uses them only
+/// if they are as a fresh load leaves them: nothing traced, nothing lost, no gap pending, no
+/// process left unfollowed and nothing written to the ring since; otherwise it loads its own. Between
 /// captures the programs stay attached, each call on the machine costing them a lookup in the
 /// (empty) traced set.
 #[derive(Default)]

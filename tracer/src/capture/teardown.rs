@@ -28,8 +28,8 @@ pub struct Ending {
     pub started: Instant,
 }
 
-/// Ends the capture. The probe and its ring go to `reusable` when the capture leaves them as a
-/// fresh load would be (see `capture::Session`).
+/// Ends the capture. The probe and its ring go to `reusable` when the capture ended without an
+/// error (the next capture uses them only if they are as fresh: see `capture::Session`).
 pub fn finish(
     config: &RecordConfig,
     ending: Ending,
@@ -54,19 +54,12 @@ pub fn finish(
     let joined = pipeline.stop(tail);
     let stopped_by = followed?;
     untraced?;
-    let gaps_pending = !pending?.is_empty();
+    pending?;
     let ring = joined.drain.expect("drain thread panicked");
     let lost_per_cpu = probe.lost()?;
     let unfollowed = probe.unfollowed()?;
-    // (Read again: a program that passed its filter check before the last process left can
-    // still have counted a loss or re-added a dying entry since.)
-    if !gaps_pending
-        && unfollowed == 0
-        && lost_per_cpu.iter().flatten().all(|n| *n == 0)
-        && probe.is_fresh()
-    {
-        *reusable = Some((probe, ring));
-    }
+    // Whether the next capture may use them is decided when it starts (`Probe::is_fresh`).
+    *reusable = Some((probe, ring));
     let mut outcome = RecordOutcome {
         exit_code: exit_code(&jobs, stopped_by),
         jobs,

@@ -19,6 +19,11 @@ pub type Values = &'static [(u64, &'static str)];
 
 /// Writes `v` as a flag set of `table`; `zero` when `v` is 0; leftover bits as `0x..`.
 pub fn flags(out: &mut String, v: u64, table: Flags, zero: &str) {
+    flags_where(out, v, table, zero, |_| true);
+}
+
+/// `flags` with only the entries whose bits `named` accepts; the others' bits are leftovers.
+fn flags_where(out: &mut String, v: u64, table: Flags, zero: &str, named: impl Fn(u64) -> bool) {
     if v == 0 {
         out.push_str(zero);
         return;
@@ -26,7 +31,7 @@ pub fn flags(out: &mut String, v: u64, table: Flags, zero: &str) {
     let mut rest = v;
     let mut first = true;
     for &(bits, name) in table {
-        if bits != 0 && rest & bits == bits {
+        if bits != 0 && rest & bits == bits && named(bits) {
             if !first {
                 out.push('|');
             }
@@ -182,9 +187,10 @@ pub fn prot(out: &mut String, arch: Arch, v: u64) {
 /// `mmap(2)` flags: the mapping type, then the flags (strace: src/mem.c, `print_mmap_flags`),
 /// with the huge page size of `MAP_HUGETLB` as `N<<MAP_HUGE_SHIFT`.
 pub fn mmap_flags(out: &mut String, arch: Arch, v: u64) {
-    const GENERIC: Flags = &[
+    const FLAGS: Flags = &[
         (0x10, "MAP_FIXED"),
         (0x20, "MAP_ANONYMOUS"),
+        (MAP_32BIT, "MAP_32BIT"),
         (0x100, "MAP_GROWSDOWN"),
         (0x800, "MAP_DENYWRITE"),
         (0x1000, "MAP_EXECUTABLE"),
@@ -199,30 +205,9 @@ pub fn mmap_flags(out: &mut String, arch: Arch, v: u64) {
         (0x4000000, "MAP_UNINITIALIZED"),
     ];
     // x86-64 alone has MAP_32BIT.
-    const X86_64: Flags = &[
-        (0x10, "MAP_FIXED"),
-        (0x20, "MAP_ANONYMOUS"),
-        (0x40, "MAP_32BIT"),
-        (0x100, "MAP_GROWSDOWN"),
-        (0x800, "MAP_DENYWRITE"),
-        (0x1000, "MAP_EXECUTABLE"),
-        (0x2000, "MAP_LOCKED"),
-        (0x4000, "MAP_NORESERVE"),
-        (0x8000, "MAP_POPULATE"),
-        (0x10000, "MAP_NONBLOCK"),
-        (0x20000, "MAP_STACK"),
-        (0x40000, "MAP_HUGETLB"),
-        (0x80000, "MAP_SYNC"),
-        (0x100000, "MAP_FIXED_NOREPLACE"),
-        (0x4000000, "MAP_UNINITIALIZED"),
-    ];
+    const MAP_32BIT: u64 = 0x40;
     const MAP_HUGETLB: u64 = 0x40000;
     const HUGE_SHIFT: u64 = 26;
-    let table = if arch == Arch::X86_64 {
-        X86_64
-    } else {
-        GENERIC
-    };
     let mut v = v & 0xffff_ffff;
     let huge = if v & MAP_HUGETLB != 0 {
         let h = (v >> HUGE_SHIFT) & 0x3f;
@@ -244,7 +229,9 @@ pub fn mmap_flags(out: &mut String, arch: Arch, v: u64) {
     let rest = v & !0xf;
     if rest != 0 {
         out.push('|');
-        flags(out, rest, table, "");
+        flags_where(out, rest, FLAGS, "", |bits| {
+            bits != MAP_32BIT || arch == Arch::X86_64
+        });
     }
     if huge != 0 {
         let _ = write!(out, "|{huge}<<MAP_HUGE_SHIFT");
