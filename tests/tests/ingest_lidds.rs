@@ -218,6 +218,46 @@ fn lid_ds_2021_scenario_of_zipped_recordings() {
 }
 
 #[test]
+fn lid_ds_2021_recordings_as_extracted_keep_their_labels() {
+    // The scenario as a user who unzipped every recording has it: `<split>/<name>/<name>.sc`
+    // with its `.json` beside it (the checked-in folder). The same runs, labels and rows as the
+    // zipped scenario; only `origin` names other files.
+    let dir = tempfile::tempdir().expect("tmp");
+    let zipped = dir.path().join("zipped");
+    ingest(&config(Format::LidDs, &lidds_2021(dir.path()), &zipped));
+    let extracted = workspace().join("tests/data/lid-ds/2021/CVE-2017-7529");
+    let out = dir.path().join("extracted");
+    let s = ingest(&config(Format::LidDs, &extracted, &out));
+    assert_eq!(
+        s.skipped
+            .by_kind
+            .iter()
+            .map(|(k, n)| (k.as_str(), *n))
+            .collect::<Vec<_>>(),
+        [("json", 1), ("pcap", 4), ("res", 4)],
+        "the recordings' .json are read as labels; only the loader's leftover is skipped"
+    );
+    let (zsys, _, zruns) = files(&zipped, "CVE-2017-7529");
+    let (esys, _, eruns) = files(&out, "CVE-2017-7529");
+    let strip = |runs: Vec<tracer_dataset::RunLabels>| -> Vec<_> {
+        runs.into_iter()
+            .map(|r| tracer_dataset::RunLabels {
+                origin: String::new(),
+                ..r
+            })
+            .collect()
+    };
+    let (z, e) = (strip(read_runs(&zruns)), strip(read_runs(&eruns)));
+    assert_eq!(e, z);
+    assert_eq!(
+        label(&e, ATTACK_2021).label.as_deref(),
+        Some("attack"),
+        "labelled from its .json"
+    );
+    assert_eq!(read_syscalls(&esys), read_syscalls(&zsys));
+}
+
+#[test]
 fn lid_ds_2019_scenario_with_runs_csv() {
     let dir = tempfile::tempdir().expect("tmp");
     let scenario = workspace().join("tests/data/lid-ds/2019/Bruteforce_CWE-307");

@@ -16,7 +16,10 @@
 //!   attack `test`. The recording's first event stands for its start, so the exploit starts at
 //!   the first event's time plus `exploit_start_time`. A `runs.csv` row whose recording is
 //!   missing is an error (`--lenient`: skipped).
-//! - A loose `.sc` file (or a folder of them) is read without labels.
+//! - Recordings as extracted from their zips (`<split>/<name>/<name>.sc`, or `<name>.sc`, with
+//!   `<name>.json` beside it) get the same run ids and labels as the zips.
+//! - A loose `.sc` file (or a folder of them) outside split folders and without its `.json` is
+//!   read without labels.
 //!
 //! Labels: `split` from the folder (2021) or the rule above (2019); `label` `attack` when the
 //! recording executes the exploit (`exploit` / `is_executing_exploit`), else `normal`; `attack`
@@ -262,7 +265,6 @@ fn plan_zip(
     i: usize,
     found: &mut Found,
 ) -> Result<(), IngestError> {
-    let source = Format::LidDs.source();
     let e = tree.entries()[i].clone();
     let display = tree.display(i);
     let opened = ZipArchive::new(tree.seekable(i)?).map_err(archive_err(&display));
@@ -282,7 +284,54 @@ fn plan_zip(
     for r in &rest {
         found.skipped.add(r);
     }
-    let parts = e.components();
+    let json = match json {
+        Some(json) => {
+            let mut bytes = Vec::new();
+            let member_path = display.join(&json);
+            archive
+                .by_name(&json)
+                .map_err(archive_err(&member_path))?
+                .read_to_end(&mut bytes)
+                .map_err(|source| IngestError::Io {
+                    path: member_path.clone(),
+                    source,
+                })?;
+            Some((bytes, member_path))
+        }
+        None => None,
+    };
+    let l = labels_2021(
+        config,
+        tree.is_single_file(),
+        &e.components(),
+        format!("{}/{sc}", e.rel),
+        json,
+    )?;
+    found.traces.push(Trace {
+        entry: i,
+        labels: l,
+        kind: Kind::Zip2021 { sc },
+    });
+    Ok(())
+}
+
+/// The labels of a 2021 recording at path `parts` (its archive `<name>.zip`, or its `.sc` as
+/// extracted: `<name>.sc`, alone or in its folder `<name>/`) with the bytes of its `.json`:
+/// split, subset and the folder's normal or attack from the path, the rest from the `.json`.
+fn labels_2021(
+    config: &IngestConfig,
+    single_file: bool,
+    parts: &[&str],
+    origin: String,
+    json: Option<(Vec<u8>, PathBuf)>,
+) -> Result<RunLabels, IngestError> {
+    let mut parts = parts.to_vec();
+    // An extracted recording's own folder names it twice: `<name>/<name>.sc`.
+    if let [.., folder, last] = parts[..]
+        && folder == stem(last)
+    {
+        parts.remove(parts.len() - 2);
+    }
     let split_at = parts[..parts.len() - 1]
         .iter()
         .rposition(|p| SPLITS.contains(p));
@@ -291,35 +340,25 @@ fn plan_zip(
         _ if parts.len() > 1 => 1,
         _ => 0,
     };
-    let run_id = if tree.is_single_file() {
+    let run_id = if single_file {
         config.run_id.clone()
     } else {
         None
     }
     .unwrap_or_else(|| stem(&parts[from..].join("/")).to_string());
-    let mut l = labels(source, run_id, format!("{}/{sc}", e.rel));
+    let mut l = labels(Format::LidDs.source(), run_id, origin);
     l.split = split_at.map(|s| parts[s].to_string());
     let subset = split_at
         .filter(|s| *s > 0)
         .map(|s| parts[s - 1].to_string());
     let mut json_labels = Json2021::default();
-    if let Some(json) = json {
-        let mut bytes = Vec::new();
-        let member_path = display.join(&json);
-        archive
-            .by_name(&json)
-            .map_err(archive_err(&member_path))?
-            .read_to_end(&mut bytes)
-            .map_err(|source| IngestError::Io {
-                path: member_path.clone(),
-                source,
-            })?;
+    if let Some((bytes, path)) = json {
         match parse_json(&bytes) {
             Ok(j) => json_labels = j,
             Err(_) if config.lenient => {}
             Err(err) => {
                 return Err(IngestError::Input {
-                    path: member_path,
+                    path,
                     what: format!("not LID-DS labels: {err}"),
                 });
             }
@@ -338,12 +377,7 @@ fn plan_zip(
     l.exploit_start_ns = json_labels.exploit_ns.filter(|_| exploit == Some(true));
     l.warmup_end_ns = json_labels.warmup_end_ns;
     l.container_ready_ns = json_labels.container_ready_ns;
-    found.traces.push(Trace {
-        entry: i,
-        labels: l,
-        kind: Kind::Zip2021 { sc },
-    });
-    Ok(())
+    Ok(l)
 }
 
 /// Finds and labels the recordings of `tree`.
@@ -396,6 +430,12 @@ fn plan(config: &IngestConfig, tree: &mut Tree) -> Result<Found, IngestError> {
             listed.insert(rel, (scenario.clone(), r, split));
         }
     }
+    let index: HashMap<String, usize> = tree
+        .entries()
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.rel.clone(), i))
+        .collect();
     for i in 0..tree.entries().len() {
         let e = tree.entries()[i].clone();
         let ext = e.extension();
@@ -416,15 +456,37 @@ fn plan(config: &IngestConfig, tree: &mut Tree) -> Result<Found, IngestError> {
         } else if ext == "zip" {
             plan_zip(config, tree, i, &mut found)?;
         } else if ext == "sc" {
-            let run_id = match (&config.run_id, tree.is_single_file()) {
-                (Some(r), true) => r.clone(),
-                _ => stem(e.name()).to_string(),
+            // An extracted 2021 recording: in a split folder, or with its `.json` beside it.
+            let parts = e.components();
+            let json_rel = format!("{}.json", &e.rel[..e.rel.len() - ".sc".len()]);
+            let json_entry = index.get(&json_rel).copied();
+            let labels = if json_entry.is_some()
+                || parts[..parts.len() - 1].iter().any(|p| SPLITS.contains(p))
+            {
+                let json = match json_entry {
+                    Some(j) => {
+                        let path = tree.display(j);
+                        Some((tree.head(j, u64::MAX)?, path))
+                    }
+                    None => None,
+                };
+                labels_2021(config, tree.is_single_file(), &parts, e.rel.clone(), json)?
+            } else {
+                let run_id = match (&config.run_id, tree.is_single_file()) {
+                    (Some(r), true) => r.clone(),
+                    _ => stem(e.name()).to_string(),
+                };
+                labels(source, run_id, e.rel.clone())
             };
             found.traces.push(Trace {
                 entry: i,
-                labels: labels(source, run_id, e.rel.clone()),
+                labels,
                 kind: Kind::Sc,
             });
+        } else if ext == "json"
+            && index.contains_key(&format!("{}.sc", &e.rel[..e.rel.len() - ".json".len()]))
+        {
+            // An extracted recording's labels, read with its `.sc`.
         } else {
             found.skipped.add(e.name());
         }
