@@ -61,6 +61,11 @@ pub const TRACED_LIVE: u32 = 1;
 /// still recorded. User space removes such entries shortly after (they must not linger, or the
 /// pid could be reused by an unrelated process).
 pub const TRACED_DYING: u32 = 2;
+/// `TRACED_SET`: bytes per element (one byte per thread group id).
+pub const TRACED_SET_PAGE: u32 = 4096;
+/// `TRACED_SET`: elements, so that every thread group id below PID_MAX_LIMIT (2^22 on 64-bit,
+/// include/linux/threads.h) has its byte.
+pub const TRACED_SET_PAGES: u32 = (1 << 22) / TRACED_SET_PAGE;
 /// `ExitEvent::flags`: this task was the last of its thread group (the process ended).
 pub const FLAG_GROUP_DEAD: u32 = 1 << 0;
 /// `ExitEvent::flags`: the task died inside a syscall that never returned (exit, exit_group);

@@ -7,9 +7,10 @@
 //! still name the call. Duration mode (`--durations`) adds `sys_enter`, which stores the entry
 //! time per thread.
 //!
-//! Following: `TRACED` holds the thread group ids under capture. `sched_process_fork` runs in the
-//! parent before the child is first woken (kernel/fork.c: `trace_sched_process_fork` precedes
-//! `wake_up_new_task`), so a child is known before it can make its first syscall.
+//! Following: `TRACED` holds the thread group ids under capture, and `TRACED_SET` mirrors its
+//! keys as one byte per id, the test every syscall on the machine makes. `sched_process_fork`
+//! runs in the parent before the child is first woken (kernel/fork.c: `trace_sched_process_fork`
+//! precedes `wake_up_new_task`), so a child is known before it can make its first syscall.
 //!
 //! Losses: a record that finds the ring full is counted (`LOST`) and opens or extends its CPU's
 //! pending gap (`GAPS`); the next program on that CPU that gets past its filter writes the gap
@@ -34,7 +35,7 @@ use core::{
 
 use aya_ebpf::{
     bindings::{
-        BPF_F_NO_PREALLOC, BPF_LOCAL_STORAGE_GET_F_CREATE, BPF_RB_NO_WAKEUP,
+        BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_LOCAL_STORAGE_GET_F_CREATE, BPF_RB_NO_WAKEUP,
         bpf_map_type::BPF_MAP_TYPE_TASK_STORAGE,
     },
     helpers::bpf_get_smp_processor_id,
@@ -45,7 +46,7 @@ use aya_ebpf::{
         generated::{bpf_task_pt_regs, bpf_task_storage_get},
     },
     macros::{btf_tracepoint, map},
-    maps::{HashMap, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, PerCpuArray, RingBuf},
     programs::BtfTracePointContext,
 };
 use tracer_common::{
@@ -58,7 +59,7 @@ use tracer_common::{
     LOST_KINDS, LOST_LIFECYCLE, LOST_SYSCALL, MAX_SYSCALL_NR, MAX_SYSCALL_NR32, SC_PATH_MASK,
     SC_PATH_SHIFT, SC_PATH2_MASK, SC_PATH2_SHIFT, SC_SOCK_LEN_PTR, SC_SOCK_MASK, SC_SOCK_SHIFT,
     SC_TRACE, SOCKADDR_BYTES, SyscallDataHead, SyscallEvent, TRACED_DYING, TRACED_LIVE,
-    X32_SYSCALL_BIT,
+    TRACED_SET_PAGE, TRACED_SET_PAGES, X32_SYSCALL_BIT,
 };
 
 /// x86_64 `struct pt_regs` (arch/x86/include/asm/ptrace.h): the user registers saved at kernel
@@ -183,6 +184,17 @@ static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 24, 0);
 /// fork past it is marked in its record (`FLAG_FORK_UNFOLLOWED`) and counted (`UNFOLLOWED`).
 #[map]
 static TRACED: HashMap<u32, u32> = HashMap::with_max_entries(1 << 14, 0);
+
+/// The keys of `TRACED` as one byte per thread group id (nonzero: traced), what every syscall's
+/// filter reads ([`is_traced`]): an array lookup the verifier inlines and one load, where the
+/// hash lookup is a call into the map's code, a hash and a key compare (about a tenth of a
+/// traced call's cost on a syscall storm). `TRACED` stays the set's authority (its capacity,
+/// the dying state, what user space lists); every change to its keys, here and in user space
+/// (which writes its bytes through a memory mapping, never a whole element), is made to this
+/// set too: a byte is set after its key is added and cleared before its key is removed.
+#[map]
+static TRACED_SET: Array<[u8; TRACED_SET_PAGE as usize]> =
+    Array::with_max_entries(TRACED_SET_PAGES, BPF_F_MMAPABLE);
 
 /// Per syscall number: `SC_TRACE` and the indexes of the arguments read from user memory
 /// (`SC_PATH*`, `SC_SOCK*`). A `.rodata` global written by the loader with the rest of the
@@ -403,8 +415,47 @@ fn flush_gap(kind: u32) -> Result<(), i32> {
 
 #[inline(always)]
 fn is_traced(tgid: u32) -> bool {
-    // SAFETY: the value is only tested for presence.
-    unsafe { TRACED.get(&tgid) }.is_some()
+    let Some(page) = TRACED_SET.get_ptr(tgid / TRACED_SET_PAGE) else {
+        // Past PID_MAX_LIMIT: no such process can exist, but the set's authority answers.
+        // SAFETY: the value is only tested for presence.
+        return unsafe { TRACED.get(&tgid) }.is_some();
+    };
+    let at = (tgid % TRACED_SET_PAGE) as usize;
+    // SAFETY: `page` is an element of the array, `at` inside it; volatile, as user space
+    // writes the bytes through its mapping.
+    unsafe { core::ptr::read_volatile((*page).as_ptr().add(at)) != 0 }
+}
+
+/// Sets (or clears) `tgid`'s byte in `TRACED_SET`.
+#[inline(always)]
+fn set_traced(tgid: u32, traced: bool) {
+    if let Some(page) = TRACED_SET.get_ptr_mut(tgid / TRACED_SET_PAGE) {
+        let at = (tgid % TRACED_SET_PAGE) as usize;
+        // SAFETY: as in `is_traced`; a byte store leaves the other ids' bytes alone.
+        unsafe { core::ptr::write_volatile((*page).as_mut_ptr().add(at), u8::from(traced)) };
+    }
+}
+
+/// The current task's thread group id and thread id, read through its BTF pointer: two direct
+/// loads, where `bpf_get_current_pid_tgid` is one more helper call on a path that already has
+/// the task.
+#[inline(always)]
+fn task_ids(task: *const u8) -> (u32, u32) {
+    // SAFETY: plain reads of `.rodata` globals, volatile as in `offsets`.
+    let (tgid_at, pid_at) = unsafe {
+        (
+            core::ptr::read_volatile(core::ptr::addr_of!(KERNEL_OFFSETS.task_tgid)),
+            core::ptr::read_volatile(core::ptr::addr_of!(KERNEL_OFFSETS.task_pid)),
+        )
+    };
+    // SAFETY: `task` is `bpf_get_current_task_btf()`; the verifier checks both accesses
+    // against `task_struct` (the offsets are known: the `.rodata` is frozen).
+    unsafe {
+        (
+            core::ptr::read_volatile(task.add(tgid_at as usize).cast::<u32>()),
+            core::ptr::read_volatile(task.add(pid_at as usize).cast::<u32>()),
+        )
+    }
 }
 
 /// Reads a `T` at `base + offset` in kernel memory.
@@ -457,8 +508,9 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
 }
 
 fn try_sys_enter(ctx: &BtfTracePointContext) -> Result<i32, i32> {
-    let pid_tgid = bpf_get_current_pid_tgid();
-    let tgid = (pid_tgid >> 32) as u32;
+    // SAFETY: helper returning the current task as a BTF pointer.
+    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    let (tgid, tid) = task_ids(task);
     if !is_traced(tgid) {
         return Ok(0);
     }
@@ -477,8 +529,6 @@ fn try_sys_enter(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     // include/trace/events/syscalls.h: TP_PROTO(struct pt_regs *regs, long id). At entry the
     // number is the one the program asked for (no rt_sigreturn ambiguity yet).
     let regs: *const PtRegs = ctx.arg(0);
-    // SAFETY: helper returning the current task as a BTF pointer.
-    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
     let compat = in_compat_syscall(task);
     let raw_nr = reg!(regs, orig_ax);
     let sc = if compat {
@@ -498,7 +548,7 @@ fn try_sys_enter(ctx: &BtfTracePointContext) -> Result<i32, i32> {
         kind: KIND_ENTRY_DATA,
         flags: if compat { FLAG_COMPAT } else { 0 },
         tgid,
-        tid: pid_tgid as u32,
+        tid,
         nr: raw_nr as i32,
         path_len: 0,
         ts_ns: now,
@@ -539,18 +589,16 @@ pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
 }
 
 fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
-    let pid_tgid = bpf_get_current_pid_tgid();
-    let tgid = (pid_tgid >> 32) as u32;
+    // SAFETY: helper returning the current task as a BTF pointer.
+    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    let (tgid, tid) = task_ids(task);
     if !is_traced(tgid) {
         return Ok(0);
     }
     flush_gap(LOST_SYSCALL)?;
-    let tid = pid_tgid as u32;
     // include/trace/events/syscalls.h: TP_PROTO(struct pt_regs *regs, long ret).
     let regs: *const PtRegs = ctx.arg(0);
     let ret: i64 = ctx.arg(1);
-    // SAFETY: helper returning the current task as a BTF pointer.
-    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
     // A 32-bit call has i386 numbers and argument registers (arch/x86/entry/entry_64_compat.S,
     // and `int $0x80` from 64-bit code: entry_64_compat.S entry_INT80_compat).
     let compat = in_compat_syscall(task);
@@ -915,12 +963,16 @@ fn try_sched_process_fork(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     };
     let mut flags = 0;
     // A new process: follow it before it is woken.
-    if child_tid == child_tgid && TRACED.insert(&child_tgid, &TRACED_LIVE, 0).is_err() {
-        // The map is full: the child runs untraced. Marked in its record and counted.
-        flags |= FLAG_FORK_UNFOLLOWED;
-        if let Some(counter) = UNFOLLOWED.get_ptr_mut(0) {
-            // SAFETY: per-CPU slot, no concurrent writer on this CPU while the program runs.
-            unsafe { *counter += 1 };
+    if child_tid == child_tgid {
+        if TRACED.insert(&child_tgid, &TRACED_LIVE, 0).is_ok() {
+            set_traced(child_tgid, true);
+        } else {
+            // The map is full: the child runs untraced. Marked in its record and counted.
+            flags |= FLAG_FORK_UNFOLLOWED;
+            if let Some(counter) = UNFOLLOWED.get_ptr_mut(0) {
+                // SAFETY: per-CPU slot, no concurrent writer on this CPU while the program runs.
+                unsafe { *counter += 1 };
+            }
         }
     }
     let comm = bpf_get_current_comm().unwrap_or([0; COMM_BYTES]);
@@ -1126,6 +1178,7 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
     if last_thread {
         // The process has ended and its last record is written: it leaves the filter now,
         // before its pid can be reused.
+        set_traced(tgid, false);
         let _ = TRACED.remove(&tgid);
     } else if flags & FLAG_GROUP_DEAD != 0 {
         // Other threads of the group may still reach this tracepoint after us (each decrements

@@ -15,6 +15,7 @@ use aya::{
 use tracer_common::{
     GapEvent, KernelOffsets, LOST_KINDS, MAX_SYSCALL_NR, MAX_SYSCALL_NR32, SC_PATH_SHIFT,
     SC_PATH2_SHIFT, SC_SOCK_LEN_PTR, SC_SOCK_SHIFT, SC_TRACE, TRACED_DYING, TRACED_LIVE,
+    TRACED_SET_PAGE, TRACED_SET_PAGES,
 };
 
 use tracer_dataset::Arch;
@@ -66,6 +67,9 @@ pub enum ProbeError {
     /// A map the object must define is missing.
     #[error("eBPF object has no map {0}")]
     MissingMap(&'static str),
+    /// The traced-process set could not be mapped into this process.
+    #[error("mapping eBPF map TRACED_SET into memory")]
+    MapMemory(#[source] std::io::Error),
     /// The requested ring size is not usable.
     #[error("--ring-bytes {0}: must be a power of two of at least 4096 bytes")]
     RingSize(u64),
@@ -223,6 +227,81 @@ const VERIFY_ORDER: [&str; 5] = [
 /// The loaded and attached programs with their maps.
 pub struct Probe {
     ebpf: Ebpf,
+    set: TracedSet,
+}
+
+/// Bytes of `TRACED_SET`: one per thread group id below PID_MAX_LIMIT.
+const TRACED_SET_BYTES: usize = TRACED_SET_PAGE as usize * TRACED_SET_PAGES as usize;
+
+/// The programs' per-syscall filter, `TRACED_SET` (one byte per thread group id, mirroring
+/// `TRACED`'s keys), mapped into this process: a process's byte is written alone, where a map
+/// update would rewrite its whole element, and with it the bytes of neighbouring ids the
+/// programs may be setting at that moment (pids are handed out in sequence, so a traced
+/// program's new children are its neighbours).
+struct TracedSet {
+    bytes: std::ptr::NonNull<u8>,
+    /// The map, kept open for as long as it is mapped.
+    _map: MapData,
+}
+
+// SAFETY: the mapping is owned by this value alone and unmapped once, on drop; its bytes are
+// shared with the kernel only, and written and read with volatile single-byte accesses.
+unsafe impl Send for TracedSet {}
+
+impl TracedSet {
+    fn map(map: MapData) -> Result<Self, ProbeError> {
+        use std::os::fd::{AsFd as _, AsRawFd as _};
+        // SAFETY: a fresh shared mapping of the map's whole value area (an mmapable array of
+        // exactly TRACED_SET_BYTES); nothing else refers to that address range.
+        let at = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                TRACED_SET_BYTES,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                map.fd().as_fd().as_raw_fd(),
+                0,
+            )
+        };
+        if at == libc::MAP_FAILED {
+            return Err(ProbeError::MapMemory(std::io::Error::last_os_error()));
+        }
+        // The traced command is forked from this process: it must not inherit a way to write
+        // the filter. (It execs at once, which drops the mapping too; this covers the moments
+        // before.)
+        // SAFETY: advice on the mapping just made.
+        if unsafe { libc::madvise(at, TRACED_SET_BYTES, libc::MADV_DONTFORK) } != 0 {
+            let err = std::io::Error::last_os_error();
+            // SAFETY: unmapping what was mapped above, used by nothing yet.
+            unsafe { libc::munmap(at, TRACED_SET_BYTES) };
+            return Err(ProbeError::MapMemory(err));
+        }
+        let bytes = std::ptr::NonNull::new(at.cast()).expect("mmap gave a non-null address");
+        Ok(Self { bytes, _map: map })
+    }
+
+    /// Sets (or clears) `tgid`'s byte.
+    fn set(&self, tgid: u32, traced: bool) {
+        let at = tgid as usize;
+        if at < TRACED_SET_BYTES {
+            // SAFETY: inside the mapping; a single-byte store, as the programs' own.
+            unsafe { std::ptr::write_volatile(self.bytes.as_ptr().add(at), u8::from(traced)) };
+        }
+    }
+
+    /// Whether no byte is set (read word by word: about a quarter of a millisecond).
+    fn is_empty(&self) -> bool {
+        let words = self.bytes.as_ptr().cast::<u64>();
+        // SAFETY: the mapping is page aligned and TRACED_SET_BYTES long, a multiple of 8.
+        (0..TRACED_SET_BYTES / 8).all(|i| unsafe { std::ptr::read_volatile(words.add(i)) } == 0)
+    }
+}
+
+impl Drop for TracedSet {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `map`, unmapped once.
+        unsafe { libc::munmap(self.bytes.as_ptr().cast(), TRACED_SET_BYTES) };
+    }
 }
 
 /// aya's loader, prepared on a thread of its own from the start of a capture so that it
@@ -341,7 +420,18 @@ impl Probe {
             .allow_unsupported_maps()
             .load(EBPF_OBJECT)
             .map_err(ProbeError::Load)?;
-        let mut probe = Self { ebpf: loaded };
+        let mut loaded = loaded;
+        let set = match loaded.take_map("TRACED_SET") {
+            Some(Map::Array(data)) => TracedSet::map(data)?,
+            Some(_) => {
+                return Err(ProbeError::Map {
+                    name: "TRACED_SET",
+                    source: aya::maps::MapError::InvalidMapType { map_type: 0 },
+                });
+            }
+            None => return Err(ProbeError::MissingMap("TRACED_SET")),
+        };
+        let mut probe = Self { ebpf: loaded, set };
         let targets: Vec<(&str, u32)> = targets.iter().map(|(n, id)| (n.as_str(), *id)).collect();
         let btf = AyaBtf::parse(&btf::typedefs_only(&targets), Endianness::default())
             .map_err(ProbeError::AyaBtf)?;
@@ -412,11 +502,14 @@ impl Probe {
             .map_err(|source| ProbeError::Map {
                 name: "TRACED",
                 source,
-            })
+            })?;
+        self.set.set(tgid, true);
+        Ok(())
     }
 
     /// Stops following `tgid` (a process that already left the filter is no error).
     pub fn untrace(&mut self, tgid: u32) -> Result<(), ProbeError> {
+        self.set.set(tgid, false);
         match self.traced()?.remove(&tgid) {
             Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
             Err(aya::maps::MapError::SyscallError(e))
@@ -445,7 +538,16 @@ impl Probe {
         grace: std::time::Duration,
     ) -> Result<(), ProbeError> {
         let now = std::time::Instant::now();
-        let mut traced = self.traced()?;
+        let set = &self.set;
+        let map = self
+            .ebpf
+            .map_mut("TRACED")
+            .ok_or(ProbeError::MissingMap("TRACED"))?;
+        let mut traced: HashMap<&mut MapData, u32, u32> =
+            HashMap::try_from(map).map_err(|source| ProbeError::Map {
+                name: "TRACED",
+                source,
+            })?;
         let dying: Vec<u32> = traced
             .iter()
             .filter_map(Result::ok)
@@ -456,6 +558,7 @@ impl Probe {
         for k in dying {
             let since = *dying_since.entry(k).or_insert(now);
             if now.duration_since(since) >= grace {
+                set.set(k, false);
                 let _ = traced.remove(&k);
                 dying_since.remove(&k);
             }
@@ -465,10 +568,10 @@ impl Probe {
 
     /// Stops recording every process (used when the capture ends before they do).
     pub fn untrace_all(&mut self) -> Result<(), ProbeError> {
-        let mut traced = self.traced()?;
-        let keys: Vec<u32> = traced.keys().filter_map(Result::ok).collect();
+        let keys: Vec<u32> = self.traced()?.keys().filter_map(Result::ok).collect();
         for k in keys {
-            let _ = traced.remove(&k);
+            // Best effort, as teardown: a key another path removed meanwhile is no error.
+            let _ = self.untrace(k);
         }
         Ok(())
     }
@@ -535,10 +638,12 @@ impl Probe {
             .collect())
     }
 
-    /// Whether the maps are as a fresh load leaves them: nothing traced, nothing lost, no gap
+    /// Whether the maps are as a fresh load leaves them: nothing traced (in `TRACED` or its
+    /// mirror), nothing lost, no gap
     /// pending, no process unfollowed (see `capture::Session`). False when a map cannot be read.
     pub fn is_fresh(&mut self) -> bool {
         self.traced_pids().is_ok_and(|t| t.is_empty())
+            && self.set.is_empty()
             && self
                 .lost()
                 .is_ok_and(|l| l.iter().flatten().all(|n| *n == 0))
@@ -582,6 +687,68 @@ mod tests {
         let mut order = VERIFY_ORDER.to_vec();
         order.sort_unstable();
         assert_eq!(names, order);
+    }
+
+    /// The `/proc/self/smaps` entry of the mapping at `at`: its header line to the next one's.
+    fn smaps_entry(at: usize) -> String {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
+        let start = format!("{at:x}-");
+        let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&start));
+        let mut entry: Vec<&str> = lines.next().into_iter().collect();
+        // The entry's own lines are "Name: value"; the next entry starts with an address range.
+        entry.extend(lines.take_while(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|name| name.ends_with(':'))
+        }));
+        entry.join("\n")
+    }
+
+    #[test]
+    fn the_traced_set_follows_trace_and_untrace_and_is_not_inherited() {
+        let config = ProbeConfig {
+            ring_bytes: 1 << 16,
+            durations: false,
+            entry_paths: false,
+            filter: None,
+            arch: Arch::X86_64,
+        };
+        let mut probe = Probe::load(&config, LoaderThread::start()).expect("loads (as root)");
+        assert!(probe.is_fresh(), "a fresh load traces nothing");
+        // Ids at the ends of an element and of the whole set, and their neighbours: each is
+        // one byte of its own.
+        let ids = [1, 4095, 4096, 4097, (1 << 22) - 1];
+        for id in ids {
+            probe.trace_pid(id).expect("trace");
+        }
+        let at = probe.set.bytes.as_ptr() as usize;
+        // SAFETY: reads inside the mapping.
+        let byte = |id: u32| unsafe { std::ptr::read_volatile((at as *const u8).add(id as usize)) };
+        for id in ids {
+            assert_eq!(byte(id), 1, "{id} is in the set");
+        }
+        assert_eq!(byte(4094) + byte(2) + byte(4098), 0, "neighbours untouched");
+        assert!(!probe.is_fresh());
+        probe.untrace(4096).expect("untrace");
+        assert_eq!((byte(4095), byte(4096), byte(4097)), (1, 0, 1));
+        // A byte set without its key (as a program would leave a stale one) is not fresh.
+        probe.untrace_all().expect("untrace all");
+        assert!(probe.is_fresh(), "{:?}", probe.traced_pids());
+        probe.set.set(77, true);
+        assert!(!probe.is_fresh(), "a set byte alone makes the probe stale");
+        probe.set.set(77, false);
+        assert!(probe.is_fresh());
+        // The traced command is forked from this process: it must not get the mapping (`dc`:
+        // VM_DONTCOPY, include/linux/mm.h), through which the filter could be rewritten.
+        let entry = smaps_entry(at);
+        let flags = entry
+            .lines()
+            .find_map(|l| l.strip_prefix("VmFlags:"))
+            .unwrap_or_else(|| panic!("no VmFlags in {entry}"));
+        assert!(
+            flags.split_whitespace().any(|f| f == "dc"),
+            "mapping not marked do-not-copy: {entry}"
+        );
     }
 
     #[test]
