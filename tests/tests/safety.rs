@@ -476,12 +476,13 @@ fn a_full_disk_keeps_what_was_written_and_lets_the_command_finish() {
     let prog = compile("paced", work.path());
     let marker = work.path().join("finished");
     let out = disk.dir.path().join("full.parquet");
-    // About 200 000 calls a second: the first parts fit, then the disk is full.
+    // About 400 000 calls a second for 8 s, some 3 MB of parts (seq and ts_ns delta-encoded,
+    // about a byte and a half a row): the first parts fit, then the disk is full.
     let res = Command::new(bin("tracer"))
         .args(["record", "-q", "-o"])
         .arg(&out)
         .arg("--")
-        .args([s(&prog), "6", "1000", s(&marker)])
+        .args([s(&prog), "8", "4000", s(&marker)])
         .output()
         .expect("tracer");
     let err = stderr(&res);

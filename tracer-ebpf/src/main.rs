@@ -35,8 +35,8 @@ use core::{
 
 use aya_ebpf::{
     bindings::{
-        BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_LOCAL_STORAGE_GET_F_CREATE, BPF_RB_NO_WAKEUP,
-        bpf_map_type::BPF_MAP_TYPE_TASK_STORAGE,
+        BPF_EXIST, BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_LOCAL_STORAGE_GET_F_CREATE,
+        BPF_RB_NO_WAKEUP, bpf_map_type::BPF_MAP_TYPE_TASK_STORAGE,
     },
     helpers::bpf_get_smp_processor_id,
     helpers::{
@@ -421,9 +421,9 @@ fn is_traced(tgid: u32) -> bool {
         return unsafe { TRACED.get(&tgid) }.is_some();
     };
     let at = (tgid % TRACED_SET_PAGE) as usize;
-    // SAFETY: `page` is an element of the array, `at` inside it; volatile, as user space
-    // writes the bytes through its mapping.
-    unsafe { core::ptr::read_volatile((*page).as_ptr().add(at)) != 0 }
+    // SAFETY: `page` is an element of the array, `at` inside it (no reference is made: user
+    // space writes the bytes meanwhile, through its mapping).
+    unsafe { core::ptr::read_volatile(page.cast::<u8>().add(at)) != 0 }
 }
 
 /// Sets (or clears) `tgid`'s byte in `TRACED_SET`.
@@ -432,7 +432,7 @@ fn set_traced(tgid: u32, traced: bool) {
     if let Some(page) = TRACED_SET.get_ptr_mut(tgid / TRACED_SET_PAGE) {
         let at = (tgid % TRACED_SET_PAGE) as usize;
         // SAFETY: as in `is_traced`; a byte store leaves the other ids' bytes alone.
-        unsafe { core::ptr::write_volatile((*page).as_mut_ptr().add(at), u8::from(traced)) };
+        unsafe { core::ptr::write_volatile(page.cast::<u8>().add(at), u8::from(traced)) };
     }
 }
 
@@ -1183,7 +1183,9 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
     } else if flags & FLAG_GROUP_DEAD != 0 {
         // Other threads of the group may still reach this tracepoint after us (each decrements
         // `live` earlier, in do_exit). User space removes dying entries after a grace period.
-        let _ = TRACED.insert(&tgid, &TRACED_DYING, 0);
+        // BPF_EXIST: only while still followed; if user space has just removed it, this must
+        // not bring back a key without its `TRACED_SET` byte.
+        let _ = TRACED.insert(&tgid, &TRACED_DYING, BPF_EXIST as u64);
     }
     Ok(0)
 }

@@ -284,16 +284,22 @@ impl TracedSet {
     fn set(&self, tgid: u32, traced: bool) {
         let at = tgid as usize;
         if at < TRACED_SET_BYTES {
-            // SAFETY: inside the mapping; a single-byte store, as the programs' own.
-            unsafe { std::ptr::write_volatile(self.bytes.as_ptr().add(at), u8::from(traced)) };
+            // SAFETY: inside the mapping, which lives as long as `self`; the programs access
+            // it with single-byte loads and stores, as this one.
+            let byte =
+                unsafe { std::sync::atomic::AtomicU8::from_ptr(self.bytes.as_ptr().add(at)) };
+            byte.store(u8::from(traced), std::sync::atomic::Ordering::Relaxed);
         }
     }
 
     /// Whether no byte is set (read word by word: about a quarter of a millisecond).
     fn is_empty(&self) -> bool {
         let words = self.bytes.as_ptr().cast::<u64>();
-        // SAFETY: the mapping is page aligned and TRACED_SET_BYTES long, a multiple of 8.
-        (0..TRACED_SET_BYTES / 8).all(|i| unsafe { std::ptr::read_volatile(words.add(i)) } == 0)
+        (0..TRACED_SET_BYTES / 8).all(|i| {
+            // SAFETY: the mapping is page aligned and TRACED_SET_BYTES long, a multiple of 8.
+            let word = unsafe { std::sync::atomic::AtomicU64::from_ptr(words.add(i)) };
+            word.load(std::sync::atomic::Ordering::Relaxed) == 0
+        })
     }
 }
 
@@ -715,28 +721,38 @@ mod tests {
         };
         let mut probe = Probe::load(&config, LoaderThread::start()).expect("loads (as root)");
         assert!(probe.is_fresh(), "a fresh load traces nothing");
-        // Ids at the ends of an element and of the whole set, and their neighbours: each is
-        // one byte of its own.
-        let ids = [1, 4095, 4096, 4097, (1 << 22) - 1];
-        for id in ids {
+        // Ids at the end of an element and the start of the next, with neighbours, and the
+        // set's last: each is one byte of its own. Ids of no process, so that nothing is
+        // recorded into the ring no one drains here.
+        let free = |id: u32| !std::path::Path::new(&format!("/proc/{id}")).exists();
+        let edge = (1..TRACED_SET_PAGES)
+            .map(|n| n * TRACED_SET_PAGE)
+            .find(|&e| (e - 2..=e + 2).all(free))
+            .expect("a free element boundary");
+        let mut ids = vec![edge - 1, edge, edge + 1];
+        let last = (1 << 22) - 1;
+        if free(last) {
+            ids.push(last);
+        }
+        for &id in &ids {
             probe.trace_pid(id).expect("trace");
         }
         let at = probe.set.bytes.as_ptr() as usize;
         // SAFETY: reads inside the mapping.
         let byte = |id: u32| unsafe { std::ptr::read_volatile((at as *const u8).add(id as usize)) };
-        for id in ids {
+        for &id in &ids {
             assert_eq!(byte(id), 1, "{id} is in the set");
         }
-        assert_eq!(byte(4094) + byte(2) + byte(4098), 0, "neighbours untouched");
+        assert_eq!(byte(edge - 2) + byte(edge + 2), 0, "neighbours untouched");
         assert!(!probe.is_fresh());
-        probe.untrace(4096).expect("untrace");
-        assert_eq!((byte(4095), byte(4096), byte(4097)), (1, 0, 1));
+        probe.untrace(edge).expect("untrace");
+        assert_eq!((byte(edge - 1), byte(edge), byte(edge + 1)), (1, 0, 1));
         // A byte set without its key (as a program would leave a stale one) is not fresh.
         probe.untrace_all().expect("untrace all");
         assert!(probe.is_fresh(), "{:?}", probe.traced_pids());
-        probe.set.set(77, true);
+        probe.set.set(edge + 2, true);
         assert!(!probe.is_fresh(), "a set byte alone makes the probe stale");
-        probe.set.set(77, false);
+        probe.set.set(edge + 2, false);
         assert!(probe.is_fresh());
         // The traced command is forked from this process: it must not get the mapping (`dc`:
         // VM_DONTCOPY, include/linux/mm.h), through which the filter could be rewritten.

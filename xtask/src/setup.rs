@@ -154,7 +154,7 @@ pub fn setup() -> anyhow::Result<()> {
             "--quiet",
             "--disable-pip-version-check",
             "duckdb>=1.1",
-            "polars>=1.0",
+            "polars>=1.7",
         ]))?;
     }
     // 6. Apache Spark for the Spark dialect of `tracer-analyze sql` (its agreement test and

@@ -338,26 +338,34 @@ impl<'a> Follower<'a> {
     /// Reaps finished commands, removes them from the filter and kills those past their timeout.
     /// A reaped process has no thread left (wait reports a thread group leader only once its
     /// other threads are released, kernel/exit.c `delay_group_leader`), so every one of them
-    /// passed the exit hook: its records are in the ring and it needs no grace. A command on its
-    /// own pty that stopped (Ctrl-Z) suspends the tracer with it (`Terminal::suspend`).
+    /// passed the exit hook: its records are in the ring and it needs no grace. A command is
+    /// removed from the filter before it is reaped: until then it is a zombie holding its pid,
+    /// so no new process (a traced one's child given that pid with `clone3`'s `set_tid`, say)
+    /// can be the one removed. A command on its own pty that stopped (Ctrl-Z) suspends the
+    /// tracer with it (`Terminal::suspend`).
     fn reap(&mut self) -> Result<(), RecordError> {
         let mut timed_out = Vec::new();
         let mut stopped = Vec::new();
         let mut reaped = Vec::new();
-        let flags = if self.terminal.is_pty() {
-            libc::WNOHANG | libc::WUNTRACED
-        } else {
-            libc::WNOHANG
-        };
-        let (outcomes, last_exit) = (&mut self.outcomes, &mut self.last_exit);
+        let mut untraced = Ok(());
+        let pty = self.terminal.is_pty();
+        let (outcomes, last_exit, probe) =
+            (&mut self.outcomes, &mut self.last_exit, &mut self.probe);
         self.running.retain(|r| {
+            let ended = ended(r.pid);
+            if ended && let Err(e) = probe.untrace(r.pid as u32) {
+                untraced = Err(e);
+            }
             let mut status = 0;
-            // SAFETY: non-blocking wait for our own child.
-            let got = unsafe { libc::waitpid(r.pid, &mut status, flags) };
-            if got == r.pid && libc::WIFSTOPPED(status) {
+            let got = if ended {
+                // SAFETY: reaping our own child, which has ended (a zombie).
+                unsafe { libc::waitpid(r.pid, &mut status, libc::WNOHANG) }
+            } else if pty && stopped_now(r.pid) {
                 stopped.push(r.pid);
                 return true;
-            }
+            } else {
+                0
+            };
             let o = &mut outcomes[r.job];
             if got == r.pid || got < 0 {
                 // got < 0: the child is gone without a status (reaped elsewhere).
@@ -377,8 +385,8 @@ impl<'a> Follower<'a> {
             }
             true
         });
+        untraced?;
         for pid in reaped {
-            self.probe.untrace(pid as u32)?;
             self.dying_since.remove(&(pid as u32));
         }
         for pid in timed_out {
@@ -402,4 +410,40 @@ impl<'a> Follower<'a> {
             });
         }
     }
+}
+
+/// Whether our child `pid` has ended, without reaping it (`WNOWAIT`: it stays a zombie, its pid
+/// taken). A child that is gone (reaped elsewhere) counts as ended too: the wait that follows
+/// says so.
+fn ended(pid: libc::pid_t) -> bool {
+    // SAFETY: an all-zero siginfo_t is valid; the kernel fills it.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a non-blocking wait on our own child that leaves it waitable.
+    let got = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: filled by the kernel (zero when no child has changed state).
+    got < 0 || unsafe { info.si_pid() } == pid
+}
+
+/// Whether our child `pid` has just stopped (a stop not reported before; consumes the report).
+fn stopped_now(pid: libc::pid_t) -> bool {
+    // SAFETY: as in `ended`.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a non-blocking wait on our own child for stops only.
+    let got = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WSTOPPED | libc::WNOHANG,
+        )
+    };
+    // SAFETY: as in `ended`.
+    got == 0 && unsafe { info.si_pid() } == pid
 }
