@@ -478,9 +478,17 @@ impl Probe {
                 let Some((name, prog)) = queue.lock().expect("queue lock").next() else {
                     return Ok(());
                 };
+                let started = std::time::Instant::now();
                 prog.load(name, btf)
-                    .and_then(|()| prog.attach().map(drop))
                     .map_err(|source| ProbeError::Program { name, source })?;
+                let verified = started.elapsed();
+                prog.attach()
+                    .map_err(|source| ProbeError::Program { name, source })?;
+                log::debug!(
+                    "program {name}: loaded (verifier) in {} us, attached in {} us",
+                    verified.as_micros(),
+                    (started.elapsed() - verified).as_micros()
+                );
             }
         };
         std::thread::scope(|scope| {
