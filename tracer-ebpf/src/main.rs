@@ -91,19 +91,6 @@ struct PtRegs {
     ss: u64,
 }
 
-impl PtRegs {
-    #[inline(always)]
-    fn args(&self) -> [u64; 6] {
-        [self.di, self.si, self.dx, self.r10, self.r8, self.r9]
-    }
-
-    /// The argument registers of a 32-bit call.
-    #[inline(always)]
-    fn args32(&self) -> [u64; 6] {
-        [self.bx, self.cx, self.dx, self.si, self.di, self.bp]
-    }
-}
-
 /// include/linux/errno.h: ERESTARTSYS (512) .. ERESTART_RESTARTBLOCK (516), the codes a call
 /// interrupted by a signal returns on its way to signal delivery.
 const ERESTART_FIRST: i64 = -516;
@@ -377,6 +364,18 @@ fn count_lost(kind: u32) {
     }
 }
 
+/// Zeroes the `N` words at `at` with one store each. A zero array in a struct literal or an
+/// assignment is lowered to a call of aya-ebpf's `memset`, a byte loop that runs (and that the
+/// verifier walks, once per state reaching it) 8 iterations per word.
+#[inline(always)]
+fn zero_words<const N: usize>(at: *mut [u64; N]) {
+    let at = at.cast::<u64>();
+    for i in 0..N {
+        // SAFETY: `at` points at `N` writable words (the caller's field).
+        unsafe { core::ptr::write_volatile(at.add(i), 0) };
+    }
+}
+
 /// Adds `n` (wrapping: `u64::MAX` subtracts one) to `GAPS_PENDING`, atomically.
 #[inline(always)]
 fn pending_cpus_add(n: u64) {
@@ -408,7 +407,7 @@ fn flush_gap(kind: u32) -> Result<(), i32> {
         return Err(0);
     }
     // SAFETY: as above.
-    unsafe { (*gap).lost = [0; LOST_KINDS as usize] };
+    zero_words(unsafe { core::ptr::addr_of_mut!((*gap).lost) });
     pending_cpus_add(u64::MAX);
     Ok(())
 }
@@ -858,12 +857,14 @@ fn write_data(
     // SAFETY: the per-CPU slot is this program's alone while it runs (no preemption of a BPF
     // program by another on the same CPU touching SCRATCH: only this one does).
     let scratch = unsafe { &mut *scratch };
-    scratch.head = SyscallDataHead {
-        event: SyscallEvent { kind, ..head },
-        len: [0; 2],
-        what: [0; 2],
-        status: [0; 2],
-    };
+    scratch.head.event = SyscallEvent { kind, ..head };
+    // `len`, `what` and `status`: 16 bytes, two words.
+    const _: () = assert!(
+        core::mem::size_of::<SyscallDataHead>() == core::mem::size_of::<SyscallEvent>() + 16
+    );
+    // SAFETY: the two words after `event` are `len`, `what` and `status` (asserted above; the
+    // struct is `repr(C)` and `event` 8-byte aligned).
+    zero_words(unsafe { core::ptr::addr_of_mut!(scratch.head.len).cast::<[u64; 2]>() });
     // SAFETY: `data` is 2 * DATA_SLOT_BYTES long: two slot-sized halves.
     let (slot0, slot1) = unsafe {
         let base = scratch.data.as_mut_ptr();
@@ -1106,59 +1107,62 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
     }
     let mut nr: i32 = -1;
     let mut args = [0u64; 6];
+    // Read through the BTF pointer the helper returns (direct, verifier-checked loads, as
+    // `sys_exit` reads its `regs`): no 168-byte copy on the stack, which the verifier would
+    // carry through every state of this program.
     // SAFETY: bpf_task_pt_regs takes the BTF task pointer from bpf_get_current_task_btf.
-    let regs_ptr = unsafe { bpf_task_pt_regs(task as *mut _) } as *const PtRegs;
-    // SAFETY: the read faults safely.
-    if let Ok(regs) = unsafe { bpf_probe_read_kernel(regs_ptr) } {
-        // `ax` still -ENOSYS: the task entered a syscall that never returned (exit,
-        // exit_group). A call interrupted by a fatal signal returns through sys_exit first.
-        // Since ENOSYS is 32 bits, compare only the low half (a 32-bit task's ax is
-        // zero-extended).
-        let enosys = regs.ax as u32 == NEG_ENOSYS as u32;
-        if in_compat_syscall(task) {
-            let nr32 = u64::from(regs.orig_ax as u32);
-            if enosys && (nr32 == IA32_EXIT_NR || nr32 == IA32_EXIT_GROUP_NR) {
-                nr = nr32 as i32;
-                args = regs.args32();
-                if syscall_flags32(nr32) & SC_TRACE != 0 {
-                    flags |= FLAG_IN_SYSCALL | FLAG_EXIT_COMPAT;
-                }
-            } else if enosys && exit_code & 0x7f == SIGSYS {
-                // SECCOMP_RET_KILL_THREAD in a process with other threads: do_exit(SIGSYS)
-                // inside the seccomp check, before sys_exit: this is the call's only trace.
-                nr = nr32 as i32;
-                args = regs.args32();
-                if syscall_flags32(nr32) & SC_TRACE != 0 {
-                    flags |= FLAG_IN_SYSCALL | FLAG_EXIT_COMPAT | FLAG_EXIT_SECCOMP;
-                }
-            }
-        } else if enosys && (regs.orig_ax == EXIT_NR || regs.orig_ax == EXIT_GROUP_NR) {
-            nr = regs.orig_ax as i32;
-            args = regs.args();
-            let sc = syscall_flags(nr as u64);
+    let regs = unsafe { bpf_task_pt_regs(task as *mut _) } as *const PtRegs;
+    // `ax` still -ENOSYS: the task entered a syscall that never returned (exit, exit_group).
+    // A call interrupted by a fatal signal returns through sys_exit first. Since ENOSYS is 32
+    // bits, compare only the low half (a 32-bit task's ax is zero-extended).
+    let enosys = reg!(regs, ax) as u32 == NEG_ENOSYS as u32;
+    if enosys {
+        let compat = in_compat_syscall(task);
+        let raw_nr = reg!(regs, orig_ax);
+        let (call, exits) = if compat {
+            let nr32 = u64::from(raw_nr as u32);
+            (nr32, nr32 == IA32_EXIT_NR || nr32 == IA32_EXIT_GROUP_NR)
+        } else {
+            (raw_nr, raw_nr == EXIT_NR || raw_nr == EXIT_GROUP_NR)
+        };
+        // SECCOMP_RET_KILL_THREAD in a process with other threads: do_exit(SIGSYS) inside the
+        // seccomp check, before sys_exit: this is the call's only trace.
+        let seccomp =
+            !exits && exit_code & 0x7f == SIGSYS && (compat || raw_nr < MAX_SYSCALL_NR as u64);
+        if exits || seccomp {
+            nr = call as i32;
+            args = call_args(regs, compat);
+            let sc = if compat {
+                syscall_flags32(call)
+            } else {
+                syscall_flags(call)
+            };
             if sc & SC_TRACE != 0 {
                 flags |= FLAG_IN_SYSCALL;
-            }
-        } else if enosys && exit_code & 0x7f == SIGSYS && regs.orig_ax < MAX_SYSCALL_NR as u64 {
-            // As above, for a 64-bit call.
-            nr = regs.orig_ax as i32;
-            args = regs.args();
-            if syscall_flags(regs.orig_ax) & SC_TRACE != 0 {
-                flags |= FLAG_IN_SYSCALL | FLAG_EXIT_SECCOMP;
+                if compat {
+                    flags |= FLAG_EXIT_COMPAT;
+                }
+                if seccomp {
+                    flags |= FLAG_EXIT_SECCOMP;
+                }
             }
         }
     }
-    let event = ExitEvent {
-        kind: KIND_EXIT,
-        flags,
-        // SAFETY: helper without preconditions.
-        ts_ns: unsafe { bpf_ktime_get_ns() },
-        tgid,
-        tid,
-        exit_code,
-        nr,
-        args,
-        pad: [0; 2],
+    let mut event = core::mem::MaybeUninit::<ExitEvent>::uninit();
+    let at = event.as_mut_ptr();
+    // SAFETY: every field of `event` is written here, `pad` word by word (see `zero_words`).
+    let event = unsafe {
+        core::ptr::addr_of_mut!((*at).kind).write(KIND_EXIT);
+        core::ptr::addr_of_mut!((*at).flags).write(flags);
+        core::ptr::addr_of_mut!((*at).ts_ns).write(bpf_ktime_get_ns());
+        core::ptr::addr_of_mut!((*at).tgid).write(tgid);
+        core::ptr::addr_of_mut!((*at).tid).write(tid);
+        core::ptr::addr_of_mut!((*at).exit_code).write(exit_code);
+        core::ptr::addr_of_mut!((*at).nr).write(nr);
+        core::ptr::addr_of_mut!((*at).args).write(args);
+        zero_words(core::ptr::addr_of_mut!((*at).pad));
+        // A reference, not a copy (a copy of a struct with a zero array is a `memset` again).
+        event.assume_init_ref()
     };
     // A record carrying the thread's exit or exit_group row loses that row: a syscall.
     let kind = if flags & FLAG_IN_SYSCALL != 0 {
@@ -1169,7 +1173,7 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
     // SAFETY: plain read of a `.rodata` global.
     if unsafe { core::ptr::read_volatile(&TEST_LOSE_EXITS) } != 0 {
         count_lost(kind);
-    } else if flush_gap(kind).is_ok() && EVENTS.output::<ExitEvent>(&event, 0).is_err() {
+    } else if flush_gap(kind).is_ok() && EVENTS.output::<ExitEvent>(event, 0).is_err() {
         // (The gap is written here, once the record's kind is known, and the filter below is
         // updated whatever happens to the record.)
         count_lost(kind);
