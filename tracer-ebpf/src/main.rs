@@ -551,8 +551,10 @@ fn try_sys_enter(ctx: &BtfTracePointContext) -> Result<i32, i32> {
         nr: raw_nr as i32,
         path_len: 0,
         ts_ns: now,
-        duration_ns: 0,
-        ret: 0,
+        // Zeros the compiler cannot see, or the two adjacent ones become a `memset` call (see
+        // `zero_words`).
+        duration_ns: core::hint::black_box(0),
+        ret: core::hint::black_box(0),
         args,
     };
     if !write_data(KIND_ENTRY_DATA, head, &args, path, path2, sock, sc) && !slot.is_null() {
