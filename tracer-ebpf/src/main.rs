@@ -860,13 +860,20 @@ fn write_data(
     // program by another on the same CPU touching SCRATCH: only this one does).
     let scratch = unsafe { &mut *scratch };
     scratch.head.event = SyscallEvent { kind, ..head };
-    // `len`, `what` and `status`: 16 bytes, two words.
+    // `len`, `what` and `status`: the head's last 16 bytes, two words from an 8-byte offset.
+    const TAIL: usize = core::mem::offset_of!(SyscallDataHead, len);
     const _: () = assert!(
-        core::mem::size_of::<SyscallDataHead>() == core::mem::size_of::<SyscallEvent>() + 16
+        TAIL % 8 == 0 && TAIL + 16 == core::mem::size_of::<SyscallDataHead>(),
+        "len, what and status are the head's two last words"
     );
-    // SAFETY: the two words after `event` are `len`, `what` and `status` (asserted above; the
-    // struct is `repr(C)` and `event` 8-byte aligned).
-    zero_words(unsafe { core::ptr::addr_of_mut!(scratch.head.len).cast::<[u64; 2]>() });
+    // SAFETY: a pointer to the whole head, so both words are inside what it may write
+    // (asserted above).
+    zero_words(unsafe {
+        core::ptr::addr_of_mut!(scratch.head)
+            .cast::<u8>()
+            .add(TAIL)
+            .cast::<[u64; 2]>()
+    });
     // SAFETY: `data` is 2 * DATA_SLOT_BYTES long: two slot-sized halves.
     let (slot0, slot1) = unsafe {
         let base = scratch.data.as_mut_ptr();

@@ -288,7 +288,8 @@ fn summarize(samples: &[Sample], untraced: &[Sample], lost: u64) -> Row {
     let inproc: Vec<f64> = samples.iter().filter_map(|s| s.inproc_s).collect();
     let pairs = || samples.iter().zip(untraced);
     let paired_inproc: Vec<f64> = pairs()
-        .filter_map(|(s, u)| s.inproc_s.zip(u.inproc_s).map(|(a, b)| a / b))
+        .filter_map(|(s, u)| s.inproc_s.zip(u.inproc_s).filter(|&(_, b)| b > 0.0))
+        .map(|(a, b)| a / b)
         .collect();
     Row {
         wall: median(samples.iter().map(|s| s.wall_s).collect()),
