@@ -318,14 +318,7 @@ fn unm_sets_grouped_by_their_folders() {
     ));
     // The set's notes and its mapping file (a list of names) are not traces.
     assert_eq!(s.skipped.files, 2);
-    assert_eq!(
-        s.skipped
-            .by_kind
-            .iter()
-            .map(|(k, n)| (k.as_str(), *n))
-            .collect::<Vec<_>>(),
-        [("(none)", 1), ("map", 1)]
-    );
+    assert_eq!(s.skipped.kinds(), [("(none)", 1), ("map", 1)]);
     let (sys, procs, runs_file) = files(&out, "unm");
     assert_eq!(
         (sys.as_path(), procs.file_name(), runs_file.file_name()),

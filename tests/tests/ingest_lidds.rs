@@ -51,14 +51,7 @@ fn lid_ds_2021_scenario_of_zipped_recordings() {
     let s = ingest(&config(Format::LidDs, &scenario, &out));
     // Each recording's pcap and resource statistics, and the loader's leftover json.
     assert_eq!(s.skipped.files, 9);
-    assert_eq!(
-        s.skipped
-            .by_kind
-            .iter()
-            .map(|(k, n)| (k.as_str(), *n))
-            .collect::<Vec<_>>(),
-        [("json", 1), ("pcap", 4), ("res", 4)]
-    );
+    assert_eq!(s.skipped.kinds(), [("json", 1), ("pcap", 4), ("res", 4)]);
     let (sys, procs, runs_file) = files(&out, "CVE-2017-7529");
     let runs = read_runs(&runs_file);
     let normal = |id, split| [Some(id), Some(split), Some("normal"), None, Some(split)];
@@ -229,11 +222,7 @@ fn lid_ds_2021_recordings_as_extracted_keep_their_labels() {
     let out = dir.path().join("extracted");
     let s = ingest(&config(Format::LidDs, &extracted, &out));
     assert_eq!(
-        s.skipped
-            .by_kind
-            .iter()
-            .map(|(k, n)| (k.as_str(), *n))
-            .collect::<Vec<_>>(),
+        s.skipped.kinds(),
         [("json", 1), ("pcap", 4), ("res", 4)],
         "the recordings' .json are read as labels; only the loader's leftover is skipped"
     );

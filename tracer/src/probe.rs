@@ -230,6 +230,17 @@ pub struct Probe {
     set: TracedSet,
 }
 
+/// `TRACED`, the traced-process set's authority, as a typed map.
+fn traced_map(ebpf: &mut Ebpf) -> Result<HashMap<&mut MapData, u32, u32>, ProbeError> {
+    let map = ebpf
+        .map_mut("TRACED")
+        .ok_or(ProbeError::MissingMap("TRACED"))?;
+    HashMap::try_from(map).map_err(|source| ProbeError::Map {
+        name: "TRACED",
+        source,
+    })
+}
+
 /// Bytes of `TRACED_SET`: one per thread group id below PID_MAX_LIMIT.
 const TRACED_SET_BYTES: usize = TRACED_SET_PAGE as usize * TRACED_SET_PAGES as usize;
 
@@ -290,6 +301,17 @@ impl TracedSet {
                 unsafe { std::sync::atomic::AtomicU8::from_ptr(self.bytes.as_ptr().add(at)) };
             byte.store(u8::from(traced), std::sync::atomic::Ordering::Relaxed);
         }
+    }
+
+    /// Whether `tgid`'s byte is set.
+    #[cfg(test)]
+    fn get(&self, tgid: u32) -> bool {
+        let at = tgid as usize;
+        // SAFETY: inside the mapping, read as `set` writes.
+        at < TRACED_SET_BYTES
+            && unsafe { std::sync::atomic::AtomicU8::from_ptr(self.bytes.as_ptr().add(at)) }
+                .load(std::sync::atomic::Ordering::Relaxed)
+                != 0
     }
 
     /// Whether no byte is set (read word by word: about a quarter of a millisecond).
@@ -499,14 +521,7 @@ impl Probe {
     }
 
     fn traced(&mut self) -> Result<HashMap<&mut MapData, u32, u32>, ProbeError> {
-        let map = self
-            .ebpf
-            .map_mut("TRACED")
-            .ok_or(ProbeError::MissingMap("TRACED"))?;
-        HashMap::try_from(map).map_err(|source| ProbeError::Map {
-            name: "TRACED",
-            source,
-        })
+        traced_map(&mut self.ebpf)
     }
 
     /// Starts recording process `tgid` (all its threads) and, from now on, its new children.
@@ -553,15 +568,7 @@ impl Probe {
     ) -> Result<(), ProbeError> {
         let now = std::time::Instant::now();
         let set = &self.set;
-        let map = self
-            .ebpf
-            .map_mut("TRACED")
-            .ok_or(ProbeError::MissingMap("TRACED"))?;
-        let mut traced: HashMap<&mut MapData, u32, u32> =
-            HashMap::try_from(map).map_err(|source| ProbeError::Map {
-                name: "TRACED",
-                source,
-            })?;
+        let mut traced = traced_map(&mut self.ebpf)?;
         let dying: Vec<u32> = traced
             .iter()
             .filter_map(Result::ok)
@@ -653,8 +660,7 @@ impl Probe {
     }
 
     /// Whether the maps are as a fresh load leaves them: nothing traced (in `TRACED` or its
-    /// mirror), nothing lost, no gap
-    /// pending, no process unfollowed (see `capture::Session`). False when a map cannot be read.
+    /// mirror), nothing lost, no gap pending, no process unfollowed (see `capture::Session`). False when a map cannot be read.
     pub fn is_fresh(&mut self) -> bool {
         self.traced_pids().is_ok_and(|t| t.is_empty())
             && self.set.is_empty()
@@ -746,15 +752,25 @@ mod tests {
             probe.trace_pid(id).expect("trace");
         }
         let at = probe.set.bytes.as_ptr() as usize;
-        // SAFETY: reads inside the mapping.
-        let byte = |id: u32| unsafe { std::ptr::read_volatile((at as *const u8).add(id as usize)) };
+        let byte = |probe: &Probe, id: u32| u8::from(probe.set.get(id));
         for &id in &ids {
-            assert_eq!(byte(id), 1, "{id} is in the set");
+            assert_eq!(byte(&probe, id), 1, "{id} is in the set");
         }
-        assert_eq!(byte(edge - 2) + byte(edge + 2), 0, "neighbours untouched");
+        assert_eq!(
+            byte(&probe, edge - 2) + byte(&probe, edge + 2),
+            0,
+            "neighbours untouched"
+        );
         assert!(!probe.is_fresh());
         probe.untrace(edge).expect("untrace");
-        assert_eq!((byte(edge - 1), byte(edge), byte(edge + 1)), (1, 0, 1));
+        assert_eq!(
+            (
+                byte(&probe, edge - 1),
+                byte(&probe, edge),
+                byte(&probe, edge + 1)
+            ),
+            (1, 0, 1)
+        );
         // A byte set without its key (as a program would leave a stale one) is not fresh.
         probe.untrace_all().expect("untrace all");
         assert!(probe.is_fresh(), "{:?}", probe.traced_pids());

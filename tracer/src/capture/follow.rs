@@ -412,38 +412,32 @@ impl<'a> Follower<'a> {
     }
 }
 
+/// A non-blocking `waitid` on our child `pid` for the state changes `options` names: whether
+/// it reported one; `None` when the child is gone (reaped elsewhere).
+fn child_changed(pid: libc::pid_t, options: libc::c_int) -> Option<bool> {
+    // SAFETY: an all-zero siginfo_t is valid; the kernel fills it.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a non-blocking wait on our own child.
+    let got = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            options | libc::WNOHANG,
+        )
+    };
+    // SAFETY: filled by the kernel (zero when no child has changed state).
+    (got == 0).then(|| unsafe { info.si_pid() } == pid)
+}
+
 /// Whether our child `pid` has ended, without reaping it (`WNOWAIT`: it stays a zombie, its pid
 /// taken). A child that is gone (reaped elsewhere) counts as ended too: the wait that follows
 /// says so.
 fn ended(pid: libc::pid_t) -> bool {
-    // SAFETY: an all-zero siginfo_t is valid; the kernel fills it.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: a non-blocking wait on our own child that leaves it waitable.
-    let got = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        )
-    };
-    // SAFETY: filled by the kernel (zero when no child has changed state).
-    got < 0 || unsafe { info.si_pid() } == pid
+    child_changed(pid, libc::WEXITED | libc::WNOWAIT).unwrap_or(true)
 }
 
 /// Whether our child `pid` has just stopped (a stop not reported before; consumes the report).
 fn stopped_now(pid: libc::pid_t) -> bool {
-    // SAFETY: as in `ended`.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: a non-blocking wait on our own child for stops only.
-    let got = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WSTOPPED | libc::WNOHANG,
-        )
-    };
-    // SAFETY: as in `ended`.
-    got == 0 && unsafe { info.si_pid() } == pid
+    child_changed(pid, libc::WSTOPPED) == Some(true)
 }

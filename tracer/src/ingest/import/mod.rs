@@ -125,6 +125,11 @@ pub struct Skipped {
 }
 
 impl Skipped {
+    /// Files skipped per kind, in kind order.
+    pub fn kinds(&self) -> Vec<(&str, u64)> {
+        self.by_kind.iter().map(|(k, n)| (k.as_str(), *n)).collect()
+    }
+
     /// Counts one skipped file named `name`.
     pub(crate) fn add(&mut self, name: &str) {
         let ext = tree::extension(name);
