@@ -634,8 +634,23 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     if sc & SC_TRACE == 0 {
         return Ok(0);
     }
-    // SAFETY: helper without preconditions.
-    let now = unsafe { bpf_ktime_get_ns() };
+    // SAFETY: plain reads of `.rodata` globals.
+    let (durations, entry_paths) = unsafe {
+        (
+            core::ptr::read_volatile(&WANT_DURATIONS) != 0,
+            core::ptr::read_volatile(&ENTRY_PATHS) != 0,
+        )
+    };
+    // The exit time, now only when an entry time is compared with it. Otherwise the record is
+    // stamped once, as it enters the ring (below, and in `write_data`): one clock read a call
+    // (a serialising TSC read, a few percent of a file-walking workload's time) where there
+    // were two on every path record.
+    let now = if durations || entry_paths {
+        // SAFETY: helper without preconditions.
+        unsafe { bpf_ktime_get_ns() }
+    } else {
+        0
+    };
     if (ERESTART_FIRST..=ERESTART_LAST).contains(&ret) || ret == NEG_EINTR {
         // Rare path: was the call cut short because the thread is being killed?
         let off = offsets();
@@ -668,13 +683,6 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     }
     let mut ts_ns = now;
     let mut duration_ns = 0;
-    // SAFETY: plain reads of `.rodata` globals.
-    let (durations, entry_paths) = unsafe {
-        (
-            core::ptr::read_volatile(&WANT_DURATIONS) != 0,
-            core::ptr::read_volatile(&ENTRY_PATHS) != 0,
-        )
-    };
     // Whether sys_enter saw this call (seccomp-stopped calls skip it) and wrote its arguments
     // (bit 0 of the entry time clear).
     let mut entered = false;
@@ -728,6 +736,13 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     }
     let head = SyscallEvent { flags, ..head };
     if path_arg | path2_arg | sock_arg == 0 {
+        let head = if now == 0 {
+            // SAFETY: helper without preconditions.
+            let ts_ns = unsafe { bpf_ktime_get_ns() };
+            SyscallEvent { ts_ns, ..head }
+        } else {
+            head
+        };
         match EVENTS.reserve::<SyscallEvent>(0) {
             Some(mut entry) => {
                 entry.write(head);

@@ -15,6 +15,12 @@
 //! Contenders: `tracer record`, `tracer record -T`, Debian's `perf trace -o` and `strace -f -o`
 //! (installed here from Debian's packages), and `bpftrace` printing every call of the storm to a
 //! file, with the share of calls it lost.
+//!
+//! One more row, `tracer hook`, is the floor of any tracer built on the syscall tracepoints:
+//! the same programs attached and following the workload, with every call filtered out
+//! (`-e trace=vhangup`, a call none of the workloads makes). Once anything is attached there,
+//! every syscall on the machine takes the kernel's slow path into the tracepoint; that row
+//! measures it, and the tracer's added time is split into it and what recording adds.
 
 use std::{
     io::Read as _,
@@ -110,6 +116,9 @@ struct Workload {
     inproc_target: Option<f64>,
 }
 
+/// The name of the floor row (see the module's documentation).
+const HOOK: &str = "tracer hook";
+
 /// A way to run a workload.
 struct Contender {
     name: &'static str,
@@ -193,7 +202,8 @@ fn workloads(root: &Path, storm: &Path, calls: u64) -> Vec<Workload> {
             )),
             key: Some("work_ns"),
             whole_target: None,
-            inproc_target: Some(1.10),
+            // No ratio target on the build: it is measured against perf trace.
+            inproc_target: None,
         },
     ]
 }
@@ -225,6 +235,18 @@ fn contenders(
             prefix: vec![
                 t.clone(),
                 "record".into(),
+                "-o".into(),
+                o.clone(),
+                "--".into(),
+            ],
+        },
+        Contender {
+            name: HOOK,
+            prefix: vec![
+                t.clone(),
+                "record".into(),
+                "-e".into(),
+                "trace=vhangup".into(),
                 "-o".into(),
                 o.clone(),
                 "--".into(),
@@ -282,6 +304,23 @@ struct Row {
     paired_wall: f64,
     /// The same for the in-process time.
     paired_inproc: Option<f64>,
+    /// First and third quartiles of the per-round in-process ratios: how far the machine's
+    /// noise spreads them.
+    paired_inproc_iqr: Option<(f64, f64)>,
+}
+
+/// First and third quartiles of `v` (linear interpolation between order statistics).
+fn quartiles(mut v: Vec<f64>) -> Option<(f64, f64)> {
+    if v.len() < 2 {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let x = q * (v.len() - 1) as f64;
+        let (lo, hi) = (x.floor() as usize, x.ceil() as usize);
+        v[lo] + (v[hi] - v[lo]) * (x - lo as f64)
+    };
+    Some((at(0.25), at(0.75)))
 }
 
 fn summarize(samples: &[Sample], untraced: &[Sample], lost: u64) -> Row {
@@ -298,6 +337,7 @@ fn summarize(samples: &[Sample], untraced: &[Sample], lost: u64) -> Row {
         inproc: (!inproc.is_empty()).then(|| median(inproc)),
         lost,
         paired_wall: median(pairs().map(|(s, u)| s.wall_s / u.wall_s).collect()),
+        paired_inproc_iqr: quartiles(paired_inproc.clone()),
         paired_inproc: (!paired_inproc.is_empty()).then(|| median(paired_inproc)),
     }
 }
@@ -403,9 +443,26 @@ fn print_tables(w: &Workload, cs: &[Contender], rows: &[Row]) -> bool {
             println!(
                 "  tracer, paired (median of per-round ratios to the untraced run): wall {:.2}x{}",
                 r.paired_wall,
-                r.paired_inproc
-                    .map_or(String::new(), |v| format!(", in-process {v:.2}x"))
+                r.paired_inproc.map_or(String::new(), |v| format!(
+                    ", in-process {v:.2}x{}",
+                    r.paired_inproc_iqr
+                        .map_or(String::new(), |(a, b)| format!(" (IQR {a:.2}-{b:.2})"))
+                ))
             );
+            let hook = cs.iter().position(|c| c.name == HOOK).map(|i| &rows[i + 1]);
+            if let Some((t, h)) = r
+                .paired_inproc
+                .zip(hook.and_then(|h| h.paired_inproc))
+                .filter(|&(t, _)| t > 1.0)
+            {
+                let hook_share = ((h - 1.0) / (t - 1.0)).clamp(0.0, 1.0);
+                println!(
+                    "  of the tracer's added in-process time (paired): the hook itself {:.0}% \
+                     ({h:.2}x), recording {:.0}%",
+                    hook_share * 100.0,
+                    (1.0 - hook_share) * 100.0
+                );
+            }
             let whole_ok = match (w.whole_target, w.key) {
                 (Some(t), None) => r.wall <= t,
                 (Some(t), Some(_)) => r.paired_wall <= t,
