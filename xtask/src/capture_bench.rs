@@ -20,7 +20,10 @@
 //! the same programs attached and following the workload, with every call filtered out
 //! (`-e trace=vhangup`, a call none of the workloads makes). Once anything is attached there,
 //! every syscall on the machine takes the kernel's slow path into the tracepoint; that row
-//! measures it, and the tracer's added time is split into it and what recording adds.
+//! measures it, and the tracer's added time is split into it and what recording adds. The
+//! ratio of the tracer to the hook, round by round, is the cost of recording itself: both runs
+//! are traced, so it moves much less with the machine's state than either ratio to the
+//! untraced run does.
 
 use std::{
     io::Read as _,
@@ -307,6 +310,8 @@ struct Row {
     /// First and third quartiles of the per-round in-process ratios: how far the machine's
     /// noise spreads them.
     paired_inproc_iqr: Option<(f64, f64)>,
+    /// Each round's in-process time (`None` where the workload printed none), in round order.
+    inproc_rounds: Vec<Option<f64>>,
 }
 
 /// First and third quartiles of `v` (linear interpolation between order statistics).
@@ -338,6 +343,7 @@ fn summarize(samples: &[Sample], untraced: &[Sample], lost: u64) -> Row {
         lost,
         paired_wall: median(pairs().map(|(s, u)| s.wall_s / u.wall_s).collect()),
         paired_inproc_iqr: quartiles(paired_inproc.clone()),
+        inproc_rounds: samples.iter().map(|s| s.inproc_s).collect(),
         paired_inproc: (!paired_inproc.is_empty()).then(|| median(paired_inproc)),
     }
 }
@@ -462,6 +468,25 @@ fn print_tables(w: &Workload, cs: &[Contender], rows: &[Row]) -> bool {
                     hook_share * 100.0,
                     (1.0 - hook_share) * 100.0
                 );
+            }
+            // What recording costs over the kernel's own hook, round by round: both runs are
+            // traced, so the machine's state of the moment (which moves the hook's own ratio
+            // by a fifth between hours here) weighs on both alike.
+            if let Some(h) = hook {
+                let over: Vec<f64> = r
+                    .inproc_rounds
+                    .iter()
+                    .zip(&h.inproc_rounds)
+                    .filter_map(|(t, h)| t.zip(*h).filter(|&(_, h)| h > 0.0))
+                    .map(|(t, h)| t / h)
+                    .collect();
+                if let Some((a, b)) = quartiles(over.clone()) {
+                    println!(
+                        "  recording over the hook (tracer / tracer hook, paired in-process): \
+                         {:.2}x (IQR {a:.2}-{b:.2})",
+                        median(over)
+                    );
+                }
             }
             let whole_ok = match (w.whole_target, w.key) {
                 (Some(t), None) => r.wall <= t,
