@@ -242,7 +242,15 @@ pub struct SyscallSink {
     duration: Int64Builder,
     pid: Vec<i32>,
     tid: Vec<i32>,
-    comm: StringDictionaryBuilder<Int32Type>,
+    /// Per row, its `comm`'s key into `comm_names` (-1: null).
+    comm_keys: Vec<i32>,
+    /// The batch's distinct process names, in order of first use.
+    comm_names: Vec<String>,
+    /// Keys of `comm_names`.
+    comm_index: KeyMap<String, i32>,
+    /// The key of the last row's name: rows come in runs of one thread's calls, so a row's name
+    /// is nearly always its predecessor's, found with one compare instead of a hash.
+    comm_last: i32,
     syscall_keys: Vec<i32>,
     syscall_names: Vec<String>,
     /// Dictionary keys of the syscall names, with the crate's fast hasher: one lookup per row.
@@ -311,6 +319,14 @@ pub(crate) fn writer_properties(kv: Vec<KeyValue>) -> WriterProperties {
         .set_created_by(format!("syscall-tracer {}", env!("CARGO_PKG_VERSION")))
         .set_key_value_metadata(Some(kv))
         .build()
+}
+
+/// The rows of `v`, leaving it empty with room for the next batch's (a taken vector's buffer
+/// goes into an Arrow array; growing a new one from nothing again cost a dozen reallocations and
+/// copies per column per batch).
+fn fresh<T>(v: &mut Vec<T>) -> Vec<T> {
+    let room = v.len().max(BATCH_ROWS);
+    std::mem::replace(v, Vec::with_capacity(room))
 }
 
 fn constant_dictionary(value: Option<&str>, rows: usize) -> ArrayRef {
@@ -501,7 +517,10 @@ impl SyscallSink {
             duration: Int64Builder::with_capacity(BATCH_ROWS),
             pid: Vec::with_capacity(BATCH_ROWS),
             tid: Vec::with_capacity(BATCH_ROWS),
-            comm: StringDictionaryBuilder::new(),
+            comm_keys: Vec::with_capacity(BATCH_ROWS),
+            comm_names: Vec::new(),
+            comm_index: KeyMap::default(),
+            comm_last: -1,
             syscall_keys: Vec::with_capacity(BATCH_ROWS),
             syscall_names: Vec::new(),
             syscall_index: KeyMap::default(),
@@ -663,12 +682,11 @@ impl SyscallSink {
         self.duration.append_option(row.duration_ns);
         self.pid.push(row.pid);
         self.tid.push(row.tid);
-        match row.comm {
-            Some(c) => {
-                self.comm.append_value(c);
-            }
-            None => self.comm.append_null(),
-        }
+        let comm = match row.comm {
+            Some(c) => self.comm_key(c),
+            None => -1,
+        };
+        self.comm_keys.push(comm);
         self.syscall_keys.push(key.0);
         self.nr.push(row.nr);
         match row.args {
@@ -687,6 +705,40 @@ impl SyscallSink {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// The batch's key of process name `name`, added to its names if new.
+    fn comm_key(&mut self, name: &str) -> i32 {
+        if let Some(last) = self.comm_names.get(self.comm_last as usize)
+            && last == name
+        {
+            return self.comm_last;
+        }
+        let key = match self.comm_index.get(name) {
+            Some(&k) => k,
+            None => {
+                let k = self.comm_names.len() as i32;
+                self.comm_names.push(name.to_string());
+                self.comm_index.insert(name.to_string(), k);
+                k
+            }
+        };
+        self.comm_last = key;
+        key
+    }
+
+    /// The `comm` column of the buffered rows; the next batch starts a new dictionary.
+    fn take_comm(&mut self) -> Result<DictionaryArray<Int32Type>, ArrowError> {
+        let keys = fresh(&mut self.comm_keys);
+        let keys: Int32Array = if keys.iter().all(|k| *k >= 0) {
+            Int32Array::from(keys)
+        } else {
+            keys.into_iter().map(|k| (k >= 0).then_some(k)).collect()
+        };
+        let names = StringArray::from_iter_values(self.comm_names.drain(..));
+        self.comm_index.clear();
+        self.comm_last = -1;
+        DictionaryArray::try_new(keys, Arc::new(names))
     }
 
     /// Continues the file with the rows of another run: the rows pushed so far are flushed as
@@ -750,7 +802,7 @@ impl SyscallSink {
             return Ok(());
         }
         let names = StringArray::from_iter_values(self.syscall_names.iter());
-        let keys = std::mem::take(&mut self.syscall_keys);
+        let keys = fresh(&mut self.syscall_keys);
         let keys = if keys.contains(&SyscallKey::NONE.0) {
             keys.into_iter().map(|k| (k >= 0).then_some(k)).collect()
         } else {
@@ -758,7 +810,7 @@ impl SyscallSink {
         };
         let syscall = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(names))
             .map_err(|e| self.arrow_err(e))?;
-        let args_valid = std::mem::take(&mut self.args_valid);
+        let args_valid = fresh(&mut self.args_valid);
         let nulls = if args_valid.iter().all(|v| *v) {
             None
         } else {
@@ -767,24 +819,24 @@ impl SyscallSink {
         let args = FixedSizeListArray::try_new(
             args_item_field(),
             ARG_COUNT,
-            Arc::new(UInt64Array::from(std::mem::take(&mut self.args))),
+            Arc::new(UInt64Array::from(fresh(&mut self.args))),
             nulls,
         )
         .map_err(|e| self.arrow_err(e))?;
-        let keys = std::mem::take(&mut self.run_keys);
+        let keys = fresh(&mut self.run_keys);
         let columns: Vec<ArrayRef> = vec![
             run_label_column(&self.runs, &keys, |r| Some(r.run_id.as_str())),
             run_label_column(&self.runs, &keys, |r| Some(r.source.as_str())),
             run_label_column(&self.runs, &keys, |r| r.scenario.as_deref()),
             run_label_column(&self.runs, &keys, |r| r.mode.as_deref()),
-            Arc::new(UInt64Array::from(std::mem::take(&mut self.seq))),
+            Arc::new(UInt64Array::from(fresh(&mut self.seq))),
             Arc::new(self.ts.finish()),
             Arc::new(self.duration.finish()),
-            Arc::new(Int32Array::from(std::mem::take(&mut self.pid))),
-            Arc::new(Int32Array::from(std::mem::take(&mut self.tid))),
-            Arc::new(self.comm.finish()),
+            Arc::new(Int32Array::from(fresh(&mut self.pid))),
+            Arc::new(Int32Array::from(fresh(&mut self.tid))),
+            Arc::new(self.take_comm().map_err(|e| self.arrow_err(e))?),
             Arc::new(syscall),
-            Arc::new(Int32Array::from(std::mem::take(&mut self.nr))),
+            Arc::new(Int32Array::from(fresh(&mut self.nr))),
             Arc::new(args),
             Arc::new(self.ret.finish()),
             Arc::new(self.paths.finish()),
@@ -792,10 +844,8 @@ impl SyscallSink {
         let mut columns = columns;
         if std::mem::take(&mut self.extras_active) {
             columns.extend([
-                Arc::new(
-                    abi_column(std::mem::take(&mut self.abi_keys))
-                        .map_err(|e| self.arrow_err(e))?,
-                ) as ArrayRef,
+                Arc::new(abi_column(fresh(&mut self.abi_keys)).map_err(|e| self.arrow_err(e))?)
+                    as ArrayRef,
                 Arc::new(self.paths2.finish()),
                 Arc::new(self.sock_family.finish()),
                 Arc::new(self.sock_addr.finish()),
