@@ -689,3 +689,79 @@ fn tiny_ring_counts_losses_in_the_file() {
     );
     assert!(stderr(&res).contains("lost"));
 }
+
+/// Default mode stamps each row once, with its exit time, as the record enters the ring: no
+/// row without a time, a thread's times never go back along `seq`, and a blocking call's row
+/// carries the time it returned. Across CPUs the ring's order and the clock may disagree by
+/// what an interrupt between the clock read and the ring slot takes (docs/DESIGN.md, `seq`):
+/// a few rows in a thousand, by microseconds, never by the length of a call.
+#[test]
+fn rows_are_stamped_at_exit_in_seq_order_within_each_thread() {
+    let cap = Capture::new("stamps");
+    // Two processes walking and reading at once (path and plain records from both CPUs), then
+    // a 300 ms sleep.
+    let script = "find /usr/include -type f -exec cat {} + >/dev/null & \
+                  find /usr/share/doc -type f -exec cat {} + >/dev/null 2>&1 & wait; sleep 0.3";
+    let res = cap.record(&["-q"], &["sh", "-c", script]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    assert_eq!(
+        cap.metadata().get(meta::EVENTS_LOST).map(String::as_str),
+        Some("0")
+    );
+    let rows = cap.syscalls();
+    assert!(
+        rows.len() > 10_000,
+        "both walks recorded: {} rows",
+        rows.len()
+    );
+    assert!(
+        rows.iter().filter(|r| r.path.is_some()).count() > 1_000,
+        "path rows among them"
+    );
+    let ts = |r: &SyscallRecord| r.ts_ns.filter(|t| *t > 0).expect("every row has its time");
+    let mut last_by_tid: HashMap<i32, i64> = HashMap::new();
+    let (mut inverted, mut worst) = (0usize, 0i64);
+    for pair in rows.windows(2) {
+        let (a, b) = (ts(&pair[0]), ts(&pair[1]));
+        if b < a {
+            inverted += 1;
+            worst = worst.max(a - b);
+        }
+    }
+    for r in &rows {
+        let t = ts(r);
+        if let Some(prev) = last_by_tid.insert(r.tid, t) {
+            assert!(
+                t >= prev,
+                "thread {}'s time goes back at seq {}: {prev} then {t}",
+                r.tid,
+                r.seq
+            );
+        }
+    }
+    assert!(
+        inverted * 100 < rows.len(),
+        "{inverted} of {} rows are stamped before their predecessor",
+        rows.len()
+    );
+    assert!(
+        worst < 100_000_000,
+        "a row is stamped {worst} ns before its predecessor: an early or stale clock read"
+    );
+    // The sleep's row: stamped when the call returned, 300 ms after the thread's previous row.
+    let sleep = rows
+        .iter()
+        .rposition(|r| r.syscall == "clock_nanosleep" || r.syscall == "nanosleep")
+        .expect("the sleep's row");
+    let tid = rows[sleep].tid;
+    let before = rows[..sleep]
+        .iter()
+        .rev()
+        .find(|r| r.tid == tid)
+        .expect("a row of the sleeping thread before its sleep");
+    let gap = ts(&rows[sleep]) - ts(before);
+    assert!(
+        gap >= 290_000_000,
+        "the sleep's row is stamped {gap} ns after the thread's previous one: not its exit time"
+    );
+}

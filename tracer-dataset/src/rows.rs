@@ -514,6 +514,40 @@ mod tests {
         ));
     }
 
+    /// `comm` keys are per batch, found by comparing with the last row's name: names that
+    /// alternate, repeat, go null and come back, across batches, read back row for row.
+    #[test]
+    fn comm_reads_back_row_for_row_across_batches() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sp = dir.path().join("c.parquet");
+        let mut s = SyscallSink::create(&sp, RunInfo::default(), &[]).expect("s");
+        let names = [
+            Some("sh"),
+            Some("cat"),
+            None,
+            Some("cat"),
+            Some("find"),
+            Some("sh"),
+        ];
+        let comm_of = |i: usize| names[(i / 3 + i % 2) % names.len()];
+        let rows = crate::sink::BATCH_ROWS * 2 + 123;
+        for i in 0..rows {
+            s.push(&SyscallRow {
+                seq: i as u64,
+                comm: comm_of(i),
+                syscall: "read",
+                ..SyscallRow::default()
+            })
+            .expect("push");
+        }
+        s.close().expect("close");
+        let back = read_syscalls(&sp).expect("read");
+        assert_eq!(back.len(), rows);
+        for (i, r) in back.iter().enumerate() {
+            assert_eq!(r.comm.as_deref(), comm_of(i), "row {i}");
+        }
+    }
+
     #[test]
     fn one_file_holds_several_runs() {
         let dir = tempfile::tempdir().expect("tempdir");
