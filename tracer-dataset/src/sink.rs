@@ -199,12 +199,64 @@ const ABIS: [&str; 5] = ["x86_64", "i386", "x32", "aarch64", "other"];
 
 /// The `abi` column of one batch from its keys into `ABIS` (-1: null).
 fn abi_column(keys: Vec<i32>) -> Result<DictionaryArray<Int32Type>, ArrowError> {
-    let keys: Int32Array = if keys.iter().all(|k| *k >= 0) {
+    DictionaryArray::try_new(
+        nullable_keys(keys),
+        Arc::new(StringArray::from_iter_values(ABIS)),
+    )
+}
+
+/// Dictionary keys from `keys`, where -1 stands for null.
+fn nullable_keys(keys: Vec<i32>) -> Int32Array {
+    if keys.iter().all(|k| *k >= 0) {
         Int32Array::from(keys)
     } else {
         keys.into_iter().map(|k| (k >= 0).then_some(k)).collect()
-    };
-    DictionaryArray::try_new(keys, Arc::new(StringArray::from_iter_values(ABIS)))
+    }
+}
+
+/// The values of a dictionary column: strings keyed in order of first use.
+#[derive(Default)]
+struct Names {
+    names: Vec<String>,
+    index: KeyMap<String, i32>,
+    /// The key found last. A column's consecutive rows mostly repeat a name (one thread's
+    /// calls, one process's name), found with one compare instead of a hash; any value is
+    /// safe, as the key is only taken when its name is the one asked for.
+    last: usize,
+}
+
+impl Names {
+    /// The key of `name`, added if new.
+    fn key(&mut self, name: &str) -> i32 {
+        if self.names.get(self.last).is_some_and(|n| n == name) {
+            return self.last as i32;
+        }
+        let key = match self.index.get(name) {
+            Some(&k) => k,
+            None => {
+                let k = self.names.len() as i32;
+                self.names.push(name.to_string());
+                self.index.insert(name.to_string(), k);
+                k
+            }
+        };
+        self.last = key as usize;
+        key
+    }
+
+    fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The names, by key.
+    fn values(&self) -> StringArray {
+        StringArray::from_iter_values(self.names.iter())
+    }
+
+    fn clear(&mut self) {
+        self.names.clear();
+        self.index.clear();
+    }
 }
 
 /// A builder of the `marks` column's lists, typed as `schema::marks_type`.
@@ -244,17 +296,11 @@ pub struct SyscallSink {
     tid: Vec<i32>,
     /// Per row, its `comm`'s key into `comm_names` (-1: null).
     comm_keys: Vec<i32>,
-    /// The batch's distinct process names, in order of first use.
-    comm_names: Vec<String>,
-    /// Keys of `comm_names`.
-    comm_index: KeyMap<String, i32>,
-    /// The key of the last row's name: rows come in runs of one thread's calls, so a row's name
-    /// is nearly always its predecessor's, found with one compare instead of a hash.
-    comm_last: i32,
+    /// The batch's process names (a new dictionary each batch).
+    comm_names: Names,
     syscall_keys: Vec<i32>,
-    syscall_names: Vec<String>,
-    /// Dictionary keys of the syscall names, with the crate's fast hasher: one lookup per row.
-    syscall_index: KeyMap<String, i32>,
+    /// The file's syscall names (one dictionary for every batch).
+    syscall_names: Names,
     nr: Vec<i32>,
     args: Vec<u64>,
     args_valid: Vec<bool>,
@@ -518,12 +564,9 @@ impl SyscallSink {
             pid: Vec::with_capacity(BATCH_ROWS),
             tid: Vec::with_capacity(BATCH_ROWS),
             comm_keys: Vec::with_capacity(BATCH_ROWS),
-            comm_names: Vec::new(),
-            comm_index: KeyMap::default(),
-            comm_last: -1,
+            comm_names: Names::default(),
             syscall_keys: Vec::with_capacity(BATCH_ROWS),
-            syscall_names: Vec::new(),
-            syscall_index: KeyMap::default(),
+            syscall_names: Names::default(),
             nr: Vec::with_capacity(BATCH_ROWS),
             args: Vec::with_capacity(BATCH_ROWS * ARG_COUNT as usize),
             args_valid: Vec::with_capacity(BATCH_ROWS),
@@ -581,13 +624,7 @@ impl SyscallSink {
     /// A producer that knows its names up front (the capture, by syscall number) looks each one
     /// up once and hands the key to `push_keyed`, so rows are not hashed by name.
     pub fn syscall_key(&mut self, name: &str) -> SyscallKey {
-        if let Some(k) = self.syscall_index.get(name) {
-            return SyscallKey(*k);
-        }
-        let k = self.syscall_names.len() as i32;
-        self.syscall_names.push(name.to_string());
-        self.syscall_index.insert(name.to_string(), k);
-        SyscallKey(k)
+        SyscallKey(self.syscall_names.key(name))
     }
 
     /// Appends one row; flushes a batch when `BATCH_ROWS` are buffered.
@@ -683,7 +720,7 @@ impl SyscallSink {
         self.pid.push(row.pid);
         self.tid.push(row.tid);
         let comm = match row.comm {
-            Some(c) => self.comm_key(c),
+            Some(c) => self.comm_names.key(c),
             None => -1,
         };
         self.comm_keys.push(comm);
@@ -707,37 +744,11 @@ impl SyscallSink {
         Ok(())
     }
 
-    /// The batch's key of process name `name`, added to its names if new.
-    fn comm_key(&mut self, name: &str) -> i32 {
-        if let Some(last) = self.comm_names.get(self.comm_last as usize)
-            && last == name
-        {
-            return self.comm_last;
-        }
-        let key = match self.comm_index.get(name) {
-            Some(&k) => k,
-            None => {
-                let k = self.comm_names.len() as i32;
-                self.comm_names.push(name.to_string());
-                self.comm_index.insert(name.to_string(), k);
-                k
-            }
-        };
-        self.comm_last = key;
-        key
-    }
-
     /// The `comm` column of the buffered rows; the next batch starts a new dictionary.
     fn take_comm(&mut self) -> Result<DictionaryArray<Int32Type>, ArrowError> {
-        let keys = fresh(&mut self.comm_keys);
-        let keys: Int32Array = if keys.iter().all(|k| *k >= 0) {
-            Int32Array::from(keys)
-        } else {
-            keys.into_iter().map(|k| (k >= 0).then_some(k)).collect()
-        };
-        let names = StringArray::from_iter_values(self.comm_names.drain(..));
-        self.comm_index.clear();
-        self.comm_last = -1;
+        let keys = nullable_keys(fresh(&mut self.comm_keys));
+        let names = self.comm_names.values();
+        self.comm_names.clear();
         DictionaryArray::try_new(keys, Arc::new(names))
     }
 
@@ -801,13 +812,8 @@ impl SyscallSink {
         if rows == 0 {
             return Ok(());
         }
-        let names = StringArray::from_iter_values(self.syscall_names.iter());
-        let keys = fresh(&mut self.syscall_keys);
-        let keys = if keys.contains(&SyscallKey::NONE.0) {
-            keys.into_iter().map(|k| (k >= 0).then_some(k)).collect()
-        } else {
-            Int32Array::from(keys)
-        };
+        let names = self.syscall_names.values();
+        let keys = nullable_keys(fresh(&mut self.syscall_keys));
         let syscall = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(names))
             .map_err(|e| self.arrow_err(e))?;
         let args_valid = fresh(&mut self.args_valid);

@@ -660,7 +660,8 @@ impl Probe {
     }
 
     /// Whether the maps are as a fresh load leaves them: nothing traced (in `TRACED` or its
-    /// mirror), nothing lost, no gap pending, no process unfollowed (see `capture::Session`). False when a map cannot be read.
+    /// mirror), nothing lost, no gap pending, no process unfollowed (see `capture::Session`).
+    /// False when a map cannot be read.
     pub fn is_fresh(&mut self) -> bool {
         self.traced_pids().is_ok_and(|t| t.is_empty())
             && self.set.is_empty()
