@@ -313,6 +313,53 @@ pub struct GapEvent {
 }
 const _: () = assert!(core::mem::size_of::<GapEvent>() == 56);
 
+/// Bytes of one element of the `RING_DATA` array: a chunk of a CPU's ring. A CPU's ring is
+/// `RING_CHUNK_BYTES` times its chunk count, or one smaller power of two in its first chunk.
+pub const RING_CHUNK_BYTES: u32 = 1 << 18;
+/// Bytes past each chunk that a record starting in it may run into: the ring's logical
+/// positions are contiguous, and a record is stored whole in the chunk where it starts (the
+/// next chunk's first bytes then go unused), so a program writes it with one bounded pointer.
+/// At least the largest record and its header.
+pub const RING_SLACK_BYTES: u32 = 12 << 10;
+/// Bytes before each record in a CPU's ring: its length (`u32`) and a reserved zero `u32`.
+pub const RING_HEADER_BYTES: u32 = 8;
+/// Largest record a program writes (a data record with both slots), so a reader can tell a
+/// damaged header from a record.
+pub const RING_MAX_RECORD_BYTES: u32 = 112 + 2 * DATA_SLOT_BYTES as u32;
+const _: () = assert!(RING_HEADER_BYTES + RING_MAX_RECORD_BYTES <= RING_SLACK_BYTES);
+const _: () = assert!(core::mem::size_of::<ExecEvent>() as u32 <= RING_MAX_RECORD_BYTES);
+
+/// One CPU's positions in its ring (`RING_POS`, an element per CPU): `head`, written by that
+/// CPU's programs only, is where the next record goes; `tail`, written by user space only, is
+/// the first byte not yet read. Each on a cache line of its own, so the producing CPU does not
+/// fetch the line the reader writes on every record. 128 bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RingPosition {
+    /// Bytes ever written (a logical position; the ring offset is it modulo the ring's size).
+    pub head: u64,
+    /// Reserved, zero.
+    pub pad_head: [u64; 7],
+    /// Bytes ever read.
+    pub tail: u64,
+    /// Reserved, zero.
+    pub pad_tail: [u64; 7],
+}
+const _: () = assert!(core::mem::size_of::<RingPosition>() == 128);
+
+/// Geometry of the per-CPU rings, written by the loader into the programs' `.rodata`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RingGeometry {
+    /// Bytes of each CPU's ring, minus one (its size is a power of two).
+    pub mask: u64,
+    /// `RING_DATA` elements per CPU: CPU `c`'s ring is elements `c * chunks ..`.
+    pub chunks: u32,
+    /// Reserved, zero.
+    pub pad: u32,
+}
+const _: () = assert!(core::mem::size_of::<RingGeometry>() == 16);
+
 /// Kernel structure offsets, read by the collector from the running kernel's BTF and written
 /// into the eBPF object's `.rodata` before loading (a small CO-RE of our own: aya's Rust eBPF
 /// side has no field relocations). All offsets in bytes.
@@ -361,4 +408,6 @@ mod pod {
     unsafe impl aya::Pod for super::ExitEvent {}
     unsafe impl aya::Pod for super::GapEvent {}
     unsafe impl aya::Pod for super::KernelOffsets {}
+    unsafe impl aya::Pod for super::RingPosition {}
+    unsafe impl aya::Pod for super::RingGeometry {}
 }

@@ -12,12 +12,21 @@
 //! runs in the parent before the child is first woken (kernel/fork.c: `trace_sched_process_fork`
 //! precedes `wake_up_new_task`), so a child is known before it can make its first syscall.
 //!
-//! Losses: a record that finds the ring full is counted (`LOST`) and opens or extends its CPU's
-//! pending gap (`GAPS`); the next program on that CPU that gets past its filter writes the gap
-//! as a `GapEvent` before its own record ([`flush_gap`]), so the stream says where records are
-//! missing. A record whose CPU's gap cannot be written yet is lost into the gap too, so none
-//! overtakes it. Tracepoint programs run with preemption disabled (include/linux/tracepoint.h
-//! `__DO_TRACE` takes `preempt_notrace`), so a CPU's gap has one writer at a time.
+//! Records go into per-CPU rings (`RING_DATA`, `RING_POS`), each written by its own CPU's
+//! programs only, without a lock: a record is written at its CPU's head and the head is moved
+//! past it ([`ring_reserve`], [`ring_commit`]). User space maps the rings and merges them by
+//! time. The kernel's BPF ring buffer takes a spin lock per reservation and shares its
+//! positions between all CPUs and the reader, about a third of a recorded call's cost on a
+//! syscall storm (docs/DESIGN.md).
+//!
+//! Losses: a record that finds its CPU's ring full is counted (`LOST`) and opens or extends
+//! that CPU's pending gap (`GAPS`); the next program on that CPU that gets past its filter
+//! writes the gap as a `GapEvent` before its own record ([`flush_gap`]), so the stream says
+//! where records are missing. A record whose CPU's gap cannot be written yet is lost into the
+//! gap too, so none overtakes it. Tracepoint programs run with preemption disabled
+//! (include/linux/tracepoint.h `__DO_TRACE` takes `preempt_notrace`; the syscall tracepoints,
+//! which may fault, disable it around each BPF program), so a CPU's gap and ring have one
+//! writer at a time.
 #![no_std]
 #![no_main]
 // The bpf target has atomic loads and stores only in `core::sync::atomic`; the add that
@@ -30,23 +39,25 @@
 
 use core::{
     intrinsics::{AtomicOrdering, atomic_xadd},
-    sync::atomic::AtomicU64,
+    sync::atomic::{AtomicU64, Ordering, compiler_fence},
 };
 
 use aya_ebpf::{
     bindings::{
         BPF_EXIST, BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_LOCAL_STORAGE_GET_F_CREATE,
-        BPF_RB_NO_WAKEUP, bpf_map_type::BPF_MAP_TYPE_TASK_STORAGE,
+        bpf_map_type::BPF_MAP_TYPE_TASK_STORAGE,
     },
     helpers::bpf_get_smp_processor_id,
     helpers::{
         bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_task_btf, bpf_ktime_get_ns,
         bpf_probe_read_kernel, bpf_probe_read_kernel_str_bytes, bpf_probe_read_user_buf,
         bpf_probe_read_user_str_bytes,
-        generated::{bpf_task_pt_regs, bpf_task_storage_get},
+        generated::{
+            bpf_probe_read_kernel as probe_read_kernel_raw, bpf_task_pt_regs, bpf_task_storage_get,
+        },
     },
     macros::{btf_tracepoint, map},
-    maps::{Array, HashMap, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, PerCpuArray},
     programs::BtfTracePointContext,
 };
 use tracer_common::{
@@ -56,10 +67,11 @@ use tracer_common::{
     FLAG_GAP_THREADS, FLAG_GROUP_DEAD, FLAG_HAS_DURATION, FLAG_IN_SYSCALL, FLAG_KILLED,
     FLAG_SECCOMP_KILL, FLAG_SECCOMP_TRAP, FLAG_X32, ForkEvent, GapEvent, KIND_ENTRY_DATA,
     KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_GAP, KIND_SYSCALL, KIND_SYSCALL_DATA, KernelOffsets,
-    LOST_KINDS, LOST_LIFECYCLE, LOST_SYSCALL, MAX_SYSCALL_NR, MAX_SYSCALL_NR32, SC_PATH_MASK,
-    SC_PATH_SHIFT, SC_PATH2_MASK, SC_PATH2_SHIFT, SC_SOCK_LEN_PTR, SC_SOCK_MASK, SC_SOCK_SHIFT,
-    SC_TRACE, SOCKADDR_BYTES, SyscallDataHead, SyscallEvent, TRACED_DYING, TRACED_LIVE,
-    TRACED_SET_PAGE, TRACED_SET_PAGES, X32_SYSCALL_BIT,
+    LOST_KINDS, LOST_LIFECYCLE, LOST_SYSCALL, MAX_SYSCALL_NR, MAX_SYSCALL_NR32, RING_CHUNK_BYTES,
+    RING_HEADER_BYTES, RING_SLACK_BYTES, RingGeometry, RingPosition, SC_PATH_MASK, SC_PATH_SHIFT,
+    SC_PATH2_MASK, SC_PATH2_SHIFT, SC_SOCK_LEN_PTR, SC_SOCK_MASK, SC_SOCK_SHIFT, SC_TRACE,
+    SOCKADDR_BYTES, SyscallDataHead, SyscallEvent, TRACED_DYING, TRACED_LIVE, TRACED_SET_PAGE,
+    TRACED_SET_PAGES, X32_SYSCALL_BIT,
 };
 
 /// x86_64 `struct pt_regs` (arch/x86/include/asm/ptrace.h): the user registers saved at kernel
@@ -161,9 +173,113 @@ static WANT_DURATIONS: u32 = 0;
 #[unsafe(no_mangle)]
 static ENTRY_PATHS: u32 = 0;
 
-/// Events to user space; sized by the loader (`--ring-bytes`).
+/// Geometry of the per-CPU rings, written by the loader (`--ring-bytes` divided among the
+/// CPUs).
+#[unsafe(no_mangle)]
+static RING_GEOMETRY: RingGeometry = RingGeometry {
+    mask: 0,
+    chunks: 0,
+    pad: 0,
+};
+
+/// Bytes of a `RING_DATA` element: a chunk and the slack a record starting in it may use.
+const RING_ELEMENT_BYTES: usize = (RING_CHUNK_BYTES + RING_SLACK_BYTES) as usize;
+
+/// The per-CPU rings' bytes: CPU `c` owns elements `c * chunks ..` (`RING_GEOMETRY`). Sized by
+/// the loader; mapped read-only by user space.
 #[map]
-static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 24, 0);
+static RING_DATA: Array<[u8; RING_ELEMENT_BYTES]> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+/// Per CPU, its ring's head (written here) and tail (written by user space). Sized by the
+/// loader to the possible CPUs.
+#[map]
+static RING_POS: Array<RingPosition> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+/// Room for a record of `size` bytes reserved in this CPU's ring: written at [`Slot::data`],
+/// then published with [`ring_commit`]. Tracepoint programs run with preemption disabled and
+/// none of ours runs in interrupt context, so between the two nothing else writes this ring.
+struct Slot {
+    /// The record's header; its bytes follow.
+    at: *mut u8,
+    /// This CPU's positions.
+    pos: *mut RingPosition,
+    /// The head past the record.
+    next: u64,
+}
+
+impl Slot {
+    /// Where the record's bytes go (8-aligned, with room for `size` bytes).
+    #[inline(always)]
+    fn data(&self) -> *mut u8 {
+        // SAFETY: the header is inside the element, and the record after it (`ring_reserve`).
+        unsafe { self.at.add(RING_HEADER_BYTES as usize) }
+    }
+}
+
+/// Reserves room for a record of `size` bytes (at most `RING_SLACK_BYTES` with its header) in
+/// this CPU's ring; `None` when the ring has no room (the caller counts the record lost).
+#[inline(always)]
+fn ring_reserve(size: u32) -> Option<Slot> {
+    // SAFETY: plain reads of a `.rodata` global (frozen: the verifier knows the values).
+    let (mask, chunks) = unsafe {
+        (
+            core::ptr::read_volatile(core::ptr::addr_of!(RING_GEOMETRY.mask)),
+            core::ptr::read_volatile(core::ptr::addr_of!(RING_GEOMETRY.chunks)),
+        )
+    };
+    // SAFETY: helper without preconditions.
+    let cpu = unsafe { bpf_get_smp_processor_id() };
+    let pos = RING_POS.get_ptr_mut(cpu)?;
+    // SAFETY: this CPU's element: `head` is written only here, on this CPU, with preemption
+    // disabled; `tail` is written by user space (volatile: read once, now).
+    let (head, tail) = unsafe {
+        (
+            core::ptr::read_volatile(core::ptr::addr_of!((*pos).head)),
+            core::ptr::read_volatile(core::ptr::addr_of!((*pos).tail)),
+        )
+    };
+    let need = u64::from((size + RING_HEADER_BYTES + 7) & !7);
+    if head.wrapping_sub(tail).wrapping_add(need) > mask + 1 {
+        return None;
+    }
+    let at = head & mask;
+    let element = cpu
+        .wrapping_mul(chunks)
+        .wrapping_add((at / u64::from(RING_CHUNK_BYTES)) as u32);
+    let base = RING_DATA.get_ptr_mut(element)?.cast::<u8>();
+    let offset = (at & u64::from(RING_CHUNK_BYTES - 1)) as usize;
+    Some(Slot {
+        // SAFETY: `offset` is below RING_CHUNK_BYTES, so the record and its header (at most
+        // RING_SLACK_BYTES) end inside the element.
+        at: unsafe { base.add(offset) },
+        pos,
+        next: head + need,
+    })
+}
+
+/// Publishes a record of `size` bytes written into `slot`: its header, then the head past it.
+#[inline(always)]
+fn ring_commit(slot: Slot, size: u32) {
+    // SAFETY: the header is the slot's first 8 bytes (8-aligned): the length, then a zero u32.
+    unsafe { core::ptr::write_volatile(slot.at.cast::<u64>(), u64::from(size)) };
+    // The record's bytes before the head that publishes them: the compiler keeps the order, and
+    // x86's stores are seen by other CPUs in program order (TSO), so the reader's acquire load
+    // of the head pairs with this store.
+    compiler_fence(Ordering::Release);
+    // SAFETY: this CPU's element (see `ring_reserve`).
+    unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!((*slot.pos).head), slot.next) };
+}
+
+/// Writes `value` as one record.
+#[inline(always)]
+fn ring_output<T: Copy>(value: &T) -> Result<(), ()> {
+    let size = core::mem::size_of::<T>() as u32;
+    let slot = ring_reserve(size).ok_or(())?;
+    // SAFETY: the slot has room for `size` bytes, 8-aligned (every record type is).
+    unsafe { core::ptr::write(slot.data().cast::<T>(), *value) };
+    ring_commit(slot, size);
+    Ok(())
+}
 
 /// Thread group ids under capture, `TRACED_LIVE` or `TRACED_DYING`. Preallocated (tracing
 /// programs may not allocate on older kernels), so its size is start-up time: 16,384 processes
@@ -206,12 +322,12 @@ struct DataScratch {
     data: [u8; 2 * DATA_SLOT_BYTES],
 }
 
-/// Per-CPU room to build a data record in (larger than the BPF stack), sent with
-/// `bpf_ringbuf_output` at its real length, so a short path costs a short record.
+/// Per-CPU room to build a data record in (larger than the BPF stack), copied into the ring at
+/// its real length, so a short path costs a short record.
 #[map]
 static SCRATCH: PerCpuArray<DataScratch> = PerCpuArray::with_max_entries(1, 0);
 
-/// Records that did not fit in the ring buffer, per CPU, per `LOST_*` kind.
+/// Records that did not fit in their CPU's ring, per CPU, per `LOST_*` kind.
 #[map]
 static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(LOST_KINDS, 0);
 
@@ -402,7 +518,7 @@ fn flush_gap(kind: u32) -> Result<(), i32> {
         // The pending gap is another CPU's.
         return Ok(());
     }
-    if EVENTS.output::<GapEvent>(&event, 0).is_err() {
+    if ring_output(&event).is_err() {
         count_lost(kind);
         return Err(0);
     }
@@ -743,12 +859,8 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
         } else {
             head
         };
-        match EVENTS.reserve::<SyscallEvent>(0) {
-            Some(mut entry) => {
-                entry.write(head);
-                entry.submit(BPF_RB_NO_WAKEUP as u64);
-            }
-            None => count_lost(LOST_SYSCALL),
+        if ring_output(&head).is_err() {
+            count_lost(LOST_SYSCALL);
         }
         return Ok(0);
     }
@@ -939,20 +1051,26 @@ fn write_data(
         return false;
     }
     if kind == KIND_SYSCALL_DATA && scratch.head.event.flags & FLAG_HAS_DURATION == 0 {
-        // The exit time as the record enters the ring, after the string reads: rows stay in
-        // time order with the rows other CPUs wrote meanwhile (`seq` is the ring's order).
+        // The exit time as the record enters the ring, after the string reads: each CPU's ring
+        // stays in time order, which the reader's merge of the CPUs' rings relies on.
         // SAFETY: helper without preconditions.
         scratch.head.event.ts_ns = unsafe { bpf_ktime_get_ns() };
     }
-    // SAFETY: `size` bytes from the start of the scratch value are inside it (checked above).
-    let bytes =
-        unsafe { core::slice::from_raw_parts(core::ptr::from_ref(scratch).cast::<u8>(), size) };
-    if EVENTS
-        .output::<[u8]>(bytes, BPF_RB_NO_WAKEUP as u64)
-        .is_err()
-    {
+    let size = size as u32;
+    let Some(slot) = ring_reserve(size) else {
         count_lost(LOST_SYSCALL);
-    }
+        return true;
+    };
+    // SAFETY: `size` bytes from the start of the scratch value are inside it (checked above),
+    // and the slot has room for them; the helper copies kernel memory without faulting.
+    unsafe {
+        probe_read_kernel_raw(
+            slot.data().cast(),
+            size,
+            core::ptr::from_ref(scratch).cast(),
+        )
+    };
+    ring_commit(slot, size);
     true
 }
 
@@ -1015,7 +1133,7 @@ fn try_sched_process_fork(ctx: &BtfTracePointContext) -> Result<i32, i32> {
         pad: 0,
     };
     // The gap goes after the filter update: a child is followed even when its record is lost.
-    if flush_gap(LOST_LIFECYCLE).is_ok() && EVENTS.output::<ForkEvent>(&event, 0).is_err() {
+    if flush_gap(LOST_LIFECYCLE).is_ok() && ring_output(&event).is_err() {
         count_lost(LOST_LIFECYCLE);
     }
     Ok(0)
@@ -1041,13 +1159,14 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     let task: *const u8 = ctx.arg(0);
     let old_pid: u64 = ctx.arg(1);
     let bprm: *const u8 = ctx.arg(2);
-    let Some(mut entry) = EVENTS.reserve::<ExecEvent>(0) else {
+    let size = core::mem::size_of::<ExecEvent>() as u32;
+    let Some(slot) = ring_reserve(size) else {
         count_lost(LOST_LIFECYCLE);
         return Ok(0);
     };
-    let event = entry.as_mut_ptr();
-    // SAFETY: `event` is reserved ring-buffer memory of the right size; kernel and user reads
-    // fault safely.
+    let event = slot.data().cast::<ExecEvent>();
+    // SAFETY: `event` is reserved ring memory of the right size, 8-aligned; kernel and user
+    // reads fault safely.
     unsafe {
         (*event).kind = KIND_EXEC;
         (*event).flags = 0;
@@ -1088,7 +1207,7 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<i32, i32> {
             }
         }
     }
-    entry.submit(0);
+    ring_commit(slot, size);
     Ok(0)
 }
 
@@ -1197,7 +1316,7 @@ fn try_sched_process_exit(_ctx: &BtfTracePointContext) -> Result<i32, i32> {
     // SAFETY: plain read of a `.rodata` global.
     if unsafe { core::ptr::read_volatile(&TEST_LOSE_EXITS) } != 0 {
         count_lost(kind);
-    } else if flush_gap(kind).is_ok() && EVENTS.output::<ExitEvent>(event, 0).is_err() {
+    } else if flush_gap(kind).is_ok() && ring_output(event).is_err() {
         // (The gap is written here, once the record's kind is known, and the filter below is
         // updated whatever happens to the record.)
         count_lost(kind);

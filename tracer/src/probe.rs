@@ -13,9 +13,9 @@ use aya::{
     programs::BtfTracePoint,
 };
 use tracer_common::{
-    GapEvent, KernelOffsets, LOST_KINDS, MAX_SYSCALL_NR, MAX_SYSCALL_NR32, SC_PATH_SHIFT,
-    SC_PATH2_SHIFT, SC_SOCK_LEN_PTR, SC_SOCK_SHIFT, SC_TRACE, TRACED_DYING, TRACED_LIVE,
-    TRACED_SET_PAGE, TRACED_SET_PAGES,
+    GapEvent, KernelOffsets, LOST_KINDS, MAX_SYSCALL_NR, MAX_SYSCALL_NR32, RING_CHUNK_BYTES,
+    RingGeometry, SC_PATH_SHIFT, SC_PATH2_SHIFT, SC_SOCK_LEN_PTR, SC_SOCK_SHIFT, SC_TRACE,
+    TRACED_DYING, TRACED_LIVE, TRACED_SET_PAGE, TRACED_SET_PAGES,
 };
 
 use tracer_dataset::Arch;
@@ -73,6 +73,9 @@ pub enum ProbeError {
     /// The requested ring size is not usable.
     #[error("--ring-bytes {0}: must be a power of two of at least 4096 bytes")]
     RingSize(u64),
+    /// The possible CPUs (one ring each) could not be read.
+    #[error("reading the possible CPUs from /sys/devices/system/cpu/possible")]
+    Cpus(#[source] std::io::Error),
 }
 
 /// What the kernel side records.
@@ -228,6 +231,60 @@ const VERIFY_ORDER: [&str; 5] = [
 pub struct Probe {
     ebpf: Ebpf,
     set: TracedSet,
+    rings: RingLayout,
+}
+
+/// How `--ring-bytes` is laid out as per-CPU rings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RingLayout {
+    /// Possible CPUs (`/sys/devices/system/cpu/possible`): one ring each.
+    pub cpus: u32,
+    /// Bytes of each CPU's ring (a power of two).
+    pub bytes: u64,
+    /// `RING_DATA` elements each CPU's ring takes.
+    pub chunks: u32,
+}
+
+impl RingLayout {
+    /// Smallest ring a CPU gets.
+    pub const MIN_BYTES: u64 = 4096;
+
+    /// `total` bytes divided among `cpus` rings: each the largest power of two at most its
+    /// share, and at least `MIN_BYTES`.
+    pub fn new(total: u64, cpus: u32) -> Self {
+        let cpus = cpus.max(1);
+        let share = (total / u64::from(cpus)).max(Self::MIN_BYTES);
+        let bytes = 1u64 << share.ilog2();
+        let chunks = bytes.div_ceil(u64::from(RING_CHUNK_BYTES)) as u32;
+        Self {
+            cpus,
+            bytes,
+            chunks,
+        }
+    }
+
+    /// Elements of the `RING_DATA` array.
+    pub fn elements(&self) -> u32 {
+        self.cpus * self.chunks
+    }
+
+    fn geometry(&self) -> RingGeometry {
+        RingGeometry {
+            mask: self.bytes - 1,
+            chunks: self.chunks,
+            pad: 0,
+        }
+    }
+}
+
+/// The per-CPU rings' maps, for the drain thread.
+pub struct RingMaps {
+    /// `RING_DATA`: the rings' bytes.
+    pub data: MapData,
+    /// `RING_POS`: each CPU's head and tail.
+    pub positions: MapData,
+    /// Their layout.
+    pub layout: RingLayout,
 }
 
 /// `TRACED`, the traced-process set's authority, as a typed map.
@@ -407,6 +464,9 @@ impl Probe {
         if ring < 4096 || !ring.is_power_of_two() {
             return Err(ProbeError::RingSize(ring));
         }
+        let cpus = aya::util::nr_cpus().map_err(|(_, e)| ProbeError::Cpus(e))?;
+        let rings = RingLayout::new(ring, u32::try_from(cpus).unwrap_or(u32::MAX));
+        let geometry = rings.geometry();
         let (flags, flags32, trace_unknown) = syscall_flags(config);
         let durations: u32 = config.durations.into();
         let entry_paths: u32 = config.entry_paths.into();
@@ -442,7 +502,9 @@ impl Probe {
             .override_global("SYSCALL_FLAGS32", &flags32, true)
             .override_global("TRACE_UNKNOWN", &trace_unknown, true)
             .override_global("TEST_LOSE_EXITS", &lose_exits, true)
-            .map_max_entries("EVENTS", config.ring_bytes)
+            .override_global("RING_GEOMETRY", &geometry, true)
+            .map_max_entries("RING_DATA", rings.elements())
+            .map_max_entries("RING_POS", rings.cpus)
             // ENTRY_TS is task storage, which aya does not wrap on the user side; we never
             // touch it from here.
             .allow_unsupported_maps()
@@ -459,7 +521,11 @@ impl Probe {
             }
             None => return Err(ProbeError::MissingMap("TRACED_SET")),
         };
-        let mut probe = Self { ebpf: loaded, set };
+        let mut probe = Self {
+            ebpf: loaded,
+            set,
+            rings,
+        };
         let targets: Vec<(&str, u32)> = targets.iter().map(|(n, id)| (n.as_str(), *id)).collect();
         let btf = AyaBtf::parse(&btf::typedefs_only(&targets), Endianness::default())
             .map_err(ProbeError::AyaBtf)?;
@@ -597,16 +663,23 @@ impl Probe {
         Ok(())
     }
 
-    /// Takes the ring buffer map for the drain thread.
-    pub fn take_ring(&mut self) -> Result<MapData, ProbeError> {
-        match self.ebpf.take_map("EVENTS") {
-            Some(Map::RingBuf(data)) => Ok(data),
+    /// Takes the per-CPU rings' maps for the drain thread.
+    pub fn take_ring(&mut self) -> Result<RingMaps, ProbeError> {
+        let mut take = |name: &'static str| match self.ebpf.take_map(name) {
+            Some(Map::Array(data)) => Ok(data),
             Some(_) => Err(ProbeError::Map {
-                name: "EVENTS",
+                name,
                 source: aya::maps::MapError::InvalidMapType { map_type: 0 },
             }),
-            None => Err(ProbeError::MissingMap("EVENTS")),
-        }
+            None => Err(ProbeError::MissingMap(name)),
+        };
+        let data = take("RING_DATA")?;
+        let positions = take("RING_POS")?;
+        Ok(RingMaps {
+            data,
+            positions,
+            layout: self.rings,
+        })
     }
 
     /// Lost records: `[cpu][kind]` with kinds `LOST_SYSCALL`, `LOST_LIFECYCLE`.

@@ -244,7 +244,7 @@ pub fn spawn_drain(
                 let stopping = stop.load(Ordering::Acquire);
                 let mut drained = 0u64;
                 loop {
-                    drained += ring.drain_into(&mut batch, BATCH_BYTES);
+                    drained += ring.drain_into(&mut batch, BATCH_BYTES, stopping);
                     if batch.byte_len() < BATCH_BYTES {
                         // The ring is empty (or its next record is still being written).
                         break;

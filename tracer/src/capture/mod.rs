@@ -434,8 +434,7 @@ fn run_in(config: &RecordConfig, session: &mut Session) -> Result<RecordOutcome,
     };
     let ring = match kept_ring {
         Some(ring) => ring,
-        None => ring::EventRing::new(probe.take_ring()?, config.ring_bytes)
-            .map_err(RecordError::Ring)?,
+        None => ring::EventRing::new(probe.take_ring()?).map_err(RecordError::Ring)?,
     };
     let pipeline = pipeline::Pipeline::start(ring, writer);
     let started = Instant::now();

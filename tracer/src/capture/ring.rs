@@ -1,40 +1,60 @@
-//! The consumer side of the `EVENTS` ring buffer, read in place with the kernel's protocol
-//! (kernel/bpf/ringbuf.c; libbpf's `ringbuf_process_ring` does the same).
+//! The reader of the per-CPU rings (`RING_DATA`, `RING_POS`; the writer's side is in
+//! tracer-ebpf): each CPU's programs append records to that CPU's ring without a lock, and this
+//! side merges the rings by time into one stream.
 //!
-//! Two choices differ from aya's `RingBuf`:
-//! - the data pages are mapped once, not twice: a record that wraps past the end is copied in
-//!   two pieces instead, so the ring is resident once (an 8 MiB ring costs 8 MiB of RSS, not
-//!   16), and start-up maps half as many pages;
-//! - the consumer position is published once per pass (at most `PUBLISH_BYTES`), not after
-//!   every record: each publication is a cache line the producing CPUs must fetch again.
+//! Layout: a CPU's ring is a run of logical positions, `head` (written by its programs) and
+//! `tail` (written here) counting bytes ever written and read. A record is an 8-byte header
+//! (its length) and its bytes, 8-aligned, stored whole in the `RING_DATA` element where it
+//! starts: an element is `RING_CHUNK_BYTES` of ring and `RING_SLACK_BYTES` that a record
+//! starting near its end runs into (the next element's first bytes then go unused).
+//!
+//! Order: each CPU's records are in time order (each is stamped in the program that writes it,
+//! and a CPU runs one program at a time). A pass reads the clock, then every head, and takes
+//! records in time order across CPUs only while they are older than that clock reading less
+//! `GRACE`. That keeps each thread's records, and a parent's fork record before its child's
+//! first, in their order exactly: a thread's next record is stamped only after its previous
+//! one was published (on whichever CPU), so a record this pass cannot see yet was published
+//! after the clock was read, and every record stamped after it is held back too.
+//! docs/DESIGN.md says what remains between unrelated threads.
 
 use std::{
     io,
     os::fd::{AsFd as _, AsRawFd as _},
-    sync::atomic::{AtomicU32, AtomicU64, Ordering},
+    sync::atomic::{AtomicU64, Ordering},
 };
 
 use aya::maps::MapData;
+use tracer_common::{
+    FLAG_HAS_DURATION, KIND_ENTRY_DATA, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_GAP, KIND_SYSCALL,
+    KIND_SYSCALL_DATA, KIND_SYSCALL_PATH, RING_CHUNK_BYTES, RING_HEADER_BYTES,
+    RING_MAX_RECORD_BYTES, RING_SLACK_BYTES, RingPosition,
+};
 
 use super::drain::Batch;
+use crate::probe::{RingLayout, RingMaps};
 
-/// Record header bits (include/uapi/linux/bpf.h): reserved and not yet committed, and
-/// discarded by its producer.
-const BUSY_BIT: u32 = 1 << 31;
-const DISCARD_BIT: u32 = 1 << 30;
-/// Bytes of a record header (`BPF_RINGBUF_HDR_SZ`): length and flags, then the page offset.
-const HEADER_BYTES: u64 = 8;
-/// Bytes read before the consumer position is published within one pass.
+/// Bytes of a `RING_DATA` element.
+const ELEMENT_BYTES: u64 = (RING_CHUNK_BYTES + RING_SLACK_BYTES) as u64;
+/// Bytes read from one CPU's ring before its tail is published within a pass.
 const PUBLISH_BYTES: u64 = 64 << 10;
+/// Records younger than this (by the clock read at the start of a pass) wait for the next
+/// pass: room for a record stamped on one CPU but not yet published when the heads were read.
+/// Publishing takes well under a microsecond; an interrupt in between, tens.
+const GRACE_NS: u64 = 1_000_000;
 
-/// A shared mapping of part of the ring buffer map.
+/// A shared mapping of a map's values.
 struct Mapping {
     ptr: *mut libc::c_void,
     len: usize,
 }
 
 impl Mapping {
-    fn new(map: &MapData, len: usize, prot: libc::c_int, offset: usize) -> io::Result<Self> {
+    /// Maps the first `len` bytes of mmapable array `map`, which the traced command (forked
+    /// from this process) does not inherit.
+    fn new(map: &MapData, len: usize, prot: libc::c_int) -> io::Result<Self> {
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let len = len.next_multiple_of(page);
         // SAFETY: a fresh shared mapping of the map's fd; checked for failure.
         let ptr = unsafe {
             libc::mmap(
@@ -43,13 +63,18 @@ impl Mapping {
                 prot,
                 libc::MAP_SHARED,
                 map.fd().as_fd().as_raw_fd(),
-                offset as libc::off_t,
+                0,
             )
         };
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        Ok(Self { ptr, len })
+        let mapping = Self { ptr, len };
+        // SAFETY: advice on the mapping just made.
+        if unsafe { libc::madvise(ptr, len, libc::MADV_DONTFORK) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(mapping)
     }
 }
 
@@ -60,81 +85,184 @@ impl Drop for Mapping {
     }
 }
 
-/// The consumer of the ring buffer.
-pub struct EventRing {
-    /// The consumer page: `consumer_pos` at its start, the only part user space writes.
-    consumer: Mapping,
-    /// The producer page (`producer_pos` at its start) and the data pages after it.
-    producer: Mapping,
-    /// Offset of the data pages in `producer`.
-    data_offset: usize,
-    /// Data bytes (a power of two).
-    size: u64,
-    /// Our position: records before it are read (published or not).
+/// The rings' memory: `RING_DATA`'s elements and `RING_POS`'s positions, as laid out by
+/// `layout`. Mapped from the maps, or (in tests) any memory so laid out.
+struct Rings {
+    data: *const u8,
+    positions: *mut RingPosition,
+    layout: RingLayout,
+}
+
+impl Rings {
+    fn position(&self, cpu: u32) -> &RingPosition {
+        // SAFETY: `positions` holds `layout.cpus` elements, 128-aligned inside a page-aligned
+        // mapping, for the life of `self`.
+        unsafe { &*self.positions.add(cpu as usize) }
+    }
+
+    fn head(&self, cpu: u32) -> u64 {
+        let at = std::ptr::from_ref(&self.position(cpu).head).cast_mut();
+        // SAFETY: an aligned u64 the programs store to; paired with their store after the
+        // record's bytes.
+        unsafe { AtomicU64::from_ptr(at) }.load(Ordering::Acquire)
+    }
+
+    fn tail(&self, cpu: u32) -> u64 {
+        let at = std::ptr::from_ref(&self.position(cpu).tail).cast_mut();
+        // SAFETY: an aligned u64 only this side stores to.
+        unsafe { AtomicU64::from_ptr(at) }.load(Ordering::Acquire)
+    }
+
+    /// Gives the bytes before `pos` back to CPU `cpu`'s programs.
+    fn set_tail(&self, cpu: u32, pos: u64) {
+        let at = std::ptr::from_ref(&self.position(cpu).tail).cast_mut();
+        // SAFETY: as in `tail`; release: the records' bytes are read before they are reused.
+        unsafe { AtomicU64::from_ptr(at) }.store(pos, Ordering::Release);
+    }
+
+    /// The record at position `pos` of CPU `cpu`'s ring, whose head is `head`, and the
+    /// position after it; `None` if its header is damaged (a length no program writes, or one
+    /// past the head).
+    fn record(&self, cpu: u32, pos: u64, head: u64) -> Option<(&[u8], u64)> {
+        let at = pos & (self.layout.bytes - 1);
+        let element =
+            u64::from(cpu) * u64::from(self.layout.chunks) + at / u64::from(RING_CHUNK_BYTES);
+        let offset = element * ELEMENT_BYTES + at % u64::from(RING_CHUNK_BYTES);
+        // SAFETY: `offset` is inside element `element` of the data mapping (below
+        // RING_CHUNK_BYTES into it); headers are 8-aligned.
+        let len = unsafe { self.data.add(offset as usize).cast::<u32>().read() };
+        let next = pos + (u64::from(RING_HEADER_BYTES) + u64::from(len)).next_multiple_of(8);
+        if len > RING_MAX_RECORD_BYTES || next > head {
+            return None;
+        }
+        // SAFETY: the record's bytes follow its header inside the same element (a record and
+        // its header fit in RING_SLACK_BYTES); the programs do not write them again before
+        // the tail moves past them.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(
+                self.data
+                    .add((offset + u64::from(RING_HEADER_BYTES)) as usize),
+                len as usize,
+            )
+        };
+        Some((bytes, next))
+    }
+}
+
+/// The time a record sorts by: when its program wrote it (a call's exit, with or without a
+/// duration), as its CPU's ring is ordered. A gap sorts by its last loss.
+fn sort_time(record: &[u8]) -> u64 {
+    let u32_at = |at: usize| {
+        record
+            .get(at..at + 4)
+            .map_or(0, |b| u32::from_ne_bytes(b.try_into().expect("4 bytes")))
+    };
+    let u64_at = |at: usize| {
+        record
+            .get(at..at + 8)
+            .map_or(0, |b| u64::from_ne_bytes(b.try_into().expect("8 bytes")))
+    };
+    match u32_at(0) {
+        KIND_SYSCALL | KIND_SYSCALL_PATH | KIND_SYSCALL_DATA | KIND_ENTRY_DATA => {
+            // SyscallEvent: flags at 4, ts_ns at 24, duration_ns at 32.
+            let ts = u64_at(24);
+            if u32_at(4) & FLAG_HAS_DURATION != 0 {
+                ts.saturating_add(u64_at(32))
+            } else {
+                ts
+            }
+        }
+        // ForkEvent, ExecEvent, ExitEvent: ts_ns at 8.
+        KIND_FORK | KIND_EXEC | KIND_EXIT => u64_at(8),
+        // GapEvent: last_ts_ns at 32.
+        KIND_GAP => u64_at(32),
+        _ => 0,
+    }
+}
+
+/// `CLOCK_MONOTONIC` now, the programs' clock (`bpf_ktime_get_ns`).
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// One CPU's ring, as this side reads it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Cursor {
+    /// Position of the next record to read.
     pos: u64,
-    /// Keeps the map, and so the mappings' file, open.
-    _map: MapData,
+    /// The head as this pass read it.
+    head: u64,
+    /// Bytes read since the tail was last published.
+    unpublished: u64,
+}
+
+/// The reader of the per-CPU rings.
+pub struct EventRing {
+    rings: Rings,
+    cursors: Vec<Cursor>,
+    /// Damaged headers seen (reported once).
+    damaged: u64,
+    /// The mappings, and the maps that keep them open.
+    _data: Option<(Mapping, Mapping, MapData, MapData)>,
 }
 
 // SAFETY: the mappings are owned by this value alone and only touched through `&mut self` (and
-// the kernel, through atomics).
+// by the programs, through atomics and the protocol above).
 unsafe impl Send for EventRing {}
 
 impl EventRing {
-    /// Maps ring buffer `map` of `size` data bytes.
-    pub fn new(map: MapData, size: u32) -> io::Result<Self> {
-        // SAFETY: sysconf has no preconditions.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
-        let consumer = Mapping::new(&map, page, libc::PROT_READ | libc::PROT_WRITE, 0)?;
-        let producer = Mapping::new(&map, page + size as usize, libc::PROT_READ, page)?;
-        let mut ring = Self {
-            consumer,
-            producer,
-            data_offset: page,
-            size: u64::from(size),
-            pos: 0,
-            _map: map,
+    /// Maps the rings of `maps`.
+    pub fn new(maps: RingMaps) -> io::Result<Self> {
+        let layout = maps.layout;
+        let data = Mapping::new(
+            &maps.data,
+            (u64::from(layout.elements()) * ELEMENT_BYTES) as usize,
+            libc::PROT_READ,
+        )?;
+        let positions = Mapping::new(
+            &maps.positions,
+            layout.cpus as usize * size_of::<RingPosition>(),
+            libc::PROT_READ | libc::PROT_WRITE,
+        )?;
+        let rings = Rings {
+            data: data.ptr.cast(),
+            positions: positions.ptr.cast(),
+            layout,
         };
-        ring.pos = ring.consumer_pos().load(Ordering::Acquire);
-        Ok(ring)
+        Ok(Self::over(
+            rings,
+            Some((data, positions, maps.data, maps.positions)),
+        ))
     }
 
-    fn consumer_pos(&self) -> &AtomicU64 {
-        // SAFETY: the consumer page starts with the kernel's `unsigned long consumer_pos`,
-        // page-aligned and mapped for the life of `self`.
-        unsafe { &*self.consumer.ptr.cast::<AtomicU64>() }
-    }
-
-    fn producer_pos(&self) -> &AtomicU64 {
-        // SAFETY: as above, for `producer_pos` at the start of the producer page (read-only:
-        // only loaded).
-        unsafe { &*self.producer.ptr.cast::<AtomicU64>() }
-    }
-
-    /// `len` data bytes from ring offset `offset` (below `size`): one slice, or two when they
-    /// wrap past the end.
-    fn data(&self, offset: u64, len: u64) -> (&[u8], &[u8]) {
-        let first = len.min(self.size - offset) as usize;
-        let second = (len as usize - first).min(self.size as usize);
-        // SAFETY: `offset + first <= size` and `second <= size`: inside the data pages, which
-        // stay mapped for the life of `self`. The kernel does not write a committed record
-        // before we publish a position past it.
-        unsafe {
-            let data = self.producer.ptr.cast::<u8>().add(self.data_offset);
-            (
-                std::slice::from_raw_parts(data.add(offset as usize), first),
-                std::slice::from_raw_parts(data, second),
-            )
+    fn over(rings: Rings, data: Option<(Mapping, Mapping, MapData, MapData)>) -> Self {
+        let cursors = (0..rings.layout.cpus)
+            .map(|cpu| Cursor {
+                pos: rings.tail(cpu),
+                ..Cursor::default()
+            })
+            .collect();
+        Self {
+            rings,
+            cursors,
+            damaged: 0,
+            _data: data,
         }
     }
 
-    /// Throws away every committed record (of a capture that has ended: see
+    /// Throws away every published record (of a capture that has ended: see
     /// `capture::Session`). Returns how many there were.
     pub fn discard_all(&mut self) -> u64 {
         let mut scratch = Batch::default();
         let mut records = 0;
         loop {
-            let n = self.drain_into(&mut scratch, 1 << 20);
+            let n = self.drain_into(&mut scratch, 1 << 20, true);
             scratch.clear();
             records += n;
             if n == 0 {
@@ -143,55 +271,353 @@ impl EventRing {
         }
     }
 
-    /// Copies committed records into `batch`, in ring order, until it holds `limit` bytes or
-    /// the ring has no more (a record still being written ends the pass too), and gives their
-    /// space back to the kernel. Returns the number of records.
-    pub fn drain_into(&mut self, batch: &mut Batch, limit: usize) -> u64 {
-        let mask = self.size - 1;
+    /// The sort time of CPU `cpu`'s next record, if it has one this pass (a damaged header
+    /// gives up the rest of that ring).
+    fn next_time(&mut self, cpu: usize) -> Option<u64> {
+        let cursor = self.cursors[cpu];
+        if cursor.pos >= cursor.head {
+            return None;
+        }
+        match self.rings.record(cpu as u32, cursor.pos, cursor.head) {
+            Some((record, _)) => Some(sort_time(record)),
+            None => {
+                self.give_up(cpu);
+                None
+            }
+        }
+    }
+
+    /// Skips the rest of CPU `cpu`'s ring after a damaged header (only a program with the
+    /// maps' descriptors, that is root, can write one).
+    fn give_up(&mut self, cpu: usize) {
+        if self.damaged == 0 {
+            log::warn!(
+                "CPU {cpu}'s ring has a damaged record header at {}: its records to {} are \
+                 skipped",
+                self.cursors[cpu].pos,
+                self.cursors[cpu].head
+            );
+        }
+        self.damaged += 1;
+        let cursor = &mut self.cursors[cpu];
+        cursor.unpublished += cursor.head - cursor.pos;
+        cursor.pos = cursor.head;
+    }
+
+    /// Copies records into `batch`, merged by time across the CPUs' rings, until it holds
+    /// `limit` bytes or no record is ready, and gives their space back to the programs.
+    /// `all`: every published record is ready (the capture has ended); otherwise only those
+    /// older than the pass's start less `GRACE_NS`. Returns the number of records.
+    pub fn drain_into(&mut self, batch: &mut Batch, limit: usize, all: bool) -> u64 {
+        // The clock before the heads (see the module's comment).
+        let ready_before = if all {
+            u64::MAX
+        } else {
+            monotonic_ns().saturating_sub(GRACE_NS)
+        };
+        for (cpu, cursor) in self.cursors.iter_mut().enumerate() {
+            cursor.head = self.rings.head(cpu as u32);
+            if cursor.head.wrapping_sub(cursor.pos) > self.rings.layout.bytes {
+                // A head behind the tail, or more than a ring ahead: not the programs' writing.
+                cursor.head = cursor.pos;
+            }
+        }
         let mut records = 0;
-        let mut unpublished = 0;
-        let mut producer = self.producer_pos().load(Ordering::Acquire);
-        while batch.byte_len() < limit {
-            if self.pos == producer {
-                producer = self.producer_pos().load(Ordering::Acquire);
-                if self.pos == producer {
-                    break;
+        'pass: while batch.byte_len() < limit {
+            // The CPU with the oldest next record, and the next oldest time among the others.
+            let mut best: Option<(usize, u64)> = None;
+            let mut second = u64::MAX;
+            for cpu in 0..self.cursors.len() {
+                let Some(time) = self.next_time(cpu) else {
+                    continue;
+                };
+                match best {
+                    Some((_, t)) if time >= t => second = second.min(time),
+                    _ => {
+                        if let Some((_, t)) = best {
+                            second = second.min(t);
+                        }
+                        best = Some((cpu, time));
+                    }
                 }
             }
-            let at = self.pos & mask;
-            // SAFETY: headers are 8-aligned inside the data pages (positions advance in
-            // multiples of 8 and the data size is a multiple of the page size); the kernel
-            // commits a record by clearing BUSY_BIT with a full barrier, paired with this
-            // acquire load.
-            let header = unsafe {
-                (*self
-                    .producer
-                    .ptr
-                    .cast::<u8>()
-                    .add(self.data_offset + at as usize)
-                    .cast::<AtomicU32>())
-                .load(Ordering::Acquire)
-            };
-            if header & BUSY_BIT != 0 {
+            let Some((cpu, mut time)) = best else {
                 break;
-            }
-            let len = u64::from(header & !(BUSY_BIT | DISCARD_BIT));
-            if header & DISCARD_BIT == 0 {
-                let (first, second) = self.data((at + HEADER_BYTES) & mask, len);
-                batch.push_parts(first, second);
+            };
+            let bound = second.min(ready_before);
+            // Then that CPU's records, for as long as they come first.
+            loop {
+                if !all && time >= ready_before {
+                    break 'pass;
+                }
+                let cursor = self.cursors[cpu];
+                let Some((record, next)) = self.rings.record(cpu as u32, cursor.pos, cursor.head)
+                else {
+                    self.give_up(cpu);
+                    break;
+                };
+                batch.push(record);
                 records += 1;
-            }
-            let step = (HEADER_BYTES + len).next_multiple_of(8);
-            self.pos += step;
-            unpublished += step;
-            if unpublished >= PUBLISH_BYTES {
-                self.consumer_pos().store(self.pos, Ordering::Release);
-                unpublished = 0;
+                let cursor = &mut self.cursors[cpu];
+                cursor.unpublished += next - cursor.pos;
+                cursor.pos = next;
+                if cursor.unpublished >= PUBLISH_BYTES {
+                    self.rings.set_tail(cpu as u32, next);
+                    self.cursors[cpu].unpublished = 0;
+                }
+                if batch.byte_len() >= limit {
+                    break 'pass;
+                }
+                match self.next_time(cpu) {
+                    Some(t) if t <= bound => time = t,
+                    _ => break,
+                }
             }
         }
-        if unpublished > 0 {
-            self.consumer_pos().store(self.pos, Ordering::Release);
+        for (cpu, cursor) in self.cursors.iter_mut().enumerate() {
+            if cursor.unpublished > 0 {
+                self.rings.set_tail(cpu as u32, cursor.pos);
+                cursor.unpublished = 0;
+            }
         }
         records
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracer_common::{ForkEvent, GapEvent, SyscallEvent};
+
+    use super::*;
+
+    /// Memory laid out as the rings of `layout`, and a writer that appends records as the
+    /// programs do.
+    /// (Written and read through raw pointers only, as the reader's are.)
+    struct Fake {
+        data: *mut u8,
+        positions: *mut RingPosition,
+        layout: RingLayout,
+        _memory: (Vec<u64>, Vec<RingPosition>),
+    }
+
+    impl Fake {
+        fn new(layout: RingLayout) -> Self {
+            let mut data = vec![0u64; (u64::from(layout.elements()) * ELEMENT_BYTES / 8) as usize];
+            let mut positions = vec![RingPosition::default(); layout.cpus as usize];
+            Self {
+                data: data.as_mut_ptr().cast(),
+                positions: positions.as_mut_ptr(),
+                layout,
+                _memory: (data, positions),
+            }
+        }
+
+        fn rings(&self) -> Rings {
+            Rings {
+                data: self.data,
+                positions: self.positions,
+                layout: self.layout,
+            }
+        }
+
+        fn pos(&self, cpu: u32) -> &mut RingPosition {
+            // SAFETY: one of the `layout.cpus` positions; the tests are single-threaded and
+            // hold no other reference to it across this one's use.
+            unsafe { &mut *self.positions.add(cpu as usize) }
+        }
+
+        fn bytes(&self) -> &mut [u8] {
+            let len = (u64::from(self.layout.elements()) * ELEMENT_BYTES) as usize;
+            // SAFETY: the data memory, as bytes; as in `pos`.
+            unsafe { std::slice::from_raw_parts_mut(self.data, len) }
+        }
+
+        /// Appends `record` to `cpu`'s ring as `ring_reserve` and `ring_commit` do; `false`
+        /// when it has no room.
+        fn write(&self, cpu: u32, record: &[u8]) -> bool {
+            let pos = self.pos(cpu);
+            let need = (record.len() as u64 + 8).next_multiple_of(8);
+            if pos.head - pos.tail + need > self.layout.bytes {
+                return false;
+            }
+            let at = pos.head & (self.layout.bytes - 1);
+            let element = u64::from(cpu * self.layout.chunks) + at / u64::from(RING_CHUNK_BYTES);
+            let offset = (element * ELEMENT_BYTES + at % u64::from(RING_CHUNK_BYTES)) as usize;
+            let bytes = self.bytes();
+            bytes[offset..offset + 8].copy_from_slice(&(record.len() as u64).to_ne_bytes());
+            bytes[offset + 8..offset + 8 + record.len()].copy_from_slice(record);
+            pos.head += need;
+            true
+        }
+    }
+
+    fn as_bytes<T: Copy>(value: &T) -> Vec<u8> {
+        // SAFETY: the record types are repr(C) integers without padding.
+        unsafe {
+            std::slice::from_raw_parts(std::ptr::from_ref(value).cast::<u8>(), size_of::<T>())
+        }
+        .to_vec()
+    }
+
+    fn call(tid: u32, ts_ns: u64, nr: i32) -> Vec<u8> {
+        as_bytes(&SyscallEvent {
+            kind: KIND_SYSCALL,
+            flags: 0,
+            tgid: tid,
+            tid,
+            nr,
+            path_len: 0,
+            ts_ns,
+            duration_ns: 0,
+            ret: 0,
+            args: [0; 6],
+        })
+    }
+
+    fn drained(ring: &mut EventRing, all: bool) -> Vec<Vec<u8>> {
+        let mut batch = Batch::default();
+        ring.drain_into(&mut batch, usize::MAX, all);
+        let mut records = batch.records();
+        let mut out = Vec::new();
+        while let Some(r) = records.next_record() {
+            out.push(r.to_vec());
+        }
+        out
+    }
+
+    #[test]
+    fn layout_divides_the_ring_among_cpus_in_powers_of_two() {
+        let l = RingLayout::new(8 << 20, 2);
+        assert_eq!((l.bytes, l.chunks), (4 << 20, 16));
+        let l = RingLayout::new(8 << 20, 3);
+        assert_eq!(l.bytes, 2 << 20, "a third of 8 MiB, down to a power of two");
+        let l = RingLayout::new(4096, 2);
+        assert_eq!(
+            (l.bytes, l.chunks),
+            (4096, 1),
+            "no CPU gets less than 4 KiB"
+        );
+        assert_eq!(RingLayout::new(1 << 20, 0).cpus, 1);
+    }
+
+    #[test]
+    fn rings_are_merged_by_time_and_each_cpus_order_is_kept() {
+        let layout = RingLayout::new(1 << 20, 3);
+        let fake = Fake::new(layout);
+        // CPU 0: times 10, 40, 50; CPU 1: 20, 30; CPU 2: a fork at 35, then a gap whose last
+        // loss is at 36 and the call after it at 60.
+        for (cpu, ts) in [(0, 10), (0, 40), (0, 50), (1, 20), (1, 30)] {
+            assert!(fake.write(cpu, &call(cpu + 1, ts, ts as i32)));
+        }
+        let fork = ForkEvent {
+            kind: KIND_FORK,
+            flags: 0,
+            ts_ns: 35,
+            parent_tgid: 3,
+            parent_tid: 3,
+            child_tgid: 9,
+            child_tid: 9,
+            comm: [0; 16],
+            real_parent_tgid: 3,
+            pad: 0,
+        };
+        let gap = GapEvent {
+            kind: KIND_GAP,
+            flags: 0,
+            cpu: 2,
+            tgid: 3,
+            tid: 3,
+            pad: 0,
+            first_ts_ns: 36,
+            last_ts_ns: 37,
+            lost: [2, 0],
+        };
+        assert!(fake.write(2, &as_bytes(&fork)));
+        assert!(fake.write(2, &as_bytes(&gap)));
+        assert!(fake.write(2, &call(3, 60, 60)));
+        let mut ring = EventRing::over(fake.rings(), None);
+        let got: Vec<u64> = drained(&mut ring, true)
+            .iter()
+            .map(|r| sort_time(r))
+            .collect();
+        assert_eq!(got, vec![10, 20, 30, 35, 37, 40, 50, 60]);
+        for cpu in 0..3 {
+            assert_eq!(
+                fake.pos(cpu).tail,
+                fake.pos(cpu).head,
+                "every record's space is given back"
+            );
+        }
+    }
+
+    #[test]
+    fn records_younger_than_the_grace_wait_for_a_later_pass() {
+        let layout = RingLayout::new(1 << 16, 2);
+        let fake = Fake::new(layout);
+        let now = monotonic_ns();
+        let old = now - 10 * GRACE_NS;
+        assert!(fake.write(0, &call(1, old, 1)));
+        assert!(fake.write(1, &call(2, old + 1, 2)));
+        // Stamped now: a record on CPU 0 may still be on its way older than it.
+        assert!(fake.write(1, &call(2, now, 3)));
+        let mut ring = EventRing::over(fake.rings(), None);
+        let first: Vec<u64> = drained(&mut ring, false)
+            .iter()
+            .map(|r| sort_time(r))
+            .collect();
+        assert_eq!(first, vec![old, old + 1], "the young record waits");
+        assert_eq!(
+            fake.pos(1).tail,
+            96 + 8,
+            "only the read record's space is back"
+        );
+        let rest: Vec<u64> = drained(&mut ring, true)
+            .iter()
+            .map(|r| sort_time(r))
+            .collect();
+        assert_eq!(rest, vec![now]);
+    }
+
+    #[test]
+    fn records_wrap_across_chunks_and_the_ring_end_and_come_back_whole() {
+        // Two chunks per CPU; records of odd sizes so that they straddle chunk ends.
+        let layout = RingLayout::new(2 * u64::from(RING_CHUNK_BYTES), 1);
+        assert_eq!(layout.chunks, 2);
+        let fake = Fake::new(layout);
+        let mut ring = EventRing::over(fake.rings(), None);
+        let mut written = Vec::new();
+        let mut read = Vec::new();
+        let mut ts = 1u64;
+        // Four times around the ring, draining as it fills.
+        while fake.pos(0).head < 4 * layout.bytes {
+            let mut record = call(1, ts, 1);
+            record.extend(std::iter::repeat_n((ts % 251) as u8, (ts % 4000) as usize));
+            if fake.write(0, &record) {
+                written.push(record);
+                ts += 1;
+            } else {
+                read.extend(drained(&mut ring, true));
+            }
+        }
+        read.extend(drained(&mut ring, true));
+        assert_eq!(read.len(), written.len());
+        assert!(read == written, "every record back byte for byte, in order");
+    }
+
+    #[test]
+    fn a_damaged_header_skips_its_ring_only() {
+        let layout = RingLayout::new(1 << 16, 2);
+        let fake = Fake::new(layout);
+        assert!(fake.write(0, &call(1, 5, 1)));
+        assert!(fake.write(1, &call(2, 6, 2)));
+        // CPU 0's header claims more than a record can be.
+        fake.bytes()[..4].copy_from_slice(&u32::MAX.to_ne_bytes());
+        let mut ring = EventRing::over(fake.rings(), None);
+        let got: Vec<u64> = drained(&mut ring, true)
+            .iter()
+            .map(|r| sort_time(r))
+            .collect();
+        assert_eq!(got, vec![6]);
+        assert_eq!(fake.pos(0).tail, fake.pos(0).head, "CPU 0 skipped");
     }
 }
