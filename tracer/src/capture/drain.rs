@@ -25,8 +25,10 @@ use super::ring::EventRing;
 const BATCH_BYTES: usize = 1 << 20;
 /// Room above `BATCH_BYTES`: the record that crosses it still fits without a reallocation.
 const BATCH_SLACK: usize = 4096;
-/// Records a batch is sized for (most are syscall records of ~20 bytes as deltas).
-const BATCH_RECORDS: usize = BATCH_BYTES / 16;
+/// Records a batch is sized for: a storm's syscall records take about 13 bytes each as deltas
+/// (a 1 MiB batch holds ~79,000), so room for 1 MiB / 12 of them fills without ever doubling
+/// (at 1 MiB / 16 each batch of the queue reallocated its lengths to 512 KiB).
+const BATCH_RECORDS: usize = BATCH_BYTES / 12;
 /// Sleep of the drain thread when the ring is empty. Programs submit without waking us
 /// (`BPF_RB_NO_WAKEUP`: a wakeup per event would cost the traced program), so we poll.
 const IDLE_POLL: Duration = Duration::from_micros(500);

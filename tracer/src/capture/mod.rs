@@ -54,12 +54,12 @@ pub use launch::{Credentials, LaunchError};
 pub use totals::SyscallTotals;
 pub use writer::{CUT_EVERY, Collected, SLOW_WRITER_ENV, WriteFailure, Writer, WriterStats};
 
-/// Default ring buffer: 8 MiB holds about 80,000 syscall records, ~25 ms of a syscall storm at
-/// full speed. That is slack for the drain thread only, which copies a record out in ~20 ns
-/// (a 2 MiB ring lost nothing on a 2-million-call storm with eight CPU hogs on two cores); a
-/// writer that falls behind is absorbed by the queue behind the drain (see `drain`). The kernel
-/// zeroes the ring when the programs load, and it is resident for the whole capture: a larger
-/// one costs start-up and memory.
+/// Default ring bytes, divided among the CPUs' rings: 8 MiB holds about 80,000 syscall records,
+/// ~25 ms of a syscall storm at full speed (4 MiB, half of it, on the storm's CPU of two). That
+/// is slack for the drain thread only, which copies a record out in ~20 ns and holds back only
+/// the last millisecond's (see `ring`); a writer that falls behind is absorbed by the queue
+/// behind the drain (see `drain`). The kernel zeroes the rings when the programs load: a
+/// larger one costs start-up and memory.
 pub const DEFAULT_RING_BYTES: u32 = 8 << 20;
 
 /// Errors of a capture.
@@ -380,10 +380,12 @@ fn run_in(config: &RecordConfig, session: &mut Session) -> Result<RecordOutcome,
         .filter(|k| k.config == probe_config)
         .and_then(|mut k| {
             let stale = k.ring.discard_all();
-            if stale > 0 {
-                log::debug!("{stale} records after the previous capture: programs reloaded");
+            match &stale {
+                Ok(0) => {}
+                Ok(n) => log::debug!("{n} records after the previous capture: programs reloaded"),
+                Err(e) => log::debug!("mapping the previous capture's rings: {e}"),
             }
-            (stale == 0 && k.probe.is_fresh()).then_some(k)
+            (matches!(stale, Ok(0)) && k.probe.is_fresh()).then_some(k)
         });
     // The slowest part of start-up, started first to overlap the rest (see `LoaderThread`).
     let loader = kept.is_none().then(LoaderThread::start);

@@ -23,12 +23,13 @@ use std::{
     sync::atomic::{AtomicU64, Ordering},
 };
 
-use aya::maps::MapData;
 use tracer_common::{
     FLAG_HAS_DURATION, KIND_ENTRY_DATA, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_GAP, KIND_SYSCALL,
     KIND_SYSCALL_DATA, KIND_SYSCALL_PATH, RING_CHUNK_BYTES, RING_HEADER_BYTES,
     RING_MAX_RECORD_BYTES, RING_SLACK_BYTES, RingPosition,
 };
+
+use aya::maps::MapData;
 
 use super::drain::Batch;
 use crate::probe::{RingLayout, RingMaps};
@@ -202,14 +203,47 @@ struct Cursor {
     unpublished: u64,
 }
 
+/// The maps of the rings, and their mappings while mapped.
+struct Mapped {
+    maps: RingMaps,
+    /// The data and positions mappings; `None` while parked.
+    mappings: Option<(Mapping, Mapping)>,
+}
+
+impl Mapped {
+    /// Maps the rings (again), returning where.
+    fn map(&mut self) -> io::Result<Rings> {
+        let layout = self.maps.layout;
+        if self.mappings.is_none() {
+            let data = Mapping::new(
+                &self.maps.data,
+                (u64::from(layout.elements()) * ELEMENT_BYTES) as usize,
+                libc::PROT_READ,
+            )?;
+            let positions = Mapping::new(
+                &self.maps.positions,
+                layout.cpus as usize * size_of::<RingPosition>(),
+                libc::PROT_READ | libc::PROT_WRITE,
+            )?;
+            self.mappings = Some((data, positions));
+        }
+        let (data, positions) = self.mappings.as_ref().expect("mapped above");
+        Ok(Rings {
+            data: data.ptr.cast(),
+            positions: positions.ptr.cast(),
+            layout,
+        })
+    }
+}
+
 /// The reader of the per-CPU rings.
 pub struct EventRing {
     rings: Rings,
     cursors: Vec<Cursor>,
     /// Damaged headers seen (reported once).
     damaged: u64,
-    /// The mappings, and the maps that keep them open.
-    _data: Option<(Mapping, Mapping, MapData, MapData)>,
+    /// The maps and mappings behind `rings` (`None` in tests over plain memory).
+    mapped: Option<Mapped>,
 }
 
 // SAFETY: the mappings are owned by this value alone and only touched through `&mut self` (and
@@ -219,29 +253,15 @@ unsafe impl Send for EventRing {}
 impl EventRing {
     /// Maps the rings of `maps`.
     pub fn new(maps: RingMaps) -> io::Result<Self> {
-        let layout = maps.layout;
-        let data = Mapping::new(
-            &maps.data,
-            (u64::from(layout.elements()) * ELEMENT_BYTES) as usize,
-            libc::PROT_READ,
-        )?;
-        let positions = Mapping::new(
-            &maps.positions,
-            layout.cpus as usize * size_of::<RingPosition>(),
-            libc::PROT_READ | libc::PROT_WRITE,
-        )?;
-        let rings = Rings {
-            data: data.ptr.cast(),
-            positions: positions.ptr.cast(),
-            layout,
+        let mut mapped = Mapped {
+            maps,
+            mappings: None,
         };
-        Ok(Self::over(
-            rings,
-            Some((data, positions, maps.data, maps.positions)),
-        ))
+        let rings = mapped.map()?;
+        Ok(Self::over(rings, Some(mapped)))
     }
 
-    fn over(rings: Rings, data: Option<(Mapping, Mapping, MapData, MapData)>) -> Self {
+    fn over(rings: Rings, mapped: Option<Mapped>) -> Self {
         let cursors = (0..rings.layout.cpus)
             .map(|cpu| Cursor {
                 pos: rings.tail(cpu),
@@ -252,13 +272,33 @@ impl EventRing {
             rings,
             cursors,
             damaged: 0,
-            _data: data,
+            mapped,
         }
     }
 
+    /// Unmaps the rings until [`EventRing::resume`] (a capture that has ended keeps its
+    /// programs for the next one, not their rings' pages in its memory while it closes its
+    /// files). Records the programs write meanwhile stay in the rings.
+    pub fn park(&mut self) {
+        if let Some(mapped) = &mut self.mapped {
+            mapped.mappings = None;
+            self.rings.data = std::ptr::null();
+            self.rings.positions = std::ptr::null_mut();
+        }
+    }
+
+    /// Maps the rings again after [`EventRing::park`].
+    pub fn resume(&mut self) -> io::Result<()> {
+        if let Some(mapped) = &mut self.mapped {
+            self.rings = mapped.map()?;
+        }
+        Ok(())
+    }
+
     /// Throws away every published record (of a capture that has ended: see
-    /// `capture::Session`). Returns how many there were.
-    pub fn discard_all(&mut self) -> u64 {
+    /// `capture::Session`), mapping the rings again if parked. Returns how many there were.
+    pub fn discard_all(&mut self) -> io::Result<u64> {
+        self.resume()?;
         let mut scratch = Batch::default();
         let mut records = 0;
         loop {
@@ -266,7 +306,7 @@ impl EventRing {
             scratch.clear();
             records += n;
             if n == 0 {
-                return records;
+                return Ok(records);
             }
         }
     }

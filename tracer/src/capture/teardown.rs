@@ -55,7 +55,9 @@ pub fn finish(
     let stopped_by = followed?;
     untraced?;
     pending?;
-    let ring = joined.drain.expect("drain thread panicked");
+    let mut ring = joined.drain.expect("drain thread panicked");
+    // Read to its end: its pages leave this process's memory while the files are closed.
+    ring.park();
     let lost_per_cpu = probe.lost()?;
     let unfollowed = probe.unfollowed()?;
     // Whether the next capture may use them is decided when it starts (`Probe::is_fresh`).
@@ -100,6 +102,11 @@ pub fn finish(
     let files = collected.files.expect("the capture's writer has its files");
     let journal = files.journal().cloned();
     let closing = Instant::now();
+    // The drain's and the writer's batches are freed (both threads have ended) but kept by the
+    // allocator in their threads' arenas: given back first, so closing the files (which
+    // encodes the last rows and merges the journal's small parts) does not add to them.
+    // SAFETY: malloc_trim has no preconditions.
+    unsafe { libc::malloc_trim(0) };
     let closed = files.close(collected.sink, collected.processes, &footer.pairs());
     log::debug!(
         "files closed in {} us ({} journal parts)",

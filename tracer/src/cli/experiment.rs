@@ -65,7 +65,7 @@ pub struct ExperimentArgs {
     #[arg(short = 'T', long = "durations")]
     pub durations: bool,
 
-    /// Ring buffer size in bytes per capture.
+    /// Bytes of the kernel-to-tracer rings per capture, divided among the CPUs.
     #[arg(long = "ring-bytes", value_name = "BYTES", default_value = "8M", value_parser = parse_bytes)]
     pub ring_bytes: u32,
 

@@ -107,7 +107,8 @@ pub struct RecordArgs {
     #[arg(short = 's', value_name = "N")]
     pub string_limit: Option<usize>,
 
-    /// Ring buffer size in bytes (power of two; K, M, G suffixes accepted).
+    /// Bytes of the kernel-to-tracer rings, divided among the CPUs (power of two; K, M, G
+    /// suffixes accepted). Raise it if the capture reports lost events.
     #[arg(long = "ring-bytes", value_name = "BYTES", default_value = "8M", value_parser = parse_bytes)]
     pub ring_bytes: u32,
 
