@@ -460,22 +460,27 @@ mod tests {
             }
         }
 
-        fn pos(&self, cpu: u32) -> &mut RingPosition {
-            // SAFETY: one of the `layout.cpus` positions; the tests are single-threaded and
-            // hold no other reference to it across this one's use.
-            unsafe { &mut *self.positions.add(cpu as usize) }
+        /// CPU `cpu`'s positions, as they are now.
+        fn pos(&self, cpu: u32) -> RingPosition {
+            assert!(cpu < self.layout.cpus);
+            // SAFETY: one of the `layout.cpus` positions (the tests are single-threaded).
+            unsafe { self.positions.add(cpu as usize).read() }
         }
 
-        fn bytes(&self) -> &mut [u8] {
+        /// Copies `bytes` into the data memory at `offset`.
+        fn put(&self, offset: usize, bytes: &[u8]) {
             let len = (u64::from(self.layout.elements()) * ELEMENT_BYTES) as usize;
-            // SAFETY: the data memory, as bytes; as in `pos`.
-            unsafe { std::slice::from_raw_parts_mut(self.data, len) }
+            assert!(offset + bytes.len() <= len);
+            // SAFETY: inside the data memory (checked), which `bytes` does not overlap.
+            unsafe {
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.data.add(offset), bytes.len())
+            };
         }
 
         /// Appends `record` to `cpu`'s ring as `ring_reserve` and `ring_commit` do; `false`
         /// when it has no room.
         fn write(&self, cpu: u32, record: &[u8]) -> bool {
-            let pos = self.pos(cpu);
+            let mut pos = self.pos(cpu);
             let need = (record.len() as u64 + 8).next_multiple_of(8);
             if pos.head - pos.tail + need > self.layout.bytes {
                 return false;
@@ -483,10 +488,11 @@ mod tests {
             let at = pos.head & (self.layout.bytes - 1);
             let element = u64::from(cpu * self.layout.chunks) + at / u64::from(RING_CHUNK_BYTES);
             let offset = (element * ELEMENT_BYTES + at % u64::from(RING_CHUNK_BYTES)) as usize;
-            let bytes = self.bytes();
-            bytes[offset..offset + 8].copy_from_slice(&(record.len() as u64).to_ne_bytes());
-            bytes[offset + 8..offset + 8 + record.len()].copy_from_slice(record);
+            self.put(offset, &(record.len() as u64).to_ne_bytes());
+            self.put(offset + 8, record);
             pos.head += need;
+            // SAFETY: as in `pos`.
+            unsafe { self.positions.add(cpu as usize).write(pos) };
             true
         }
     }
@@ -651,7 +657,7 @@ mod tests {
         assert!(fake.write(0, &call(1, 5, 1)));
         assert!(fake.write(1, &call(2, 6, 2)));
         // CPU 0's header claims more than a record can be.
-        fake.bytes()[..4].copy_from_slice(&u32::MAX.to_ne_bytes());
+        fake.put(0, &u32::MAX.to_ne_bytes());
         let mut ring = EventRing::over(fake.rings(), None);
         let got: Vec<u64> = drained(&mut ring, true)
             .iter()
