@@ -125,8 +125,9 @@ fn known_program_exact_calls() {
         rows.iter()
             .all(|r| r.ts_ns.is_some() && r.duration_ns.is_none())
     );
-    // Within a thread, timestamps follow seq exactly. Across CPUs the ring buffer's order and
-    // the clock reads can cross by the length of a reservation, far below a millisecond.
+    // Within a thread, timestamps follow seq exactly. Across CPUs the merge of the per-CPU rings
+    // holds back records younger than its grace, so rows cross only by a record's time from
+    // its clock read to its ring, far below a millisecond.
     for tid in rows.iter().map(|r| r.tid).collect::<BTreeSet<_>>() {
         let ts: Vec<i64> = rows
             .iter()

@@ -107,6 +107,23 @@ fn the_small_default_ring_loses_nothing_on_a_storm() {
         Some(DEFAULT_RING_BYTES.to_string().as_str()),
         "captured with the default ring"
     );
+    // One ring per CPU id, each a power of two of at least 16 KiB, together no more than the
+    // default unless the CPUs' floors add up to more.
+    let layout = md
+        .get(meta::RING_LAYOUT)
+        .expect("the rings' layout is recorded");
+    let (cpus, bytes) = layout
+        .split_once(" x ")
+        .and_then(|(c, b)| Some((c.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
+        .unwrap_or_else(|| panic!("layout {layout:?} is \"CPUS x BYTES\""));
+    assert!(
+        cpus >= 1 && bytes.is_power_of_two() && bytes >= 16 << 10,
+        "{layout}"
+    );
+    assert!(
+        cpus * bytes <= u64::from(DEFAULT_RING_BYTES).max(cpus * (16 << 10)),
+        "{layout}"
+    );
     assert_eq!(
         md.get(meta::EVENTS_LOST).map(String::as_str),
         Some("0"),

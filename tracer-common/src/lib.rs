@@ -1,5 +1,5 @@
-//! The kernel/user ABI of syscall-tracer: the records the eBPF programs write into the ring buffer,
-//! the maps' value layouts and the constants both sides agree on.
+//! The kernel/user ABI of syscall-tracer: the records the eBPF programs write into their CPUs'
+//! rings, the maps' value layouts and the constants both sides agree on.
 //!
 //! Every record starts with a `u32` kind (one of the `KIND_*` constants, never reused) so the
 //! collector can dispatch on the first four bytes. All structs are `#[repr(C)]`, made of
@@ -286,7 +286,7 @@ pub struct ExitEvent {
 }
 const _: () = assert!(core::mem::size_of::<ExitEvent>() == 96);
 
-/// Records of one CPU that did not fit in the ring buffer, written before that CPU's next record
+/// Records of one CPU that did not fit in its ring, written before that CPU's next record
 /// that does (so the gap sits where the records are missing), by any program. The same struct is
 /// the per-CPU pending state (`GAPS`) while the gap is open. 56 bytes.
 #[repr(C)]

@@ -101,7 +101,7 @@ pub mod col {
     pub const CONTAINER_READY_NS: &str = "container_ready_ns";
 }
 
-/// A gap row of the `syscalls` table: where records of one CPU were lost (ring buffer full),
+/// A gap row of the `syscalls` table: where records of one CPU were lost (its ring full),
 /// in stream order, just before that CPU's next record (docs/DESIGN.md, "Losses in the stream").
 ///
 /// `syscall` is [`GAP_SYSCALL`] (no call has that name), `nr` is [`GAP_NR`]; `ts_ns` is the first
@@ -216,11 +216,13 @@ pub mod meta {
     pub const CLOCK_OFFSET_NS: &str = "syscall_tracer.clock_offset_ns";
     /// Which moment `ts_ns` marks: `entry` or `exit`.
     pub const TS_POINT: &str = "syscall_tracer.ts_point";
-    /// Ring buffer size in bytes.
+    /// `--ring-bytes`: bytes of the kernel-to-tracer rings, divided among the CPUs.
     pub const RING_BYTES: &str = "syscall_tracer.ring_bytes";
+    /// The rings as laid out: "CPUS x BYTES" (one ring per CPU id, each of BYTES).
+    pub const RING_LAYOUT: &str = "syscall_tracer.ring_layout";
     /// Rows written to the syscalls table.
     pub const EVENTS_WRITTEN: &str = "syscall_tracer.events_written";
-    /// Records the kernel could not deliver (ring buffer full); 0 means complete.
+    /// Records the kernel could not deliver (their CPU's ring full); 0 means complete.
     pub const EVENTS_LOST: &str = "syscall_tracer.events_lost";
     /// Lost records per CPU and kind (JSON object).
     pub const EVENTS_LOST_DETAIL: &str = "syscall_tracer.events_lost_detail";

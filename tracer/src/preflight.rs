@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-/// Oldest kernel the programs load on: BPF ring buffer (5.8), BTF tracepoints (5.5),
-/// `bpf_get_current_task_btf` (5.11) and `bpf_task_pt_regs` (5.15).
+/// Oldest kernel the programs load on: mmapable arrays (5.5, the per-CPU rings), BTF
+/// tracepoints (5.5), `bpf_get_current_task_btf` (5.11) and `bpf_task_pt_regs` (5.15).
 pub const MIN_KERNEL: (u32, u32) = (5, 15);
 
 /// Why a capture cannot start on this machine.
@@ -24,8 +24,8 @@ pub enum PreflightError {
     PidNamespace(String),
     /// The kernel is older than `MIN_KERNEL`.
     #[error(
-        "kernel {release} is too old: tracer needs Linux {}.{} or later (BPF ring buffer: 5.8, \
-         BTF tracepoints: 5.5, bpf_task_pt_regs: 5.15)",
+        "kernel {release} is too old: tracer needs Linux {}.{} or later (BTF tracepoints: 5.5, \
+         bpf_get_current_task_btf: 5.11, bpf_task_pt_regs: 5.15)",
         MIN_KERNEL.0,
         MIN_KERNEL.1
     )]

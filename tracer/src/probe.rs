@@ -14,8 +14,9 @@ use aya::{
 };
 use tracer_common::{
     GapEvent, KernelOffsets, LOST_KINDS, MAX_SYSCALL_NR, MAX_SYSCALL_NR32, RING_CHUNK_BYTES,
-    RingGeometry, SC_PATH_SHIFT, SC_PATH2_SHIFT, SC_SOCK_LEN_PTR, SC_SOCK_SHIFT, SC_TRACE,
-    TRACED_DYING, TRACED_LIVE, TRACED_SET_PAGE, TRACED_SET_PAGES,
+    RING_HEADER_BYTES, RING_MAX_RECORD_BYTES, RING_SLACK_BYTES, RingGeometry, SC_PATH_SHIFT,
+    SC_PATH2_SHIFT, SC_SOCK_LEN_PTR, SC_SOCK_SHIFT, SC_TRACE, TRACED_DYING, TRACED_LIVE,
+    TRACED_SET_PAGE, TRACED_SET_PAGES,
 };
 
 use tracer_dataset::Arch;
@@ -237,7 +238,8 @@ pub struct Probe {
 /// How `--ring-bytes` is laid out as per-CPU rings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RingLayout {
-    /// Possible CPUs (`/sys/devices/system/cpu/possible`): one ring each.
+    /// CPU ids a program can run on (the last possible id + 1, the kernel's `nr_cpu_ids`): one
+    /// ring each.
     pub cpus: u32,
     /// Bytes of each CPU's ring (a power of two).
     pub bytes: u64,
@@ -246,8 +248,10 @@ pub struct RingLayout {
 }
 
 impl RingLayout {
-    /// Smallest ring a CPU gets.
-    pub const MIN_BYTES: u64 = 4096;
+    /// Smallest ring a CPU gets: room for the largest record (a call with two paths) and its
+    /// header, rounded up to a power of two, so no record is too large for its ring.
+    pub const MIN_BYTES: u64 =
+        (RING_HEADER_BYTES as u64 + RING_MAX_RECORD_BYTES as u64).next_power_of_two();
 
     /// `total` bytes divided among `cpus` rings: each the largest power of two at most its
     /// share, and at least `MIN_BYTES`.
@@ -268,6 +272,17 @@ impl RingLayout {
         self.cpus * self.chunks
     }
 
+    /// Kernel memory the rings take: every CPU's elements, slack included (a CPU's ring
+    /// smaller than a chunk still takes a whole element).
+    pub fn allocated_bytes(&self) -> u64 {
+        u64::from(self.elements()) * u64::from(RING_CHUNK_BYTES + RING_SLACK_BYTES)
+    }
+
+    /// The layout as the dataset's metadata gives it: "CPUS x BYTES".
+    pub fn describe(&self) -> String {
+        format!("{} x {}", self.cpus, self.bytes)
+    }
+
     fn geometry(&self) -> RingGeometry {
         RingGeometry {
             mask: self.bytes - 1,
@@ -275,6 +290,24 @@ impl RingLayout {
             pad: 0,
         }
     }
+}
+
+/// The CPUs the kernel could ever run (`nr_cpu_ids` is its last id + 1).
+const POSSIBLE_CPUS: &str = "/sys/devices/system/cpu/possible";
+
+/// The CPU ids a list like `0-3,6` covers: its last id + 1 (a list with holes still has ids up
+/// to its last).
+fn cpu_ids(list: &str) -> std::io::Result<u32> {
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{list:?}"));
+    let last = list
+        .trim()
+        .split(',')
+        .map(|range| {
+            let end = range.rsplit('-').next().unwrap_or(range);
+            end.trim().parse::<u32>().map_err(|_| bad())
+        })
+        .try_fold(0u32, |max, id| id.map(|id| max.max(id)))?;
+    last.checked_add(1).ok_or_else(bad)
 }
 
 /// The per-CPU rings' maps, for the drain thread.
@@ -464,8 +497,10 @@ impl Probe {
         if ring < 4096 || !ring.is_power_of_two() {
             return Err(ProbeError::RingSize(ring));
         }
-        let cpus = aya::util::nr_cpus().map_err(|(_, e)| ProbeError::Cpus(e))?;
-        let rings = RingLayout::new(ring, u32::try_from(cpus).unwrap_or(u32::MAX));
+        let cpus = std::fs::read_to_string(POSSIBLE_CPUS)
+            .and_then(|list| cpu_ids(&list))
+            .map_err(ProbeError::Cpus)?;
+        let rings = RingLayout::new(ring, cpus);
         let geometry = rings.geometry();
         let (flags, flags32, trace_unknown) = syscall_flags(config);
         let durations: u32 = config.durations.into();
@@ -661,6 +696,11 @@ impl Probe {
             let _ = self.untrace(k);
         }
         Ok(())
+    }
+
+    /// How the rings are laid out.
+    pub fn ring_layout(&self) -> RingLayout {
+        self.rings
     }
 
     /// Takes the per-CPU rings' maps for the drain thread.
@@ -887,6 +927,16 @@ mod tests {
         );
         assert!(vmlinux.exists(), "the process keeps its root");
         assert!(std::path::Path::new("/proc/self/status").exists());
+    }
+
+    #[test]
+    fn cpu_ids_run_to_the_last_possible_one() {
+        assert_eq!(cpu_ids("0-1\n").unwrap(), 2);
+        assert_eq!(cpu_ids("0").unwrap(), 1);
+        assert_eq!(cpu_ids("0-3,6").unwrap(), 7, "a hole still has ids past it");
+        assert_eq!(cpu_ids("0,2-5,8-11").unwrap(), 12);
+        assert!(cpu_ids("").is_err());
+        assert!(cpu_ids("0-x").is_err());
     }
 
     #[test]

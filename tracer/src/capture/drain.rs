@@ -1,4 +1,5 @@
-//! The drain thread: empties the ring buffer into batches as fast as it can (it only copies).
+//! The drain thread: empties the per-CPU rings into batches, merged by time (`ring`), as fast
+//! as it can (it only copies).
 //! A batch keeps each record's length beside its bytes, so the writer never re-derives where a
 //! record ends from its kind, and one record it cannot decode costs that record only.
 //!
@@ -29,8 +30,8 @@ const BATCH_SLACK: usize = 4096;
 /// (a 1 MiB batch holds ~79,000), so room for 1 MiB / 12 of them fills without ever doubling
 /// (at 1 MiB / 16 each batch of the queue reallocated its lengths to 512 KiB).
 const BATCH_RECORDS: usize = BATCH_BYTES / 12;
-/// Sleep of the drain thread when the ring is empty. Programs submit without waking us
-/// (`BPF_RB_NO_WAKEUP`: a wakeup per event would cost the traced program), so we poll.
+/// Sleep of the drain thread when no record is ready. Programs never wake us (a wakeup per
+/// event would cost the traced program), so we poll.
 const IDLE_POLL: Duration = Duration::from_micros(500);
 
 /// Bytes of a plain syscall record, the kind kept as a delta.
@@ -248,7 +249,8 @@ pub fn spawn_drain(
                 loop {
                     drained += ring.drain_into(&mut batch, BATCH_BYTES, stopping);
                     if batch.byte_len() < BATCH_BYTES {
-                        // The ring is empty (or its next record is still being written).
+                        // No record is ready (the rings are empty, or what is left is younger
+                        // than the merge's grace).
                         break;
                     }
                     if to_writer.send(&mut batch).is_none() {

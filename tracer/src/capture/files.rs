@@ -239,6 +239,8 @@ pub struct Footer {
     pub gap_rows: u64,
     /// New processes that could not be followed (the kernel's filter was full).
     pub unfollowed: u64,
+    /// The rings as laid out (`RingLayout::describe`); empty when not known.
+    pub ring_layout: String,
 }
 
 impl Footer {
@@ -282,6 +284,9 @@ impl Footer {
             (meta::GAP_ROWS, self.gap_rows.to_string()),
             (meta::UNFOLLOWED, self.unfollowed.to_string()),
         ]);
+        if !self.ring_layout.is_empty() {
+            pairs.push((meta::RING_LAYOUT, self.ring_layout.clone()));
+        }
         pairs
     }
 }

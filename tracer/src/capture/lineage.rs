@@ -2,8 +2,9 @@
 //! end, exit status, last comm, exe and argv), the command name of every thread, and which
 //! launched commands have not exec'd yet.
 //!
-//! It relies on these orderings of the ring buffer. Each pair is written by the same task in
-//! program order, and the ring keeps records in the order they were reserved:
+//! It relies on these orderings of the records. Each pair is written by the same task in
+//! program order, and the drain's merge of the per-CPU rings keeps each task's records, and a
+//! fork's before the child's, in that order (`ring`):
 //!
 //! 1. **Fork before the child's first record.** `sched_process_fork` runs in the parent before
 //!    the child can run: a thread's name, and a new process's row (ppid, start, the parent's

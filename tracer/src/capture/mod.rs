@@ -54,9 +54,9 @@ pub use launch::{Credentials, LaunchError};
 pub use totals::SyscallTotals;
 pub use writer::{CUT_EVERY, Collected, SLOW_WRITER_ENV, WriteFailure, Writer, WriterStats};
 
-/// Default ring bytes, divided among the CPUs' rings: 8 MiB holds about 80,000 syscall records,
-/// ~25 ms of a syscall storm at full speed (4 MiB, half of it, on the storm's CPU of two). That
-/// is slack for the drain thread only, which copies a record out in ~20 ns and holds back only
+/// Default ring bytes, divided among the CPUs' rings: 8 MiB holds about 80,000 syscall records;
+/// on two CPUs the storm's CPU has 4 MiB of it, ~12 ms of the storm at full speed. That is
+/// slack for the drain thread only, which copies a record out in ~20 ns and holds back only
 /// the last millisecond's (see `ring`); a writer that falls behind is absorbed by the queue
 /// behind the drain (see `drain`). The kernel zeroes the rings when the programs load: a
 /// larger one costs start-up and memory.
@@ -86,8 +86,8 @@ pub enum RecordError {
     /// A -p target does not exist.
     #[error("-p {0}: no such process")]
     NoSuchPid(u32),
-    /// The ring buffer could not be mapped.
-    #[error("mapping the eBPF ring buffer")]
+    /// The per-CPU rings could not be mapped.
+    #[error("mapping the eBPF programs' per-CPU rings")]
     Ring(#[source] std::io::Error),
     /// The async runtime could not start.
     #[error("starting the signal-handling runtime")]

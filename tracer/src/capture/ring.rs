@@ -10,12 +10,14 @@
 //!
 //! Order: each CPU's records are in time order (each is stamped in the program that writes it,
 //! and a CPU runs one program at a time). A pass reads the clock, then every head, and takes
-//! records in time order across CPUs only while they are older than that clock reading less
-//! `GRACE`. That keeps each thread's records, and a parent's fork record before its child's
-//! first, in their order exactly: a thread's next record is stamped only after its previous
-//! one was published (on whichever CPU), so a record this pass cannot see yet was published
-//! after the clock was read, and every record stamped after it is held back too.
-//! docs/DESIGN.md says what remains between unrelated threads.
+//! records in time order across CPUs only while they are older than that clock reading. That
+//! keeps each thread's records, and a parent's fork record before its child's first, in their
+//! order exactly: a thread's next record is stamped only after its previous one was published
+//! (on whichever CPU), so a record this pass cannot see yet was published after the clock was
+//! read, and every record stamped after it is held back too. `GRACE_NS` more is held back for
+//! unrelated threads: a record stamped on one CPU just before the clock reading but published
+//! after the heads were read would otherwise come after younger records of other CPUs.
+//! docs/DESIGN.md says what remains.
 
 use std::{
     io,
@@ -40,8 +42,13 @@ const ELEMENT_BYTES: u64 = (RING_CHUNK_BYTES + RING_SLACK_BYTES) as u64;
 const PUBLISH_BYTES: u64 = 64 << 10;
 /// Records younger than this (by the clock read at the start of a pass) wait for the next
 /// pass: room for a record stamped on one CPU but not yet published when the heads were read.
-/// Publishing takes well under a microsecond; an interrupt in between, tens.
-const GRACE_NS: u64 = 1_000_000;
+/// Publishing takes well under a microsecond; an interrupt in between, tens (the single ring
+/// this replaced showed at most 27 µs of such disorder). Short, as every byte a record waits
+/// is a byte of its ring the programs cannot use.
+const GRACE_NS: u64 = 100_000;
+/// A record stamped this far past the pass's clock reading is taken as it comes rather than
+/// held: no program stamps one (it would hold its CPU's ring until the capture ends).
+const FUTURE_NS: u64 = 1_000_000_000;
 
 /// A shared mapping of a map's values.
 struct Mapping {
@@ -95,36 +102,45 @@ struct Rings {
 }
 
 impl Rings {
-    fn position(&self, cpu: u32) -> &RingPosition {
+    /// CPU `cpu`'s head (`tail: false`) or tail, as an atomic: the memory is shared with the
+    /// programs, so no reference to the `RingPosition` itself is made.
+    fn position(&self, cpu: u32, tail: bool) -> &AtomicU64 {
+        assert!(cpu < self.layout.cpus && !self.positions.is_null());
         // SAFETY: `positions` holds `layout.cpus` elements, 128-aligned inside a page-aligned
-        // mapping, for the life of `self`.
-        unsafe { &*self.positions.add(cpu as usize) }
+        // mapping that lives as long as `self` points at it (`EventRing::park` clears it).
+        unsafe {
+            let at = self.positions.add(cpu as usize);
+            AtomicU64::from_ptr(if tail {
+                std::ptr::addr_of_mut!((*at).tail)
+            } else {
+                std::ptr::addr_of_mut!((*at).head)
+            })
+        }
     }
 
+    /// Acquire: paired with the programs' store of the head after the record's bytes.
     fn head(&self, cpu: u32) -> u64 {
-        let at = std::ptr::from_ref(&self.position(cpu).head).cast_mut();
-        // SAFETY: an aligned u64 the programs store to; paired with their store after the
-        // record's bytes.
-        unsafe { AtomicU64::from_ptr(at) }.load(Ordering::Acquire)
+        self.position(cpu, false).load(Ordering::Acquire)
     }
 
     fn tail(&self, cpu: u32) -> u64 {
-        let at = std::ptr::from_ref(&self.position(cpu).tail).cast_mut();
-        // SAFETY: an aligned u64 only this side stores to.
-        unsafe { AtomicU64::from_ptr(at) }.load(Ordering::Acquire)
+        self.position(cpu, true).load(Ordering::Acquire)
     }
 
-    /// Gives the bytes before `pos` back to CPU `cpu`'s programs.
+    /// Gives the bytes before `pos` back to CPU `cpu`'s programs (release: the records' bytes
+    /// are read before they are written again).
     fn set_tail(&self, cpu: u32, pos: u64) {
-        let at = std::ptr::from_ref(&self.position(cpu).tail).cast_mut();
-        // SAFETY: as in `tail`; release: the records' bytes are read before they are reused.
-        unsafe { AtomicU64::from_ptr(at) }.store(pos, Ordering::Release);
+        self.position(cpu, true).store(pos, Ordering::Release);
     }
 
     /// The record at position `pos` of CPU `cpu`'s ring, whose head is `head`, and the
     /// position after it; `None` if its header is damaged (a length no program writes, or one
     /// past the head).
     fn record(&self, cpu: u32, pos: u64, head: u64) -> Option<(&[u8], u64)> {
+        if !pos.is_multiple_of(8) {
+            // Only a tail or head not written by this side or the programs.
+            return None;
+        }
         let at = pos & (self.layout.bytes - 1);
         let element =
             u64::from(cpu) * u64::from(self.layout.chunks) + at / u64::from(RING_CHUNK_BYTES);
@@ -181,7 +197,7 @@ fn sort_time(record: &[u8]) -> u64 {
     }
 }
 
-/// `CLOCK_MONOTONIC` now, the programs' clock (`bpf_ktime_get_ns`).
+/// `CLOCK_MONOTONIC` now, as this process sees it.
 fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -190,6 +206,29 @@ fn monotonic_ns() -> u64 {
     // SAFETY: a valid timespec to fill.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// What this process's `CLOCK_MONOTONIC` is ahead of the kernel's own (`bpf_ktime_get_ns`,
+/// which time namespaces do not shift): the `monotonic` line of `/proc/self/timens_offsets`,
+/// 0 outside a time namespace or on a kernel without them.
+fn time_namespace_offset_ns() -> i64 {
+    let Ok(offsets) = std::fs::read_to_string("/proc/self/timens_offsets") else {
+        return 0;
+    };
+    parse_monotonic_offset(&offsets).unwrap_or(0)
+}
+
+/// The monotonic offset of a `timens_offsets` file ("monotonic SECS NSECS" lines).
+fn parse_monotonic_offset(offsets: &str) -> Option<i64> {
+    offsets.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        if words.next()? != "monotonic" {
+            return None;
+        }
+        let secs: i64 = words.next()?.parse().ok()?;
+        let nanos: i64 = words.next()?.parse().ok()?;
+        secs.checked_mul(1_000_000_000)?.checked_add(nanos)
+    })
 }
 
 /// One CPU's ring, as this side reads it.
@@ -240,7 +279,11 @@ impl Mapped {
 pub struct EventRing {
     rings: Rings,
     cursors: Vec<Cursor>,
-    /// Damaged headers seen (reported once).
+    /// CPUs with records this pass.
+    active: Vec<usize>,
+    /// `time_namespace_offset_ns`, read once.
+    clock_offset_ns: i64,
+    /// Damaged headers seen since the rings were last resumed (the first is reported).
     damaged: u64,
     /// The maps and mappings behind `rings` (`None` in tests over plain memory).
     mapped: Option<Mapped>,
@@ -262,15 +305,18 @@ impl EventRing {
     }
 
     fn over(rings: Rings, mapped: Option<Mapped>) -> Self {
-        let cursors = (0..rings.layout.cpus)
+        let cursors: Vec<Cursor> = (0..rings.layout.cpus)
             .map(|cpu| Cursor {
                 pos: rings.tail(cpu),
                 ..Cursor::default()
             })
             .collect();
+        let cpus = cursors.len();
         Self {
             rings,
             cursors,
+            active: Vec::with_capacity(cpus),
+            clock_offset_ns: time_namespace_offset_ns(),
             damaged: 0,
             mapped,
         }
@@ -292,6 +338,7 @@ impl EventRing {
         if let Some(mapped) = &mut self.mapped {
             self.rings = mapped.map()?;
         }
+        self.damaged = 0;
         Ok(())
     }
 
@@ -349,17 +396,37 @@ impl EventRing {
     /// `all`: every published record is ready (the capture has ended); otherwise only those
     /// older than the pass's start less `GRACE_NS`. Returns the number of records.
     pub fn drain_into(&mut self, batch: &mut Batch, limit: usize, all: bool) -> u64 {
-        // The clock before the heads (see the module's comment).
+        if self.rings.data.is_null() {
+            // Parked: nothing is read until `resume`.
+            return 0;
+        }
+        // The clock before the heads (see the module's comment), in the programs' clock.
+        let now = monotonic_ns().saturating_add_signed(-self.clock_offset_ns);
         let ready_before = if all {
             u64::MAX
         } else {
-            monotonic_ns().saturating_sub(GRACE_NS)
+            now.saturating_sub(GRACE_NS)
         };
+        let future = now.saturating_add(FUTURE_NS);
+        let ready = |time: u64| time < ready_before || time > future;
+        self.active.clear();
         for (cpu, cursor) in self.cursors.iter_mut().enumerate() {
             cursor.head = self.rings.head(cpu as u32);
             if cursor.head.wrapping_sub(cursor.pos) > self.rings.layout.bytes {
                 // A head behind the tail, or more than a ring ahead: not the programs' writing.
+                if self.damaged == 0 {
+                    log::warn!(
+                        "CPU {cpu}'s ring head {} is not within a ring of its tail {}: its \
+                         records are not read",
+                        cursor.head,
+                        cursor.pos
+                    );
+                }
+                self.damaged += 1;
                 cursor.head = cursor.pos;
+            }
+            if cursor.pos < cursor.head {
+                self.active.push(cpu);
             }
         }
         let mut records = 0;
@@ -367,10 +434,14 @@ impl EventRing {
             // The CPU with the oldest next record, and the next oldest time among the others.
             let mut best: Option<(usize, u64)> = None;
             let mut second = u64::MAX;
-            for cpu in 0..self.cursors.len() {
+            let mut i = 0;
+            while i < self.active.len() {
+                let cpu = self.active[i];
                 let Some(time) = self.next_time(cpu) else {
+                    self.active.swap_remove(i);
                     continue;
                 };
+                i += 1;
                 match best {
                     Some((_, t)) if time >= t => second = second.min(time),
                     _ => {
@@ -384,10 +455,9 @@ impl EventRing {
             let Some((cpu, mut time)) = best else {
                 break;
             };
-            let bound = second.min(ready_before);
             // Then that CPU's records, for as long as they come first.
             loop {
-                if !all && time >= ready_before {
+                if !ready(time) {
                     break 'pass;
                 }
                 let cursor = self.cursors[cpu];
@@ -409,7 +479,7 @@ impl EventRing {
                     break 'pass;
                 }
                 match self.next_time(cpu) {
-                    Some(t) if t <= bound => time = t,
+                    Some(t) if t <= second => time = t,
                     _ => break,
                 }
             }
@@ -540,10 +610,15 @@ mod tests {
         let l = RingLayout::new(4096, 2);
         assert_eq!(
             (l.bytes, l.chunks),
-            (4096, 1),
-            "no CPU gets less than 4 KiB"
+            (16 << 10, 1),
+            "no CPU gets less than 16 KiB"
+        );
+        assert!(
+            RingLayout::MIN_BYTES >= u64::from(RING_HEADER_BYTES + RING_MAX_RECORD_BYTES),
+            "the smallest ring holds the largest record"
         );
         assert_eq!(RingLayout::new(1 << 20, 0).cpus, 1);
+        assert_eq!(RingLayout::new(8 << 20, 2).describe(), "2 x 4194304");
     }
 
     #[test]
@@ -622,6 +697,24 @@ mod tests {
             .map(|r| sort_time(r))
             .collect();
         assert_eq!(rest, vec![now]);
+        // A time no program stamps (far ahead of the clock) does not hold its ring.
+        assert!(fake.write(0, &call(1, now + 100 * FUTURE_NS, 4)));
+        assert!(fake.write(0, &call(1, now + 100 * FUTURE_NS + 1, 5)));
+        assert_eq!(drained(&mut ring, false).len(), 2);
+    }
+
+    #[test]
+    fn a_time_namespace_offset_is_read_from_its_file() {
+        assert_eq!(
+            parse_monotonic_offset("monotonic   -3600  5\nboottime 0 0\n"),
+            Some(-3_599_999_999_995)
+        );
+        assert_eq!(
+            parse_monotonic_offset("boottime 1 0\nmonotonic 2 0\n"),
+            Some(2_000_000_000)
+        );
+        assert_eq!(parse_monotonic_offset(""), None);
+        assert_eq!(parse_monotonic_offset("monotonic x 0\n"), None);
     }
 
     #[test]

@@ -60,6 +60,7 @@ pub fn finish(
     ring.park();
     let lost_per_cpu = probe.lost()?;
     let unfollowed = probe.unfollowed()?;
+    let ring_layout = probe.ring_layout().describe();
     // Whether the next capture may use them is decided when it starts (`Probe::is_fresh`).
     *reusable = Some((probe, ring));
     let mut outcome = RecordOutcome {
@@ -94,6 +95,7 @@ pub fn finish(
         pre_exec_dropped: collected.stats.pre_exec_dropped,
         gap_rows: collected.stats.gaps,
         unfollowed,
+        ring_layout,
     };
     outcome.lost = footer.lost_syscalls() + footer.lost_lifecycle();
     outcome.lost_syscalls = footer.lost_syscalls();

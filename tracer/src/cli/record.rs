@@ -297,8 +297,8 @@ pub fn run(args: &RecordArgs) -> Result<i32, CliError> {
         eprintln!("{}", outcome.summary_line(&config.output));
         if outcome.lost > 0 {
             eprintln!(
-                "tracer: warning: {} events were lost (ring buffer full); the file records \
-                 the count. Try a larger --ring-bytes.",
+                "tracer: warning: {} events were lost (their CPU's ring was full); the file \
+                 records the count and gap rows say where. Try a larger --ring-bytes.",
                 outcome.lost
             );
         }

@@ -179,7 +179,7 @@ pub fn run(args: &ShowArgs) -> Result<i32, CliError> {
     drop(out);
     for (file, lost) in &outcome.incomplete {
         eprintln!(
-            "tracer: warning: {} lost {lost} records when it was captured (ring buffer full): \
+            "tracer: warning: {} lost {lost} records when it was captured (a CPU's ring was full): \
              calls are missing",
             file.display()
         );

@@ -75,7 +75,7 @@ pub struct ShowOutcome {
     pub calls: u64,
     /// Syscalls files read.
     pub files: usize,
-    /// Files whose capture lost records (ring buffer full), with the count: calls are missing.
+    /// Files whose capture lost records (a CPU's ring full), with the count: calls are missing.
     pub incomplete: Vec<(PathBuf, u64)>,
 }
 
