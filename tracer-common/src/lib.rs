@@ -360,6 +360,27 @@ pub struct RingGeometry {
 }
 const _: () = assert!(core::mem::size_of::<RingGeometry>() == 16);
 
+impl RingGeometry {
+    /// Where logical position `pos` of CPU `cpu`'s ring is stored: its `RING_DATA` element and
+    /// the offset in it (below `RING_CHUNK_BYTES`, so the record there, at most
+    /// `RING_SLACK_BYTES` with its header, ends inside the element). The programs write and
+    /// user space reads through this one function.
+    #[inline(always)]
+    pub const fn place(&self, cpu: u32, pos: u64) -> (u32, u32) {
+        let at = pos & self.mask;
+        let element = cpu
+            .wrapping_mul(self.chunks)
+            .wrapping_add((at / RING_CHUNK_BYTES as u64) as u32);
+        (element, (at & (RING_CHUNK_BYTES as u64 - 1)) as u32)
+    }
+}
+
+/// Ring bytes a record of `len` bytes takes: its header and its bytes, 8-aligned.
+#[inline(always)]
+pub const fn ring_step(len: u32) -> u64 {
+    (RING_HEADER_BYTES as u64 + len as u64 + 7) & !7
+}
+
 /// Kernel structure offsets, read by the collector from the running kernel's BTF and written
 /// into the eBPF object's `.rodata` before loading (a small CO-RE of our own: aya's Rust eBPF
 /// side has no field relocations). All offsets in bytes.

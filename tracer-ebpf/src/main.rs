@@ -71,7 +71,7 @@ use tracer_common::{
     RING_HEADER_BYTES, RING_SLACK_BYTES, RingGeometry, RingPosition, SC_PATH_MASK, SC_PATH_SHIFT,
     SC_PATH2_MASK, SC_PATH2_SHIFT, SC_SOCK_LEN_PTR, SC_SOCK_MASK, SC_SOCK_SHIFT, SC_TRACE,
     SOCKADDR_BYTES, SyscallDataHead, SyscallEvent, TRACED_DYING, TRACED_LIVE, TRACED_SET_PAGE,
-    TRACED_SET_PAGES, X32_SYSCALL_BIT,
+    TRACED_SET_PAGES, X32_SYSCALL_BIT, ring_step,
 };
 
 /// x86_64 `struct pt_regs` (arch/x86/include/asm/ptrace.h): the user registers saved at kernel
@@ -238,16 +238,18 @@ fn ring_reserve(size: u32) -> Option<Slot> {
             core::ptr::read_volatile(core::ptr::addr_of!((*pos).tail)),
         )
     };
-    let need = u64::from((size + RING_HEADER_BYTES + 7) & !7);
+    let need = ring_step(size);
     if head.wrapping_sub(tail).wrapping_add(need) > mask + 1 {
         return None;
     }
-    let at = head & mask;
-    let element = cpu
-        .wrapping_mul(chunks)
-        .wrapping_add((at / u64::from(RING_CHUNK_BYTES)) as u32);
+    let geometry = RingGeometry {
+        mask,
+        chunks,
+        pad: 0,
+    };
+    let (element, offset) = geometry.place(cpu, head);
     let base = RING_DATA.get_ptr_mut(element)?.cast::<u8>();
-    let offset = (at & u64::from(RING_CHUNK_BYTES - 1)) as usize;
+    let offset = offset as usize;
     Some(Slot {
         // SAFETY: `offset` is below RING_CHUNK_BYTES, so the record and its header (at most
         // RING_SLACK_BYTES) end inside the element.

@@ -25,6 +25,11 @@ pub fn clock_offset_ns() -> i64 {
     best.1
 }
 
+/// `CLOCK_MONOTONIC` nanoseconds, as this process sees it (a time namespace shifts it).
+pub fn monotonic_ns() -> u64 {
+    clock_ns(libc::CLOCK_MONOTONIC).max(0) as u64
+}
+
 /// Wall-clock nanoseconds since the Unix epoch.
 pub fn now_ns() -> i64 {
     clock_ns(libc::CLOCK_REALTIME)

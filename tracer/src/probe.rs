@@ -283,7 +283,7 @@ impl RingLayout {
         format!("{} x {}", self.cpus, self.bytes)
     }
 
-    fn geometry(&self) -> RingGeometry {
+    pub fn geometry(&self) -> RingGeometry {
         RingGeometry {
             mask: self.bytes - 1,
             chunks: self.chunks,
@@ -341,6 +341,8 @@ const TRACED_SET_BYTES: usize = TRACED_SET_PAGE as usize * TRACED_SET_PAGES as u
 /// program's new children are its neighbours).
 struct TracedSet {
     bytes: std::ptr::NonNull<u8>,
+    /// The mapping `bytes` points into.
+    _memory: MapMemory,
     /// The map, kept open for as long as it is mapped.
     _map: MapData,
 }
@@ -351,34 +353,15 @@ unsafe impl Send for TracedSet {}
 
 impl TracedSet {
     fn map(map: MapData) -> Result<Self, ProbeError> {
-        use std::os::fd::{AsFd as _, AsRawFd as _};
-        // SAFETY: a fresh shared mapping of the map's whole value area (an mmapable array of
-        // exactly TRACED_SET_BYTES); nothing else refers to that address range.
-        let at = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                TRACED_SET_BYTES,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                map.fd().as_fd().as_raw_fd(),
-                0,
-            )
-        };
-        if at == libc::MAP_FAILED {
-            return Err(ProbeError::MapMemory(std::io::Error::last_os_error()));
-        }
-        // The traced command is forked from this process: it must not inherit a way to write
-        // the filter. (It execs at once, which drops the mapping too; this covers the moments
-        // before.)
-        // SAFETY: advice on the mapping just made.
-        if unsafe { libc::madvise(at, TRACED_SET_BYTES, libc::MADV_DONTFORK) } != 0 {
-            let err = std::io::Error::last_os_error();
-            // SAFETY: unmapping what was mapped above, used by nothing yet.
-            unsafe { libc::munmap(at, TRACED_SET_BYTES) };
-            return Err(ProbeError::MapMemory(err));
-        }
-        let bytes = std::ptr::NonNull::new(at.cast()).expect("mmap gave a non-null address");
-        Ok(Self { bytes, _map: map })
+        let memory = MapMemory::new(&map, TRACED_SET_BYTES, libc::PROT_READ | libc::PROT_WRITE)
+            .map_err(ProbeError::MapMemory)?;
+        let bytes =
+            std::ptr::NonNull::new(memory.ptr().cast()).expect("mmap gave a non-null address");
+        Ok(Self {
+            bytes,
+            _memory: memory,
+            _map: map,
+        })
     }
 
     /// Sets (or clears) `tgid`'s byte.
@@ -415,10 +398,54 @@ impl TracedSet {
     }
 }
 
-impl Drop for TracedSet {
+/// A shared mapping of an mmapable array map's values (`TRACED_SET`, the per-CPU rings), which
+/// the traced command, forked from this process, does not inherit: it must not get a way to
+/// write the filter or the rings (it execs at once, which drops mappings too; this covers the
+/// moments before). Unmapped on drop.
+pub(crate) struct MapMemory {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl MapMemory {
+    /// Maps the first `len` bytes (rounded up to a page) of `map` with protection `prot`.
+    pub(crate) fn new(map: &MapData, len: usize, prot: libc::c_int) -> std::io::Result<Self> {
+        use std::os::fd::{AsFd as _, AsRawFd as _};
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let len = len.next_multiple_of(page);
+        // SAFETY: a fresh shared mapping of the map's fd; checked for failure.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                prot,
+                libc::MAP_SHARED,
+                map.fd().as_fd().as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        let memory = Self { ptr, len };
+        // SAFETY: advice on the mapping just made (unmapped by `memory`'s drop on failure).
+        if unsafe { libc::madvise(ptr, len, libc::MADV_DONTFORK) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(memory)
+    }
+
+    /// The mapping's first byte.
+    pub(crate) fn ptr(&self) -> *mut libc::c_void {
+        self.ptr
+    }
+}
+
+impl Drop for MapMemory {
     fn drop(&mut self) {
-        // SAFETY: the mapping made in `map`, unmapped once.
-        unsafe { libc::munmap(self.bytes.as_ptr().cast(), TRACED_SET_BYTES) };
+        // SAFETY: our own mapping, unmapped once; its users hold it as long as they use it.
+        unsafe { libc::munmap(self.ptr, self.len) };
     }
 }
 

@@ -21,20 +21,19 @@
 
 use std::{
     io,
-    os::fd::{AsFd as _, AsRawFd as _},
+    mem::offset_of,
     sync::atomic::{AtomicU64, Ordering},
 };
 
 use tracer_common::{
-    FLAG_HAS_DURATION, KIND_ENTRY_DATA, KIND_EXEC, KIND_EXIT, KIND_FORK, KIND_GAP, KIND_SYSCALL,
-    KIND_SYSCALL_DATA, KIND_SYSCALL_PATH, RING_CHUNK_BYTES, RING_HEADER_BYTES,
-    RING_MAX_RECORD_BYTES, RING_SLACK_BYTES, RingPosition,
+    ExecEvent, ExitEvent, FLAG_HAS_DURATION, ForkEvent, GapEvent, KIND_ENTRY_DATA, KIND_EXEC,
+    KIND_EXIT, KIND_FORK, KIND_GAP, KIND_SYSCALL, KIND_SYSCALL_DATA, KIND_SYSCALL_PATH,
+    RING_CHUNK_BYTES, RING_HEADER_BYTES, RING_MAX_RECORD_BYTES, RING_SLACK_BYTES, RingPosition,
+    SyscallEvent, ring_step,
 };
 
-use aya::maps::MapData;
-
 use super::drain::Batch;
-use crate::probe::{RingLayout, RingMaps};
+use crate::probe::{MapMemory, RingLayout, RingMaps};
 
 /// Bytes of a `RING_DATA` element.
 const ELEMENT_BYTES: u64 = (RING_CHUNK_BYTES + RING_SLACK_BYTES) as u64;
@@ -49,49 +48,6 @@ const GRACE_NS: u64 = 100_000;
 /// A record stamped this far past the pass's clock reading is taken as it comes rather than
 /// held: no program stamps one (it would hold its CPU's ring until the capture ends).
 const FUTURE_NS: u64 = 1_000_000_000;
-
-/// A shared mapping of a map's values.
-struct Mapping {
-    ptr: *mut libc::c_void,
-    len: usize,
-}
-
-impl Mapping {
-    /// Maps the first `len` bytes of mmapable array `map`, which the traced command (forked
-    /// from this process) does not inherit.
-    fn new(map: &MapData, len: usize, prot: libc::c_int) -> io::Result<Self> {
-        // SAFETY: sysconf has no preconditions.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
-        let len = len.next_multiple_of(page);
-        // SAFETY: a fresh shared mapping of the map's fd; checked for failure.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                prot,
-                libc::MAP_SHARED,
-                map.fd().as_fd().as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let mapping = Self { ptr, len };
-        // SAFETY: advice on the mapping just made.
-        if unsafe { libc::madvise(ptr, len, libc::MADV_DONTFORK) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(mapping)
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: our own mapping, unmapped once; nothing borrowed from it outlives `self`.
-        unsafe { libc::munmap(self.ptr, self.len) };
-    }
-}
 
 /// The rings' memory: `RING_DATA`'s elements and `RING_POS`'s positions, as laid out by
 /// `layout`. Mapped from the maps, or (in tests) any memory so laid out.
@@ -141,14 +97,12 @@ impl Rings {
             // Only a tail or head not written by this side or the programs.
             return None;
         }
-        let at = pos & (self.layout.bytes - 1);
-        let element =
-            u64::from(cpu) * u64::from(self.layout.chunks) + at / u64::from(RING_CHUNK_BYTES);
-        let offset = element * ELEMENT_BYTES + at % u64::from(RING_CHUNK_BYTES);
+        let (element, offset) = self.layout.geometry().place(cpu, pos);
+        let offset = u64::from(element) * ELEMENT_BYTES + u64::from(offset);
         // SAFETY: `offset` is inside element `element` of the data mapping (below
         // RING_CHUNK_BYTES into it); headers are 8-aligned.
         let len = unsafe { self.data.add(offset as usize).cast::<u32>().read() };
-        let next = pos + (u64::from(RING_HEADER_BYTES) + u64::from(len)).next_multiple_of(8);
+        let next = pos + ring_step(len);
         if len > RING_MAX_RECORD_BYTES || next > head {
             return None;
         }
@@ -179,33 +133,23 @@ fn sort_time(record: &[u8]) -> u64 {
             .get(at..at + 8)
             .map_or(0, |b| u64::from_ne_bytes(b.try_into().expect("8 bytes")))
     };
-    match u32_at(0) {
+    // Each kind's fields where tracer-common lays them out (every record starts with a
+    // `SyscallEvent` or its own struct).
+    match u32_at(offset_of!(SyscallEvent, kind)) {
         KIND_SYSCALL | KIND_SYSCALL_PATH | KIND_SYSCALL_DATA | KIND_ENTRY_DATA => {
-            // SyscallEvent: flags at 4, ts_ns at 24, duration_ns at 32.
-            let ts = u64_at(24);
-            if u32_at(4) & FLAG_HAS_DURATION != 0 {
-                ts.saturating_add(u64_at(32))
+            let ts = u64_at(offset_of!(SyscallEvent, ts_ns));
+            if u32_at(offset_of!(SyscallEvent, flags)) & FLAG_HAS_DURATION != 0 {
+                ts.saturating_add(u64_at(offset_of!(SyscallEvent, duration_ns)))
             } else {
                 ts
             }
         }
-        // ForkEvent, ExecEvent, ExitEvent: ts_ns at 8.
-        KIND_FORK | KIND_EXEC | KIND_EXIT => u64_at(8),
-        // GapEvent: last_ts_ns at 32.
-        KIND_GAP => u64_at(32),
+        KIND_FORK => u64_at(offset_of!(ForkEvent, ts_ns)),
+        KIND_EXEC => u64_at(offset_of!(ExecEvent, ts_ns)),
+        KIND_EXIT => u64_at(offset_of!(ExitEvent, ts_ns)),
+        KIND_GAP => u64_at(offset_of!(GapEvent, last_ts_ns)),
         _ => 0,
     }
-}
-
-/// `CLOCK_MONOTONIC` now, as this process sees it.
-fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid timespec to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// What this process's `CLOCK_MONOTONIC` is ahead of the kernel's own (`bpf_ktime_get_ns`,
@@ -246,7 +190,7 @@ struct Cursor {
 struct Mapped {
     maps: RingMaps,
     /// The data and positions mappings; `None` while parked.
-    mappings: Option<(Mapping, Mapping)>,
+    mappings: Option<(MapMemory, MapMemory)>,
 }
 
 impl Mapped {
@@ -254,12 +198,12 @@ impl Mapped {
     fn map(&mut self) -> io::Result<Rings> {
         let layout = self.maps.layout;
         if self.mappings.is_none() {
-            let data = Mapping::new(
+            let data = MapMemory::new(
                 &self.maps.data,
                 (u64::from(layout.elements()) * ELEMENT_BYTES) as usize,
                 libc::PROT_READ,
             )?;
-            let positions = Mapping::new(
+            let positions = MapMemory::new(
                 &self.maps.positions,
                 layout.cpus as usize * size_of::<RingPosition>(),
                 libc::PROT_READ | libc::PROT_WRITE,
@@ -268,8 +212,8 @@ impl Mapped {
         }
         let (data, positions) = self.mappings.as_ref().expect("mapped above");
         Ok(Rings {
-            data: data.ptr.cast(),
-            positions: positions.ptr.cast(),
+            data: data.ptr().cast(),
+            positions: positions.ptr().cast(),
             layout,
         })
     }
@@ -401,7 +345,7 @@ impl EventRing {
             return 0;
         }
         // The clock before the heads (see the module's comment), in the programs' clock.
-        let now = monotonic_ns().saturating_add_signed(-self.clock_offset_ns);
+        let now = crate::clock::monotonic_ns().saturating_add_signed(-self.clock_offset_ns);
         let ready_before = if all {
             u64::MAX
         } else {
@@ -452,20 +396,30 @@ impl EventRing {
                     }
                 }
             }
-            let Some((cpu, mut time)) = best else {
+            let Some((cpu, _)) = best else {
                 break;
             };
-            // Then that CPU's records, for as long as they come first.
+            // Then that CPU's records, for as long as they come first: each read once, for its
+            // time and its bytes.
+            let mut first = true;
             loop {
-                if !ready(time) {
-                    break 'pass;
-                }
                 let cursor = self.cursors[cpu];
+                if cursor.pos >= cursor.head {
+                    break;
+                }
                 let Some((record, next)) = self.rings.record(cpu as u32, cursor.pos, cursor.head)
                 else {
                     self.give_up(cpu);
                     break;
                 };
+                let time = sort_time(record);
+                if !ready(time) {
+                    break 'pass;
+                }
+                if !first && time > second {
+                    break;
+                }
+                first = false;
                 batch.push(record);
                 records += 1;
                 let cursor = &mut self.cursors[cpu];
@@ -477,10 +431,6 @@ impl EventRing {
                 }
                 if batch.byte_len() >= limit {
                     break 'pass;
-                }
-                match self.next_time(cpu) {
-                    Some(t) if t <= second => time = t,
-                    _ => break,
                 }
             }
         }
@@ -549,6 +499,8 @@ mod tests {
 
         /// Appends `record` to `cpu`'s ring as `ring_reserve` and `ring_commit` do; `false`
         /// when it has no room.
+        /// (The placement is derived here again from the layout's description, not taken from
+        /// `RingGeometry::place`, so the reader is checked against it.)
         fn write(&self, cpu: u32, record: &[u8]) -> bool {
             let mut pos = self.pos(cpu);
             let need = (record.len() as u64 + 8).next_multiple_of(8);
@@ -675,7 +627,7 @@ mod tests {
     fn records_younger_than_the_grace_wait_for_a_later_pass() {
         let layout = RingLayout::new(1 << 16, 2);
         let fake = Fake::new(layout);
-        let now = monotonic_ns();
+        let now = crate::clock::monotonic_ns();
         let old = now - 10 * GRACE_NS;
         assert!(fake.write(0, &call(1, old, 1)));
         assert!(fake.write(1, &call(2, old + 1, 2)));
