@@ -57,7 +57,7 @@ pub use writer::{CUT_EVERY, Collected, SLOW_WRITER_ENV, WriteFailure, Writer, Wr
 /// Default ring bytes, divided among the CPUs' rings: 8 MiB holds about 80,000 syscall records;
 /// on two CPUs the storm's CPU has 4 MiB of it, ~12 ms of the storm at full speed. That is
 /// slack for the drain thread only, which copies a record out in ~20 ns and holds back only
-/// the last millisecond's (see `ring`); a writer that falls behind is absorbed by the queue
+/// the last 0.1 ms of records (see `ring`); a writer that falls behind is absorbed by the queue
 /// behind the drain (see `drain`). The kernel zeroes the rings when the programs load: a
 /// larger one costs start-up and memory.
 pub const DEFAULT_RING_BYTES: u32 = 8 << 20;
