@@ -162,6 +162,13 @@ static KERNEL_OFFSETS: KernelOffsets = KernelOffsets {
 #[unsafe(no_mangle)]
 static TEST_LOSE_EXITS: u32 = 0;
 
+/// Bench hook (`probe::TEST_NO_CLOCK_ENV`): nonzero makes a plain exit record carry no time
+/// (`ts_ns` 0) instead of the clock read that stamps it, so `cargo xtask bench capture` can show
+/// what that read costs on its own. The branch is decided when the frozen `.rodata` is verified;
+/// zero in every real capture.
+#[unsafe(no_mangle)]
+static TEST_NO_CLOCK: u32 = 0;
+
 /// Nonzero when `sys_enter` is attached and `ENTRY_TS` holds entry times.
 #[unsafe(no_mangle)]
 static WANT_DURATIONS: u32 = 0;
@@ -855,8 +862,12 @@ fn try_sys_exit(ctx: &BtfTracePointContext) -> Result<i32, i32> {
     let head = SyscallEvent { flags, ..head };
     if path_arg | path2_arg | sock_arg == 0 {
         let head = if now == 0 {
-            // SAFETY: helper without preconditions.
-            let ts_ns = unsafe { bpf_ktime_get_ns() };
+            // SAFETY: a plain read of a `.rodata` global; the helper has no preconditions.
+            let ts_ns = if unsafe { core::ptr::read_volatile(&TEST_NO_CLOCK) } != 0 {
+                0
+            } else {
+                unsafe { bpf_ktime_get_ns() }
+            };
             SyscallEvent { ts_ns, ..head }
         } else {
             head

@@ -100,6 +100,10 @@ pub const TEST_TRACED_ENTRIES_ENV: &str = "TRACER_TEST_TRACED_ENTRIES";
 /// Test hook: `1` makes the exit hook treat every exit record as lost (counted, and a gap), so a
 /// test can check what a capture keeps without them (tests/tests/capture_fidelity.rs).
 pub const TEST_LOSE_EXITS_ENV: &str = "TRACER_TEST_LOSE_EXITS";
+/// Bench hook: `1` makes the exit hook skip the clock read of a plain record (its `ts_ns` is 0),
+/// so `cargo xtask bench capture` can show what the read costs (xtask/src/capture_bench.rs).
+/// The rows it leaves have no time: never for a real capture.
+pub const TEST_NO_CLOCK_ENV: &str = "TRACER_TEST_NO_CLOCK";
 
 /// The kernel structures whose members the programs read (`kernel_offsets`).
 pub const KERNEL_STRUCTS: [&str; 7] = [
@@ -550,6 +554,12 @@ impl Probe {
         let (offsets, targets) = layout?;
         let mut loader = loader;
         let lose_exits: u32 = (std::env::var(TEST_LOSE_EXITS_ENV).as_deref() == Ok("1")).into();
+        let no_clock: u32 = (std::env::var(TEST_NO_CLOCK_ENV).as_deref() == Ok("1")).into();
+        if no_clock != 0 {
+            eprintln!(
+                "tracer: warning: {TEST_NO_CLOCK_ENV}=1: rows are recorded without their time (a bench hook)"
+            );
+        }
         if let Some(entries) = std::env::var(TEST_TRACED_ENTRIES_ENV)
             .ok()
             .and_then(|v| v.parse::<u32>().ok())
@@ -564,6 +574,7 @@ impl Probe {
             .override_global("SYSCALL_FLAGS32", &flags32, true)
             .override_global("TRACE_UNKNOWN", &trace_unknown, true)
             .override_global("TEST_LOSE_EXITS", &lose_exits, true)
+            .override_global("TEST_NO_CLOCK", &no_clock, true)
             .override_global("RING_GEOMETRY", &geometry, true)
             .map_max_entries("RING_DATA", rings.elements())
             .map_max_entries("RING_POS", rings.cpus)

@@ -24,6 +24,10 @@
 //! ratio of the tracer to the hook, round by round, is the cost of recording itself: both runs
 //! are traced, so it moves much less with the machine's state than either ratio to the
 //! untraced run does.
+//!
+//! And `tracer no-clock`, the tracer with its bench hook `TRACER_TEST_NO_CLOCK=1`: the exit
+//! hook records every call as usual but skips the clock read that stamps the row (`ts_ns` is
+//! 0). Tracer over it is what that read costs; it over the hook is the rest of recording.
 
 use std::{
     io::Read as _,
@@ -122,10 +126,18 @@ struct Workload {
 /// The name of the floor row (see the module's documentation).
 const HOOK: &str = "tracer hook";
 
+/// The tracer with the exit hook's clock read skipped (see the module's documentation).
+const NO_CLOCK: &str = "tracer no-clock";
+
+/// tracer's bench hook (`probe::TEST_NO_CLOCK_ENV`): rows recorded without the clock read.
+const NO_CLOCK_ENV: &str = "TRACER_TEST_NO_CLOCK";
+
 /// A way to run a workload.
 struct Contender {
     name: &'static str,
     prefix: Vec<String>,
+    /// An environment variable set for this contender only.
+    env: Option<(&'static str, &'static str)>,
 }
 
 /// Debian's perf: older packages install `perf_<major>.<minor>` behind a wrapper that insists on
@@ -230,6 +242,7 @@ fn contenders(
                 o.clone(),
                 "--".into(),
             ],
+            env: None,
         });
     }
     c.extend([
@@ -242,6 +255,7 @@ fn contenders(
                 o.clone(),
                 "--".into(),
             ],
+            env: None,
         },
         Contender {
             name: HOOK,
@@ -254,6 +268,18 @@ fn contenders(
                 o.clone(),
                 "--".into(),
             ],
+            env: None,
+        },
+        Contender {
+            name: NO_CLOCK,
+            prefix: vec![
+                t.clone(),
+                "record".into(),
+                "-o".into(),
+                o.clone(),
+                "--".into(),
+            ],
+            env: Some((NO_CLOCK_ENV, "1")),
         },
         Contender {
             name: "tracer -T",
@@ -265,6 +291,7 @@ fn contenders(
                 o.clone(),
                 "--".into(),
             ],
+            env: None,
         },
     ]);
     if let Some(perf) = perf_binary() {
@@ -277,6 +304,7 @@ fn contenders(
                 format!("{o}.perf.txt"),
                 "--".into(),
             ],
+            env: None,
         });
     }
     if !no_strace {
@@ -289,6 +317,7 @@ fn contenders(
                 format!("{o}.strace.txt"),
                 "--".into(),
             ],
+            env: None,
         });
     }
     c
@@ -350,24 +379,27 @@ fn summarize(samples: &[Sample], untraced: &[Sample], lost: u64) -> Row {
 
 /// Runs `w` untraced and under each contender for `rounds` alternating rounds.
 fn bench_workload(w: &Workload, cs: &[Contender], rounds: usize) -> anyhow::Result<Vec<Row>> {
-    let cmd = |prefix: &[String]| {
+    let cmd = |prefix: &[String], env: Option<(&str, &str)>| {
         let argv: Vec<&String> = prefix.iter().chain(&w.argv).collect();
         let mut c = Command::new(argv[0]);
         c.args(&argv[1..]);
+        if let Some((k, v)) = env {
+            c.env(k, v);
+        }
         c
     };
     // Warm the page cache and the binaries once.
-    let _ = measure(&mut cmd(&[]), w.key);
+    let _ = measure(&mut cmd(&[], None), w.key);
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); cs.len() + 1];
     let mut lost = vec![0u64; cs.len() + 1];
     for _ in 0..rounds {
-        samples[0].push(measure(&mut cmd(&[]), w.key)?);
+        samples[0].push(measure(&mut cmd(&[], None), w.key)?);
         for (i, c) in cs.iter().enumerate() {
             // strace stops the program twice per call: one round is enough to see its cost.
             if c.name == "strace -f" && samples[i + 1].len() == 1 {
                 continue;
             }
-            let s = measure(&mut cmd(&c.prefix), w.key)?;
+            let s = measure(&mut cmd(&c.prefix, c.env), w.key)?;
             if c.name.starts_with("tracer") {
                 // No summary line: counted as a loss too large to pass for a real one.
                 lost[i + 1] = lost[i + 1].saturating_add(tracer_lost(&s.stderr).unwrap_or(1 << 40));
@@ -403,6 +435,19 @@ fn bpftrace_storm(storm: &Path, calls: u64, out: &Path) -> anyhow::Result<Option
     Ok(Some((s, calls.saturating_sub(lines))))
 }
 
+/// The median and quartiles over rounds of `a`'s in-process time over `b`'s in the same round.
+fn paired_over(a: &Row, b: &Row) -> Option<(f64, (f64, f64))> {
+    let over: Vec<f64> = a
+        .inproc_rounds
+        .iter()
+        .zip(&b.inproc_rounds)
+        .filter_map(|(a, b)| a.zip(*b).filter(|&(_, b)| b > 0.0))
+        .map(|(a, b)| a / b)
+        .collect();
+    let q = quartiles(over.clone())?;
+    Some((median(over), q))
+}
+
 /// The row of the baseline tracer, if one is measured.
 fn names_rows_base<'a>(cs: &[Contender], rows: &'a [Row]) -> Option<&'a Row> {
     cs.iter()
@@ -415,7 +460,7 @@ fn print_tables(w: &Workload, cs: &[Contender], rows: &[Row]) -> bool {
     let mut missed = false;
     println!("\n{}", w.name);
     println!(
-        "  {:<12} {:>9} {:>7} {:>8} {:>9} {:>10} {:>7} {:>10}",
+        "  {:<15} {:>9} {:>7} {:>8} {:>9} {:>10} {:>7} {:>10}",
         "", "wall", "ratio", "CPU", "peak RSS", "in-process", "ratio", "lost"
     );
     let names = std::iter::once("untraced").chain(cs.iter().map(|c| c.name));
@@ -423,7 +468,7 @@ fn print_tables(w: &Workload, cs: &[Contender], rows: &[Row]) -> bool {
         let ratio = r.wall / base.wall;
         let inproc = r.inproc.zip(base.inproc).map(|(a, b)| a / b);
         println!(
-            "  {:<12} {:>8.3}s {:>7.2} {:>7.3}s {:>6.1}MiB {:>10} {:>7} {:>10}",
+            "  {:<15} {:>8.3}s {:>7.2} {:>7.3}s {:>6.1}MiB {:>10} {:>7} {:>10}",
             name,
             r.wall,
             ratio,
@@ -474,21 +519,26 @@ fn print_tables(w: &Workload, cs: &[Contender], rows: &[Row]) -> bool {
             // What recording costs over the kernel's own hook, round by round: both runs are
             // traced, so the machine's state of the moment (which moves the hook's own ratio
             // by a fifth between hours here) weighs on both alike.
-            if let Some(h) = hook {
-                let over: Vec<f64> = r
-                    .inproc_rounds
-                    .iter()
-                    .zip(&h.inproc_rounds)
-                    .filter_map(|(t, h)| t.zip(*h).filter(|&(_, h)| h > 0.0))
-                    .map(|(t, h)| t / h)
-                    .collect();
-                if let Some((a, b)) = quartiles(over.clone()) {
-                    println!(
-                        "  recording over the hook (tracer / tracer hook, paired in-process): \
-                         {:.2}x (IQR {a:.2}-{b:.2})",
-                        median(over)
-                    );
-                }
+            if let Some((m, (a, b))) = hook.and_then(|h| paired_over(r, h)) {
+                println!(
+                    "  recording over the hook (tracer / tracer hook, paired in-process): \
+                     {m:.2}x (IQR {a:.2}-{b:.2})"
+                );
+            }
+            // Recording's cost split in two: the clock read that stamps each row, and the rest
+            // (the checks past the filter, the record's stores, the ring's head).
+            let no_clock = cs
+                .iter()
+                .position(|c| c.name == NO_CLOCK)
+                .map(|i| &rows[i + 1]);
+            if let Some(((m, (a, b)), (n, (c, d)))) =
+                no_clock.and_then(|n| paired_over(r, n).zip(hook.and_then(|h| paired_over(n, h))))
+            {
+                println!(
+                    "  of which the clock read (tracer / tracer no-clock): {m:.2}x (IQR \
+                     {a:.2}-{b:.2}), and the rest (tracer no-clock / tracer hook): {n:.2}x (IQR \
+                     {c:.2}-{d:.2})"
+                );
             }
             let whole_ok = match (w.whole_target, w.key) {
                 (Some(t), None) => r.wall <= t,
